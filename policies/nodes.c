@@ -1,0 +1,391 @@
+#include "nodes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quantity.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Counting options                                                                            */
+
+void node_count_opts_init(struct node_count_opts *o) { memset(o, 0, sizeof *o); }
+
+void node_count_opts_release(struct node_count_opts *o)
+{
+    for (size_t i = 0; i < o->n_ignore_taints; i++) {
+        free(o->ignore_taints[i].key);
+        free(o->ignore_taints[i].value);
+        free(o->ignore_taints[i].effect);
+    }
+    free(o->ignore_taints);
+    memset(o, 0, sizeof *o);
+}
+
+static char *dup_range(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+int node_count_opts_add_taint(struct node_count_opts *o, const char *spec, char *err, size_t errlen)
+{
+    size_t len = strlen(spec);
+    const char *colon = memchr(spec, ':', len);
+    size_t kv_len = colon ? (size_t)(colon - spec) : len;
+    const char *eq = memchr(spec, '=', kv_len);
+    size_t key_len = eq ? (size_t)(eq - spec) : kv_len;
+    if (key_len == 0 || !selector_valid_key(spec, key_len)) {
+        snprintf(err, errlen, "invalid taint \"%s\": expected key[=value][:effect], e.g. "
+                 "virtual-kubelet.io/provider:NoSchedule", spec);
+        return -1;
+    }
+    if (colon) {
+        const char *eff = colon + 1;
+        if (strcmp(eff, "NoSchedule") != 0 && strcmp(eff, "PreferNoSchedule") != 0 && strcmp(eff, "NoExecute") != 0) {
+            snprintf(err, errlen, "invalid taint \"%s\": effect must be NoSchedule, PreferNoSchedule or NoExecute", spec);
+            return -1;
+        }
+    }
+    struct taint_match t = {0};
+    t.key = dup_range(spec, key_len);
+    if (eq)
+        t.value = dup_range(eq + 1, kv_len - key_len - 1);
+    if (colon)
+        t.effect = strdup(colon + 1);
+    struct taint_match *arr = realloc(o->ignore_taints, (o->n_ignore_taints + 1) * sizeof *arr);
+    if (!t.key || (eq && !t.value) || (colon && !t.effect) || !arr) {
+        free(t.key);
+        free(t.value);
+        free(t.effect);
+        if (arr)
+            o->ignore_taints = arr;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    o->ignore_taints = arr;
+    o->ignore_taints[o->n_ignore_taints++] = t;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Decoding                                                                                     */
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+static const char *label_lookup(const void *ctx, const char *key)
+{
+    const cJSON *v = get((const cJSON *)ctx, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool taint_ignored(const struct node_count_opts *o, const cJSON *taints)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, taints)
+    {
+        const cJSON *k = get(t, "key"), *v = get(t, "value"), *e = get(t, "effect");
+        if (!cJSON_IsString(k))
+            continue;
+        for (size_t i = 0; i < o->n_ignore_taints; i++) {
+            const struct taint_match *m = &o->ignore_taints[i];
+            if (strcmp(m->key, k->valuestring) != 0)
+                continue;
+            if (m->value && strcmp(m->value, cJSON_IsString(v) ? v->valuestring : "") != 0)
+                continue;
+            if (m->effect && (!cJSON_IsString(e) || strcmp(m->effect, e->valuestring) != 0))
+                continue;
+            return true;
+        }
+    }
+    return false;
+}
+
+int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct node_obs *out,
+                char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(obj)) {
+        snprintf(err, errlen, "node: expected a JSON object");
+        return -1;
+    }
+    const cJSON *kind = get(obj, "kind");
+    if (kind && (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Node") != 0)) {
+        snprintf(err, errlen, "expected kind Node, got %s", cJSON_IsString(kind) ? kind->valuestring : "a non-string kind");
+        return -1;
+    }
+    const cJSON *meta = get(obj, "metadata");
+    const cJSON *name = get(meta, "name");
+    if (!cJSON_IsString(name) || !name->valuestring[0]) {
+        snprintf(err, errlen, "node: metadata.name is missing or not a string");
+        return -1;
+    }
+    size_t nlen = strlen(name->valuestring);
+    if (nlen > NODE_NAME_MAX) {
+        snprintf(err, errlen, "node: metadata.name is longer than %d characters", NODE_NAME_MAX);
+        return -1;
+    }
+    memcpy(out->name, name->valuestring, nlen + 1);
+
+    const cJSON *spec = get(obj, "spec");
+    if (spec && !cJSON_IsObject(spec) && !cJSON_IsNull(spec)) {
+        snprintf(err, errlen, "node %s: spec is not an object", out->name);
+        return -1;
+    }
+    const cJSON *unsched = get(spec, "unschedulable");
+    if (unsched && !cJSON_IsBool(unsched) && !cJSON_IsNull(unsched)) {
+        snprintf(err, errlen, "node %s: spec.unschedulable must be true or false", out->name);
+        return -1;
+    }
+    out->unschedulable = cJSON_IsTrue(unsched);
+
+    const cJSON *status = get(obj, "status");
+    const cJSON *cpu = get(get(status, "allocatable"), "cpu");
+    if (cpu && !cJSON_IsNull(cpu)) {
+        char qerr[160];
+        char numtext[64];
+        const char *q = NULL;
+        if (cJSON_IsString(cpu)) {
+            q = cpu->valuestring;
+        } else if (cJSON_IsNumber(cpu)) { /* Quantity accepts bare JSON numbers too */
+            snprintf(numtext, sizeof numtext, "%.17g", cpu->valuedouble);
+            q = numtext;
+        } else {
+            snprintf(err, errlen, "node %s: status.allocatable.cpu must be a quantity string such as \"3920m\"", out->name);
+            return -1;
+        }
+        if (quantity_parse_nano(q, strlen(q), &out->cpu_nano, qerr, sizeof qerr) != 0) {
+            snprintf(err, errlen, "node %s: status.allocatable.cpu: %s", out->name, qerr);
+            return -1;
+        }
+        out->has_cpu = true;
+        if (opts && opts->max_nano_per_node > 0 && out->cpu_nano > opts->max_nano_per_node)
+            out->cpu_nano = opts->max_nano_per_node;
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, get(status, "conditions"))
+    {
+        const cJSON *type = get(c, "type"), *st = get(c, "status");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "Ready") == 0)
+            out->ready = cJSON_IsString(st) && strcmp(st->valuestring, "True") == 0;
+    }
+    out->schedulable = !out->unschedulable && (out->ready || (opts && opts->legacy_schedulable));
+
+    out->counted = true;
+    if (opts && opts->selector && !selector_matches(opts->selector, label_lookup, get(meta, "labels")))
+        out->counted = false;
+    if (opts && opts->n_ignore_taints && taint_ignored(opts, get(spec, "taints")))
+        out->counted = false;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The node set: open addressing, linear probing, backward-shift deletion (no tombstones).     */
+
+enum { SLOT_SCHEDULABLE = 1, SLOT_HAS_CPU = 2 };
+
+struct slot {
+    char *name; /* NULL: empty */
+    uint64_t hash;
+    int64_t cpu_nano;
+    unsigned char flags;
+};
+
+struct node_set {
+    struct slot *slots;
+    size_t cap; /* power of two */
+    size_t n;
+    size_t name_bytes;
+    __int128 total_nano, sched_nano;
+    int64_t sched_nodes;
+};
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+struct node_set *node_set_new(void)
+{
+    struct node_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cap = 64;
+    s->slots = calloc(s->cap, sizeof *s->slots);
+    if (!s->slots) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void node_set_clear(struct node_set *s)
+{
+    for (size_t i = 0; i < s->cap; i++) {
+        free(s->slots[i].name);
+        s->slots[i].name = NULL;
+    }
+    s->n = 0;
+    s->name_bytes = 0;
+    s->total_nano = s->sched_nano = 0;
+    s->sched_nodes = 0;
+}
+
+void node_set_free(struct node_set *s)
+{
+    if (!s)
+        return;
+    node_set_clear(s);
+    free(s->slots);
+    free(s);
+}
+
+size_t node_set_size(const struct node_set *s) { return s->n; }
+
+size_t node_set_memory(const struct node_set *s)
+{
+    /* Names are malloc'd: count the usual 16-byte allocator overhead per name. */
+    return sizeof *s + s->cap * sizeof(struct slot) + s->name_bytes + s->n * 16;
+}
+
+static size_t find_slot(const struct node_set *s, const char *name, uint64_t h, bool *found)
+{
+    size_t mask = s->cap - 1, i = (size_t)h & mask;
+    while (s->slots[i].name) {
+        if (s->slots[i].hash == h && strcmp(s->slots[i].name, name) == 0) {
+            *found = true;
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+    *found = false;
+    return i;
+}
+
+static void account(struct node_set *s, const struct slot *sl, int sign)
+{
+    s->total_nano += sign * (__int128)sl->cpu_nano;
+    if (sl->flags & SLOT_SCHEDULABLE) {
+        s->sched_nano += sign * (__int128)sl->cpu_nano;
+        s->sched_nodes += sign;
+    }
+}
+
+static int grow(struct node_set *s)
+{
+    size_t cap = s->cap * 2;
+    struct slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->slots[i].name)
+            continue;
+        size_t j = (size_t)s->slots[i].hash & (cap - 1);
+        while (slots[j].name)
+            j = (j + 1) & (cap - 1);
+        slots[j] = s->slots[i];
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    return 0;
+}
+
+static void remove_at(struct node_set *s, size_t i)
+{
+    account(s, &s->slots[i], -1);
+    s->name_bytes -= strlen(s->slots[i].name) + 1;
+    free(s->slots[i].name);
+    s->slots[i].name = NULL;
+    s->n--;
+    /* Backward-shift: move later entries of the probe run into the hole when allowed. */
+    size_t mask = s->cap - 1, hole = i, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!s->slots[j].name)
+            break;
+        size_t home = (size_t)s->slots[j].hash & mask;
+        /* j's entry may move to hole iff home is not cyclically in (hole, j]. */
+        bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (in_range)
+            continue;
+        s->slots[hole] = s->slots[j];
+        s->slots[j].name = NULL;
+        hole = j;
+    }
+}
+
+int node_set_remove(struct node_set *s, const char *name)
+{
+    bool found;
+    size_t i = find_slot(s, name, hash_name(name), &found);
+    if (!found)
+        return 0;
+    remove_at(s, i);
+    return 1;
+}
+
+int node_set_upsert(struct node_set *s, const struct node_obs *n)
+{
+    if (!n->counted) {
+        node_set_remove(s, n->name);
+        return 0;
+    }
+    uint64_t h = hash_name(n->name);
+    bool found;
+    size_t i = find_slot(s, n->name, h, &found);
+    struct slot sl = {.hash = h, .cpu_nano = n->has_cpu ? n->cpu_nano : 0,
+                      .flags = (unsigned char)((n->schedulable ? SLOT_SCHEDULABLE : 0) | (n->has_cpu ? SLOT_HAS_CPU : 0))};
+    if (found) {
+        account(s, &s->slots[i], -1);
+        sl.name = s->slots[i].name;
+        s->slots[i] = sl;
+        account(s, &s->slots[i], +1);
+        return 0;
+    }
+    if ((s->n + 1) * 10 > s->cap * 7) {
+        if (grow(s) != 0)
+            return -1;
+        i = find_slot(s, n->name, h, &found);
+    }
+    size_t len = strlen(n->name);
+    sl.name = malloc(len + 1);
+    if (!sl.name)
+        return -1;
+    memcpy(sl.name, n->name, len + 1);
+    s->slots[i] = sl;
+    s->n++;
+    s->name_bytes += len + 1;
+    account(s, &s->slots[i], +1);
+    return 0;
+}
+
+static int64_t ceil_cores(__int128 nano)
+{
+    __int128 q = nano / NANO_PER_UNIT, r = nano % NANO_PER_UNIT;
+    if (r > 0)
+        q++;
+    if (q > INT64_MAX)
+        return INT64_MAX;
+    return (int64_t)q;
+}
+
+void node_set_summary(const struct node_set *s, struct cluster_summary *out)
+{
+    out->total_nodes = (int64_t)s->n;
+    out->schedulable_nodes = s->sched_nodes;
+    out->total_cores = ceil_cores(s->total_nano);
+    out->schedulable_cores = ceil_cores(s->sched_nano);
+}

@@ -1,0 +1,42 @@
+/*
+ * propsim — everything offline: evaluate CPA decisions, and (as the project grows) replay
+ * recorded cluster histories, lint manifests, generate scenarios, import traces and serve an
+ * emulated API server. Each subcommand lives in its own module with a *_main entry point.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "eval.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: propsim COMMAND [options]\n"
+          "\n"
+          "commands:\n"
+          "  eval      the replica count CPA would choose for given params and cluster\n"
+          "\n"
+          "`propsim COMMAND --help` describes a command. propsim --version prints the version.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "eval") == 0)
+        return eval_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("propsim %s\n", PROPSCALER_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "propsim: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}
