@@ -689,7 +689,43 @@ int gj_parse_int(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
-/* Shortest decimal digits that round-trip: value = 0.d1d2...dn * 10^dp. */
+/* Parse "d.ddde[+-]XX" (snprintf %e output) into plain digits and the decimal point position. */
+static void split_e(const char *tmp, char *digits, int *nd, int *dp)
+{
+    int n = 0;
+    const char *e = strchr(tmp, 'e');
+    for (const char *q = tmp; q < e; q++)
+        if (*q >= '0' && *q <= '9')
+            digits[n++] = *q;
+    digits[n] = '\0';
+    *nd = n;
+    *dp = atoi(e + 1) + 1; /* trusted snprintf output */
+}
+
+static double digits_value(const char *digits, int nd, int dp)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "0.%.*se%d", nd, digits, dp);
+    return strtod(tmp, NULL);
+}
+
+/* Add delta (+1/-1) to the last digit of a p-digit decimal, carrying; returns false when the
+ * result would change the digit count (then it is not a p-digit neighbour). */
+static bool step_digits(char *d, int nd, int delta)
+{
+    for (int i = nd - 1; i >= 0; i--) {
+        int v = d[i] - '0' + delta;
+        if (v >= 0 && v <= 9) {
+            d[i] = (char)('0' + v);
+            return !(i == 0 && d[0] == '0');
+        }
+        d[i] = delta > 0 ? '0' : '9';
+    }
+    return false;
+}
+
+/* Shortest decimal digits that round-trip (value = 0.d1d2...dn * 10^dp), choosing the closest
+ * to the exact value among equally short candidates, as Go's strconv does. */
 static void shortest_digits(double v, char *digits, int *nd, int *dp)
 {
     if (v == 0) {
@@ -699,23 +735,33 @@ static void shortest_digits(double v, char *digits, int *nd, int *dp)
         *dp = 1;
         return;
     }
-    char tmp[40];
+    char tmp[40], cand[32];
+    int cn, cdp;
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-        if (strtod(tmp, NULL) == v || prec == 17)
+        split_e(tmp, cand, &cn, &cdp);
+        if (digits_value(cand, cn, cdp) == v || prec == 17)
+            break;
+        /* Near a power of two the round-trip interval is lopsided: a neighbour of the nearest
+         * p-digit decimal may round-trip although the nearest one does not. */
+        bool found = false;
+        for (int delta = -1; delta <= 1 && !found; delta += 2) {
+            char nb[32];
+            memcpy(nb, cand, (size_t)cn + 1);
+            if (step_digits(nb, cn, delta) && digits_value(nb, cn, cdp) == v) {
+                memcpy(cand, nb, (size_t)cn + 1);
+                found = true;
+            }
+        }
+        if (found)
             break;
     }
-    /* tmp is "d.ddde[+-]XX" */
-    int n = 0;
-    char *e = strchr(tmp, 'e');
-    for (char *q = tmp; q < e; q++)
-        if (*q >= '0' && *q <= '9')
-            digits[n++] = *q;
-    while (n > 1 && digits[n - 1] == '0')
-        n--;
-    digits[n] = '\0';
-    *nd = n;
-    *dp = atoi(e + 1) + 1; /* trusted snprintf output */
+    while (cn > 1 && cand[cn - 1] == '0')
+        cn--;
+    cand[cn] = '\0';
+    memcpy(digits, cand, (size_t)cn + 1);
+    *nd = cn;
+    *dp = cdp;
 }
 
 static void format_e(const char *sign, const char *d, int nd, int dp, char *out, size_t outlen)

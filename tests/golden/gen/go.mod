@@ -1,0 +1,3 @@
+module propscaler/golden
+
+go 1.19
