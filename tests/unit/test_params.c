@@ -388,7 +388,7 @@ static void test_default_params(void **state)
     /* end to end: --default-params as CPA stores and then reads it */
     struct params p;
     params_init(&p);
-    assert_int_equal(params_parse_default("{\"linear\":{\"min\":1e2,\"nodesPerReplica\":1}}", 43, &d, err, sizeof err), 0);
+    assert_int_equal(params_parse_default("{\"linear\":{\"min\":1e2,\"nodesPerReplica\":1}}", 42, &d, err, sizeof err), 0);
     assert_int_equal(params_from_configmap(&d, &p, err, sizeof err), 0);
     assert_int_equal(p.linear.min, 100);
     params_release(&p);

@@ -52,7 +52,8 @@ static void test_valid_forms(void **state)
         {"-1", -1000000000, -1000},
         {"-500u", -500000, -1},       /* away from zero, like Kubernetes' rounding */
         {"9223372036854775807n", INT64_MAX, 9223372036855},
-        {"0.0000000005Ki", 1, 1},     /* 0.512n rounds up */
+        {"0.0000000005Ki", 512, 1},   /* 5e-10 x 1024 = 512n exactly */
+        {"0.0000000000005Ki", 1, 1},  /* 0.512n rounds up */
         {"0.005Ki", 5120000000, 5120},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
