@@ -46,9 +46,6 @@ static bool is_decimal_number(const char *s)
 static cJSON *scalar(const yaml_node_t *n)
 {
     const char *v = (const char *)n->data.scalar.value;
-    const char *tag = (const char *)n->tag;
-    if (tag && strcmp(tag, YAML_STR_TAG) == 0)
-        return cJSON_CreateString(v);
     if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return cJSON_CreateString(v);
     static const char *nulls[] = {"", "~", "null", "Null", "NULL"};

@@ -6,7 +6,8 @@
  * null, empty), booleans (true/false/yes/no/on/off, any case variant it accepts), decimal
  * numbers; quoted and block scalars are always strings. Aliases are expanded, with a cap on the
  * total number of nodes produced (a "billion laughs" file fails instead of exhausting memory)
- * and on nesting depth.
+ * and on nesting depth. Explicit tags are not interpreted (libyaml reports untagged plain
+ * scalars as !!str too): quote a value to keep it a string.
  *
  * Ownership: the returned cJSON array belongs to the caller (cJSON_Delete). Errors return NULL
  * and write a message with the line and column (1-based) to err.

@@ -1,7 +1,120 @@
+/* YAML (and JSON) documents as cJSON trees: typing, multi-document streams, errors, bombs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest tests[]={cmocka_unit_test(t)};return cmocka_run_group_tests(tests,NULL,NULL);}
+#include <cjson/cJSON.h>
+
+#include "yamljson.h"
+
+static cJSON *parse_ok(const char *text)
+{
+    char err[512] = "";
+    cJSON *d = yamljson_parse(text, strlen(text), err, sizeof err);
+    if (!d)
+        fail_msg("%s", err);
+    return d;
+}
+
+static void test_scalars(void **state)
+{
+    (void)state;
+    cJSON *docs = parse_ok("a: 1\nb: \"1\"\nc: true\nd: yes\ne: ~\nf:\ng: 3920m\nh: '007'\ni: 1.5e3\n"
+                           "j: |\n  {\"linear\": 1}\nl: -0.5\nm: 0x10\nn: null\n");
+    const cJSON *d = cJSON_GetArrayItem(docs, 0);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(d, "a")));
+    assert_string_equal(cJSON_GetObjectItem(d, "b")->valuestring, "1");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(d, "c")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(d, "d")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(d, "e")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(d, "f")));
+    assert_string_equal(cJSON_GetObjectItem(d, "g")->valuestring, "3920m");
+    assert_string_equal(cJSON_GetObjectItem(d, "h")->valuestring, "007");
+    assert_true(cJSON_GetObjectItem(d, "i")->valuedouble == 1500);
+    assert_string_equal(cJSON_GetObjectItem(d, "j")->valuestring, "{\"linear\": 1}\n");
+    assert_true(cJSON_GetObjectItem(d, "l")->valuedouble == -0.5);
+    assert_string_equal(cJSON_GetObjectItem(d, "m")->valuestring, "0x10");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(d, "n")));
+    cJSON_Delete(docs);
+}
+
+static void test_multi_document_and_real_manifest(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/manifests/examples__linear.yaml", TEST_DATA_DIR);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *docs = parse_ok(buf);
+    assert_int_equal(cJSON_GetArraySize(docs), 3);
+    const cJSON *cm = cJSON_GetArrayItem(docs, 0);
+    assert_string_equal(cJSON_GetObjectItem(cm, "kind")->valuestring, "ConfigMap");
+    const cJSON *lin = cJSON_GetObjectItem(cJSON_GetObjectItem(cm, "data"), "linear");
+    assert_true(cJSON_IsString(lin));
+    assert_non_null(strstr(lin->valuestring, "\"preventSinglePointFailure\": true"));
+    cJSON_Delete(docs);
+
+    docs = parse_ok("---\na: 1\n---\n---\nb: [x, {c: d}]\n...\n");
+    assert_int_equal(cJSON_GetArraySize(docs), 3);
+    assert_true(cJSON_IsNull(cJSON_GetArrayItem(docs, 1)));
+    cJSON_Delete(docs);
+
+    docs = parse_ok("");
+    assert_int_equal(cJSON_GetArraySize(docs), 0);
+    cJSON_Delete(docs);
+}
+
+static void test_json_path(void **state)
+{
+    (void)state;
+    cJSON *docs = parse_ok("  {\"kind\":\"NodeList\",\"items\":[]}\n");
+    assert_int_equal(cJSON_GetArraySize(docs), 1);
+    cJSON_Delete(docs);
+    char err[256];
+    assert_null(yamljson_parse("{\"a\":1,}", 8, err, sizeof err));
+    assert_non_null(strstr(err, "JSON syntax error at line 1"));
+    assert_null(yamljson_parse("{\"a\":1}\n{\"b\":2}", 15, err, sizeof err));
+    assert_non_null(strstr(err, "unexpected data after the end"));
+}
+
+static void test_errors_and_bombs(void **state)
+{
+    (void)state;
+    char err[512];
+    assert_null(yamljson_parse("a: 1\nb: [unclosed\n", 18, err, sizeof err));
+    assert_non_null(strstr(err, "YAML error at line"));
+    assert_null(yamljson_parse("a: b: c\n", 8, err, sizeof err));
+    assert_non_null(strstr(err, "line 1"));
+    /* aliases expand, but an alias bomb hits the node cap instead of exhausting memory */
+    cJSON *docs = parse_ok("x: &a [1, 2]\ny: *a\n");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 0), "y")), 2);
+    cJSON_Delete(docs);
+    const char *bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n";
+    assert_null(yamljson_parse(bomb, strlen(bomb), err, sizeof err));
+    assert_non_null(strstr(err, "alias bomb"));
+    assert_null(yamljson_parse("? [a]\n: b\n", 10, err, sizeof err));
+    assert_non_null(strstr(err, "mapping keys must be scalars"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_multi_document_and_real_manifest),
+        cmocka_unit_test(test_json_path),
+        cmocka_unit_test(test_errors_and_bombs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
