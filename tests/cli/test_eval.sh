@@ -1,1 +1,102 @@
-exit 0
+#!/usr/bin/env bash
+# `propsim eval` end to end: the real binary on real Node objects and CPA's example manifests,
+# exit codes, CPA's messages on stderr, and the JSON interface scripts rely on.
+set -u
+PROPSIM=$1
+DATA=$2
+fails=0
+out=$(mktemp) errf=$(mktemp)
+trap 'rm -f "$out" "$errf"' EXIT
+
+# expect EXIT_CODE STDOUT_SUBSTRING STDERR_SUBSTRING -- ARGS...
+expect() {
+  local code=$1 want_out=$2 want_err=$3
+  shift 4
+  "$PROPSIM" eval "$@" >"$out" 2>"$errf"
+  local rc=$?
+  if [ "$rc" != "$code" ] || { [ -n "$want_out" ] && ! grep -qF -- "$want_out" "$out"; } ||
+     { [ -n "$want_err" ] && ! grep -qF -- "$want_err" "$errf"; }; then
+    echo "FAIL: propsim eval $*"
+    echo "  exit $rc (want $code)"; echo "  stdout: $(head -c 600 "$out")"; echo "  stderr: $(head -c 600 "$errf")"
+    echo "  wanted stdout ~ '$want_out', stderr ~ '$want_err'"
+    fails=$((fails + 1))
+  fi
+}
+
+COREDNS='{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"preventSinglePointFailure":true}}'
+N=$DATA/nodes
+
+# README worked examples (CPA README), as numbers and as JSON
+expect 0 '"replicas":7' '' -- --params '{"linear":{"coresPerReplica":2,"nodesPerReplica":1,"min":1,"max":100,"preventSinglePointFailure":true,"includeUnschedulableNodes":true}}' --nodes 4 --cores 13 --output json
+expect 0 'Replicas: 3' '' -- --params '{"ladder":{"coresToReplicas":[[1,1],[64,3],[512,5],[1024,7],[2048,10],[4096,15]],"nodesToReplicas":[[1,1],[2,2]]}}' --nodes 100 --cores 400
+# schedulable counts default to the totals, and can be given
+expect 0 '"schedulableNodes":10' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes 10 --cores 40 --output json
+expect 0 '"replicas":4' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes 10 --cores 40 --schedulable-nodes 4 --schedulable-cores 16 --output json
+expect 0 'Cluster status: SchedulableNodes[4], TotalNodes[10], SchedulableCores[16], TotalCores[40]' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes 10 --cores 40 --schedulable-nodes 4 --schedulable-cores 16
+# float trap, exactly as CPA
+expect 0 '"replicas":31' '' -- --params '{"linear":{"nodesPerReplica":0.7}}' --nodes 21 --cores 0 --output json
+
+# real Node objects
+expect 0 '"totalNodes":2,"schedulableNodes":2,"totalCores":16,"schedulableCores":16' '' -- --params "$COREDNS" --nodes-file "$N/eks-nodelist.json" --output json
+expect 0 '"replicas":2' '' -- --params "$COREDNS" --nodes-file "$N/eks-nodelist.json" --output json
+all6=()
+for f in "$N"/ci-ln-3z9y7mt-*.json; do all6+=(--nodes-file "$f"); done
+expect 0 '"totalNodes":6,"schedulableNodes":6,"totalCores":21' '' -- --params '{"linear":{"nodesPerReplica":1}}' "${all6[@]}" --output json
+expect 0 '"totalNodes":3' '' -- --params '{"linear":{"nodesPerReplica":1}}' "${all6[@]}" --nodelabels 'node-role.kubernetes.io/worker' --output json
+expect 0 '"totalNodes":3' '' -- --params '{"linear":{"nodesPerReplica":1}}' "${all6[@]}" --nodelabels 'node-role.kubernetes.io/master' --output json
+expect 0 '"totalNodes":0' '' -- --params '{"linear":{"nodesPerReplica":1}}' "${all6[@]}" --nodelabels 'kubernetes.io/os!=linux' --output json
+expect 0 '"totalNodes":3,"schedulableNodes":3,"totalCores":11' '' -- --params '{"linear":{"nodesPerReplica":1}}' "${all6[@]}" --ignore-taint node-role.kubernetes.io/master:NoSchedule --output json
+expect 0 '"totalCores":12' '' -- --params '{"linear":{"nodesPerReplica":1}}' "${all6[@]}" --max-cores-per-node 2 --output json
+# a node from stdin, as YAML
+printf 'kind: Node\nmetadata:\n  name: n1\nspec:\n  unschedulable: true\nstatus:\n  allocatable:\n    cpu: "3920m"\n  conditions:\n  - type: Ready\n    status: "True"\n' > "$out.node"
+expect 0 '"totalNodes":1,"schedulableNodes":0,"totalCores":4,"schedulableCores":0' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes-file "$out.node" --output json
+rm -f "$out.node"
+
+# CPA's example ConfigMaps, as users have them
+expect 0 'Replicas: 2' '' -- --configmap "$DATA/manifests/examples__linear.yaml" --nodes 2 --cores 2
+expect 0 '"replicas":5' '' -- --configmap "$DATA/manifests/examples__ladder.yaml" --nodes 3 --cores 600 --output json
+
+# opt-in divergences
+expect 0 '"replicas":2' '' -- --params '{"linear":{"nodesPerReplica":1,"max":1,"preventSinglePointFailure":true}}' --nodes 3 --cores 3 --output json
+expect 0 '"replicas":1' '' -- --params '{"linear":{"nodesPerReplica":1,"max":1,"preventSinglePointFailure":true}}' --nodes 3 --cores 3 --spof-respects-max --output json
+expect 0 'both ladders are empty' '' -- --params '{"ladder":{}}' --nodes 3 --cores 3
+expect 2 '' 'scale the target to 0' -- --params '{"ladder":{}}' --nodes 3 --cores 3 --refuse-empty-ladder
+expect 0 '"totalNodes":0' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes-file "$N/eks-nodelist.json" --ignore-taint type=hound:NoSchedule --output json
+expect 0 '"totalNodes":2' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes-file "$N/eks-nodelist.json" --ignore-taint type=other --output json
+printf '{"kind":"Node","metadata":{"name":"nr"},"status":{"allocatable":{"cpu":"2"},"conditions":[{"type":"Ready","status":"False"}]}}' > "$out.nr"
+expect 0 '"totalNodes":1,"schedulableNodes":0' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes-file "$out.nr" --output json
+expect 0 '"totalNodes":1,"schedulableNodes":1' '' -- --params '{"linear":{"nodesPerReplica":1}}' --nodes-file "$out.nr" --legacy-schedulable --output json
+rm -f "$out.nr"
+
+# CPA's error messages, exit 2
+expect 2 '' 'Error syncing configMap with controller: error parsing linear params: invalid negative value for min: -1' -- --params '{"linear":{"min":-1,"nodesPerReplica":1}}' --nodes 1 --cores 1
+expect 2 '' 'could not parse parameters (json: cannot unmarshal number 1.5 into Go struct field linearParams.min of type int)' -- --params '{"linear":{"min":1.5,"nodesPerReplica":1}}' --nodes 1 --cores 1
+expect 2 '' 'invalid configMap format, expected only one entry, got: map[ladder:{} linear:{"nodesPerReplica":1}]' -- --params '{"linear":{"nodesPerReplica":1},"ladder":{}}' --nodes 1 --cores 1
+expect 2 '' 'not a supported control mode: Linear' -- --params '{"Linear":{"nodesPerReplica":1}}' --nodes 1 --cores 1
+expect 2 '' 'invalid negative values in entry [1 -1] in cores_to_replicas_map' -- --params '{"ladder":{"coresToReplicas":[[1,-1]]}}' --nodes 1 --cores 1
+expect 2 '' "invalid character ',' looking for beginning of object key string" -- --params '{"linear":{,}}' --nodes 1 --cores 1
+expect 2 '' 'unexpected end of JSON input' -- --params '{"linear":{}' --nodes 1 --cores 1
+
+# usage errors name what to fix
+expect 2 '' 'exactly one of --params JSON or --configmap FILE' -- --nodes 1 --cores 1
+expect 2 '' '--nodes and --cores are both required' -- --params "$COREDNS" --nodes 1
+expect 2 '' '--nodes: expected a non-negative integer, got "-3"' -- --params "$COREDNS" --nodes -3 --cores 1
+expect 2 '' '--nodes: expected a non-negative integer, got "12x"' -- --params "$COREDNS" --nodes 12x --cores 1
+expect 2 '' 'cannot exceed the totals' -- --params "$COREDNS" --nodes 1 --cores 1 --schedulable-nodes 2
+expect 2 '' 'either as --nodes N --cores C or as --nodes-file' -- --params "$COREDNS" --nodes 1 --cores 1 --nodes-file "$N/eks-nodelist.json"
+expect 2 '' 'cannot open /nonexistent' -- --params "$COREDNS" --nodes-file /nonexistent
+expect 2 '' 'invalid label selector' -- --params "$COREDNS" --nodes-file "$N/eks-nodelist.json" --nodelabels 'a in ()'
+expect 2 '' 'no document with kind: ConfigMap' -- --configmap "$N/eks-nodelist.json" --nodes 1 --cores 1
+expect 2 '' '--output: expected text or json' -- --params "$COREDNS" --nodes 1 --cores 1 --output yaml
+printf '{"kind":"Node","metadata":{"name":"x"},"status":{"allocatable":{"cpu":"lots"}}}' > "$out.bad"
+expect 2 '' 'status.allocatable.cpu: invalid quantity "lots"' -- --params "$COREDNS" --nodes-file "$out.bad"
+printf 'kind: ConfigMap\ndata:\n  linear: [1]\n' > "$out.bad"
+expect 2 '' 'data.linear must be a string' -- --configmap "$out.bad" --nodes 1 --cores 1
+rm -f "$out.bad"
+expect 0 'usage: propsim eval' '' -- --help
+
+if "$PROPSIM" nosuch >/dev/null 2>&1; then echo "FAIL: unknown command accepted"; fails=$((fails + 1)); fi
+[ "$("$PROPSIM" --version)" != "" ] || { echo "FAIL: --version"; fails=$((fails + 1)); }
+
+echo "test_eval: $fails failure(s)"
+[ "$fails" -eq 0 ]
