@@ -413,7 +413,8 @@ static long getu4(const unsigned char *p, size_t n)
 /* Unescape the validated string literal body [p, p+n) (without quotes) into a new heap buffer. */
 static char *unquote(const unsigned char *p, size_t n, size_t *out_len)
 {
-    char *out = malloc(n * 3 / 2 + 4); /* escapes never expand; bad bytes grow 1 -> 3 */
+    /* Escapes never expand, but every invalid byte becomes U+FFFD: up to 3x. */
+    char *out = malloc(n * 3 + 4);
     if (!out)
         return NULL;
     size_t w = 0, r = 0;

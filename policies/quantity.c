@@ -70,9 +70,9 @@ int quantity_parse_nano(const char *s, size_t len, int64_t *nano_out, char *err,
     long exp10 = 0;
     int exp2 = 0;
     if (suflen == 0) {
-    } else if (suflen == 2 && suf[1] == 'i' && strchr("KMGTPE", suf[0])) {
+    } else if (suflen == 2 && suf[1] == 'i' && suf[0] && strchr("KMGTPE", suf[0])) {
         exp2 = 10 * (int)(strchr("KMGTPE", suf[0]) - "KMGTPE" + 1);
-    } else if (suflen == 1 && strchr("numkMGTPE", suf[0])) {
+    } else if (suflen == 1 && suf[0] && strchr("numkMGTPE", suf[0])) { /* strchr matches NUL too */
         static const char names[] = "numkMGTPE";
         static const int pows[] = {-9, -6, -3, 3, 6, 9, 12, 15, 18};
         exp10 = pows[strchr(names, suf[0]) - names];

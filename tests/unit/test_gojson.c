@@ -136,11 +136,28 @@ static void test_tree(void **state)
     gj_free(v);
 }
 
+/* Regression (found by fuzz_params): a run of invalid UTF-8 bytes triples in size when each
+ * byte becomes U+FFFD; the output buffer must allow for it. */
+static void test_invalid_utf8_run(void **state)
+{
+    (void)state;
+    char in[202];
+    in[0] = '"';
+    memset(in + 1, 0xff, 200);
+    in[201] = '"';
+    struct gj_value *v = NULL;
+    char err[256];
+    assert_int_equal(gj_parse(in, sizeof in, &v, err, sizeof err), 0);
+    assert_int_equal(v->text_len, 600);
+    gj_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote_char), cmocka_unit_test(test_float_formats), cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_key_folding), cmocka_unit_test(test_depth_limit), cmocka_unit_test(test_tree),
+        cmocka_unit_test(test_invalid_utf8_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

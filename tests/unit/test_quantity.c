@@ -87,6 +87,18 @@ static void test_rejects_junk(void **state)
     }
 }
 
+/* Regression (found by fuzz_quantity): a NUL byte inside the text matched strchr's terminator
+ * and indexed past the suffix table. */
+static void test_embedded_nul(void **state)
+{
+    (void)state;
+    int64_t v;
+    char err[256];
+    assert_int_equal(quantity_parse_nano("1.55\0", 5, &v, err, sizeof err), -1);
+    assert_int_equal(quantity_parse_nano("1\0i", 3, &v, err, sizeof err), -1);
+    assert_int_equal(quantity_parse_nano("4\0", 2, &v, err, sizeof err), -1);
+}
+
 static void test_error_names_input(void **state)
 {
     (void)state;
@@ -119,6 +131,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_forms),
         cmocka_unit_test(test_rejects_junk),
+        cmocka_unit_test(test_embedded_nul),
         cmocka_unit_test(test_error_names_input),
         cmocka_unit_test(test_ceil_helpers),
     };
