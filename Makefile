@@ -21,16 +21,15 @@ demo: build
 	  --params '{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"preventSinglePointFailure":true}}'
 
 check: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE valgrind
 
 check-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPROPSCALER_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
-	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS) -LE valgrind
 
 check-valgrind: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit -T memcheck \
-	  --overwrite MemoryCheckCommandOptions="--leak-check=full --error-exitcode=99 --errors-for-leak-kinds=definite"
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L valgrind
 
 # Build the libFuzzer targets with clang and run each for FUZZ_SECONDS on its seed corpus.
 fuzz: deps

@@ -12,7 +12,8 @@ trap 'rm -f "$out" "$errf"' EXIT
 expect() {
   local code=$1 want_out=$2 want_err=$3
   shift 4
-  "$PROPSIM" eval "$@" >"$out" 2>"$errf"
+  # PROPSIM_WRAPPER (e.g. valgrind) runs the binary under a checker; its exit code must stay 0/2.
+  ${PROPSIM_WRAPPER:-} "$PROPSIM" eval "$@" >"$out" 2>"$errf"
   local rc=$?
   if [ "$rc" != "$code" ] || { [ -n "$want_out" ] && ! grep -qF -- "$want_out" "$out"; } ||
      { [ -n "$want_err" ] && ! grep -qF -- "$want_err" "$errf"; }; then

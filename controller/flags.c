@@ -1,0 +1,422 @@
+#include "flags.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quantity.h"
+
+enum flag_type { F_STRING, F_BOOL, F_INT, F_DURATION, F_IGNORED_STRING, F_IGNORED_BOOL, F_IGNORED_INT };
+
+enum flag_id {
+    ID_TARGET, ID_CONFIGMAP, ID_NAMESPACE, ID_POLL, ID_DEFAULT_PARAMS, ID_NODELABELS, ID_MAX_SYNC,
+    ID_VERSION, ID_HELP, ID_V, ID_KUBECONFIG, ID_CONTEXT, ID_DRY_RUN, ID_OUTPUT, ID_RECORD,
+    ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
+    ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
+    ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_IGNORED
+};
+
+struct flag_def {
+    const char *name; /* with '-' separators; '_' in input is folded to '-' */
+    enum flag_type type;
+    enum flag_id id;
+    const char *help;
+};
+
+static const struct flag_def defs[] = {
+    {"target", F_STRING, ID_TARGET, "comma list of kind/name: deployment, replicaset, replicationcontroller, statefulset"},
+    {"configmap", F_STRING, ID_CONFIGMAP, "ConfigMap holding the scaling params (linear or ladder)"},
+    {"namespace", F_STRING, ID_NAMESPACE, "namespace of the ConfigMap and targets (default $MY_POD_NAMESPACE)"},
+    {"poll-period-seconds", F_INT, ID_POLL, "resync period in seconds, >= 1 (default 10)"},
+    {"default-params", F_STRING, ID_DEFAULT_PARAMS, "JSON params used to create the ConfigMap when it cannot be read"},
+    {"nodelabels", F_STRING, ID_NODELABELS, "label selector for the nodes that count"},
+    {"max-sync-failures", F_INT, ID_MAX_SYNC, "exit after N consecutive failed reconciles (0 = never)"},
+    {"version", F_BOOL, ID_VERSION, "print the version and exit"},
+    {"help", F_BOOL, ID_HELP, "print this help and exit"},
+    {"v", F_INT, ID_V, "log verbosity"},
+    /* glog/klog flags CPA manifests pass: accepted so they start; logging goes to stderr */
+    {"logtostderr", F_IGNORED_BOOL, ID_IGNORED, NULL},
+    {"alsologtostderr", F_IGNORED_BOOL, ID_IGNORED, NULL},
+    {"stderrthreshold", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"vmodule", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"log-dir", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"log-link", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"logbuflevel", F_IGNORED_INT, ID_IGNORED, NULL},
+    {"log-backtrace-at", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"log-file", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"log-file-max-size", F_IGNORED_INT, ID_IGNORED, NULL},
+    {"skip-headers", F_IGNORED_BOOL, ID_IGNORED, NULL},
+    {"skip-log-headers", F_IGNORED_BOOL, ID_IGNORED, NULL},
+    {"add-dir-header", F_IGNORED_BOOL, ID_IGNORED, NULL},
+    {"one-output", F_IGNORED_BOOL, ID_IGNORED, NULL},
+    /* propscaler */
+    {"kubeconfig", F_STRING, ID_KUBECONFIG, "kubeconfig file (default $KUBECONFIG, else in-cluster config)"},
+    {"context", F_STRING, ID_CONTEXT, "kubeconfig context (default: current-context)"},
+    {"dry-run", F_BOOL, ID_DRY_RUN, "read and decide, print planned actions, write nothing"},
+    {"output", F_STRING, ID_OUTPUT, "dry-run output: text (default) or json"},
+    {"record", F_STRING, ID_RECORD, "write the observed node history to FILE as a trace"},
+    {"leader-elect", F_BOOL, ID_LEADER_ELECT, "elect a leader through a coordination.k8s.io Lease; only it writes"},
+    {"leader-elect-lease-duration", F_DURATION, ID_LEASE_DURATION, "lease duration (default 15s)"},
+    {"leader-elect-renew-deadline", F_DURATION, ID_RENEW_DEADLINE, "renew deadline (default 10s)"},
+    {"leader-elect-retry-period", F_DURATION, ID_RETRY_PERIOD, "retry period (default 2s)"},
+    {"leader-elect-resource-name", F_STRING, ID_LEASE_NAME, "Lease name (default propscaler-<configmap>)"},
+    {"metrics-addr", F_STRING, ID_METRICS_ADDR, "address for /healthz, /readyz, /last-poll, /metrics (default :8080)"},
+    {"log-format", F_STRING, ID_LOG_FORMAT, "text (klog style, default) or json"},
+    {"healthz-always-ok", F_BOOL, ID_HEALTHZ_COMPAT, "CPA's /healthz: always 200, even when the loop is stuck"},
+    {"legacy-schedulable", F_BOOL, ID_LEGACY_SCHED, "divergence: count cordon state only, ignore Ready (CPA < 1.10.1)"},
+    {"ignore-taint", F_STRING, ID_IGNORE_TAINT, "divergence: do not count nodes with this taint (key[=value][:effect]; repeatable)"},
+    {"max-cores-per-node", F_STRING, ID_MAX_CORES, "divergence: count at most this many cores per node"},
+    {"spof-respects-max", F_BOOL, ID_SPOF_MAX, "divergence: preventSinglePointFailure never exceeds max"},
+    {"refuse-empty-ladder", F_BOOL, ID_REFUSE_EMPTY, "divergence: an empty ladder is an error, not 0 replicas"},
+};
+
+const char *target_kind_name(enum target_kind k)
+{
+    static const char *names[] = {"deployment", "replicaset", "replicationcontroller", "statefulset"};
+    return names[k];
+}
+
+void flags_usage(FILE *out)
+{
+    fputs("usage: propscaler --target=KIND/NAME[,...] --configmap=NAME [--namespace=NS] [flags]\n\n"
+          "Keeps the target's replicas proportional to the cluster, as cluster-proportional-autoscaler.\n\n",
+          out);
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+        if (defs[i].help)
+            fprintf(out, "  --%-30s %s\n", defs[i].name, defs[i].help);
+    fputs("\nglog/klog flags of CPA manifests (--logtostderr, --v, --log_dir, ...) are accepted.\n", out);
+}
+
+void flags_init(struct propscaler_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->poll_period_seconds = 10;
+    c->lease_duration_s = 15;
+    c->renew_deadline_s = 10;
+    c->retry_period_s = 2;
+    c->metrics_addr = ":8080";
+    cm_data_init(&c->default_data);
+    node_count_opts_init(&c->count_opts);
+}
+
+void flags_release(struct propscaler_config *c)
+{
+    for (size_t i = 0; i < c->n_targets; i++)
+        free(c->targets[i].name);
+    cm_data_release(&c->default_data);
+    node_count_opts_release(&c->count_opts);
+    memset(c, 0, sizeof *c);
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *t[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *f[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(v, t[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(v, f[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_int(const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Go duration subset: a number with unit ns/us/ms/s/m/h, or plain seconds. */
+static int parse_duration(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || errno || d < 0)
+        return -1;
+    double scale = 1;
+    if (!*end || strcmp(end, "s") == 0)
+        scale = 1;
+    else if (strcmp(end, "ms") == 0)
+        scale = 1e-3;
+    else if (strcmp(end, "m") == 0)
+        scale = 60;
+    else if (strcmp(end, "h") == 0)
+        scale = 3600;
+    else
+        return -1;
+    *out = d * scale;
+    return 0;
+}
+
+static int add_targets(struct propscaler_config *c, const char *value, char *err, size_t errlen)
+{
+    size_t len = strlen(value);
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && value[i] != ',')
+            continue;
+        /* trim and lowercase one "kind/name" */
+        size_t a = start, b = i;
+        while (a < b && (value[a] == ' ' || value[a] == '\t'))
+            a++;
+        while (b > a && (value[b - 1] == ' ' || value[b - 1] == '\t'))
+            b--;
+        start = i + 1;
+        char item[512];
+        if (b - a >= sizeof item) {
+            snprintf(err, errlen, "--target: entry too long");
+            return -1;
+        }
+        for (size_t k = a; k < b; k++)
+            item[k - a] = (char)((value[k] >= 'A' && value[k] <= 'Z') ? value[k] + 32 : value[k]);
+        item[b - a] = '\0';
+        char *slash = strchr(item, '/');
+        if (!slash || strchr(slash + 1, '/') || slash == item || !slash[1]) {
+            snprintf(err, errlen, "--target: \"%s\" is not KIND/NAME (e.g. deployment/coredns)", item);
+            return -1;
+        }
+        *slash = '\0';
+        enum target_kind kind;
+        if (strcmp(item, "deployment") == 0)
+            kind = TARGET_DEPLOYMENT;
+        else if (strcmp(item, "replicaset") == 0)
+            kind = TARGET_REPLICASET;
+        else if (strcmp(item, "replicationcontroller") == 0)
+            kind = TARGET_REPLICATIONCONTROLLER;
+        else if (strcmp(item, "statefulset") == 0)
+            kind = TARGET_STATEFULSET;
+        else {
+            snprintf(err, errlen, "--target: unsupported kind \"%s\"; use deployment, replicaset, "
+                     "replicationcontroller or statefulset", item);
+            return -1;
+        }
+        if (c->n_targets == FLAGS_MAX_TARGETS) {
+            snprintf(err, errlen, "--target: more than %d targets", FLAGS_MAX_TARGETS);
+            return -1;
+        }
+        char *name = strdup(slash + 1);
+        if (!name) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        c->targets[c->n_targets++] = (struct scale_target){.kind = kind, .name = name};
+    }
+    return 0;
+}
+
+static const struct flag_def *find_flag(const char *name, size_t len)
+{
+    char norm[64];
+    if (len >= sizeof norm)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        norm[i] = name[i] == '_' ? '-' : name[i];
+    norm[len] = '\0';
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+        if (strcmp(defs[i].name, norm) == 0)
+            return &defs[i];
+    return NULL;
+}
+
+static int apply(struct propscaler_config *c, const struct flag_def *d, const char *v, char *err, size_t errlen)
+{
+    long long n;
+    bool b = false;
+    double secs;
+    char qerr[256];
+    if (d->type == F_BOOL || d->type == F_IGNORED_BOOL) {
+        if (parse_bool(v, &b) != 0) {
+            snprintf(err, errlen, "--%s: expected true or false, got \"%s\"", d->name, v);
+            return -1;
+        }
+    }
+    switch (d->id) {
+    case ID_TARGET: return add_targets(c, v, err, errlen);
+    case ID_CONFIGMAP: c->configmap = v; return 0;
+    case ID_NAMESPACE: c->namespace_ = v; return 0;
+    case ID_POLL:
+        if (parse_int(v, 1, 86400, &n) != 0) {
+            snprintf(err, errlen, "--poll-period-seconds: expected an integer from 1 to 86400, got \"%s\"", v);
+            return -1;
+        }
+        c->poll_period_seconds = (int)n;
+        return 0;
+    case ID_DEFAULT_PARAMS:
+        cm_data_release(&c->default_data);
+        cm_data_init(&c->default_data);
+        if (params_parse_default(v, strlen(v), &c->default_data, qerr, sizeof qerr) != 0) {
+            snprintf(err, errlen, "--default-params: %s", qerr);
+            return -1;
+        }
+        c->default_params = v;
+        c->has_default_params = true;
+        return 0;
+    case ID_NODELABELS: c->nodelabels = v; return 0;
+    case ID_MAX_SYNC:
+        if (parse_int(v, 0, 1000000, &n) != 0) {
+            snprintf(err, errlen, "--max-sync-failures: expected a non-negative integer, got \"%s\"", v);
+            return -1;
+        }
+        c->max_sync_failures = (int)n;
+        return 0;
+    case ID_V:
+        if (parse_int(v, 0, 100, &n) != 0) {
+            snprintf(err, errlen, "--v: expected a log level from 0 to 100, got \"%s\"", v);
+            return -1;
+        }
+        c->verbosity = (int)n;
+        return 0;
+    case ID_KUBECONFIG: c->kubeconfig = v; return 0;
+    case ID_CONTEXT: c->context = v; return 0;
+    case ID_DRY_RUN: c->dry_run = b; return 0;
+    case ID_OUTPUT:
+        if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0) {
+            snprintf(err, errlen, "--output: expected text or json, got \"%s\"", v);
+            return -1;
+        }
+        c->output_json = strcmp(v, "json") == 0;
+        return 0;
+    case ID_RECORD: c->record_file = v; return 0;
+    case ID_LEADER_ELECT: c->leader_elect = b; return 0;
+    case ID_LEASE_DURATION:
+    case ID_RENEW_DEADLINE:
+    case ID_RETRY_PERIOD:
+        if (parse_duration(v, &secs) != 0 || secs <= 0) {
+            snprintf(err, errlen, "--%s: expected a positive duration such as 15s or 500ms, got \"%s\"", d->name, v);
+            return -1;
+        }
+        *(d->id == ID_LEASE_DURATION ? &c->lease_duration_s
+          : d->id == ID_RENEW_DEADLINE ? &c->renew_deadline_s : &c->retry_period_s) = secs;
+        return 0;
+    case ID_LEASE_NAME: c->lease_name = v; return 0;
+    case ID_METRICS_ADDR: c->metrics_addr = v; return 0;
+    case ID_LOG_FORMAT:
+        if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0) {
+            snprintf(err, errlen, "--log-format: expected text or json, got \"%s\"", v);
+            return -1;
+        }
+        c->log_json = strcmp(v, "json") == 0;
+        return 0;
+    case ID_HEALTHZ_COMPAT: c->healthz_always_ok = b; return 0;
+    case ID_LEGACY_SCHED: c->count_opts.legacy_schedulable = b; return 0;
+    case ID_IGNORE_TAINT:
+        if (node_count_opts_add_taint(&c->count_opts, v, qerr, sizeof qerr) != 0) {
+            snprintf(err, errlen, "--ignore-taint: %s", qerr);
+            return -1;
+        }
+        return 0;
+    case ID_MAX_CORES:
+        if (quantity_parse_nano(v, strlen(v), &c->count_opts.max_nano_per_node, qerr, sizeof qerr) != 0 ||
+            c->count_opts.max_nano_per_node <= 0) {
+            snprintf(err, errlen, "--max-cores-per-node: expected a positive quantity such as 64, got \"%s\"", v);
+            return -1;
+        }
+        return 0;
+    case ID_SPOF_MAX: c->policy_opts.spof_respects_max = b; return 0;
+    case ID_REFUSE_EMPTY: c->policy_opts.refuse_empty_ladder = b; return 0;
+    case ID_VERSION:
+    case ID_HELP:
+    case ID_IGNORED:
+        if (d->type == F_IGNORED_INT && parse_int(v, -1000000, 1000000, &n) != 0) {
+            snprintf(err, errlen, "--%s: expected an integer, got \"%s\"", d->name, v);
+            return -1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+enum flags_result flags_parse(struct propscaler_config *c, int argc, const char *const *argv, char *err, size_t errlen)
+{
+    bool want_version = false, want_help = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (arg[0] != '-' || arg[1] == '\0') {
+            snprintf(err, errlen, "unexpected argument \"%s\" (flags look like --name=value)", arg);
+            return FLAGS_ERROR;
+        }
+        if (strcmp(arg, "--") == 0) {
+            if (i + 1 < argc) {
+                snprintf(err, errlen, "unexpected argument \"%s\"", argv[i + 1]);
+                return FLAGS_ERROR;
+            }
+            break;
+        }
+        const char *name = arg + (arg[1] == '-' ? 2 : 1);
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct flag_def *d = find_flag(name, nlen);
+        if (!d) {
+            snprintf(err, errlen, "unknown flag: --%.*s (see --help)", (int)nlen, name);
+            return FLAGS_ERROR;
+        }
+        const char *value;
+        bool is_bool = d->type == F_BOOL || d->type == F_IGNORED_BOOL;
+        if (eq) {
+            value = eq + 1;
+        } else if (is_bool) {
+            value = "true";
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            snprintf(err, errlen, "flag needs an argument: --%s", d->name);
+            return FLAGS_ERROR;
+        }
+        if (d->id == ID_VERSION || d->id == ID_HELP) {
+            bool b;
+            if (parse_bool(value, &b) != 0) {
+                snprintf(err, errlen, "--%s: expected true or false, got \"%s\"", d->name, value);
+                return FLAGS_ERROR;
+            }
+            if (d->id == ID_VERSION)
+                want_version = b;
+            else
+                want_help = b;
+            continue;
+        }
+        if (apply(c, d, value, err, errlen) != 0)
+            return FLAGS_ERROR;
+    }
+    if (want_help) {
+        flags_usage(stdout);
+        return FLAGS_EXIT_OK;
+    }
+    if (want_version) {
+        printf("propscaler %s\n", PROPSCALER_VERSION);
+        return FLAGS_EXIT_OK;
+    }
+    if (!c->namespace_ || !c->namespace_[0])
+        c->namespace_ = getenv("MY_POD_NAMESPACE");
+    if (!c->kubeconfig || !c->kubeconfig[0])
+        c->kubeconfig = getenv("KUBECONFIG");
+    if (c->n_targets == 0) {
+        snprintf(err, errlen, "--target is required (e.g. --target=deployment/coredns)");
+        return FLAGS_ERROR;
+    }
+    if (!c->configmap || !c->configmap[0]) {
+        snprintf(err, errlen, "--configmap is required (the ConfigMap that holds the linear or ladder params)");
+        return FLAGS_ERROR;
+    }
+    if (!c->namespace_ || !c->namespace_[0]) {
+        snprintf(err, errlen, "--namespace is required when $MY_POD_NAMESPACE is not set");
+        return FLAGS_ERROR;
+    }
+    if (c->leader_elect && !(c->retry_period_s < c->renew_deadline_s && c->renew_deadline_s < c->lease_duration_s)) {
+        snprintf(err, errlen, "leader election needs retry period < renew deadline < lease duration "
+                 "(got %gs, %gs, %gs)", c->retry_period_s, c->renew_deadline_s, c->lease_duration_s);
+        return FLAGS_ERROR;
+    }
+    return FLAGS_OK;
+}

@@ -1,0 +1,72 @@
+/*
+ * flags — propscaler's command line: every flag of cluster-proportional-autoscaler, spelled and
+ * defaulted as CPA does (an unchanged CPA Deployment must start), plus propscaler's own.
+ *
+ * Syntax accepted, like Go's pflag: --name=value, --name value, -name=value, -name value;
+ * booleans as --flag, --flag=true/false; `_` and `-` are the same in names (glog's --log_dir).
+ *
+ * Ownership: struct propscaler_config is caller-owned: flags_init() fills defaults,
+ * flags_release() frees what parsing allocated. Strings point into argv or into storage the
+ * config owns. flags_parse() returns FLAGS_OK, FLAGS_EXIT_OK (--help/--version printed) or
+ * FLAGS_ERROR with a message in err that names the flag and what to fix.
+ */
+#ifndef PROPSCALER_FLAGS_H
+#define PROPSCALER_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nodes.h"
+#include "params.h"
+#include "replicas.h"
+
+enum target_kind { TARGET_DEPLOYMENT, TARGET_REPLICASET, TARGET_REPLICATIONCONTROLLER, TARGET_STATEFULSET };
+
+struct scale_target {
+    enum target_kind kind;
+    char *name;
+};
+
+#define FLAGS_MAX_TARGETS 64
+
+struct propscaler_config {
+    /* CPA */
+    struct scale_target targets[FLAGS_MAX_TARGETS];
+    size_t n_targets;
+    const char *configmap;
+    const char *namespace_;      /* --namespace, else $MY_POD_NAMESPACE */
+    int poll_period_seconds;     /* >= 1 */
+    const char *default_params;  /* raw JSON, validated at parse time */
+    struct cm_data default_data; /* --default-params as ConfigMap data (Go-encoded values) */
+    bool has_default_params;
+    const char *nodelabels;      /* passed verbatim as labelSelector */
+    int max_sync_failures;       /* 0 = never exit */
+    int verbosity;               /* glog -v */
+    /* propscaler */
+    const char *kubeconfig;      /* --kubeconfig, else $KUBECONFIG, else in-cluster */
+    const char *context;
+    bool dry_run;
+    bool output_json;
+    const char *record_file;
+    bool leader_elect;
+    double lease_duration_s, renew_deadline_s, retry_period_s;
+    const char *lease_name;
+    const char *metrics_addr;    /* host:port for /healthz, /readyz, /last-poll, /metrics */
+    bool log_json;
+    bool healthz_always_ok;      /* CPA's /healthz (always 200) instead of the loop check */
+    struct node_count_opts count_opts;
+    struct policy_opts policy_opts;
+};
+
+enum flags_result { FLAGS_OK = 0, FLAGS_EXIT_OK = 1, FLAGS_ERROR = -1 };
+
+void flags_init(struct propscaler_config *c);
+void flags_release(struct propscaler_config *c);
+enum flags_result flags_parse(struct propscaler_config *c, int argc, const char *const *argv, char *err, size_t errlen);
+
+const char *target_kind_name(enum target_kind k);
+void flags_usage(FILE *out);
+
+#endif
