@@ -15,10 +15,17 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The main job on the built-in default: the decision core on a real EKS node list.
+# The main job on the built-in default: CoreDNS's CPA params evaluated on real Node objects
+# (an EKS NodeList, then a 6-node OpenShift cluster with its masters' taint ignored).
+DEMO_NODES = $(sort $(wildcard tests/data/nodes/ci-ln-3z9y7mt-*.json))
 demo: build
-	./$(BUILD)/propsim eval --nodes-file tests/data/nodes/eks-nodelist.json \
-	  --params '{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"preventSinglePointFailure":true}}'
+	@echo "== CoreDNS params on a real EKS NodeList (tests/data/nodes/eks-nodelist.json)"
+	./$(BUILD)/propsim eval --configmap manifests/examples/coredns-autoscaler-params.yaml \
+	  --nodes-file tests/data/nodes/eks-nodelist.json
+	@echo
+	@echo "== The same on a real 6-node OpenShift cluster, masters' NoSchedule taint not counted"
+	./$(BUILD)/propsim eval --configmap manifests/examples/coredns-autoscaler-params.yaml \
+	  $(addprefix --nodes-file ,$(DEMO_NODES)) --ignore-taint node-role.kubernetes.io/master:NoSchedule
 
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE valgrind
