@@ -22,16 +22,6 @@ void node_count_opts_release(struct node_count_opts *o)
     memset(o, 0, sizeof *o);
 }
 
-static char *dup_range(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 int node_count_opts_add_taint(struct node_count_opts *o, const char *spec, char *err, size_t errlen)
 {
     size_t len = strlen(spec);
@@ -52,9 +42,9 @@ int node_count_opts_add_taint(struct node_count_opts *o, const char *spec, char 
         }
     }
     struct taint_match t = {0};
-    t.key = dup_range(spec, key_len);
+    t.key = strndup(spec, key_len);
     if (eq)
-        t.value = dup_range(eq + 1, kv_len - key_len - 1);
+        t.value = strndup(eq + 1, kv_len - key_len - 1);
     if (colon)
         t.effect = strdup(colon + 1);
     struct taint_match *arr = realloc(o->ignore_taints, (o->n_ignore_taints + 1) * sizeof *arr);

@@ -143,23 +143,13 @@ static void lex_next(struct lexer *lx)
         lx->tok = T_IDENT;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static int add_value(struct requirement *r, const char *v, size_t n)
 {
     char **vals = realloc(r->values, (r->n_values + 1) * sizeof *vals);
     if (!vals)
         return -1;
     r->values = vals;
-    if (!(vals[r->n_values] = dup_n(v, n)))
+    if (!(vals[r->n_values] = strndup(v, n)))
         return -1;
     r->n_values++;
     return 0;
@@ -219,7 +209,7 @@ int selector_parse(const char *text, struct selector **out, char *err, size_t er
                      "characters of [A-Za-z0-9._-] starting and ending alphanumeric", (int)lx.text_len, lx.text);
             FAIL(perr(err, errlen, text, at, what));
         }
-        if (!(r->key = dup_n(lx.text, lx.text_len)))
+        if (!(r->key = strndup(lx.text, lx.text_len)))
             goto oom;
         lex_next(&lx);
         if (negated) {

@@ -61,22 +61,29 @@ static int parse_count(const char *flag, const char *text, int64_t *out)
     return 0;
 }
 
-/* Find the first ConfigMap among the documents and copy its string data. */
-static int load_configmap(const char *path, struct cm_data *out)
+/* Read a YAML/JSON file into an array of documents; NULL after printing why. */
+static cJSON *load_documents(const char *path)
 {
     char *data = NULL;
     size_t len;
     char err[512];
     if (fileio_read_all(path, EVAL_MAX_FILE, &data, &len, err, sizeof err) != 0) {
         fprintf(stderr, "propsim eval: %s\n", err);
-        return -1;
+        return NULL;
     }
     cJSON *docs = yamljson_parse(data, len, err, sizeof err);
     free(data);
-    if (!docs) {
+    if (!docs)
         fprintf(stderr, "propsim eval: %s: %s\n", path, err);
+    return docs;
+}
+
+/* Find the first ConfigMap among the documents and copy its string data. */
+static int load_configmap(const char *path, struct cm_data *out)
+{
+    cJSON *docs = load_documents(path);
+    if (!docs)
         return -1;
-    }
     int rc = -1, index = 0;
     const cJSON *doc, *cm = NULL;
     cJSON_ArrayForEach(doc, docs)
@@ -138,19 +145,9 @@ static int add_node(struct node_set *set, const cJSON *obj, const struct node_co
 
 static int load_nodes(const char *path, struct node_set *set, const struct node_count_opts *opts, size_t *filtered)
 {
-    char *data = NULL;
-    size_t len;
-    char err[512];
-    if (fileio_read_all(path, EVAL_MAX_FILE, &data, &len, err, sizeof err) != 0) {
-        fprintf(stderr, "propsim eval: %s\n", err);
+    cJSON *docs = load_documents(path);
+    if (!docs)
         return -1;
-    }
-    cJSON *docs = yamljson_parse(data, len, err, sizeof err);
-    free(data);
-    if (!docs) {
-        fprintf(stderr, "propsim eval: %s: %s\n", path, err);
-        return -1;
-    }
     int rc = 0, index = 0;
     const cJSON *doc;
     cJSON_ArrayForEach(doc, docs)
