@@ -8,12 +8,15 @@
 
 #include "eval.h"
 
+int serve_main(int argc, char **argv);
+
 static void usage(FILE *out)
 {
     fputs("usage: propsim COMMAND [options]\n"
           "\n"
           "commands:\n"
           "  eval      the replica count CPA would choose for given params and cluster\n"
+          "  serve     an emulated Kubernetes API server that plays a cluster history\n"
           "\n"
           "`propsim COMMAND --help` describes a command. propsim --version prints the version.\n",
           out);
@@ -28,6 +31,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "eval") == 0)
         return eval_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("propsim %s\n", PROPSCALER_VERSION);
         return 0;

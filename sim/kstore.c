@@ -1,0 +1,654 @@
+#include "kstore.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct kresource_def defs[] = {
+    {"", "v1", "nodes", "Node", "node", "no", false, false},
+    {"", "v1", "pods", "Pod", "pod", "po", true, false},
+    {"", "v1", "configmaps", "ConfigMap", "configmap", "cm", true, false},
+    {"", "v1", "events", "Event", "event", "ev", true, false},
+    {"", "v1", "namespaces", "Namespace", "namespace", "ns", false, false},
+    {"", "v1", "replicationcontrollers", "ReplicationController", "replicationcontroller", "rc", true, true},
+    {"apps", "v1", "deployments", "Deployment", "deployment", "deploy", true, true},
+    {"apps", "v1", "statefulsets", "StatefulSet", "statefulset", "sts", true, true},
+    {"apps", "v1", "replicasets", "ReplicaSet", "replicaset", "rs", true, true},
+    {"coordination.k8s.io", "v1", "leases", "Lease", "lease", "", true, false},
+};
+#define N_DEFS (sizeof defs / sizeof defs[0])
+
+size_t kstore_resource_count(void) { return N_DEFS; }
+const struct kresource_def *kstore_resource_def(size_t i) { return i < N_DEFS ? &defs[i] : NULL; }
+
+/* key "ns/name" -> current version; open addressing with backward-shift deletion */
+struct slot {
+    char *key;
+    uint64_t hash;
+    struct kobj *obj;
+};
+
+struct kresource {
+    const struct kresource_def *def;
+    struct slot *slots;
+    size_t cap, n;
+    struct kevent *ring; /* history, oldest at head */
+    size_t ring_cap, head, count;
+    uint64_t floor;      /* every event after this rv is in the ring */
+};
+
+struct kstore {
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    uint64_t rv;
+    uint64_t uid_counter;
+    struct kresource res[N_DEFS];
+};
+
+const struct kresource_def *kresource_def(const struct kresource *r) { return r->def; }
+
+void kobj_ref(struct kobj *o)
+{
+    if (o)
+        __atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+}
+
+void kobj_unref(struct kobj *o)
+{
+    if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    free(o->text);
+    free(o->ns);
+    free(o->name);
+    cJSON_Delete(o->labels);
+    free(o);
+}
+
+void kevent_release(struct kevent *e)
+{
+    kobj_unref(e->obj);
+    kobj_unref(e->old);
+    e->obj = e->old = NULL;
+}
+
+struct kstore *kstore_new(size_t history_window)
+{
+    struct kstore *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    s->rv = 1000; /* real clusters never start at 0; clients must not assume small numbers */
+    if (history_window < 16)
+        history_window = 16;
+    for (size_t i = 0; i < N_DEFS; i++) {
+        struct kresource *r = &s->res[i];
+        r->def = &defs[i];
+        r->cap = 64;
+        r->slots = calloc(r->cap, sizeof *r->slots);
+        r->ring_cap = history_window;
+        r->ring = calloc(history_window, sizeof *r->ring);
+        r->floor = s->rv;
+        if (!r->slots || !r->ring) {
+            kstore_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void kstore_free(struct kstore *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < N_DEFS; i++) {
+        struct kresource *r = &s->res[i];
+        for (size_t k = 0; r->slots && k < r->cap; k++) {
+            free(r->slots[k].key);
+            kobj_unref(r->slots[k].obj);
+        }
+        for (size_t k = 0; r->ring && k < r->count; k++)
+            kevent_release(&r->ring[(r->head + k) % r->ring_cap]);
+        free(r->slots);
+        free(r->ring);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->changed);
+    free(s);
+}
+
+struct kresource *kstore_find(struct kstore *s, const char *group, const char *resource)
+{
+    for (size_t i = 0; i < N_DEFS; i++)
+        if (strcmp(defs[i].group, group) == 0 && strcmp(defs[i].resource, resource) == 0)
+            return &s->res[i];
+    return NULL;
+}
+
+static uint64_t hash_str(const char *k)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *k; k++) {
+        h ^= (unsigned char)*k;
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+static size_t find_slot(const struct kresource *r, const char *key, uint64_t h, bool *found)
+{
+    size_t mask = r->cap - 1, i = (size_t)h & mask;
+    while (r->slots[i].key) {
+        if (r->slots[i].hash == h && strcmp(r->slots[i].key, key) == 0) {
+            *found = true;
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+    *found = false;
+    return i;
+}
+
+static int grow(struct kresource *r)
+{
+    size_t cap = r->cap * 2;
+    struct slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < r->cap; i++) {
+        if (!r->slots[i].key)
+            continue;
+        size_t j = (size_t)r->slots[i].hash & (cap - 1);
+        while (slots[j].key)
+            j = (j + 1) & (cap - 1);
+        slots[j] = r->slots[i];
+    }
+    free(r->slots);
+    r->slots = slots;
+    r->cap = cap;
+    return 0;
+}
+
+static void remove_slot(struct kresource *r, size_t i)
+{
+    free(r->slots[i].key);
+    r->slots[i].key = NULL;
+    r->slots[i].obj = NULL;
+    r->n--;
+    size_t mask = r->cap - 1, hole = i, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!r->slots[j].key)
+            break;
+        size_t home = (size_t)r->slots[j].hash & mask;
+        bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (in_range)
+            continue;
+        r->slots[hole] = r->slots[j];
+        r->slots[j].key = NULL;
+        r->slots[j].obj = NULL;
+        hole = j;
+    }
+}
+
+static void make_key(char *key, size_t keylen, const char *ns, const char *name)
+{
+    snprintf(key, keylen, "%s/%s", ns ? ns : "", name);
+}
+
+/* Append an event; the ring owns its references. Evicting raises the floor. */
+static void record_event(struct kresource *r, enum kevent_type type, uint64_t rv, struct kobj *obj, struct kobj *old)
+{
+    if (r->count == r->ring_cap) {
+        struct kevent *e = &r->ring[r->head];
+        r->floor = e->rv;
+        kevent_release(e);
+        r->head = (r->head + 1) % r->ring_cap;
+        r->count--;
+    }
+    struct kevent *e = &r->ring[(r->head + r->count) % r->ring_cap];
+    kobj_ref(obj);
+    kobj_ref(old);
+    *e = (struct kevent){.type = type, .rv = rv, .obj = obj, .old = old};
+    r->count++;
+}
+
+static bool valid_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 253)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return false;
+    }
+    return n[0] != '-' && n[0] != '.' && n[len - 1] != '-' && n[len - 1] != '.';
+}
+
+static void now_rfc3339(char *out, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static cJSON *ensure_object(cJSON *parent, const char *key)
+{
+    cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
+    if (cJSON_IsObject(o))
+        return o;
+    if (o)
+        cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+    return cJSON_AddObjectToObject(parent, key);
+}
+
+static void set_string(cJSON *obj, const char *key, const char *value)
+{
+    if (cJSON_GetObjectItemCaseSensitive(obj, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(value));
+    else
+        cJSON_AddStringToObject(obj, key, value);
+}
+
+/* Build the stored version from a JSON object: stamps resourceVersion, kind/apiVersion. */
+static struct kobj *make_version(const struct kresource_def *d, cJSON *obj, const char *ns, const char *name, uint64_t rv)
+{
+    cJSON *meta = ensure_object(obj, "metadata");
+    char rvs[32];
+    snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)rv);
+    set_string(meta, "resourceVersion", rvs);
+    set_string(obj, "kind", d->kind);
+    char av[64];
+    snprintf(av, sizeof av, "%s%s%s", d->group, d->group[0] ? "/" : "", d->version);
+    set_string(obj, "apiVersion", av);
+    struct kobj *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->refs = 1;
+    o->rv = rv;
+    o->text = cJSON_PrintUnformatted(obj);
+    o->len = o->text ? strlen(o->text) : 0;
+    o->ns = strdup(ns ? ns : "");
+    o->name = strdup(name);
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+    o->labels = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, 1) : NULL;
+    if (!o->text || !o->ns || !o->name) {
+        kobj_unref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Fill name/namespace from the object or the request; generateName gets a random suffix. */
+static enum kstore_status resolve_name(struct kstore *s, const struct kresource_def *d, const char *ns, cJSON *obj,
+                                       const char *path_name, char *name, size_t namelen, char *err, size_t errlen)
+{
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    if (!cJSON_IsObject(obj) || (meta && !cJSON_IsObject(meta))) {
+        snprintf(err, errlen, "the body must be a %s object", d->kind);
+        return KS_INVALID;
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(meta, "name");
+    const cJSON *gn = cJSON_GetObjectItemCaseSensitive(meta, "generateName");
+    if (cJSON_IsString(n) && n->valuestring[0]) {
+        if (path_name && strcmp(path_name, n->valuestring) != 0) {
+            snprintf(err, errlen, "the name of the object (%s) does not match the name on the URL (%s)",
+                     n->valuestring, path_name);
+            return KS_INVALID;
+        }
+        snprintf(name, namelen, "%s", n->valuestring);
+    } else if (path_name) {
+        snprintf(name, namelen, "%s", path_name);
+    } else if (cJSON_IsString(gn) && gn->valuestring[0]) {
+        snprintf(name, namelen, "%.240s%05llx", gn->valuestring, (unsigned long long)(++s->uid_counter * 2654435761u % 0xfffff));
+    } else {
+        snprintf(err, errlen, "%s.metadata.name: Required value: name or generateName is required", d->kind);
+        return KS_INVALID;
+    }
+    if (!valid_name(name)) {
+        snprintf(err, errlen, "%s \"%s\" is invalid: metadata.name: Invalid value: \"%s\": a lowercase RFC 1123 "
+                 "subdomain must consist of lower case alphanumeric characters, '-' or '.'", d->kind, name, name);
+        return KS_INVALID;
+    }
+    meta = ensure_object(obj, "metadata");
+    set_string(meta, "name", name);
+    if (d->namespaced) {
+        const cJSON *ons = cJSON_GetObjectItemCaseSensitive(meta, "namespace");
+        if (cJSON_IsString(ons) && ns && strcmp(ons->valuestring, ns) != 0) {
+            snprintf(err, errlen, "the namespace of the provided object does not match the namespace sent on the request");
+            return KS_INVALID;
+        }
+        set_string(meta, "namespace", ns);
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
+    }
+    return KS_OK;
+}
+
+static enum kstore_status put_locked(struct kstore *s, struct kresource *r, const char *ns, cJSON *obj,
+                                     const char *path_name, bool is_create, bool create_if_missing,
+                                     struct kobj **out, char *err, size_t errlen)
+{
+    const struct kresource_def *d = r->def;
+    if (d->namespaced && (!ns || !*ns)) {
+        snprintf(err, errlen, "a namespace is required for %s", d->resource);
+        return KS_INVALID;
+    }
+    if (!d->namespaced)
+        ns = "";
+    char name[254];
+    enum kstore_status st = resolve_name(s, d, ns, obj, is_create ? NULL : path_name, name, sizeof name, err, errlen);
+    if (st != KS_OK)
+        return st;
+    char key[600];
+    make_key(key, sizeof key, ns, name);
+    uint64_t h = hash_str(key);
+    bool found;
+    size_t i = find_slot(r, key, h, &found);
+    struct kobj *old = found ? r->slots[i].obj : NULL;
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    if (is_create && found) {
+        snprintf(err, errlen, "%s \"%s\" already exists", d->resource, name);
+        return KS_EXISTS;
+    }
+    if (!is_create && !found && !create_if_missing) {
+        snprintf(err, errlen, "%s \"%s\" not found", d->resource, name);
+        return KS_NOT_FOUND;
+    }
+    const cJSON *want_rv = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion");
+    if (old && cJSON_IsString(want_rv) && want_rv->valuestring[0]) {
+        char cur[32];
+        snprintf(cur, sizeof cur, "%llu", (unsigned long long)old->rv);
+        if (strcmp(cur, want_rv->valuestring) != 0) {
+            snprintf(err, errlen, "Operation cannot be fulfilled on %s%s%s \"%s\": the object has been modified; "
+                     "please apply your changes to the latest version and try again",
+                     d->resource, d->group[0] ? "." : "", d->group, name);
+            return KS_CONFLICT;
+        }
+    }
+    /* server-managed metadata */
+    char ts[40];
+    if (old) {
+        cJSON *oldj = cJSON_Parse(old->text);
+        const cJSON *om = cJSON_GetObjectItemCaseSensitive(oldj, "metadata");
+        static const char *keep[] = {"uid", "creationTimestamp"};
+        for (size_t k = 0; k < 2; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(om, keep[k]);
+            if (cJSON_IsString(v))
+                set_string(meta, keep[k], v->valuestring);
+        }
+        const cJSON *gen = cJSON_GetObjectItemCaseSensitive(om, "generation");
+        if (cJSON_IsNumber(gen)) {
+            double g = gen->valuedouble;
+            char *os = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(oldj, "spec"));
+            char *ns_ = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(obj, "spec"));
+            if (os && ns_ && strcmp(os, ns_) != 0)
+                g += 1;
+            free(os);
+            free(ns_);
+            cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
+            cJSON_AddNumberToObject(meta, "generation", g);
+        }
+        cJSON_Delete(oldj);
+    } else {
+        char uid[40];
+        unsigned long long u = ++s->uid_counter;
+        snprintf(uid, sizeof uid, "%08llx-0000-4000-8000-%012llx", (u * 2654435761u) & 0xffffffffu, u);
+        set_string(meta, "uid", uid);
+        if (!cJSON_GetObjectItemCaseSensitive(meta, "creationTimestamp") ||
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(meta, "creationTimestamp"))) {
+            now_rfc3339(ts, sizeof ts);
+            cJSON_DeleteItemFromObjectCaseSensitive(meta, "creationTimestamp");
+            cJSON_AddStringToObject(meta, "creationTimestamp", ts);
+        }
+        if (d->has_scale) {
+            cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
+            cJSON_AddNumberToObject(meta, "generation", 1);
+        }
+    }
+    uint64_t rv = s->rv + 1;
+    struct kobj *o = make_version(d, obj, ns, name, rv);
+    if (!o) {
+        snprintf(err, errlen, "out of memory");
+        return KS_NOMEM;
+    }
+    if (!found) {
+        if ((r->n + 1) * 10 > r->cap * 7) {
+            if (grow(r) != 0) {
+                kobj_unref(o);
+                snprintf(err, errlen, "out of memory");
+                return KS_NOMEM;
+            }
+            i = find_slot(r, key, h, &found);
+        }
+        r->slots[i].key = strdup(key);
+        if (!r->slots[i].key) {
+            kobj_unref(o);
+            snprintf(err, errlen, "out of memory");
+            return KS_NOMEM;
+        }
+        r->slots[i].hash = h;
+        r->n++;
+    }
+    s->rv = rv;
+    r->slots[i].obj = o;
+    record_event(r, old ? KE_MODIFIED : KE_ADDED, rv, o, old);
+    kobj_unref(old); /* the slot's reference; the event holds its own */
+    if (out) {
+        kobj_ref(o);
+        *out = o;
+    }
+    pthread_cond_broadcast(&s->changed);
+    return KS_OK;
+}
+
+enum kstore_status kstore_create(struct kstore *s, struct kresource *r, const char *ns, cJSON *obj,
+                                 struct kobj **out, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&s->mu);
+    enum kstore_status st = put_locked(s, r, ns, obj, NULL, true, false, out, err, errlen);
+    pthread_mutex_unlock(&s->mu);
+    cJSON_Delete(obj);
+    return st;
+}
+
+enum kstore_status kstore_update(struct kstore *s, struct kresource *r, const char *ns, const char *name,
+                                 cJSON *obj, bool create_if_missing, struct kobj **out, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&s->mu);
+    enum kstore_status st = put_locked(s, r, ns, obj, name, false, create_if_missing, out, err, errlen);
+    pthread_mutex_unlock(&s->mu);
+    cJSON_Delete(obj);
+    return st;
+}
+
+enum kstore_status kstore_delete(struct kstore *s, struct kresource *r, const char *ns, const char *name,
+                                 struct kobj **out)
+{
+    char key[600];
+    make_key(key, sizeof key, r->def->namespaced ? ns : "", name);
+    pthread_mutex_lock(&s->mu);
+    bool found;
+    size_t i = find_slot(r, key, hash_str(key), &found);
+    if (!found) {
+        pthread_mutex_unlock(&s->mu);
+        return KS_NOT_FOUND;
+    }
+    struct kobj *old = r->slots[i].obj;
+    /* The DELETED event carries the last state at the deletion's resourceVersion. */
+    cJSON *j = cJSON_Parse(old->text);
+    struct kobj *gone = j ? make_version(r->def, j, old->ns, old->name, s->rv + 1) : NULL;
+    cJSON_Delete(j);
+    if (!gone) {
+        pthread_mutex_unlock(&s->mu);
+        return KS_NOMEM;
+    }
+    s->rv++;
+    remove_slot(r, i);
+    record_event(r, KE_DELETED, s->rv, gone, old);
+    kobj_unref(old);
+    if (out)
+        *out = gone;
+    else
+        kobj_unref(gone);
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->mu);
+    return KS_OK;
+}
+
+enum kstore_status kstore_get(struct kstore *s, struct kresource *r, const char *ns, const char *name, struct kobj **out)
+{
+    char key[600];
+    make_key(key, sizeof key, r->def->namespaced ? ns : "", name);
+    pthread_mutex_lock(&s->mu);
+    bool found;
+    size_t i = find_slot(r, key, hash_str(key), &found);
+    if (found) {
+        kobj_ref(r->slots[i].obj);
+        *out = r->slots[i].obj;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return found ? KS_OK : KS_NOT_FOUND;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+    const struct kobj *x = *(struct kobj *const *)a, *y = *(struct kobj *const *)b;
+    int c = strcmp(x->ns, y->ns);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+int kstore_snapshot(struct kstore *s, struct kresource *r, const char *ns, struct ksnapshot *out)
+{
+    pthread_mutex_lock(&s->mu);
+    out->items = malloc((r->n ? r->n : 1) * sizeof *out->items);
+    out->n = 0;
+    out->rv = s->rv;
+    if (!out->items) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    for (size_t i = 0; i < r->cap; i++) {
+        struct kobj *o = r->slots[i].obj;
+        if (!o || (ns && r->def->namespaced && strcmp(o->ns, ns) != 0))
+            continue;
+        kobj_ref(o);
+        out->items[out->n++] = o;
+    }
+    pthread_mutex_unlock(&s->mu);
+    qsort(out->items, out->n, sizeof *out->items, cmp_obj);
+    return 0;
+}
+
+void ksnapshot_release(struct ksnapshot *snap)
+{
+    for (size_t i = 0; i < snap->n; i++)
+        kobj_unref(snap->items[i]);
+    free(snap->items);
+    snap->items = NULL;
+    snap->n = 0;
+}
+
+enum kstore_status kstore_events_since(struct kstore *s, struct kresource *r, uint64_t since, struct kevent *out,
+                                       size_t max, size_t *n_out, uint64_t *oldest_out)
+{
+    *n_out = 0;
+    pthread_mutex_lock(&s->mu);
+    if (oldest_out)
+        *oldest_out = r->floor;
+    if (since < r->floor) {
+        pthread_mutex_unlock(&s->mu);
+        return KS_GONE;
+    }
+    /* events are in rv order: binary search the first with rv > since */
+    size_t lo = 0, hi = r->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->ring[(r->head + mid) % r->ring_cap].rv <= since)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t k = lo; k < r->count && n < max; k++, n++) {
+        out[n] = r->ring[(r->head + k) % r->ring_cap];
+        kobj_ref(out[n].obj);
+        kobj_ref(out[n].old);
+    }
+    *n_out = n;
+    pthread_mutex_unlock(&s->mu);
+    return KS_OK;
+}
+
+uint64_t kstore_current_rv(struct kstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t rv = s->rv;
+    pthread_mutex_unlock(&s->mu);
+    return rv;
+}
+
+uint64_t kstore_oldest_rv(struct kstore *s, struct kresource *r)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t f = r->floor;
+    pthread_mutex_unlock(&s->mu);
+    return f;
+}
+
+void kstore_wait(struct kstore *s, uint64_t seen_rv, double timeout_seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double whole = (double)(long)timeout_seconds;
+    ts.tv_sec += (time_t)whole;
+    ts.tv_nsec += (long)((timeout_seconds - whole) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->rv <= seen_rv)
+        pthread_cond_timedwait(&s->changed, &s->mu, &ts);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void kstore_wake_all(struct kstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void kstore_compact(struct kstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < N_DEFS; i++) {
+        struct kresource *r = &s->res[i];
+        for (size_t k = 0; k < r->count; k++)
+            kevent_release(&r->ring[(r->head + k) % r->ring_cap]);
+        r->head = r->count = 0;
+        r->floor = s->rv;
+    }
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t kstore_memory(struct kstore *s)
+{
+    size_t total = sizeof *s;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < N_DEFS; i++) {
+        struct kresource *r = &s->res[i];
+        total += r->cap * sizeof(struct slot) + r->ring_cap * sizeof(struct kevent);
+        for (size_t k = 0; k < r->cap; k++)
+            if (r->slots[k].obj)
+                total += r->slots[k].obj->len + sizeof(struct kobj) + strlen(r->slots[k].key) + 64;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return total;
+}

@@ -1,0 +1,309 @@
+/* `propsim serve`: options, startup, shutdown. See serve.h. */
+#define _DEFAULT_SOURCE
+#include "serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "fileio.h"
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) { got_signal = sig; }
+
+static void usage(FILE *out)
+{
+    fputs("usage: propsim serve [--listen 127.0.0.1:PORT] [--nodes N] [--trace FILE [--speed X] [--paused]]\n"
+          "                     [--apply FILE]... [--tls-cert F --tls-key F] [--token T] [--write-kubeconfig FILE]\n"
+          "\n"
+          "An emulated Kubernetes API server on loopback whose nodes follow a trace. Runs until SIGTERM/SIGINT.\n"
+          "  --listen ADDR:PORT        address (loopback IPv4) and port; port 0 picks a free one (default 127.0.0.1:8001)\n"
+          "  --nodes N                 start with N realistic generated nodes\n"
+          "  --trace FILE              play a trace (JSON lines {\"t\":s,\"type\":..,\"object\":{..}}, .gz read directly)\n"
+          "  --speed X                 play X times faster than recorded (default 1; 0 = as fast as possible)\n"
+          "  --paused                  start paused; advance with POST /propsim/step?n=N, /propsim/resume\n"
+          "  --apply FILE              create the objects of a YAML/JSON manifest (repeatable)\n"
+          "  --tls-cert F --tls-key F  serve HTTPS with this PEM certificate and key\n"
+          "  --token T                 require Authorization: Bearer T (401 otherwise)\n"
+          "  --write-kubeconfig FILE   write a kubeconfig for kubectl and propscaler\n"
+          "  --watch-window N          events of history kept per resource for watch resume (default 10000)\n"
+          "  --bookmark-interval S     seconds between BOOKMARK events on watches that ask (default 5)\n"
+          "Fault injection:\n"
+          "  --fail-rate F             answer this fraction of API requests with --fail-code (default 500)\n"
+          "  --fail-code 500|429       429 carries Retry-After (--retry-after S, default 1)\n"
+          "  --latency-ms N            delay every API request\n"
+          "  --cut-watch-after S       end every watch stream after S seconds\n"
+          "  --cut-watch-events N      end every watch stream after N events\n"
+          "Control: GET /propsim/stats, GET /propsim/requests, POST /propsim/pause|resume|step?n=N|compact\n",
+          out);
+}
+
+static int write_kubeconfig(const char *path, const struct serve_ctx *ctx, const char *cert_pem, char *err, size_t errlen)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: propsim\n  cluster:\n    server: %s://%s:%d\n",
+            ctx->tls ? "https" : "http", ctx->listen_host, ctx->port);
+    if (cert_pem) {
+        /* base64 of the PEM, as certificate-authority-data */
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        fputs("    certificate-authority-data: ", f);
+        size_t n = strlen(cert_pem);
+        const unsigned char *p = (const unsigned char *)cert_pem;
+        for (size_t i = 0; i < n; i += 3) {
+            unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0u) | (i + 2 < n ? p[i + 2] : 0u);
+            fputc(tbl[(v >> 18) & 63], f);
+            fputc(tbl[(v >> 12) & 63], f);
+            fputc(i + 1 < n ? tbl[(v >> 6) & 63] : '=', f);
+            fputc(i + 2 < n ? tbl[v & 63] : '=', f);
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "users:\n- name: propsim\n  user:\n");
+    if (ctx->token)
+        fprintf(f, "    token: %s\n", ctx->token);
+    else
+        fprintf(f, "    {}\n");
+    fprintf(f, "contexts:\n- name: propsim\n  context:\n    cluster: propsim\n    user: propsim\n    namespace: default\n"
+               "current-context: propsim\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int create_namespaces(struct serve_ctx *ctx)
+{
+    static const char *names[] = {"default", "kube-system", "kube-public", "kube-node-lease"};
+    struct kresource *r = kstore_find(ctx->store, "", "namespaces");
+    char err[256];
+    for (size_t i = 0; i < 4; i++) {
+        cJSON *ns = cJSON_CreateObject();
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(ns, "metadata"), "name", names[i]);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(ns, "status"), "phase", "Active");
+        if (kstore_create(ctx->store, r, NULL, ns, NULL, err, sizeof err) != KS_OK)
+            return -1;
+    }
+    return 0;
+}
+
+int serve_main(int argc, char **argv);
+
+int serve_main(int argc, char **argv)
+{
+    enum { O_LISTEN = 256, O_NODES, O_TRACE, O_SPEED, O_PAUSED, O_APPLY, O_CERT, O_KEY, O_TOKEN, O_KUBECONFIG,
+           O_WINDOW, O_BOOKMARK, O_FAIL_RATE, O_FAIL_CODE, O_RETRY_AFTER, O_LATENCY, O_CUT_S, O_CUT_N, O_HELP };
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, O_LISTEN}, {"nodes", required_argument, NULL, O_NODES},
+        {"trace", required_argument, NULL, O_TRACE}, {"speed", required_argument, NULL, O_SPEED},
+        {"paused", no_argument, NULL, O_PAUSED}, {"apply", required_argument, NULL, O_APPLY},
+        {"tls-cert", required_argument, NULL, O_CERT}, {"tls-key", required_argument, NULL, O_KEY},
+        {"token", required_argument, NULL, O_TOKEN}, {"write-kubeconfig", required_argument, NULL, O_KUBECONFIG},
+        {"watch-window", required_argument, NULL, O_WINDOW}, {"bookmark-interval", required_argument, NULL, O_BOOKMARK},
+        {"fail-rate", required_argument, NULL, O_FAIL_RATE}, {"fail-code", required_argument, NULL, O_FAIL_CODE},
+        {"retry-after", required_argument, NULL, O_RETRY_AFTER}, {"latency-ms", required_argument, NULL, O_LATENCY},
+        {"cut-watch-after", required_argument, NULL, O_CUT_S}, {"cut-watch-events", required_argument, NULL, O_CUT_N},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
+    };
+    struct serve_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    pthread_mutex_init(&ctx.counters.mu, NULL);
+    pthread_mutex_init(&ctx.play_mu, NULL);
+    pthread_cond_init(&ctx.play_cv, NULL);
+    snprintf(ctx.listen_host, sizeof ctx.listen_host, "127.0.0.1");
+    ctx.port = 8001;
+    ctx.speed = 1;
+    ctx.faults.fail_code = 500;
+    ctx.faults.retry_after_s = 1;
+    ctx.bookmark_interval_s = 5;
+    long nodes = 0, window = 10000;
+    const char *applies[64];
+    int n_apply = 0;
+    const char *cert_path = NULL, *key_path = NULL, *kubeconfig = NULL;
+    char *cert = NULL, *key = NULL;
+    char err[1024];
+    int rc = 2;
+    struct MHD_Daemon *daemon = NULL;
+    pthread_t player;
+    bool player_started = false;
+
+    optind = 1;
+    int opt;
+    char *end;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        errno = 0;
+        switch (opt) {
+        case O_LISTEN: {
+            const char *colon = strrchr(optarg, ':');
+            if (!colon || (size_t)(colon - optarg) >= sizeof ctx.listen_host) {
+                fprintf(stderr, "propsim serve: --listen: expected HOST:PORT such as 127.0.0.1:8001\n");
+                goto done;
+            }
+            memcpy(ctx.listen_host, optarg, (size_t)(colon - optarg));
+            ctx.listen_host[colon - optarg] = '\0';
+            long port = strtol(colon + 1, &end, 10);
+            if (*end || port < 0 || port > 65535) {
+                fprintf(stderr, "propsim serve: --listen: bad port \"%s\"\n", colon + 1);
+                goto done;
+            }
+            ctx.port = (int)port;
+            break;
+        }
+        case O_NODES:
+            nodes = strtol(optarg, &end, 10);
+            if (*end || nodes < 0 || nodes > 1000000) {
+                fprintf(stderr, "propsim serve: --nodes: expected 0 to 1000000, got \"%s\"\n", optarg);
+                goto done;
+            }
+            break;
+        case O_TRACE: ctx.trace_path = optarg; break;
+        case O_SPEED:
+            ctx.speed = strtod(optarg, &end);
+            if (*end || ctx.speed < 0) {
+                fprintf(stderr, "propsim serve: --speed: expected a non-negative number, got \"%s\"\n", optarg);
+                goto done;
+            }
+            break;
+        case O_PAUSED: ctx.paused = true; break;
+        case O_APPLY:
+            if (n_apply == 64) {
+                fprintf(stderr, "propsim serve: at most 64 --apply files\n");
+                goto done;
+            }
+            applies[n_apply++] = optarg;
+            break;
+        case O_CERT: cert_path = optarg; break;
+        case O_KEY: key_path = optarg; break;
+        case O_TOKEN: ctx.token = optarg; break;
+        case O_KUBECONFIG: kubeconfig = optarg; break;
+        case O_WINDOW:
+            window = strtol(optarg, &end, 10);
+            if (*end || window < 16) {
+                fprintf(stderr, "propsim serve: --watch-window: expected an integer >= 16\n");
+                goto done;
+            }
+            break;
+        case O_BOOKMARK: ctx.bookmark_interval_s = strtod(optarg, &end); break;
+        case O_FAIL_RATE:
+            ctx.faults.fail_rate = strtod(optarg, &end);
+            if (*end || ctx.faults.fail_rate < 0 || ctx.faults.fail_rate > 1) {
+                fprintf(stderr, "propsim serve: --fail-rate: expected a fraction from 0 to 1\n");
+                goto done;
+            }
+            break;
+        case O_FAIL_CODE:
+            ctx.faults.fail_code = atoi(optarg);
+            if (ctx.faults.fail_code != 500 && ctx.faults.fail_code != 429) {
+                fprintf(stderr, "propsim serve: --fail-code: 500 or 429\n");
+                goto done;
+            }
+            break;
+        case O_RETRY_AFTER: ctx.faults.retry_after_s = atoi(optarg); break;
+        case O_LATENCY: ctx.faults.latency_ms = atoi(optarg); break;
+        case O_CUT_S: ctx.faults.cut_watch_after_s = strtod(optarg, &end); break;
+        case O_CUT_N: ctx.faults.cut_watch_after_events = atol(optarg); break;
+        case O_HELP:
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto done;
+        default:
+            usage(stderr);
+            goto done;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "propsim serve: unexpected argument \"%s\"\n", argv[optind]);
+        goto done;
+    }
+    if (!!cert_path != !!key_path) {
+        fprintf(stderr, "propsim serve: --tls-cert and --tls-key go together\n");
+        goto done;
+    }
+    if (cert_path) {
+        size_t len;
+        if (fileio_read_all(cert_path, 1 << 20, &cert, &len, err, sizeof err) != 0 ||
+            fileio_read_all(key_path, 1 << 20, &key, &len, err, sizeof err) != 0) {
+            fprintf(stderr, "propsim serve: %s\n", err);
+            goto done;
+        }
+        ctx.tls = true;
+    }
+    ctx.store = kstore_new((size_t)window);
+    if (!ctx.store || create_namespaces(&ctx) != 0) {
+        fprintf(stderr, "propsim serve: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+    if (nodes && serve_generate_nodes(&ctx, nodes, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim serve: generating nodes: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    for (int i = 0; i < n_apply; i++)
+        if (serve_apply_file(&ctx, applies[i], err, sizeof err) != 0) {
+            fprintf(stderr, "propsim serve: --apply %s\n", err);
+            goto done;
+        }
+    if (serve_http_start(&ctx, cert, key, &daemon, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim serve: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    if (kubeconfig && write_kubeconfig(kubeconfig, &ctx, cert, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim serve: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    if (ctx.trace_path) {
+        if (pthread_create(&player, NULL, serve_trace_thread, &ctx) != 0) {
+            fprintf(stderr, "propsim serve: cannot start the trace player\n");
+            rc = 1;
+            goto done;
+        }
+        player_started = true;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "propsim serve: listening on %s://%s:%d%s%s (%ld generated nodes%s%s)\n", ctx.tls ? "https" : "http",
+            ctx.listen_host, ctx.port, kubeconfig ? ", kubeconfig " : "", kubeconfig ? kubeconfig : "", nodes,
+            ctx.trace_path ? ", trace " : "", ctx.trace_path ? ctx.trace_path : "");
+    printf("%d\n", ctx.port); /* the port, for scripts that asked for port 0 */
+    fflush(stdout);
+    while (!got_signal)
+        pause();
+    fprintf(stderr, "propsim serve: stopping (signal %d)\n", (int)got_signal);
+    rc = 0;
+done:
+    ctx.stopping = 1;
+    if (ctx.store)
+        kstore_wake_all(ctx.store);
+    pthread_mutex_lock(&ctx.play_mu);
+    pthread_cond_broadcast(&ctx.play_cv);
+    pthread_mutex_unlock(&ctx.play_mu);
+    if (daemon)
+        MHD_stop_daemon(daemon);
+    if (player_started)
+        pthread_join(player, NULL);
+    kstore_free(ctx.store);
+    free(cert);
+    free(key);
+    return rc;
+}

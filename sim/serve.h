@@ -1,0 +1,77 @@
+/*
+ * serve — `propsim serve`: an emulated Kubernetes API server on loopback that plays a cluster
+ * history. Modules: serve.c (options, startup, shutdown, kubeconfig), serve_http.c (requests:
+ * routing, verbs, watch streams, faults, counters), serve_cluster.c (generated nodes, trace
+ * playback, manifests).
+ *
+ * Threads: libmicrohttpd runs one thread per connection (a watch blocks its own thread on the
+ * store's condition variable); the trace player runs in its own thread. All shared state is in
+ * the kstore (locked) or in the atomics/mutex-protected fields below.
+ */
+#ifndef PROPSIM_SERVE_H
+#define PROPSIM_SERVE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kstore.h"
+
+#define SERVE_MAX_BODY (3u << 20) /* the API server's request size limit */
+
+struct serve_faults {
+    double fail_rate;        /* fraction of requests answered with fail_code */
+    int fail_code;           /* 500 or 429 (with Retry-After) */
+    int retry_after_s;
+    int latency_ms;          /* added to every request */
+    double cut_watch_after_s;/* end watch streams after this long (0 = never) */
+    long cut_watch_after_events;
+};
+
+struct serve_counters {
+    pthread_mutex_t mu;
+    /* per verb x resource; verbs: get list watch create update patch delete */
+    unsigned long requests[7][16];
+    unsigned long writes;        /* successful create/update/patch/delete */
+    unsigned long bytes_sent;
+    unsigned long watch_streams;
+    unsigned long errors;
+    char log[256][160];          /* ring of the last requests: "METHOD URL -> code" */
+    unsigned log_next;
+};
+
+struct serve_ctx {
+    struct kstore *store;
+    const char *token;          /* NULL: no auth */
+    bool tls;
+    struct serve_faults faults;
+    struct serve_counters counters;
+    volatile int stopping;
+    /* trace playback */
+    const char *trace_path;
+    double speed;
+    pthread_mutex_t play_mu;
+    pthread_cond_t play_cv;
+    bool paused;
+    long step_budget;           /* events allowed while paused (stepping) */
+    unsigned long trace_events_applied;
+    bool trace_done;
+    char listen_host[64];
+    int port;
+    double bookmark_interval_s;
+};
+
+/* serve_http.c */
+struct MHD_Daemon;
+int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *key_pem, struct MHD_Daemon **out,
+                     char *err, size_t errlen);
+
+/* serve_cluster.c */
+int serve_generate_nodes(struct serve_ctx *ctx, long n, char *err, size_t errlen);
+int serve_apply_file(struct serve_ctx *ctx, const char *path, char *err, size_t errlen);
+void *serve_trace_thread(void *arg);
+/* Apply one watch-style event object ({"type":..,"object":..}) to the store. */
+int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *object_json, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,320 @@
+/* Cluster contents for `propsim serve`: realistic generated nodes, trace playback, manifests. */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <zlib.h>
+
+#include "fileio.h"
+#include "serve.h"
+#include "yamljson.h"
+
+/* A Node shaped like a real one (GKE/EKS-style labels, 4 vCPU with 3920m allocatable). */
+static cJSON *make_node(long i)
+{
+    static const char *zones[] = {"us-central1-a", "us-central1-b", "us-central1-c"};
+    char name[96], tmp[128];
+    snprintf(name, sizeof name, "node-pool-%04ld-%05lx", i / 1000, (unsigned long)(i * 2654435761u) & 0xfffff);
+    cJSON *n = cJSON_CreateObject();
+    cJSON_AddStringToObject(n, "kind", "Node");
+    cJSON_AddStringToObject(n, "apiVersion", "v1");
+    cJSON *meta = cJSON_AddObjectToObject(n, "metadata");
+    cJSON_AddStringToObject(meta, "name", name);
+    cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
+    cJSON_AddStringToObject(labels, "beta.kubernetes.io/arch", "amd64");
+    cJSON_AddStringToObject(labels, "beta.kubernetes.io/instance-type", "e2-standard-4");
+    cJSON_AddStringToObject(labels, "beta.kubernetes.io/os", "linux");
+    cJSON_AddStringToObject(labels, "kubernetes.io/arch", "amd64");
+    cJSON_AddStringToObject(labels, "kubernetes.io/hostname", name);
+    cJSON_AddStringToObject(labels, "kubernetes.io/os", "linux");
+    cJSON_AddStringToObject(labels, "node.kubernetes.io/instance-type", "e2-standard-4");
+    cJSON_AddStringToObject(labels, "topology.kubernetes.io/region", "us-central1");
+    cJSON_AddStringToObject(labels, "topology.kubernetes.io/zone", zones[i % 3]);
+    snprintf(tmp, sizeof tmp, "pool-%ld", i / 1000);
+    cJSON_AddStringToObject(labels, "cloud.google.com/gke-nodepool", tmp);
+    cJSON *spec = cJSON_AddObjectToObject(n, "spec");
+    snprintf(tmp, sizeof tmp, "10.%ld.%ld.0/24", (i >> 8) & 255, i & 255);
+    cJSON_AddStringToObject(spec, "podCIDR", tmp);
+    snprintf(tmp, sizeof tmp, "gce://propsim/us-central1-a/%s", name);
+    cJSON_AddStringToObject(spec, "providerID", tmp);
+    cJSON *status = cJSON_AddObjectToObject(n, "status");
+    cJSON *cap = cJSON_AddObjectToObject(status, "capacity");
+    cJSON_AddStringToObject(cap, "cpu", "4");
+    cJSON_AddStringToObject(cap, "ephemeral-storage", "98831908Ki");
+    cJSON_AddStringToObject(cap, "memory", "16393244Ki");
+    cJSON_AddStringToObject(cap, "pods", "110");
+    cJSON *alloc = cJSON_AddObjectToObject(status, "allocatable");
+    cJSON_AddStringToObject(alloc, "cpu", "3920m");
+    cJSON_AddStringToObject(alloc, "ephemeral-storage", "47093746742");
+    cJSON_AddStringToObject(alloc, "memory", "13201948Ki");
+    cJSON_AddStringToObject(alloc, "pods", "110");
+    cJSON *conds = cJSON_AddArrayToObject(status, "conditions");
+    static const char *types[] = {"MemoryPressure", "DiskPressure", "PIDPressure", "Ready"};
+    static const char *reasons[] = {"KubeletHasSufficientMemory", "KubeletHasNoDiskPressure",
+                                    "KubeletHasSufficientPID", "KubeletReady"};
+    for (int k = 0; k < 4; k++) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "type", types[k]);
+        cJSON_AddStringToObject(c, "status", k == 3 ? "True" : "False");
+        cJSON_AddStringToObject(c, "lastHeartbeatTime", "2026-11-24T08:00:00Z");
+        cJSON_AddStringToObject(c, "lastTransitionTime", "2026-11-24T07:00:00Z");
+        cJSON_AddStringToObject(c, "reason", reasons[k]);
+        cJSON_AddStringToObject(c, "message", k == 3 ? "kubelet is posting ready status" : "kubelet has no pressure");
+        cJSON_AddItemToArray(conds, c);
+    }
+    cJSON *addrs = cJSON_AddArrayToObject(status, "addresses");
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "type", "InternalIP");
+    snprintf(tmp, sizeof tmp, "10.128.%ld.%ld", (i >> 8) & 255, i & 255);
+    cJSON_AddStringToObject(a, "address", tmp);
+    cJSON_AddItemToArray(addrs, a);
+    a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "type", "Hostname");
+    cJSON_AddStringToObject(a, "address", name);
+    cJSON_AddItemToArray(addrs, a);
+    cJSON *info = cJSON_AddObjectToObject(status, "nodeInfo");
+    cJSON_AddStringToObject(info, "architecture", "amd64");
+    cJSON_AddStringToObject(info, "containerRuntimeVersion", "containerd://1.7.24");
+    cJSON_AddStringToObject(info, "kernelVersion", "6.6.56+");
+    cJSON_AddStringToObject(info, "kubeProxyVersion", "v1.32.0");
+    cJSON_AddStringToObject(info, "kubeletVersion", "v1.32.0");
+    cJSON_AddStringToObject(info, "operatingSystem", "linux");
+    cJSON_AddStringToObject(info, "osImage", "Container-Optimized OS from Google");
+    return n;
+}
+
+int serve_generate_nodes(struct serve_ctx *ctx, long n, char *err, size_t errlen)
+{
+    struct kresource *r = kstore_find(ctx->store, "", "nodes");
+    for (long i = 0; i < n; i++) {
+        cJSON *node = make_node(i);
+        if (!node || kstore_create(ctx->store, r, NULL, node, NULL, err, errlen) != KS_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static struct kresource *resource_for(struct serve_ctx *ctx, const cJSON *obj, char *err, size_t errlen)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+    const cJSON *av = cJSON_GetObjectItemCaseSensitive(obj, "apiVersion");
+    if (!cJSON_IsString(kind)) {
+        snprintf(err, errlen, "object has no kind");
+        return NULL;
+    }
+    for (size_t i = 0; i < kstore_resource_count(); i++) {
+        const struct kresource_def *d = kstore_resource_def(i);
+        if (strcmp(d->kind, kind->valuestring) != 0)
+            continue;
+        if (cJSON_IsString(av)) {
+            char want[64];
+            snprintf(want, sizeof want, "%s%s%s", d->group, d->group[0] ? "/" : "", d->version);
+            if (strcmp(want, av->valuestring) != 0)
+                continue;
+        }
+        return kstore_find(ctx->store, d->group, d->resource);
+    }
+    snprintf(err, errlen, "kind %s (%s) is not served by propsim", kind->valuestring,
+             cJSON_IsString(av) ? av->valuestring : "no apiVersion");
+    return NULL;
+}
+
+static const char *object_namespace(const cJSON *obj)
+{
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "namespace");
+    return cJSON_IsString(ns) && ns->valuestring[0] ? ns->valuestring : "default";
+}
+
+static const char *object_name(const cJSON *obj)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
+    return cJSON_IsString(n) ? n->valuestring : "";
+}
+
+int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *object_json, char *err, size_t errlen)
+{
+    const cJSON *obj = object_json;
+    struct kresource *r = resource_for(ctx, obj, err, errlen);
+    if (!r)
+        return -1;
+    const char *ns = object_namespace(obj);
+    if (strcmp(type, "DELETED") == 0) {
+        enum kstore_status st = kstore_delete(ctx->store, r, ns, object_name(obj), NULL);
+        return st == KS_OK || st == KS_NOT_FOUND ? 0 : -1;
+    }
+    if (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0) {
+        snprintf(err, errlen, "unknown event type \"%s\" (expected ADDED, MODIFIED or DELETED)", type);
+        return -1;
+    }
+    cJSON *copy = cJSON_Duplicate(obj, 1);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* a recorded object carries its old resourceVersion/uid: the emulator assigns its own */
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(copy, "metadata");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+    enum kstore_status st = kstore_update(ctx->store, r, ns, object_name(obj), copy, true, NULL, err, errlen);
+    return st == KS_OK ? 0 : -1;
+}
+
+int serve_apply_file(struct serve_ctx *ctx, const char *path, char *err, size_t errlen)
+{
+    char *data = NULL;
+    size_t len;
+    if (fileio_read_all(path, 64u << 20, &data, &len, err, errlen) != 0)
+        return -1;
+    char perr[512];
+    cJSON *docs = yamljson_parse(data, len, perr, sizeof perr);
+    free(data);
+    if (!docs) {
+        snprintf(err, errlen, "%s: %s", path, perr);
+        return -1;
+    }
+    int rc = 0, index = 0;
+    const cJSON *doc;
+    cJSON_ArrayForEach(doc, docs)
+    {
+        index++;
+        if (cJSON_IsNull(doc))
+            continue;
+        if (serve_apply_event(ctx, "ADDED", doc, perr, sizeof perr) != 0) {
+            snprintf(err, errlen, "%s (document %d): %s", path, index, perr);
+            rc = -1;
+            break;
+        }
+    }
+    cJSON_Delete(docs);
+    return rc;
+}
+
+static void sleep_seconds(double s)
+{
+    if (s <= 0)
+        return;
+    struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait for permission to apply the next event: not paused, or a step is available. */
+static bool may_apply(struct serve_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->play_mu);
+    while (!ctx->stopping && ctx->paused && ctx->step_budget <= 0)
+        pthread_cond_wait(&ctx->play_cv, &ctx->play_mu);
+    if (ctx->paused && ctx->step_budget > 0)
+        ctx->step_budget--;
+    bool ok = !ctx->stopping;
+    pthread_mutex_unlock(&ctx->play_mu);
+    return ok;
+}
+
+void *serve_trace_thread(void *arg)
+{
+    struct serve_ctx *ctx = arg;
+    gzFile f = gzopen(ctx->trace_path, "rb");
+    if (!f) {
+        fprintf(stderr, "propsim serve: cannot open trace %s\n", ctx->trace_path);
+        ctx->trace_done = true;
+        return NULL;
+    }
+    size_t cap = 1 << 16;
+    char *line = malloc(cap);
+    long lineno = 0, bad = 0;
+    double start = now_s(), paused_at = 0, paused_total = 0;
+    while (line && !ctx->stopping) {
+        /* read one line, growing the buffer (capped at 16 MiB) */
+        size_t len = 0;
+        bool got = false, complete = false;
+        for (;;) {
+            if (!gzgets(f, line + len, (int)(cap - len)))
+                break;
+            got = true;
+            len += strlen(line + len);
+            if (len > 0 && line[len - 1] == '\n') {
+                complete = true;
+                break;
+            }
+            if (cap - len > 1)
+                continue;
+            if (cap >= (16u << 20)) {
+                fprintf(stderr, "propsim serve: %s:%ld: line longer than 16 MiB, skipped\n", ctx->trace_path, lineno + 1);
+                break;
+            }
+            char *bigger = realloc(line, cap * 2);
+            if (!bigger)
+                break;
+            line = bigger;
+            cap *= 2;
+        }
+        if (!got)
+            break;
+        lineno++;
+        if (!complete && gzeof(f)) {
+            /* a truncated last line (recording crashed): report, ignore */
+            cJSON *probe = cJSON_ParseWithLength(line, len);
+            if (!probe) {
+                fprintf(stderr, "propsim serve: %s:%ld: truncated last line ignored\n", ctx->trace_path, lineno);
+                break;
+            }
+            cJSON_Delete(probe);
+        }
+        const char *end = NULL;
+        cJSON *ev = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "t");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        if (!ev || !cJSON_IsNumber(t) || !cJSON_IsString(type) || !cJSON_IsObject(obj)) {
+            if (len > 1 || (len == 1 && line[0] != '\n')) {
+                bad++;
+                fprintf(stderr, "propsim serve: %s:%ld: not a trace event (want {\"t\":..,\"type\":..,\"object\":{..}}), skipped\n",
+                        ctx->trace_path, lineno);
+            }
+            cJSON_Delete(ev);
+            continue;
+        }
+        if (!may_apply(ctx)) {
+            cJSON_Delete(ev);
+            break;
+        }
+        pthread_mutex_lock(&ctx->play_mu);
+        bool paused = ctx->paused;
+        pthread_mutex_unlock(&ctx->play_mu);
+        if (paused) {
+            if (!paused_at)
+                paused_at = now_s();
+        } else {
+            if (paused_at) {
+                paused_total += now_s() - paused_at;
+                paused_at = 0;
+            }
+            if (ctx->speed > 0)
+                sleep_seconds(t->valuedouble / ctx->speed - (now_s() - start - paused_total));
+        }
+        char err[512];
+        if (serve_apply_event(ctx, type->valuestring, obj, err, sizeof err) != 0) {
+            bad++;
+            fprintf(stderr, "propsim serve: %s:%ld: %s, skipped\n", ctx->trace_path, lineno, err);
+        }
+        __atomic_add_fetch(&ctx->trace_events_applied, 1, __ATOMIC_RELAXED);
+        cJSON_Delete(ev);
+    }
+    free(line);
+    gzclose(f);
+    if (bad)
+        fprintf(stderr, "propsim serve: %s: %ld bad line(s) skipped\n", ctx->trace_path, bad);
+    ctx->trace_done = true;
+    return NULL;
+}
