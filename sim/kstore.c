@@ -627,6 +627,9 @@ void kstore_wake_all(struct kstore *s)
 void kstore_compact(struct kstore *s)
 {
     pthread_mutex_lock(&s->mu);
+    /* Compaction consumes a revision (as in etcd): everything observed so far, including the
+     * current resourceVersion, is now too old to resume from. */
+    s->rv++;
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
         for (size_t k = 0; k < r->count; k++)

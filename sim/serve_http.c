@@ -673,7 +673,8 @@ static enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx,
             watch_free(w);
             return send_status(c, ctx, 500, "InternalError", "out of memory", NULL, NULL, method, url);
         }
-        for (size_t i = 0; i < snap.n; i++)
+        long cut = ctx->faults.cut_watch_after_events;
+        for (size_t i = 0; i < snap.n && !(cut > 0 && w->events_sent >= cut); i++)
             if (filter_match(&w->f, snap.items[i]))
                 emit(w, "ADDED", snap.items[i]);
         w->last_rv = snap.rv;

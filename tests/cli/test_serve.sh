@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# `propsim serve` end to end: the real kubectl, and raw HTTP (curl) for protocol details —
+# paging, watch resume, bookmarks, 410, 409, 401, TLS, fault injection, trace playback.
+set -u
+PROPSIM=$1
+DATA=$2
+KUBECTL=${KUBECTL:-kubectl}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() { # check DESCRIPTION COMMAND... : the command must succeed
+  local what=$1; shift
+  "$@" >/dev/null 2>&1 || fail "$what"
+}
+
+# start NAME ARGS...: start a server on a free port; sets PORT and URL, writes $work/NAME.kubeconfig
+start() {
+  local name=$1; shift
+  ${PROPSIM_WRAPPER:-} "$PROPSIM" serve --listen 127.0.0.1:0 --write-kubeconfig "$work/$name.kubeconfig" "$@" \
+    >"$work/$name.port" 2>"$work/$name.log" &
+  pids+=($!)
+  SERVER_PID=$!
+  for _ in $(seq 100); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
+  PORT=$(head -1 "$work/$name.port")
+  [ -n "$PORT" ] || { fail "server $name did not start: $(cat "$work/$name.log")"; return 1; }
+}
+count() { grep -o "$1" | wc -l | tr -d ' '; }
+
+# ---------------------------------------------------------------------------------------------
+# 1. kubectl against a generated cluster with CoreDNS and its params applied
+cat >"$work/coredns.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: coredns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {k8s-app: kube-dns}
+  template:
+    metadata:
+      labels: {k8s-app: kube-dns}
+    spec:
+      containers:
+      - name: coredns
+        image: registry.k8s.io/coredns/coredns:v1.11.1
+        ports: [{containerPort: 53, name: dns, protocol: UDP}]
+YAML
+start main --nodes 20 --apply "$DATA/../../manifests/examples/coredns-autoscaler-params.yaml" || exit 1
+URL=http://127.0.0.1:$PORT
+export KUBECONFIG=$work/main.kubeconfig
+out=$($KUBECTL get nodes 2>&1)
+[ "$(grep -c '^node-pool-' <<<"$out")" = 20 ] || fail "kubectl get nodes: $out"
+out=$($KUBECTL get configmap -n kube-system coredns-autoscaler -o yaml 2>&1)
+grep -q 'linear: .*"coresPerReplica":256' <<<"$out" || fail "kubectl get configmap -o yaml: $out"
+out=$($KUBECTL apply -f "$work/coredns.yaml" 2>&1)
+grep -q 'deployment.apps/coredns created' <<<"$out" || fail "kubectl apply (create): $out"
+out=$($KUBECTL -n kube-system scale deployment coredns --replicas=5 2>&1)
+grep -q 'scaled' <<<"$out" || fail "kubectl scale: $out"
+[ "$($KUBECTL -n kube-system get deploy coredns -o 'jsonpath={.spec.replicas}')" = 5 ] || fail "replicas after scale"
+sed -i 's/v1.11.1/v1.11.3/' "$work/coredns.yaml"
+out=$($KUBECTL apply -f "$work/coredns.yaml" 2>&1)
+grep -q 'configured' <<<"$out" || fail "kubectl apply (update): $out"
+out=$($KUBECTL -n kube-system get deploy coredns -o 'jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].name}')
+[ "$out" = "registry.k8s.io/coredns/coredns:v1.11.3 dns" ] || fail "apply merged containers by name: $out"
+out=$($KUBECTL -n kube-system get deploy coredns -o 'jsonpath={.metadata.generation}')
+[ "$out" = 3 ] || fail "generation counts spec changes: $out"
+check "kubectl delete" $KUBECTL -n kube-system delete configmap coredns-autoscaler
+out=$($KUBECTL -n kube-system get configmap coredns-autoscaler 2>&1)
+grep -q 'NotFound' <<<"$out" || fail "deleted configmap still there: $out"
+
+# 2. Paging: a consistent snapshot across pages, even when objects change between pages
+page1=$(curl -s "$URL/api/v1/nodes?limit=7")
+rv1=$(grep -o '"metadata":{"resourceVersion":"[0-9]*"' <<<"$page1" | head -1 | grep -o '[0-9]*')
+cont=$(grep -o '"continue":"[^"]*"' <<<"$page1" | cut -d'"' -f4)
+[ "$(count '"kind":"Node"' <<<"$page1")" = 7 ] || fail "page 1 has 7 nodes"
+grep -q '"remainingItemCount":13' <<<"$page1" || fail "remainingItemCount on page 1"
+curl -s -X DELETE "$URL/api/v1/nodes/$(grep -o '"name":"node-pool-[^"]*"' <<<"$page1" | tail -1 | cut -d'"' -f4)" >/dev/null
+lastname=$(curl -s "$URL/api/v1/nodes" | grep -o '"name":"node-pool-[^"]*"' | tail -1 | cut -d'"' -f4)
+curl -s -X DELETE "$URL/api/v1/nodes/$lastname" >/dev/null # deleted after page 1: must still be listed
+all=$page1
+while [ -n "$cont" ]; do
+  page=$(curl -s "$URL/api/v1/nodes?limit=7&continue=$cont")
+  grep -q "\"resourceVersion\":\"$rv1\"" <<<"$page" || fail "pages share the snapshot's resourceVersion"
+  all+=$page
+  cont=$(grep -o '"continue":"[^"]*"' <<<"$page" | cut -d'"' -f4)
+done
+[ "$(grep -o '"name":"node-pool-[^"]*"' <<<"$all" | sort -u | wc -l)" = 20 ] || fail "pages cover all 20 nodes of the snapshot"
+grep -q "\"name\":\"$lastname\"" <<<"$all" || fail "a node deleted after page 1 still appears in the snapshot"
+[ "$(curl -s "$URL/api/v1/nodes" | count '"kind":"Node"')" = 18 ] || fail "a fresh list sees the deletions"
+out=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/nodes?limit=5&continue=bogus")
+[ "$out" = 400 ] || fail "malformed continue token -> 400 (got $out)"
+
+# 3. Label selectors on LIST, and watch transitions
+curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"labels":{"dns":"yes"}}}' \
+  "$URL/api/v1/nodes/$(curl -s "$URL/api/v1/nodes?limit=1" | grep -o '"name":"node-pool-[^"]*"' | head -1 | cut -d'"' -f4)" >/dev/null
+[ "$(curl -s "$URL/api/v1/nodes?labelSelector=dns%3Dyes" | count '"kind":"Node"')" = 1 ] || fail "labelSelector on list"
+[ "$(curl -s "$URL/api/v1/nodes?labelSelector=dns%21%3Dyes,topology.kubernetes.io%2Fzone" | count '"kind":"Node"')" = 17 ] || fail "!= and exists"
+code=$(curl -s -o "$work/bad" -w '%{http_code}' "$URL/api/v1/nodes?labelSelector=a%20in%20()")
+[ "$code" = 400 ] && grep -q '"kind":"Status"' "$work/bad" || fail "bad selector -> 400 Status ($code)"
+
+# 4. Watch resume from a resourceVersion: exactly the events after it
+rv=$(curl -s "$URL/api/v1/nodes?limit=1" | grep -o '"resourceVersion":"[0-9]*"' | head -1 | grep -o '[0-9]*')
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"w1"}}' "$URL/api/v1/nodes" >/dev/null
+curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"unschedulable":true}}' "$URL/api/v1/nodes/w1" >/dev/null
+curl -s -X DELETE "$URL/api/v1/nodes/w1" >/dev/null
+w=$(curl -sN "$URL/api/v1/nodes?watch=1&resourceVersion=$rv&timeoutSeconds=1")
+[ "$(grep -o '"type":"[A-Z]*"' <<<"$w" | tr '\n' ' ')" = '"type":"ADDED" "type":"MODIFIED" "type":"DELETED" ' ] ||
+  fail "watch resume gives the 3 events after rv $rv: $w"
+# a watch with a selector sees label transitions as ADDED/DELETED
+rv=$(curl -s "$URL/api/v1/nodes?limit=1" | grep -o '"resourceVersion":"[0-9]*"' | head -1 | grep -o '[0-9]*')
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"w2","labels":{"dns":"no"}}}' "$URL/api/v1/nodes" >/dev/null
+curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"labels":{"dns":"yes"}}}' "$URL/api/v1/nodes/w2" >/dev/null
+curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"labels":{"dns":null}}}' "$URL/api/v1/nodes/w2" >/dev/null
+w=$(curl -sN "$URL/api/v1/nodes?watch=1&resourceVersion=$rv&timeoutSeconds=1&labelSelector=dns%3Dyes")
+[ "$(grep -o '"type":"[A-Z]*"' <<<"$w" | tr '\n' ' ')" = '"type":"ADDED" "type":"DELETED" ' ] ||
+  fail "selector watch: label gained -> ADDED, lost -> DELETED: $w"
+# resourceVersion=0: synthetic ADDED for the current state
+w=$(curl -sN "$URL/api/v1/nodes?watch=1&resourceVersion=0&timeoutSeconds=1")
+[ "$(count '"type":"ADDED"' <<<"$w")" = 19 ] || fail "watch from rv 0 starts with the 19 current nodes"
+
+# 5. 410: history compacted -> watch ERROR event with an Expired Status; continue token too old
+curl -s "$URL/api/v1/nodes?limit=5" >"$work/p1"
+cont=$(grep -o '"continue":"[^"]*"' "$work/p1" | cut -d'"' -f4)
+curl -s -X POST "$URL/propsim/compact" >/dev/null
+w=$(curl -sN "$URL/api/v1/nodes?watch=1&resourceVersion=$rv&timeoutSeconds=2")
+grep -q '^{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: '"$rv"' ([0-9]*)","reason":"Expired","code":410}}$' <<<"$w" ||
+  fail "410 ERROR event after compaction: $w"
+code=$(curl -s -o "$work/gone" -w '%{http_code}' "$URL/api/v1/nodes?limit=5&continue=$cont")
+[ "$code" = 410 ] && grep -q 'The provided continue parameter is too old' "$work/gone" || fail "expired continue -> 410 ($code)"
+
+# 6. Bookmarks
+start bm --nodes 2 --bookmark-interval 0.2 || exit 1
+w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=0&timeoutSeconds=1")
+grep -q '{"type":"BOOKMARK","object":{"kind":"Node","apiVersion":"v1","metadata":{"resourceVersion":"[0-9]*"}}}' <<<"$w" ||
+  fail "BOOKMARK events: $w"
+w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
+grep -q '"annotations":{"k8s.io/initial-events-end":"true"}' <<<"$w" || fail "initial-events-end bookmark: $w"
+w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&resourceVersion=0&timeoutSeconds=1")
+grep -q BOOKMARK <<<"$w" && fail "no bookmarks unless asked"
+
+# 7. Scale subresource: GET, PUT with a stale resourceVersion -> 409, merge PATCH
+S="$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns/scale"
+sc=$(curl -s "$S")
+grep -q '"kind":"Scale","apiVersion":"autoscaling/v1"' <<<"$sc" && grep -q '"spec":{"replicas":2}' <<<"$sc" &&
+  grep -q '"selector":"k8s-app=kube-dns"' <<<"$sc" || fail "GET scale: $sc"
+srv=$(grep -o '"resourceVersion":"[0-9]*"' <<<"$sc" | grep -o '[0-9]*')
+code=$(curl -s -o "$work/put" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+  -d "{\"kind\":\"Scale\",\"apiVersion\":\"autoscaling/v1\",\"metadata\":{\"name\":\"coredns\",\"namespace\":\"kube-system\",\"resourceVersion\":\"$srv\"},\"spec\":{\"replicas\":4}}" "$S")
+[ "$code" = 200 ] && grep -q '"replicas":4' "$work/put" || fail "PUT scale ($code): $(cat "$work/put")"
+code=$(curl -s -o "$work/put" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+  -d "{\"kind\":\"Scale\",\"apiVersion\":\"autoscaling/v1\",\"metadata\":{\"name\":\"coredns\",\"namespace\":\"kube-system\",\"resourceVersion\":\"$srv\"},\"spec\":{\"replicas\":6}}" "$S")
+[ "$code" = 409 ] && grep -q '"reason":"Conflict"' "$work/put" &&
+  grep -q 'Operation cannot be fulfilled on deployments.apps \\"coredns\\": the object has been modified' "$work/put" || fail "stale PUT scale -> 409 ($code): $(cat "$work/put")"
+code=$(curl -s -o "$work/patch" -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":3}}' "$S")
+[ "$code" = 200 ] && [ "$($KUBECTL -n kube-system get deploy coredns -o 'jsonpath={.spec.replicas}')" = 3 ] || fail "PATCH scale ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":-1}}' "$S")
+[ "$code" = 422 ] || fail "negative replicas -> 422 ($code)"
+
+# 8. Errors are Status objects: 404, 409 AlreadyExists, 422, 405
+code=$(curl -s -o "$work/e" -w '%{http_code}' "$URL/apis/apps/v1/namespaces/kube-system/deployments/nope")
+[ "$code" = 404 ] && grep -q '"reason":"NotFound"' "$work/e" && grep -q 'deployments.apps \\"nope\\" not found' "$work/e" || fail "404 Status"
+code=$(curl -s -o "$work/e" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"coredns"}}' "$URL/apis/apps/v1/namespaces/kube-system/deployments")
+[ "$code" = 409 ] && grep -q '"reason":"AlreadyExists"' "$work/e" || fail "409 AlreadyExists ($code)"
+code=$(curl -s -o "$work/e" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"Bad_Name"}}' "$URL/api/v1/namespaces/default/configmaps")
+[ "$code" = 422 ] && grep -q '"reason":"Invalid"' "$work/e" || fail "422 Invalid ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/widgets")
+[ "$code" = 404 ] || fail "unknown resource -> 404"
+
+# 9. Leases with optimistic concurrency; Events kept and listable
+L="$URL/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"propscaler"},"spec":{"holderIdentity":"a","leaseDurationSeconds":15}}' "$L" >"$work/lease"
+lrv=$(grep -o '"resourceVersion":"[0-9]*"' "$work/lease" | grep -o '[0-9]*')
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' -d "{\"metadata\":{\"name\":\"propscaler\",\"resourceVersion\":\"$lrv\"},\"spec\":{\"holderIdentity\":\"b\"}}" "$L/propscaler")
+[ "$code" = 200 ] || fail "lease update with current rv ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' -d "{\"metadata\":{\"name\":\"propscaler\",\"resourceVersion\":\"$lrv\"},\"spec\":{\"holderIdentity\":\"c\"}}" "$L/propscaler")
+[ "$code" = 409 ] || fail "lease update with stale rv -> 409 ($code)"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"generateName":"coredns."},"reason":"ScaledUp","message":"2 -> 3","involvedObject":{"kind":"Deployment","name":"coredns"}}' "$URL/api/v1/namespaces/kube-system/events" >/dev/null
+out=$($KUBECTL -n kube-system get events -o 'jsonpath={.items[*].reason}' 2>&1)
+[ "$out" = ScaledUp ] || fail "events are kept and listable: $out"
+
+# 10. Request log and counters
+stats=$(curl -s "$URL/propsim/stats")
+grep -q '"writes":' <<<"$stats" && grep -q '"list":{' <<<"$stats" && grep -q '"watchStreams":' <<<"$stats" || fail "stats: $stats"
+curl -s "$URL/propsim/requests" | grep -q 'PATCH /apis/apps/v1/namespaces/kube-system/deployments/coredns/scale -> 200' || fail "request log"
+
+# 11. Trace playback, stepped on demand, seen by kubectl get -w
+cat >"$work/trace.jsonl" <<'JSONL'
+{"t":0,"type":"ADDED","object":{"kind":"Node","metadata":{"name":"t1"},"status":{"allocatable":{"cpu":"4"},"conditions":[{"type":"Ready","status":"True"}]}}}
+{"t":0.1,"type":"ADDED","object":{"kind":"Node","metadata":{"name":"t2"},"status":{"allocatable":{"cpu":"4"}}}}
+{"t":0.2,"type":"DELETED","object":{"kind":"Node","metadata":{"name":"t1"}}}
+{"t":0.3,"type":"ADDED","object":{"kind":"ConfigMap","metadata":{"name":"cm","namespace":"kube-system"},"data":{"linear":"{}"}}}
+{"t":0.4,"type":"ADDED","object":{"kind":"No
+JSONL
+start trace --trace "$work/trace.jsonl" --paused || exit 1
+TURL=http://127.0.0.1:$PORT
+KUBECONFIG=$work/trace.kubeconfig timeout 3 $KUBECTL get nodes -w --no-headers >"$work/watch.out" 2>&1 &
+sleep 0.7
+[ "$(curl -s "$TURL/api/v1/nodes" | count '"kind":"Node"')" = 0 ] || fail "paused trace applies nothing"
+curl -s -X POST "$TURL/propsim/step?n=2" >/dev/null
+sleep 0.3
+[ "$(curl -s "$TURL/api/v1/nodes" | count '"kind":"Node"')" = 2 ] || fail "step 2 applies two events"
+curl -s -X POST "$TURL/propsim/resume" >/dev/null
+sleep 1
+wait %% 2>/dev/null
+grep -q '^t1 ' "$work/watch.out" && grep -q '^t2 ' "$work/watch.out" || fail "kubectl get nodes -w saw the trace: $(cat "$work/watch.out")"
+[ "$(curl -s "$TURL/api/v1/nodes" | count '"kind":"Node"')" = 1 ] || fail "trace deleted t1"
+curl -s "$TURL/api/v1/namespaces/kube-system/configmaps/cm" | grep -q '"linear":"{}"' || fail "trace ConfigMap applied"
+grep -q 'trace.jsonl:5' "$work/trace.log" || fail "bad trace line reported with its line number: $(cat "$work/trace.log")"
+curl -s "$TURL/propsim/stats" | grep -q '"traceDone":true' || fail "trace done"
+
+# 12. Bearer token (401 without), HTTPS with a CA in the kubeconfig
+certtool --generate-privkey --outfile "$work/key.pem" >/dev/null 2>&1
+printf 'cn = propsim\nip_address = 127.0.0.1\ndns_name = localhost\nca\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n' >"$work/cert.tmpl"
+certtool --generate-self-signed --load-privkey "$work/key.pem" --template "$work/cert.tmpl" --outfile "$work/cert.pem" >/dev/null 2>&1
+start tls --nodes 3 --token s3cret --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" || exit 1
+code=$(curl -s -o "$work/e" -w '%{http_code}' --cacert "$work/cert.pem" "https://127.0.0.1:$PORT/api/v1/nodes")
+[ "$code" = 401 ] && grep -q '"reason":"Unauthorized"' "$work/e" || fail "no token -> 401 ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/cert.pem" -H 'Authorization: Bearer wrong' "https://127.0.0.1:$PORT/api/v1/nodes")
+[ "$code" = 401 ] || fail "wrong token -> 401 ($code)"
+[ "$(KUBECONFIG=$work/tls.kubeconfig $KUBECTL get nodes --no-headers 2>&1 | wc -l)" = 3 ] || fail "kubectl over HTTPS with token: $(KUBECONFIG=$work/tls.kubeconfig $KUBECTL get nodes 2>&1)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/api/v1/nodes" 2>/dev/null)
+[ "$code" = 000 ] || fail "an unknown CA is refused by a verifying client"
+
+# 13. Fault injection: 429 with Retry-After; watch streams cut after N events
+start faults --nodes 4 --fail-rate 1 --fail-code 429 --retry-after 7 || exit 1
+hdr=$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/api/v1/nodes")
+grep -q '^HTTP/1.1 429' <<<"$hdr" && grep -qi '^Retry-After: 7' <<<"$hdr" || fail "429 + Retry-After: $hdr"
+curl -s "http://127.0.0.1:$PORT/propsim/stats" | grep -q '"errors":' || fail "control endpoints are not faulted"
+start cut --nodes 10 --cut-watch-events 3 || exit 1
+w=$(timeout 5 curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&resourceVersion=0")
+[ "$(count '"type":"ADDED"' <<<"$w")" = 3 ] || fail "watch cut after 3 events: $(count '"type"' <<<"$w")"
+
+# 14. SIGTERM: exit 0
+start term --nodes 1 || exit 1
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"
+rc=$?
+[ "$rc" = 0 ] || fail "SIGTERM -> exit 0 (got $rc)"
+
+echo "test_serve: $fails failure(s)"
+[ "$fails" -eq 0 ]
