@@ -293,10 +293,10 @@ void *serve_trace_thread(void *arg)
         bool paused = ctx->paused;
         pthread_mutex_unlock(&ctx->play_mu);
         if (paused) {
-            if (!paused_at)
+            if (paused_at <= 0)
                 paused_at = now_s();
         } else {
-            if (paused_at) {
+            if (paused_at > 0) {
                 paused_total += now_s() - paused_at;
                 paused_at = 0;
             }
