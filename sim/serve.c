@@ -35,6 +35,8 @@ static void usage(FILE *out)
           "  --write-kubeconfig FILE   write a kubeconfig for kubectl and propscaler\n"
           "  --watch-window N          events of history kept per resource for watch resume (default 10000)\n"
           "  --bookmark-interval S     seconds between BOOKMARK events on watches that ask (default 5)\n"
+          "  --scheduler spread|most-requested  how pods of workloads are placed (default spread)\n"
+          "  --no-pods                 do not create pods for workloads\n"
           "Fault injection:\n"
           "  --fail-rate F             answer this fraction of API requests with --fail-code (default 500)\n"
           "  --fail-code 500|429       429 carries Retry-After (--retry-after S, default 1)\n"
@@ -105,7 +107,7 @@ int serve_main(int argc, char **argv);
 int serve_main(int argc, char **argv)
 {
     enum { O_LISTEN = 256, O_NODES, O_TRACE, O_SPEED, O_PAUSED, O_APPLY, O_CERT, O_KEY, O_TOKEN, O_KUBECONFIG,
-           O_WINDOW, O_BOOKMARK, O_FAIL_RATE, O_FAIL_CODE, O_RETRY_AFTER, O_LATENCY, O_CUT_S, O_CUT_N, O_HELP };
+           O_WINDOW, O_BOOKMARK, O_SCHEDULER, O_NO_PODS, O_FAIL_RATE, O_FAIL_CODE, O_RETRY_AFTER, O_LATENCY, O_CUT_S, O_CUT_N, O_HELP };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"nodes", required_argument, NULL, O_NODES},
         {"trace", required_argument, NULL, O_TRACE}, {"speed", required_argument, NULL, O_SPEED},
@@ -113,6 +115,7 @@ int serve_main(int argc, char **argv)
         {"tls-cert", required_argument, NULL, O_CERT}, {"tls-key", required_argument, NULL, O_KEY},
         {"token", required_argument, NULL, O_TOKEN}, {"write-kubeconfig", required_argument, NULL, O_KUBECONFIG},
         {"watch-window", required_argument, NULL, O_WINDOW}, {"bookmark-interval", required_argument, NULL, O_BOOKMARK},
+        {"scheduler", required_argument, NULL, O_SCHEDULER}, {"no-pods", no_argument, NULL, O_NO_PODS},
         {"fail-rate", required_argument, NULL, O_FAIL_RATE}, {"fail-code", required_argument, NULL, O_FAIL_CODE},
         {"retry-after", required_argument, NULL, O_RETRY_AFTER}, {"latency-ms", required_argument, NULL, O_LATENCY},
         {"cut-watch-after", required_argument, NULL, O_CUT_S}, {"cut-watch-events", required_argument, NULL, O_CUT_N},
@@ -129,6 +132,7 @@ int serve_main(int argc, char **argv)
     ctx.faults.fail_code = 500;
     ctx.faults.retry_after_s = 1;
     ctx.bookmark_interval_s = 5;
+    ctx.pods_enabled = true;
     long nodes = 0, window = 10000;
     const char *applies[64];
     int n_apply = 0;
@@ -197,6 +201,14 @@ int serve_main(int argc, char **argv)
             }
             break;
         case O_BOOKMARK: ctx.bookmark_interval_s = strtod(optarg, &end); break;
+        case O_SCHEDULER:
+            if (strcmp(optarg, "spread") != 0 && strcmp(optarg, "most-requested") != 0) {
+                fprintf(stderr, "propsim serve: --scheduler: spread or most-requested\n");
+                goto done;
+            }
+            ctx.most_requested = strcmp(optarg, "most-requested") == 0;
+            break;
+        case O_NO_PODS: ctx.pods_enabled = false; break;
         case O_FAIL_RATE:
             ctx.faults.fail_rate = strtod(optarg, &end);
             if (*end || ctx.faults.fail_rate < 0 || ctx.faults.fail_rate > 1) {

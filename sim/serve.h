@@ -60,12 +60,18 @@ struct serve_ctx {
     char listen_host[64];
     int port;
     double bookmark_interval_s;
+    bool pods_enabled;          /* create and schedule the pods of workloads */
+    bool most_requested;        /* scheduler scoring: bin-packing instead of spread */
 };
 
 /* serve_http.c */
 struct MHD_Daemon;
 int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *key_pem, struct MHD_Daemon **out,
                      char *err, size_t errlen);
+
+/* serve_pods.c: pods for workload `ns/name`, placed by the scheduler; eviction from a lost node */
+int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def, const char *ns, const char *name);
+int serve_evict_node(struct serve_ctx *ctx, const char *node);
 
 /* serve_cluster.c */
 int serve_generate_nodes(struct serve_ctx *ctx, long n, char *err, size_t errlen);

@@ -141,8 +141,13 @@ int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *objec
     if (!r)
         return -1;
     const char *ns = object_namespace(obj);
+    const struct kresource_def *d = kresource_def(r);
     if (strcmp(type, "DELETED") == 0) {
         enum kstore_status st = kstore_delete(ctx->store, r, ns, object_name(obj), NULL);
+        if (st == KS_OK && strcmp(d->resource, "nodes") == 0)
+            serve_evict_node(ctx, object_name(obj));
+        if (st == KS_OK)
+            serve_reconcile_pods(ctx, d, ns, object_name(obj));
         return st == KS_OK || st == KS_NOT_FOUND ? 0 : -1;
     }
     if (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0) {
@@ -160,6 +165,8 @@ int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *objec
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
     enum kstore_status st = kstore_update(ctx->store, r, ns, object_name(obj), copy, true, NULL, err, errlen);
+    if (st == KS_OK)
+        serve_reconcile_pods(ctx, d, ns, object_name(obj));
     return st == KS_OK ? 0 : -1;
 }
 

@@ -896,6 +896,7 @@ static enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx 
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        serve_reconcile_pods(ctx, d, out->ns, out->name);
         if (scale) {
             cJSON *sc = scale_of(out);
             kobj_unref(out);
@@ -943,6 +944,7 @@ static enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx,
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        serve_reconcile_pods(ctx, d, out->ns, out->name);
         return send_kobj(c, ctx, 201, out, method, url);
     case V_UPDATE:
         if (is_scale) {
@@ -981,6 +983,7 @@ static enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx,
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        serve_reconcile_pods(ctx, d, out->ns, out->name);
         return send_kobj(c, ctx, 200, out, method, url);
     case V_PATCH: {
         const char *ct = header(c, "Content-Type");
@@ -1005,6 +1008,9 @@ static enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx,
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        serve_reconcile_pods(ctx, d, out->ns, out->name); /* garbage-collects its pods */
+        if (strcmp(d->resource, "nodes") == 0)
+            serve_evict_node(ctx, out->name);
         return send_kobj(c, ctx, 200, out, method, url);
     default:
         cJSON_Delete(in);

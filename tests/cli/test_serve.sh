@@ -236,7 +236,82 @@ start cut --nodes 10 --cut-watch-events 3 || exit 1
 w=$(timeout 5 curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&resourceVersion=0")
 [ "$(count '"type":"ADDED"' <<<"$w")" = 3 ] || fail "watch cut after 3 events: $(count '"type"' <<<"$w")"
 
-# 14. SIGTERM: exit 0
+# 14. Pods and the scheduler: required hostname anti-affinity, spread vs most-requested,
+#     cordons and taints, scale-down, garbage collection, eviction from a deleted node
+dns_manifest() { # dns_manifest REPLICAS ANTI(required|preferred|none)
+  local anti=""
+  case $2 in
+    required) anti='      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector: {matchExpressions: [{key: k8s-app, operator: In, values: [kube-dns]}]}
+            topologyKey: kubernetes.io/hostname' ;;
+    preferred) anti='      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm:
+              labelSelector: {matchLabels: {k8s-app: kube-dns}}
+              topologyKey: kubernetes.io/hostname' ;;
+  esac
+  cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  replicas: $1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+$anti
+      containers: [{name: coredns, image: coredns, resources: {requests: {cpu: 100m}}}]
+YAML
+}
+placement() { KUBECONFIG=$1 $KUBECTL -n kube-system get pods -o 'jsonpath={range .items[*]}{.status.phase}/{.spec.nodeName}{"\n"}{end}'; }
+start sched --nodes 6 || exit 1
+K=$work/sched.kubeconfig
+dns_manifest 8 required >"$work/req.yaml"
+KUBECONFIG=$K $KUBECTL apply -f "$work/req.yaml" >/dev/null 2>&1
+p=$(placement "$K")
+[ "$(grep -c '^Running/' <<<"$p")" = 6 ] && [ "$(grep '^Running/' <<<"$p" | sort -u | wc -l)" = 6 ] &&
+  [ "$(grep -c '^Pending/$' <<<"$p")" = 2 ] || fail "required anti-affinity: 6 running on 6 distinct nodes, 2 pending: $p"
+KUBECONFIG=$K $KUBECTL -n kube-system scale deploy coredns --replicas=3 >/dev/null 2>&1
+[ "$(placement "$K" | wc -l)" = 3 ] || fail "scale down deletes pods"
+KUBECONFIG=$K $KUBECTL -n kube-system delete deploy coredns >/dev/null 2>&1
+[ "$(placement "$K" | grep -c .)" = 0 ] || fail "deleting the workload deletes its pods"
+dns_manifest 12 none >"$work/none.yaml"
+KUBECONFIG=$K $KUBECTL apply -f "$work/none.yaml" >/dev/null 2>&1
+p=$(placement "$K" | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
+[ "$p" = "2 " ] || fail "spread: 12 pods on 6 nodes, 2 each (got counts: $p)"
+# cordon and taint nodes: no new pod lands there
+n1=$(curl -s "http://127.0.0.1:$PORT/api/v1/nodes?limit=2" | grep -o '"name":"node-pool-[^"]*"' | cut -d'"' -f4 | head -1)
+n2=$(curl -s "http://127.0.0.1:$PORT/api/v1/nodes?limit=2" | grep -o '"name":"node-pool-[^"]*"' | cut -d'"' -f4 | sed -n 2p)
+curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"unschedulable":true}}' "http://127.0.0.1:$PORT/api/v1/nodes/$n1" >/dev/null
+curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"taints":[{"key":"dedicated","value":"gpu","effect":"NoSchedule"}]}}' "http://127.0.0.1:$PORT/api/v1/nodes/$n2" >/dev/null
+KUBECONFIG=$K $KUBECTL -n kube-system scale deploy coredns --replicas=24 >/dev/null 2>&1
+p=$(placement "$K")
+[ "$(grep -c "/$n1\$" <<<"$p")" = 2 ] && [ "$(grep -c "/$n2\$" <<<"$p")" = 2 ] ||
+  fail "cordoned and tainted nodes get no new pods: $(sort <<<"$p" | uniq -c)"
+# a deleted node's pods are replaced elsewhere
+n3=$(grep '^Running/' <<<"$p" | grep -v "$n1\|$n2" | head -1 | cut -d/ -f2)
+curl -s -X DELETE "http://127.0.0.1:$PORT/api/v1/nodes/$n3" >/dev/null
+p=$(placement "$K")
+[ "$(grep -c "/$n3\$" <<<"$p")" = 0 ] && [ "$(grep -c '^Running/' <<<"$p")" = 24 ] || fail "eviction from a deleted node: $(sort <<<"$p" | uniq -c)"
+# most-requested bin-packing piles the pods onto one node (the field's hot-spot)
+start pack --nodes 6 --scheduler most-requested || exit 1
+KUBECONFIG=$work/pack.kubeconfig $KUBECTL apply -f "$work/none.yaml" >/dev/null 2>&1
+p=$(placement "$work/pack.kubeconfig" | sort -u | wc -l)
+[ "$p" = 1 ] || fail "most-requested piles 12 pods onto 1 node (got $p nodes)"
+dns_manifest 12 preferred >"$work/pref.yaml"
+KUBECONFIG=$work/pack.kubeconfig $KUBECTL -n kube-system delete deploy coredns >/dev/null 2>&1
+KUBECONFIG=$work/pack.kubeconfig $KUBECTL apply -f "$work/pref.yaml" >/dev/null 2>&1
+p=$(placement "$work/pack.kubeconfig" | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
+[ "$p" = "2 " ] || fail "preferred anti-affinity spreads even under most-requested (got counts: $p)"
+out=$(KUBECONFIG=$work/pack.kubeconfig $KUBECTL get pods -A -l k8s-app=kube-dns --no-headers 2>&1 | wc -l)
+[ "$out" = 12 ] || fail "pods list with a label selector via kubectl: $out"
+
+# 15. SIGTERM: exit 0
 start term --nodes 1 || exit 1
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"

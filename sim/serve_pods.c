@@ -1,0 +1,401 @@
+/*
+ * Pods for `propsim serve`: a minimal workload controller and scheduler.
+ *
+ * When a workload's replicas change, its pods are created or deleted to match (newest first
+ * on scale-down), as the ReplicaSet/StatefulSet controllers would, and each new pod is placed at
+ * once by a scheduler that honours: cordons and NotReady nodes, NoSchedule/NoExecute taints
+ * (with the pod's tolerations), the template's nodeSelector, and podAntiAffinity on
+ * kubernetes.io/hostname (required: never two matching pods on one node; preferred: a weighted
+ * penalty). Scoring is `spread` (fewest pods, then least requested CPU, like the default
+ * scheduler's balance) or `most-requested` (bin-packing: fullest node that fits — the policy that
+ * piled DNS pods onto a few nodes in the field). A pod that fits nowhere stays Pending with
+ * PodScheduled=False/Unschedulable, as in a real cluster. Pods of a deleted node are deleted and
+ * replaced (the node lifecycle controller's eviction, without its delay).
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "quantity.h"
+#include "selector.h"
+#include "serve.h"
+
+struct node_view {
+    const char *name;
+    cJSON *obj;
+    bool schedulable;
+    int64_t alloc_milli;
+    int64_t requested_milli;
+    int same_owner;     /* pods of this workload on the node */
+    int anti_required;  /* pods matching a required anti-affinity term */
+    int anti_preferred; /* weighted matches of preferred terms */
+};
+
+static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+
+static const char *label_of(const void *ctx, const char *key)
+{
+    const cJSON *v = get((const cJSON *)ctx, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A LabelSelector object ({matchLabels, matchExpressions}) against a labels object. */
+static bool label_selector_matches(const cJSON *sel, const cJSON *labels)
+{
+    if (!cJSON_IsObject(sel))
+        return false;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, get(sel, "matchLabels"))
+    {
+        const char *v = label_of(labels, kv->string);
+        if (!cJSON_IsString(kv) || !v || strcmp(v, kv->valuestring) != 0)
+            return false;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, get(sel, "matchExpressions"))
+    {
+        const cJSON *key = get(e, "key"), *op = get(e, "operator");
+        if (!cJSON_IsString(key) || !cJSON_IsString(op))
+            return false;
+        const char *v = label_of(labels, key->valuestring);
+        bool in = false;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, get(e, "values")) in = in || (v && cJSON_IsString(x) && strcmp(x->valuestring, v) == 0);
+        const char *o = op->valuestring;
+        bool ok = strcmp(o, "In") == 0 ? in : strcmp(o, "NotIn") == 0 ? !in
+                : strcmp(o, "Exists") == 0 ? v != NULL : strcmp(o, "DoesNotExist") == 0 ? v == NULL : false;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool tolerated(const cJSON *taint, const cJSON *tolerations)
+{
+    const cJSON *effect = get(taint, "effect"), *key = get(taint, "key"), *value = get(taint, "value");
+    if (!cJSON_IsString(effect) || strcmp(effect->valuestring, "PreferNoSchedule") == 0)
+        return true;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tolerations)
+    {
+        const cJSON *tk = get(t, "key"), *op = get(t, "operator"), *tv = get(t, "value"), *te = get(t, "effect");
+        if (cJSON_IsString(te) && te->valuestring[0] && strcmp(te->valuestring, effect->valuestring) != 0)
+            continue;
+        bool exists = cJSON_IsString(op) && strcmp(op->valuestring, "Exists") == 0;
+        if (!cJSON_IsString(tk) || !tk->valuestring[0]) {
+            if (exists)
+                return true; /* tolerates everything */
+            continue;
+        }
+        if (!cJSON_IsString(key) || strcmp(tk->valuestring, key->valuestring) != 0)
+            continue;
+        if (exists)
+            return true;
+        const char *want = cJSON_IsString(value) ? value->valuestring : "";
+        if (strcmp(cJSON_IsString(tv) ? tv->valuestring : "", want) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int64_t pod_cpu_request(const cJSON *podspec)
+{
+    int64_t total = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, get(podspec, "containers"))
+    {
+        const cJSON *q = get(get(get(c, "resources"), "requests"), "cpu");
+        int64_t m;
+        char err[64];
+        if (cJSON_IsString(q) && quantity_parse_milli(q->valuestring, strlen(q->valuestring), &m, err, sizeof err) == 0)
+            total += m;
+    }
+    return total;
+}
+
+static const char *pod_node(const cJSON *pod)
+{
+    const cJSON *n = get(get(pod, "spec"), "nodeName");
+    return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+static const char *owner_label(const cJSON *pod)
+{
+    const cJSON *o = get(get(get(pod, "metadata"), "labels"), "propsim.io/owner");
+    return cJSON_IsString(o) ? o->valuestring : NULL;
+}
+
+/* Score a candidate for a new pod; higher is better. INT64_MIN = infeasible. */
+static int64_t score(const struct node_view *n, int64_t request, bool most_requested)
+{
+    if (n->alloc_milli > 0 && n->requested_milli + request > n->alloc_milli)
+        return INT64_MIN;
+    int64_t s = most_requested ? n->requested_milli * 1000 : -(int64_t)n->same_owner * 1000000 - n->requested_milli;
+    return s - (int64_t)n->anti_preferred * 100000000;
+}
+
+struct workload {
+    const struct kresource_def *def;
+    char owner[320];
+    const cJSON *template_meta, *podspec;
+    long replicas;
+};
+
+static void scheduling_terms(const cJSON *podspec, const cJSON **required, const cJSON **preferred)
+{
+    const cJSON *anti = get(get(podspec, "affinity"), "podAntiAffinity");
+    *required = get(anti, "requiredDuringSchedulingIgnoredDuringExecution");
+    *preferred = get(anti, "preferredDuringSchedulingIgnoredDuringExecution");
+}
+
+/* Place one pod; returns the node index or -1. Updates the chosen node's view. */
+static int place(struct node_view *nodes, size_t n, const struct workload *w, const cJSON *pod_labels, bool most_requested)
+{
+    (void)pod_labels;
+    int64_t request = pod_cpu_request(w->podspec);
+    const cJSON *node_selector = get(w->podspec, "nodeSelector"), *tolerations = get(w->podspec, "tolerations");
+    int best = -1;
+    int64_t best_score = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        struct node_view *v = &nodes[i];
+        if (!v->schedulable || v->anti_required > 0)
+            continue;
+        const cJSON *labels = get(get(v->obj, "metadata"), "labels");
+        bool ok = true;
+        const cJSON *kv;
+        cJSON_ArrayForEach(kv, node_selector) ok = ok && cJSON_IsString(kv) && label_of(labels, kv->string) &&
+                                                   strcmp(label_of(labels, kv->string), kv->valuestring) == 0;
+        const cJSON *t;
+        cJSON_ArrayForEach(t, get(get(v->obj, "spec"), "taints")) ok = ok && tolerated(t, tolerations);
+        if (!ok)
+            continue;
+        int64_t s = score(v, request, most_requested);
+        if (s > best_score) {
+            best_score = s;
+            best = (int)i;
+        }
+    }
+    if (best >= 0) {
+        nodes[best].requested_milli += request;
+        nodes[best].same_owner++;
+    }
+    return best;
+}
+
+/* Count, per node, the existing pods that anti-affinity terms of this workload match. */
+static void count_matches(struct node_view *nodes, size_t n, const struct ksnapshot *pods, const struct workload *w)
+{
+    const cJSON *required, *preferred;
+    scheduling_terms(w->podspec, &required, &preferred);
+    for (size_t p = 0; p < pods->n; p++) {
+        cJSON *pod = cJSON_Parse(pods->items[p]->text);
+        const char *node = pod_node(pod);
+        const cJSON *labels = get(get(pod, "metadata"), "labels");
+        const char *owner = owner_label(pod);
+        for (size_t i = 0; node && i < n; i++) {
+            if (strcmp(nodes[i].name, node) != 0)
+                continue;
+            nodes[i].requested_milli += pod_cpu_request(get(pod, "spec"));
+            if (owner && strcmp(owner, w->owner) == 0)
+                nodes[i].same_owner++;
+            const cJSON *term;
+            cJSON_ArrayForEach(term, required)
+            {
+                const cJSON *tk = get(term, "topologyKey");
+                if (cJSON_IsString(tk) && strcmp(tk->valuestring, "kubernetes.io/hostname") == 0 &&
+                    label_selector_matches(get(term, "labelSelector"), labels))
+                    nodes[i].anti_required++;
+            }
+            cJSON_ArrayForEach(term, preferred)
+            {
+                const cJSON *pt = get(term, "podAffinityTerm"), *wt = get(term, "weight");
+                const cJSON *tk = get(pt, "topologyKey");
+                if (cJSON_IsString(tk) && strcmp(tk->valuestring, "kubernetes.io/hostname") == 0 &&
+                    label_selector_matches(get(pt, "labelSelector"), labels))
+                    nodes[i].anti_preferred += cJSON_IsNumber(wt) ? (int)wt->valuedouble : 1;
+            }
+            break;
+        }
+        cJSON_Delete(pod);
+    }
+}
+
+static cJSON *new_pod(const struct workload *w, const char *ns, const char *name, const char *node)
+{
+    cJSON *pod = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(pod, "metadata");
+    cJSON_AddStringToObject(meta, "name", name);
+    cJSON_AddStringToObject(meta, "namespace", ns);
+    cJSON *labels = cJSON_Duplicate(get(w->template_meta, "labels"), 1);
+    if (!cJSON_IsObject(labels)) {
+        cJSON_Delete(labels);
+        labels = cJSON_CreateObject();
+    }
+    cJSON_AddStringToObject(labels, "propsim.io/owner", w->owner);
+    cJSON_AddItemToObject(meta, "labels", labels);
+    cJSON *spec = cJSON_Duplicate(w->podspec, 1);
+    if (!cJSON_IsObject(spec)) {
+        cJSON_Delete(spec);
+        spec = cJSON_CreateObject();
+    }
+    cJSON *status = cJSON_CreateObject();
+    cJSON *conds = cJSON_AddArrayToObject(status, "conditions");
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "type", "PodScheduled");
+    if (node) {
+        cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
+        cJSON_AddStringToObject(spec, "nodeName", node);
+        cJSON_AddStringToObject(status, "phase", "Running");
+        cJSON_AddStringToObject(c, "status", "True");
+    } else {
+        cJSON_AddStringToObject(status, "phase", "Pending");
+        cJSON_AddStringToObject(c, "status", "False");
+        cJSON_AddStringToObject(c, "reason", "Unschedulable");
+        cJSON_AddStringToObject(c, "message", "0 nodes are available: no node satisfies the pod's scheduling "
+                                              "constraints (cordons, taints, nodeSelector, anti-affinity, CPU)");
+    }
+    cJSON_AddItemToArray(conds, c);
+    cJSON_AddItemToObject(pod, "spec", spec);
+    cJSON_AddItemToObject(pod, "status", status);
+    return pod;
+}
+
+/* Bring the pods of one workload to its replica count. */
+int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def, const char *ns, const char *name)
+{
+    if (!def->has_scale || !ctx->pods_enabled)
+        return 0;
+    struct kresource *wres = kstore_find(ctx->store, def->group, def->resource);
+    struct kresource *pres = kstore_find(ctx->store, "", "pods");
+    struct kresource *nres = kstore_find(ctx->store, "", "nodes");
+    struct workload w = {.def = def};
+    snprintf(w.owner, sizeof w.owner, "%s.%s", def->singular, name);
+    struct kobj *wo = NULL;
+    cJSON *wj = NULL;
+    long replicas = 0;
+    if (kstore_get(ctx->store, wres, ns, name, &wo) == KS_OK) {
+        wj = cJSON_Parse(wo->text);
+        kobj_unref(wo);
+        const cJSON *r = get(get(wj, "spec"), "replicas");
+        replicas = cJSON_IsNumber(r) ? (long)r->valuedouble : 1;
+        const cJSON *tmpl = get(get(wj, "spec"), "template");
+        w.template_meta = get(tmpl, "metadata");
+        w.podspec = get(tmpl, "spec");
+    }
+    /* the workload's pods, oldest first by name order of creation suffix */
+    struct ksnapshot pods;
+    if (kstore_snapshot(ctx->store, pres, ns, &pods) != 0) {
+        cJSON_Delete(wj);
+        return -1;
+    }
+    size_t mine = 0;
+    char err[256];
+    long max_index = -1;
+    for (size_t i = 0; i < pods.n; i++) {
+        cJSON *p = cJSON_Parse(pods.items[i]->text);
+        const char *o = owner_label(p);
+        if (o && strcmp(o, w.owner) == 0) {
+            mine++;
+            const char *dash = strrchr(pods.items[i]->name, '-');
+            long idx = dash ? strtol(dash + 1, NULL, 10) : 0;
+            if (idx > max_index)
+                max_index = idx;
+        }
+        cJSON_Delete(p);
+    }
+    /* scale down: delete the highest-numbered pods */
+    while ((long)mine > replicas && max_index >= 0) {
+        char pname[320];
+        snprintf(pname, sizeof pname, "%s-%ld", name, max_index--);
+        if (kstore_delete(ctx->store, pres, ns, pname, NULL) == KS_OK)
+            mine--;
+    }
+    if ((long)mine < replicas && w.podspec) {
+        struct ksnapshot nodes;
+        struct ksnapshot allpods;
+        if (kstore_snapshot(ctx->store, nres, NULL, &nodes) == 0 && kstore_snapshot(ctx->store, pres, NULL, &allpods) == 0) {
+            struct node_view *views = calloc(nodes.n ? nodes.n : 1, sizeof *views);
+            for (size_t i = 0; views && i < nodes.n; i++) {
+                views[i].obj = cJSON_Parse(nodes.items[i]->text);
+                views[i].name = nodes.items[i]->name;
+                const cJSON *spec = get(views[i].obj, "spec"), *status = get(views[i].obj, "status");
+                bool ready = false;
+                const cJSON *c;
+                cJSON_ArrayForEach(c, get(status, "conditions"))
+                {
+                    const cJSON *t = get(c, "type"), *s = get(c, "status");
+                    if (cJSON_IsString(t) && strcmp(t->valuestring, "Ready") == 0)
+                        ready = cJSON_IsString(s) && strcmp(s->valuestring, "True") == 0;
+                }
+                views[i].schedulable = ready && !cJSON_IsTrue(get(spec, "unschedulable"));
+                const cJSON *cpu = get(get(status, "allocatable"), "cpu");
+                if (cJSON_IsString(cpu))
+                    quantity_parse_milli(cpu->valuestring, strlen(cpu->valuestring), &views[i].alloc_milli, err, sizeof err);
+            }
+            if (views) {
+                count_matches(views, nodes.n, &allpods, &w);
+                const cJSON *required, *preferred;
+                scheduling_terms(w.podspec, &required, &preferred);
+                const cJSON *labels = get(w.template_meta, "labels");
+                for (long k = (long)mine; k < replicas; k++) {
+                    int at = place(views, nodes.n, &w, labels, ctx->most_requested);
+                    /* this new pod counts for the anti-affinity of the next ones */
+                    if (at >= 0) {
+                        const cJSON *term;
+                        cJSON_ArrayForEach(term, required) if (label_selector_matches(get(term, "labelSelector"), labels))
+                            views[at].anti_required++;
+                        cJSON_ArrayForEach(term, preferred)
+                        {
+                            const cJSON *wt = get(term, "weight");
+                            if (label_selector_matches(get(get(term, "podAffinityTerm"), "labelSelector"), labels))
+                                views[at].anti_preferred += cJSON_IsNumber(wt) ? (int)wt->valuedouble : 1;
+                        }
+                    }
+                    char pname[320];
+                    snprintf(pname, sizeof pname, "%s-%ld", name, ++max_index);
+                    cJSON *pod = new_pod(&w, ns, pname, at >= 0 ? views[at].name : NULL);
+                    kstore_create(ctx->store, pres, ns, pod, NULL, err, sizeof err);
+                }
+                for (size_t i = 0; i < nodes.n; i++)
+                    cJSON_Delete(views[i].obj);
+                free(views);
+            }
+            ksnapshot_release(&allpods);
+        }
+        ksnapshot_release(&nodes);
+    }
+    ksnapshot_release(&pods);
+    cJSON_Delete(wj);
+    return 0;
+}
+
+/* A node went away: delete its pods and let their workloads replace them. */
+int serve_evict_node(struct serve_ctx *ctx, const char *node)
+{
+    if (!ctx->pods_enabled)
+        return 0;
+    struct kresource *pres = kstore_find(ctx->store, "", "pods");
+    struct ksnapshot pods;
+    if (kstore_snapshot(ctx->store, pres, NULL, &pods) != 0)
+        return -1;
+    for (size_t i = 0; i < pods.n; i++) {
+        cJSON *p = cJSON_Parse(pods.items[i]->text);
+        const char *on = pod_node(p), *owner = owner_label(p);
+        if (on && strcmp(on, node) == 0) {
+            kstore_delete(ctx->store, pres, pods.items[i]->ns, pods.items[i]->name, NULL);
+            const char *dot = owner ? strchr(owner, '.') : NULL;
+            for (size_t k = 0; dot && k < kstore_resource_count(); k++) {
+                const struct kresource_def *d = kstore_resource_def(k);
+                if (d->has_scale && strlen(d->singular) == (size_t)(dot - owner) &&
+                    strncmp(d->singular, owner, (size_t)(dot - owner)) == 0)
+                    serve_reconcile_pods(ctx, d, pods.items[i]->ns, dot + 1);
+            }
+        }
+        cJSON_Delete(p);
+    }
+    ksnapshot_release(&pods);
+    return 0;
+}
