@@ -43,7 +43,10 @@ static void usage(FILE *out)
           "  --latency-ms N            delay every API request\n"
           "  --cut-watch-after S       end every watch stream after S seconds\n"
           "  --cut-watch-events N      end every watch stream after N events\n"
-          "Control: GET /propsim/stats, GET /propsim/requests, POST /propsim/pause|resume|step?n=N|compact\n",
+          "Control: GET /propsim/stats, GET /propsim/requests,\n"
+          "         POST /propsim/pause|resume|step?n=N  (trace playback)\n"
+          "         POST /propsim/compact                (expire every resourceVersion so far: 410s)\n"
+          "         POST /propsim/stop|start             (API outage: 503s, open watches end)\n",
           out);
 }
 

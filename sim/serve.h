@@ -48,6 +48,7 @@ struct serve_ctx {
     struct serve_faults faults;
     struct serve_counters counters;
     volatile int stopping;
+    volatile int api_down;      /* fault: /propsim/stop -> every API request 503, watches end */
     /* trace playback */
     const char *trace_path;
     double speed;

@@ -80,6 +80,7 @@ static const char *reason_for(unsigned code)
     case 415: return "UnsupportedMediaType";
     case 422: return "Invalid";
     case 429: return "TooManyRequests";
+    case 503: return "ServiceUnavailable";
     default: return "InternalError";
     }
 }
@@ -584,7 +585,7 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
             pthread_mutex_unlock(&ctx->counters.mu);
             return (ssize_t)n;
         }
-        if (w->ending || ctx->stopping)
+        if (w->ending || ctx->stopping || ctx->api_down)
             return MHD_CONTENT_READER_END_OF_STREAM;
         double now = mono();
         if (now >= w->deadline ||
@@ -1067,6 +1068,12 @@ static enum MHD_Result control(struct MHD_Connection *c, struct serve_ctx *ctx, 
         const char *n = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "n");
         ctx->paused = true;
         ctx->step_budget += n ? atol(n) : 1;
+    } else if (strcmp(what, "stop") == 0 || strcmp(what, "start") == 0) {
+        ctx->api_down = strcmp(what, "stop") == 0;
+        pthread_mutex_unlock(&ctx->play_mu);
+        kstore_wake_all(ctx->store); /* open watches notice and end */
+        return send_status(c, ctx, 200, "", ctx->api_down ? "API stopped: requests get 503 until POST /propsim/start"
+                                                          : "API serving again", NULL, NULL, method, url);
     } else if (strcmp(what, "compact") == 0) {
         pthread_mutex_unlock(&ctx->play_mu);
         kstore_compact(ctx->store);
@@ -1144,6 +1151,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return openapi_v3(c, ctx, url, method);
 
     /* fault injection applies to API requests only */
+    if (ctx->api_down)
+        return send_status(c, ctx, 503, "ServiceUnavailable", "the API server is stopped (propsim /propsim/stop)",
+                           NULL, NULL, method, url);
     if (ctx->faults.latency_ms > 0) {
         struct timespec ts = {.tv_sec = ctx->faults.latency_ms / 1000, .tv_nsec = (ctx->faults.latency_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);

@@ -232,6 +232,19 @@ start faults --nodes 4 --fail-rate 1 --fail-code 429 --retry-after 7 || exit 1
 hdr=$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/api/v1/nodes")
 grep -q '^HTTP/1.1 429' <<<"$hdr" && grep -qi '^Retry-After: 7' <<<"$hdr" || fail "429 + Retry-After: $hdr"
 curl -s "http://127.0.0.1:$PORT/propsim/stats" | grep -q '"errors":' || fail "control endpoints are not faulted"
+# stop and resume: 503 while stopped, open watches end, serving again after start
+start outage --nodes 3 || exit 1
+OURL=http://127.0.0.1:$PORT
+timeout 10 curl -sN "$OURL/api/v1/nodes?watch=1&resourceVersion=0" >"$work/outage.watch" &
+wpid=$!
+sleep 0.5
+curl -s -X POST "$OURL/propsim/stop" >/dev/null
+code=$(curl -s -o "$work/e" -w '%{http_code}' "$OURL/api/v1/nodes")
+[ "$code" = 503 ] && grep -q '"reason":"ServiceUnavailable"' "$work/e" || fail "stopped API -> 503 ($code)"
+wait $wpid
+[ $? = 0 ] || fail "an open watch ends (cleanly) when the API stops"
+curl -s -X POST "$OURL/propsim/start" >/dev/null
+[ "$(curl -s "$OURL/api/v1/nodes" | count '"kind":"Node"')" = 3 ] || fail "serving again after start"
 start cut --nodes 10 --cut-watch-events 3 || exit 1
 w=$(timeout 5 curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&resourceVersion=0")
 [ "$(count '"type":"ADDED"' <<<"$w")" = 3 ] || fail "watch cut after 3 events: $(count '"type"' <<<"$w")"
