@@ -1,12 +1,105 @@
 /*
- * propscaler — the in-cluster controller. This build parses and validates the complete CPA
- * command line (and propscaler's own flags), so an unchanged CPA manifest can be checked
- * against it; the watch-driven loop (Kubernetes client, reflector, reconcile, HTTP endpoints)
- * is issue #4 and is not in this build: after validating, it says so and exits 1.
+ * propscaler — the in-cluster controller. main() wires the pieces: flags (CPA's and ours),
+ * logging, the controller (client, reflectors, reconcile) on a libev loop, and the HTTP
+ * endpoints on --metrics-addr (libmicrohttpd, its own thread). SIGTERM/SIGINT stop it
+ * gracefully: an in-flight write finishes first.
  */
+#define _DEFAULT_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <ev.h>
+#include <microhttpd.h>
+
+#include "controller.h"
 #include "flags.h"
+#include "log.h"
+
+static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)con_cls;
+    struct controller *c = cls;
+    char body[2048];
+    char *dyn = NULL;
+    int code;
+    const char *ctype = "text/plain; charset=utf-8";
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        code = 405;
+        snprintf(body, sizeof body, "method not allowed");
+    } else if (strcmp(url, "/healthz") == 0) {
+        code = controller_healthz(c, body, sizeof body);
+    } else if (strcmp(url, "/readyz") == 0) {
+        code = controller_readyz(c, body, sizeof body);
+    } else if (strcmp(url, "/last-poll") == 0) {
+        code = controller_last_poll(c, body, sizeof body);
+    } else if (strcmp(url, "/metrics") == 0) {
+        dyn = controller_metrics(c);
+        code = 200;
+        ctype = "text/plain; version=0.0.4; charset=utf-8";
+    } else {
+        code = 404;
+        snprintf(body, sizeof body, "not found: try /healthz, /readyz, /last-poll or /metrics");
+    }
+    const char *text = dyn ? dyn : body;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+    free(dyn);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    enum MHD_Result res = MHD_queue_response(conn, (unsigned)code, r);
+    MHD_destroy_response(r);
+    return res;
+}
+
+static struct MHD_Daemon *start_http(const char *addr, struct controller *c, char *err, size_t errlen)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon) {
+        snprintf(err, errlen, "--metrics-addr: expected [HOST]:PORT such as :8080, got \"%s\"", addr);
+        return NULL;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535) {
+        snprintf(err, errlen, "--metrics-addr: bad port in \"%s\"", addr);
+        return NULL;
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    char host[64] = "0.0.0.0";
+    if (colon > addr) {
+        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    }
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "--metrics-addr: \"%s\" is not an IPv4 address", host);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                                            http_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                            MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errlen, "cannot listen on %s for /healthz and /metrics (port in use?)", addr);
+    return d;
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    LOG_INFO("received signal %d: stopping (an in-flight write finishes first)", w->signum);
+    controller_stop(w->data);
+}
 
 int main(int argc, char **argv)
 {
@@ -20,13 +113,36 @@ int main(int argc, char **argv)
         flags_release(&cfg);
         return r == FLAGS_EXIT_OK ? 0 : 2;
     }
-    fprintf(stderr, "propscaler %s: configuration is valid: namespace %s, configmap %s, %zu target(s):",
-            PROPSCALER_VERSION, cfg.namespace_, cfg.configmap, cfg.n_targets);
-    for (size_t i = 0; i < cfg.n_targets; i++)
-        fprintf(stderr, " %s/%s", target_kind_name(cfg.targets[i].kind), cfg.targets[i].name);
-    fprintf(stderr, "; poll period %ds%s%s\n", cfg.poll_period_seconds, cfg.has_default_params ? "; default params set" : "",
-            cfg.dry_run ? "; dry run" : "");
-    fprintf(stderr, "propscaler: the watch-driven controller loop is not part of this build yet; exiting\n");
+    log_init(cfg.log_json, cfg.verbosity);
+    signal(SIGPIPE, SIG_IGN);
+    struct ev_loop *loop = EV_DEFAULT;
+    struct controller *c = controller_new(loop, &cfg, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "propscaler: %s\n", err);
+        flags_release(&cfg);
+        return 2;
+    }
+    struct MHD_Daemon *http = start_http(cfg.metrics_addr, c, err, sizeof err);
+    if (!http) {
+        fprintf(stderr, "propscaler: %s\n", err);
+        controller_free(c);
+        flags_release(&cfg);
+        return 1;
+    }
+    ev_signal term, intr;
+    ev_signal_init(&term, on_signal, SIGTERM);
+    ev_signal_init(&intr, on_signal, SIGINT);
+    term.data = intr.data = c;
+    ev_signal_start(loop, &term);
+    ev_signal_start(loop, &intr);
+    controller_start(c);
+    ev_run(loop, 0);
+    int rc = controller_exit_code(c);
+    MHD_stop_daemon(http);
+    ev_signal_stop(loop, &term);
+    ev_signal_stop(loop, &intr);
+    controller_free(c);
     flags_release(&cfg);
-    return 1;
+    LOG_INFO("stopped");
+    return rc;
 }

@@ -1,0 +1,683 @@
+#define _DEFAULT_SOURCE
+#include "controller.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "kclient.h"
+#include "kubeconfig.h"
+#include "log.h"
+#include "nodes.h"
+#include "params.h"
+#include "reflector.h"
+#include "replicas.h"
+#include "selector.h"
+
+struct target_state {
+    struct controller *c;
+    const struct scale_target *t;
+    char path[768];       /* the scale subresource */
+    int32_t desired;      /* last decision */
+    int32_t current;      /* last observed spec.replicas */
+    bool observed;
+    int attempts;         /* 409 retries within one reconcile */
+    unsigned long writes;
+};
+
+struct controller {
+    struct ev_loop *loop;
+    struct propscaler_config *cfg;
+    struct kube_endpoint ep;
+    struct kclient *client;
+    struct reflector *nodes_ref, *cm_ref;
+    struct node_set *nodes, *staging;
+    /* params */
+    bool cm_present;
+    struct cm_data cm;         /* the ConfigMap's data as last seen */
+    struct params params;      /* last good params */
+    bool params_loaded;
+    char params_error[1024];   /* non-empty: the current ConfigMap does not parse */
+    struct kreq *create_req;
+    /* reconcile */
+    ev_timer coalesce, poll;
+    bool reconcile_running, reconcile_again;
+    int pending;               /* targets in flight in this reconcile */
+    char cycle_error[1200];
+    int consecutive_failures;
+    int exit_code;
+    bool stopping;
+    struct target_state targets[FLAGS_MAX_TARGETS];
+    /* health and metrics, shared with the HTTP thread */
+    pthread_mutex_t mu;
+    char last_poll_error[1200];
+    bool synced;
+    double heartbeat;          /* ev_now of the last loop activity */
+    double last_success;       /* wall time of the last successful reconcile */
+    unsigned long reconciles, reconcile_errors, scale_writes, conflicts;
+    struct cluster_summary summary;
+};
+
+int controller_exit_code(const struct controller *c) { return c->exit_code; }
+
+static void schedule_reconcile(struct controller *c, double delay);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Nodes                                                                                        */
+
+static void nodes_list_begin(void *ctx)
+{
+    struct controller *c = ctx;
+    node_set_free(c->staging);
+    c->staging = node_set_new();
+}
+
+static void nodes_item(void *ctx, const cJSON *obj)
+{
+    struct controller *c = ctx;
+    struct node_obs n;
+    char err[512];
+    if (node_decode(obj, &c->cfg->count_opts, &n, err, sizeof err) != 0) {
+        LOG_WARN("ignoring a node: %s", err);
+        return;
+    }
+    if (c->staging && node_set_upsert(c->staging, &n) != 0)
+        LOG_ERROR("out of memory adding node %s", n.name);
+}
+
+static void nodes_list_end(void *ctx, const char *rv)
+{
+    struct controller *c = ctx;
+    node_set_free(c->nodes);
+    c->nodes = c->staging; /* the complete list replaces the old state at once */
+    c->staging = NULL;
+    LOG_V(2, "listed %zu nodes at resourceVersion %s", node_set_size(c->nodes), rv);
+    schedule_reconcile(c, 0);
+}
+
+static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
+{
+    struct controller *c = ctx;
+    struct node_obs n;
+    char err[512];
+    if (node_decode(obj, &c->cfg->count_opts, &n, err, sizeof err) != 0) {
+        LOG_WARN("ignoring a node event: %s", err);
+        return;
+    }
+    if (!c->nodes)
+        return;
+    if (type == WEV_DELETED)
+        node_set_remove(c->nodes, n.name);
+    else if (node_set_upsert(c->nodes, &n) != 0)
+        LOG_ERROR("out of memory updating node %s", n.name);
+    schedule_reconcile(c, 0.01); /* coalesce a burst of node events into one decision */
+}
+
+static void reflector_error(void *ctx, const char *msg)
+{
+    (void)ctx;
+    LOG_WARN("%s", msg);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The params ConfigMap                                                                         */
+
+static void load_params(struct controller *c)
+{
+    char err[1024];
+    struct params p;
+    params_init(&p);
+    if (params_from_configmap(&c->cm, &p, err, sizeof err) != 0) {
+        /* keep the last good params in force, and say why */
+        if (strcmp(err, c->params_error) != 0)
+            LOG_ERROR("Error ensuring controller: %s%s", err,
+                      c->params_loaded ? " (keeping the last good params)" : "");
+        snprintf(c->params_error, sizeof c->params_error, "%s", err);
+        params_release(&p);
+        return;
+    }
+    if (!c->params_loaded || c->params.mode != p.mode)
+        LOG_INFO("Set control mode to %s", params_mode_name(p.mode));
+    params_release(&c->params);
+    c->params = p;
+    c->params_loaded = true;
+    c->params_error[0] = '\0';
+}
+
+static void cm_store(struct controller *c, const cJSON *obj)
+{
+    cm_data_release(&c->cm);
+    cm_data_init(&c->cm);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
+    cJSON_ArrayForEach(e, data) if (cJSON_IsString(e)) cm_data_set(&c->cm, e->string, e->valuestring, strlen(e->valuestring));
+    c->cm_present = true;
+    load_params(c);
+}
+
+static void cm_list_begin(void *ctx)
+{
+    struct controller *c = ctx;
+    c->cm_present = false;
+}
+
+static void cm_item(void *ctx, const cJSON *obj)
+{
+    cm_store(ctx, obj);
+}
+
+static void cm_list_end(void *ctx, const char *rv)
+{
+    (void)rv;
+    schedule_reconcile(ctx, 0);
+}
+
+static void cm_event(void *ctx, enum watch_event_type type, const cJSON *obj)
+{
+    struct controller *c = ctx;
+    if (type == WEV_DELETED) {
+        c->cm_present = false;
+        LOG_WARN("params ConfigMap %s/%s was deleted", c->cfg->namespace_, c->cfg->configmap);
+    } else {
+        cm_store(c, obj);
+    }
+    schedule_reconcile(c, 0);
+}
+
+static void create_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+{
+    (void)body;
+    (void)len;
+    (void)ra;
+    struct controller *c = ctx;
+    c->create_req = NULL;
+    if (status == 201 || status == 409)
+        LOG_INFO("ConfigMap %s/%s created from --default-params%s", c->cfg->namespace_, c->cfg->configmap,
+                 status == 409 ? " (it already existed)" : "");
+    else
+        LOG_ERROR("creating ConfigMap %s/%s from --default-params failed: %s (HTTP %ld)", c->cfg->namespace_,
+                  c->cfg->configmap, err ? err : "", status);
+}
+
+static void create_configmap(struct controller *c)
+{
+    if (c->create_req)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "apiVersion", "v1");
+    cJSON_AddStringToObject(o, "kind", "ConfigMap");
+    cJSON *meta = cJSON_AddObjectToObject(o, "metadata");
+    cJSON_AddStringToObject(meta, "name", c->cfg->configmap);
+    cJSON_AddStringToObject(meta, "namespace", c->cfg->namespace_);
+    cJSON *data = cJSON_AddObjectToObject(o, "data");
+    for (size_t i = 0; i < c->cfg->default_data.n; i++)
+        cJSON_AddStringToObject(data, c->cfg->default_data.entries[i].key, c->cfg->default_data.entries[i].value);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps", c->cfg->namespace_);
+    struct kreq_opts ro = {.method = "POST", .path = path, .body = body};
+    if (c->cfg->dry_run) {
+        LOG_INFO("dry run: would create ConfigMap %s/%s from --default-params: %s", c->cfg->namespace_, c->cfg->configmap, body);
+        /* decide as if it existed */
+        cm_data_release(&c->cm);
+        cm_data_init(&c->cm);
+        for (size_t i = 0; i < c->cfg->default_data.n; i++)
+            cm_data_set(&c->cm, c->cfg->default_data.entries[i].key, c->cfg->default_data.entries[i].value,
+                        c->cfg->default_data.entries[i].value_len);
+        load_params(c);
+    } else {
+        c->create_req = kclient_request(c->client, &ro, NULL, create_done, c);
+    }
+    free(body);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reconcile                                                                                    */
+
+static void finish_target(struct controller *c, const char *error)
+{
+    if (error && !c->cycle_error[0])
+        snprintf(c->cycle_error, sizeof c->cycle_error, "%s", error);
+    if (--c->pending > 0)
+        return;
+    /* the whole reconcile is done */
+    c->reconcile_running = false;
+    pthread_mutex_lock(&c->mu);
+    c->reconciles++;
+    if (c->cycle_error[0]) {
+        c->reconcile_errors++;
+        snprintf(c->last_poll_error, sizeof c->last_poll_error, "%s", c->cycle_error);
+    } else {
+        c->last_poll_error[0] = '\0';
+        c->last_success = ev_time();
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (c->cycle_error[0]) {
+        c->consecutive_failures++;
+        if (c->cfg->max_sync_failures > 0 && c->consecutive_failures >= c->cfg->max_sync_failures) {
+            LOG_ERROR("Too many consecutive sync failures (%d); exiting", c->consecutive_failures);
+            c->exit_code = 1;
+            ev_break(c->loop, EVBREAK_ALL);
+            return;
+        }
+    } else {
+        c->consecutive_failures = 0;
+    }
+    if (c->stopping) {
+        ev_break(c->loop, EVBREAK_ALL);
+        return;
+    }
+    if (c->reconcile_again) {
+        c->reconcile_again = false;
+        schedule_reconcile(c, 0);
+    }
+}
+
+static void scale_get(struct controller *c, struct target_state *ts);
+
+static void print_plan(struct controller *c, struct target_state *ts, int32_t current, const struct replica_calc *calc)
+{
+    char why[512];
+    replicas_explain(&c->params, calc, why, sizeof why);
+    const struct cluster_summary *s = &c->summary;
+    if (c->cfg->output_json) {
+        cJSON *o = cJSON_CreateObject();
+        char tname[320];
+        snprintf(tname, sizeof tname, "%s/%s", target_kind_name(ts->t->kind), ts->t->name);
+        cJSON_AddStringToObject(o, "action", "scale");
+        cJSON_AddStringToObject(o, "target", tname);
+        cJSON_AddStringToObject(o, "namespace", c->cfg->namespace_);
+        cJSON_AddNumberToObject(o, "current", current);
+        cJSON_AddNumberToObject(o, "desired", calc->replicas);
+        cJSON_AddNumberToObject(o, "totalNodes", (double)s->total_nodes);
+        cJSON_AddNumberToObject(o, "schedulableNodes", (double)s->schedulable_nodes);
+        cJSON_AddNumberToObject(o, "totalCores", (double)s->total_cores);
+        cJSON_AddNumberToObject(o, "schedulableCores", (double)s->schedulable_cores);
+        cJSON_AddStringToObject(o, "rule", why);
+        cJSON_AddBoolToObject(o, "dryRun", true);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        printf("%s\n", text ? text : "{}");
+        cJSON_free(text);
+    } else {
+        printf("dry-run: would scale %s/%s %s/%s from %d to %d (nodes %lld/%lld schedulable, cores %lld/%lld; %s)\n",
+               c->cfg->namespace_, ts->t->name, target_kind_name(ts->t->kind), ts->t->name, current, calc->replicas,
+               (long long)s->schedulable_nodes, (long long)s->total_nodes, (long long)s->schedulable_cores,
+               (long long)s->total_cores, why);
+    }
+    fflush(stdout);
+}
+
+static void put_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+{
+    (void)body;
+    (void)len;
+    (void)ra;
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    char msg[1024];
+    if (status == 200) {
+        ts->current = ts->desired;
+        ts->writes++;
+        pthread_mutex_lock(&c->mu);
+        c->scale_writes++;
+        pthread_mutex_unlock(&c->mu);
+        finish_target(c, NULL);
+        return;
+    }
+    if (status == 409 && ts->attempts < 3) {
+        /* someone else changed the object: read it again and decide again */
+        pthread_mutex_lock(&c->mu);
+        c->conflicts++;
+        pthread_mutex_unlock(&c->mu);
+        LOG_V(1, "conflict updating %s/%s; retrying with a fresh read", target_kind_name(ts->t->kind), ts->t->name);
+        ts->attempts++;
+        scale_get(c, ts);
+        return;
+    }
+    snprintf(msg, sizeof msg, "updating replicas of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind), ts->t->name,
+             err ? err : "request failed", status);
+    LOG_ERROR("Update failure: %s", msg);
+    finish_target(c, msg);
+}
+
+static void get_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+{
+    (void)ra;
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    char msg[1024];
+    if (status != 200) {
+        snprintf(msg, sizeof msg, "reading the scale of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind),
+                 ts->t->name, err ? err : (status == 404 ? "not found" : "request failed"), status);
+        LOG_ERROR("Update failure: %s", msg);
+        finish_target(c, msg);
+        return;
+    }
+    cJSON *scale = cJSON_ParseWithLength(body, len);
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(scale, "spec");
+    const cJSON *rep = cJSON_GetObjectItemCaseSensitive(spec, "replicas");
+    int32_t current = cJSON_IsNumber(rep) ? (int32_t)rep->valuedouble : 0;
+    ts->current = current;
+    ts->observed = true;
+    struct replica_calc calc;
+    char e2[512];
+    if (replicas_compute(&c->params, &c->summary, &c->cfg->policy_opts, &calc, e2, sizeof e2) != 0) {
+        cJSON_Delete(scale);
+        LOG_ERROR("%s", e2);
+        finish_target(c, e2);
+        return;
+    }
+    ts->desired = calc.replicas;
+    if (current == calc.replicas) {
+        cJSON_Delete(scale);
+        finish_target(c, NULL);
+        return;
+    }
+    LOG_INFO("Replicas are not as expected : updating %s/%s from %d to %d", target_kind_name(ts->t->kind), ts->t->name,
+             current, calc.replicas);
+    if (c->cfg->dry_run) {
+        cJSON_Delete(scale);
+        print_plan(c, ts, current, &calc);
+        finish_target(c, NULL);
+        return;
+    }
+    /* PUT the Scale back with the new count; its resourceVersion makes a concurrent change a 409 */
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "replicas");
+    if (!spec)
+        spec = cJSON_AddObjectToObject(scale, "spec");
+    cJSON_AddNumberToObject(spec, "replicas", calc.replicas);
+    cJSON_DeleteItemFromObjectCaseSensitive(scale, "status");
+    char *text = cJSON_PrintUnformatted(scale);
+    cJSON_Delete(scale);
+    struct kreq_opts o = {.method = "PUT", .path = ts->path, .body = text};
+    if (!text || !kclient_request(c->client, &o, NULL, put_done, ts)) {
+        free(text);
+        finish_target(c, "out of memory");
+        return;
+    }
+    free(text);
+}
+
+static void scale_get(struct controller *c, struct target_state *ts)
+{
+    struct kreq_opts o = {.method = "GET", .path = ts->path};
+    if (!kclient_request(c->client, &o, NULL, get_done, ts))
+        finish_target(c, "out of memory");
+}
+
+static void reconcile(struct controller *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->heartbeat = ev_now(c->loop);
+    pthread_mutex_unlock(&c->mu);
+    if (c->stopping)
+        return;
+    if (c->reconcile_running) {
+        c->reconcile_again = true;
+        return;
+    }
+    /* never decide from partial data */
+    if (!c->nodes || !reflector_synced(c->nodes_ref) || !reflector_synced(c->cm_ref))
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->synced = true;
+    pthread_mutex_unlock(&c->mu);
+    if (!c->cm_present) {
+        if (c->cfg->has_default_params && !c->params_loaded) {
+            create_configmap(c);
+            if (!c->params_loaded)
+                return;
+        } else if (!c->params_loaded) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "Error syncing configMap with apiserver: configmaps \"%s\" not found", c->cfg->configmap);
+            LOG_ERROR("%s", msg);
+            pthread_mutex_lock(&c->mu);
+            snprintf(c->last_poll_error, sizeof c->last_poll_error, "%s", msg);
+            c->reconcile_errors++;
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+    }
+    if (!c->params_loaded) {
+        pthread_mutex_lock(&c->mu);
+        snprintf(c->last_poll_error, sizeof c->last_poll_error, "Error ensuring controller: %s", c->params_error);
+        c->reconcile_errors++;
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    struct cluster_summary s;
+    node_set_summary(c->nodes, &s);
+    pthread_mutex_lock(&c->mu);
+    c->summary = s;
+    pthread_mutex_unlock(&c->mu);
+    LOG_V(1, "Cluster status: SchedulableNodes[%lld], TotalNodes[%lld], SchedulableCores[%lld], TotalCores[%lld]",
+          (long long)s.schedulable_nodes, (long long)s.total_nodes, (long long)s.schedulable_cores, (long long)s.total_cores);
+    c->reconcile_running = true;
+    c->cycle_error[0] = '\0';
+    if (c->params_error[0])
+        snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->params_error);
+    c->pending = (int)c->cfg->n_targets;
+    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        c->targets[i].attempts = 0;
+        scale_get(c, &c->targets[i]);
+    }
+}
+
+static void coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    reconcile(w->data);
+}
+
+static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct controller *c = w->data;
+    LOG_V(4, "periodic resync");
+    reconcile(c);
+}
+
+static void schedule_reconcile(struct controller *c, double delay)
+{
+    if (ev_is_active(&c->coalesce))
+        return; /* already due: this change joins it */
+    ev_timer_set(&c->coalesce, delay, 0.);
+    ev_timer_start(c->loop, &c->coalesce);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Health and metrics (called from the HTTP thread)                                             */
+
+int controller_healthz(struct controller *c, char *body, size_t len)
+{
+    if (c->cfg->healthz_always_ok) {
+        snprintf(body, len, "ok");
+        return 200;
+    }
+    pthread_mutex_lock(&c->mu);
+    double age = ev_time() - c->heartbeat;
+    pthread_mutex_unlock(&c->mu);
+    double limit = 3.0 * c->cfg->poll_period_seconds + 30;
+    if (c->heartbeat > 0 && age > limit) {
+        snprintf(body, len, "the reconcile loop has not run for %.0f s (limit %.0f s)", age, limit);
+        return 500;
+    }
+    snprintf(body, len, "ok");
+    return 200;
+}
+
+int controller_readyz(struct controller *c, char *body, size_t len)
+{
+    pthread_mutex_lock(&c->mu);
+    bool ready = c->synced;
+    pthread_mutex_unlock(&c->mu);
+    snprintf(body, len, ready ? "ok" : "not synced yet: waiting for the first complete list of nodes and params");
+    return ready ? 200 : 503;
+}
+
+int controller_last_poll(struct controller *c, char *body, size_t len)
+{
+    pthread_mutex_lock(&c->mu);
+    int code = c->last_poll_error[0] ? 500 : 200;
+    if (code == 500)
+        snprintf(body, len, "Encountered error at last poll cycle: %s", c->last_poll_error);
+    else
+        snprintf(body, len, "ok");
+    pthread_mutex_unlock(&c->mu);
+    return code;
+}
+
+char *controller_metrics(struct controller *c)
+{
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    pthread_mutex_lock(&c->mu);
+    const struct cluster_summary *s = &c->summary;
+    buf_printf(&b, "# HELP propscaler_nodes Nodes counted, by kind (total or schedulable).\n# TYPE propscaler_nodes gauge\n");
+    buf_printf(&b, "propscaler_nodes{kind=\"total\"} %lld\npropscaler_nodes{kind=\"schedulable\"} %lld\n",
+               (long long)s->total_nodes, (long long)s->schedulable_nodes);
+    buf_printf(&b, "# HELP propscaler_cores Cores counted (ceiling of the summed allocatable CPU).\n# TYPE propscaler_cores gauge\n");
+    buf_printf(&b, "propscaler_cores{kind=\"total\"} %lld\npropscaler_cores{kind=\"schedulable\"} %lld\n",
+               (long long)s->total_cores, (long long)s->schedulable_cores);
+    buf_printf(&b, "# HELP propscaler_desired_replicas Replicas the params ask for.\n# TYPE propscaler_desired_replicas gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].observed)
+            buf_printf(&b, "propscaler_desired_replicas{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].desired);
+    buf_printf(&b, "# HELP propscaler_current_replicas Replicas last seen on the target.\n# TYPE propscaler_current_replicas gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].observed)
+            buf_printf(&b, "propscaler_current_replicas{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].current);
+    buf_printf(&b, "# HELP propscaler_reconciles_total Reconciles run.\n# TYPE propscaler_reconciles_total counter\npropscaler_reconciles_total %lu\n", c->reconciles);
+    buf_printf(&b, "# HELP propscaler_reconcile_errors_total Reconciles that failed.\n# TYPE propscaler_reconcile_errors_total counter\npropscaler_reconcile_errors_total %lu\n", c->reconcile_errors);
+    buf_printf(&b, "# HELP propscaler_scale_writes_total Replica counts written.\n# TYPE propscaler_scale_writes_total counter\npropscaler_scale_writes_total %lu\n", c->scale_writes);
+    buf_printf(&b, "# HELP propscaler_conflicts_total 409 conflicts on scale writes.\n# TYPE propscaler_conflicts_total counter\npropscaler_conflicts_total %lu\n", c->conflicts);
+    buf_printf(&b, "# HELP propscaler_last_success_timestamp_seconds Time of the last successful reconcile.\n# TYPE propscaler_last_success_timestamp_seconds gauge\npropscaler_last_success_timestamp_seconds %.3f\n", c->last_success);
+    buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
+    pthread_mutex_unlock(&c->mu);
+    /* reflector and client counters are only written by the loop thread; a torn read of a
+     * counter is harmless for monitoring */
+    const struct reflector *refs[2] = {c->nodes_ref, c->cm_ref};
+    const char *names[2] = {"nodes", "configmap"};
+    buf_printf(&b, "# HELP propscaler_relists_total LISTs after the first (410 Expired or errors).\n# TYPE propscaler_relists_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_relists_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->relists);
+    buf_printf(&b, "# HELP propscaler_watch_restarts_total Watches started again.\n# TYPE propscaler_watch_restarts_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_watch_restarts_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->watch_restarts);
+    buf_printf(&b, "# HELP propscaler_watch_events_total Watch events received.\n# TYPE propscaler_watch_events_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_watch_events_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->events);
+    const struct kclient_stats *ks = kclient_stats(c->client);
+    buf_printf(&b, "# HELP propscaler_api_requests_total API requests, by outcome.\n# TYPE propscaler_api_requests_total counter\n");
+    buf_printf(&b, "propscaler_api_requests_total{code=\"2xx\"} %lu\npropscaler_api_requests_total{code=\"4xx\"} %lu\n"
+                   "propscaler_api_requests_total{code=\"5xx\"} %lu\npropscaler_api_requests_total{code=\"error\"} %lu\n",
+               ks->status_2xx, ks->status_4xx, ks->status_5xx, ks->failures);
+    buf_printf(&b, "# HELP propscaler_api_request_duration_seconds Latency of non-watch API requests.\n# TYPE propscaler_api_request_duration_seconds summary\n");
+    buf_printf(&b, "propscaler_api_request_duration_seconds_sum %.6f\npropscaler_api_request_duration_seconds_count %lu\n",
+               ks->latency_sum_s, ks->latency_count);
+    buf_printf(&b, "# HELP propscaler_api_received_bytes_total Bytes received from the API server.\n# TYPE propscaler_api_received_bytes_total counter\npropscaler_api_received_bytes_total %lu\n", ks->bytes_received);
+    return buf_take(&b);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+struct controller *controller_new(struct ev_loop *loop, struct propscaler_config *cfg, char *err, size_t errlen)
+{
+    struct controller *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->loop = loop;
+    c->cfg = cfg;
+    pthread_mutex_init(&c->mu, NULL);
+    cm_data_init(&c->cm);
+    params_init(&c->params);
+    int rc = cfg->kubeconfig && cfg->kubeconfig[0] ? kubeconfig_load(cfg->kubeconfig, cfg->context, &c->ep, err, errlen)
+                                                     : kubeconfig_in_cluster(IN_CLUSTER_DIR, &c->ep, err, errlen);
+    if (rc != 0) {
+        free(c);
+        return NULL;
+    }
+    if (c->ep.insecure)
+        LOG_WARN("insecure-skip-tls-verify is set for context %s: the API server's certificate is NOT verified",
+                 c->ep.context ? c->ep.context : "?");
+    c->client = kclient_new(loop, &c->ep, err, errlen);
+    if (!c->client) {
+        kube_endpoint_release(&c->ep);
+        free(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->n_targets; i++) {
+        struct target_state *ts = &c->targets[i];
+        ts->c = c;
+        ts->t = &cfg->targets[i];
+        const char *group_path = ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "/api/v1" : "/apis/apps/v1";
+        static const char *plural[] = {"deployments", "replicasets", "replicationcontrollers", "statefulsets"};
+        snprintf(ts->path, sizeof ts->path, "%s/namespaces/%s/%s/%s/scale", group_path, cfg->namespace_,
+                 plural[ts->t->kind], ts->t->name);
+    }
+    static const struct reflector_sink node_sink = {nodes_list_begin, nodes_item, nodes_list_end, nodes_event, reflector_error};
+    static const struct reflector_sink cm_sink = {cm_list_begin, cm_item, cm_list_end, cm_event, reflector_error};
+    struct reflector_opts no = {.name = "nodes", .path = "/api/v1/nodes", .label_selector = cfg->nodelabels};
+    c->nodes_ref = reflector_new(loop, c->client, &no, &node_sink, c);
+    static char cm_path[512], cm_field[512];
+    snprintf(cm_path, sizeof cm_path, "/api/v1/namespaces/%s/configmaps", cfg->namespace_);
+    snprintf(cm_field, sizeof cm_field, "metadata.name=%s", cfg->configmap);
+    struct reflector_opts co = {.name = "configmap", .path = cm_path, .field_selector = cm_field};
+    c->cm_ref = reflector_new(loop, c->client, &co, &cm_sink, c);
+    ev_init(&c->coalesce, coalesce_cb);
+    c->coalesce.data = c;
+    ev_init(&c->poll, poll_cb);
+    c->poll.data = c;
+    c->heartbeat = ev_time();
+    return c;
+}
+
+void controller_start(struct controller *c)
+{
+    LOG_INFO("propscaler %s: scaling %zu target(s) in %s from ConfigMap %s%s, API server %s", PROPSCALER_VERSION,
+             c->cfg->n_targets, c->cfg->namespace_, c->cfg->configmap, c->cfg->dry_run ? " (dry run: nothing is written)" : "",
+             c->ep.server);
+    reflector_start(c->nodes_ref);
+    reflector_start(c->cm_ref);
+    ev_timer_set(&c->poll, c->cfg->poll_period_seconds, c->cfg->poll_period_seconds);
+    ev_timer_start(c->loop, &c->poll);
+}
+
+void controller_stop(struct controller *c)
+{
+    c->stopping = true;
+    ev_timer_stop(c->loop, &c->poll);
+    ev_timer_stop(c->loop, &c->coalesce);
+    if (!c->reconcile_running) /* otherwise the loop ends when the in-flight write completes */
+        ev_break(c->loop, EVBREAK_ALL);
+}
+
+void controller_free(struct controller *c)
+{
+    if (!c)
+        return;
+    ev_timer_stop(c->loop, &c->poll);
+    ev_timer_stop(c->loop, &c->coalesce);
+    reflector_free(c->nodes_ref);
+    reflector_free(c->cm_ref);
+    kclient_free(c->client);
+    node_set_free(c->nodes);
+    node_set_free(c->staging);
+    cm_data_release(&c->cm);
+    params_release(&c->params);
+    kube_endpoint_release(&c->ep);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}

@@ -1,0 +1,38 @@
+/*
+ * controller — propscaler's reconcile loop: watched nodes and params in, scale writes out.
+ *
+ * State: the node set (from the nodes reflector, swapped in whole after each complete LIST),
+ * the params ConfigMap (watched, parsed on change; an invalid edit keeps the last good params in
+ * force and is reported), and per-target bookkeeping. A reconcile runs on every relevant change
+ * (coalesced over a few milliseconds) and every --poll-period-seconds as a safety net, never
+ * before both LISTs have completed. For each target it reads the scale subresource, and writes
+ * only when the replica count differs (409: fresh read and retry). With --dry-run it prints the
+ * planned action instead. CPA's log lines, /healthz, /last-poll, --default-params creation and
+ * --max-sync-failures behave as in CPA (see CPA-COMPAT.md); /readyz and /metrics are additions.
+ *
+ * Ownership: controller_new() borrows the loop and config (both outlive it).
+ */
+#ifndef PROPSCALER_CONTROLLER_H
+#define PROPSCALER_CONTROLLER_H
+
+#include <ev.h>
+
+#include "flags.h"
+
+struct controller;
+
+struct controller *controller_new(struct ev_loop *loop, struct propscaler_config *cfg, char *err, size_t errlen);
+void controller_start(struct controller *c);
+/* Begin a graceful stop: no new work; the loop ends once an in-flight write has finished. */
+void controller_stop(struct controller *c);
+void controller_free(struct controller *c);
+/* 0 normally, 1 when --max-sync-failures was reached. */
+int controller_exit_code(const struct controller *c);
+
+/* For the HTTP endpoints (called from another thread). */
+int controller_healthz(struct controller *c, char *body, size_t len);
+int controller_readyz(struct controller *c, char *body, size_t len);
+int controller_last_poll(struct controller *c, char *body, size_t len);
+char *controller_metrics(struct controller *c);
+
+#endif

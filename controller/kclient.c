@@ -1,0 +1,412 @@
+#define _DEFAULT_SOURCE
+#include "kclient.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+
+struct kclient {
+    struct ev_loop *loop;
+    CURLM *multi;
+    ev_timer timer;
+    int running;
+    const struct kube_endpoint *ep;
+    char *token;          /* current token (from the endpoint or its file) */
+    struct timespec token_mtime;
+    struct kreq *active;  /* doubly linked, for cleanup */
+    struct kclient_stats stats;
+};
+
+struct ksock {
+    ev_io io;
+    struct kclient *c;
+};
+
+struct kreq {
+    struct kclient *c;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    struct buf resp;
+    bool stream;
+    kreq_data_fn on_data;
+    kreq_done_fn on_done;
+    void *ctx;
+    double retry_after;
+    double started;
+    char errbuf[CURL_ERROR_SIZE];
+    struct kreq *prev, *next;
+};
+
+const struct kclient_stats *kclient_stats(const struct kclient *c) { return &c->stats; }
+
+char *kclient_escape(const char *in, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t w = 0;
+    for (; *in && w + 4 < outlen; in++) {
+        unsigned char ch = (unsigned char)*in;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("-._~", ch)) {
+            out[w++] = (char)ch;
+        } else {
+            out[w++] = '%';
+            out[w++] = hex[ch >> 4];
+            out[w++] = hex[ch & 15];
+        }
+    }
+    out[w] = '\0';
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* libcurl <-> libev glue                                                                       */
+
+static void check_multi_info(struct kclient *c);
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    struct ksock *ks = (struct ksock *)w;
+    struct kclient *c = ks->c;
+    int fd = w->fd; /* read before socket_action: it may free the watcher */
+    int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    curl_multi_socket_action(c->multi, fd, action, &c->running);
+    check_multi_info(c);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct kclient *c = (struct kclient *)((char *)w - offsetof(struct kclient, timer));
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &c->running);
+    check_multi_info(c);
+}
+
+static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
+{
+    (void)e;
+    struct kclient *c = userp;
+    struct ksock *ks = sockp;
+    if (what == CURL_POLL_REMOVE) {
+        if (ks) {
+            ev_io_stop(c->loop, &ks->io);
+            free(ks);
+            curl_multi_assign(c->multi, s, NULL);
+        }
+        return 0;
+    }
+    if (!ks) {
+        ks = calloc(1, sizeof *ks);
+        if (!ks)
+            return -1;
+        ks->c = c;
+        ev_init(&ks->io, io_cb);
+        curl_multi_assign(c->multi, s, ks);
+    }
+    int kind = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+    /* never modify an active watcher; and the fd may be new (libev: disappearing fds) */
+    ev_io_stop(c->loop, &ks->io);
+    ev_io_set(&ks->io, s, kind);
+    ev_io_start(c->loop, &ks->io);
+    return 0;
+}
+
+static int multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct kclient *c = userp;
+    ev_timer_stop(c->loop, &c->timer);
+    if (timeout_ms >= 0) {
+        /* floating division: integer ms/1000 would fire early and spin */
+        ev_timer_set(&c->timer, (double)timeout_ms / 1000.0, 0.);
+        ev_timer_start(c->loop, &c->timer);
+    }
+    return 0;
+}
+
+static void unlink_req(struct kreq *r)
+{
+    struct kclient *c = r->c;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        c->active = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+}
+
+static void free_req(struct kreq *r)
+{
+    curl_multi_remove_handle(r->c->multi, r->easy);
+    curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
+    free(r->body);
+    buf_release(&r->resp);
+    free(r);
+}
+
+static void check_multi_info(struct kclient *c)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct kreq *r = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        long status = 0;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+        CURLcode res = msg->data.result;
+        unlink_req(r);
+        double now = ev_now(c->loop);
+        if (res != CURLE_OK) {
+            c->stats.failures++;
+            status = 0;
+        } else {
+            if (status >= 200 && status < 300)
+                c->stats.status_2xx++;
+            else if (status >= 400 && status < 500)
+                c->stats.status_4xx++;
+            else if (status >= 500)
+                c->stats.status_5xx++;
+            if (!r->stream) {
+                c->stats.latency_sum_s += now - r->started;
+                c->stats.latency_count++;
+            }
+        }
+        char err[CURL_ERROR_SIZE + 64];
+        if (res != CURLE_OK)
+            snprintf(err, sizeof err, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+        kreq_done_fn done = r->on_done;
+        void *ctx = r->ctx;
+        double ra = r->retry_after;
+        /* detach the body, free the transfer, then call back: the callback may start requests */
+        size_t len = r->resp.len;
+        char *body = buf_take(&r->resp);
+        free_req(r);
+        if (done)
+            done(ctx, status, body ? body : "", body ? len : 0, res != CURLE_OK ? err : NULL, ra);
+        free(body);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct kreq *r = userp;
+    size_t n = size * nmemb;
+    r->c->stats.bytes_received += n;
+    if (r->stream)
+        return r->on_data && r->on_data(r->ctx, data, n) != 0 ? 0 : n; /* 0 aborts the transfer */
+    return buf_append(&r->resp, data, n) == 0 ? n : 0;
+}
+
+static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
+{
+    struct kreq *r = userp;
+    size_t n = size * nitems;
+    if (n > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
+        char tmp[32];
+        size_t k = n - 12 < sizeof tmp - 1 ? n - 12 : sizeof tmp - 1;
+        memcpy(tmp, line + 12, k);
+        tmp[k] = '\0';
+        double v = strtod(tmp, NULL);
+        if (v > 0 && v < 3600)
+            r->retry_after = v;
+    }
+    return n;
+}
+
+static void refresh_token(struct kclient *c)
+{
+    if (!c->ep->token_file)
+        return;
+    struct stat st;
+    if (stat(c->ep->token_file, &st) != 0)
+        return; /* keep the last token; the API server will say 401 if it is stale */
+    if (c->token && st.st_mtim.tv_sec == c->token_mtime.tv_sec && st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
+        return;
+    FILE *f = fopen(c->ep->token_file, "r");
+    if (!f)
+        return;
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = '\0';
+    char *t = strdup(buf);
+    memset(buf, 0, sizeof buf);
+    if (!t)
+        return;
+    if (c->token) {
+        memset(c->token, 0, strlen(c->token));
+        free(c->token);
+    }
+    c->token = t;
+    c->token_mtime = st.st_mtim;
+}
+
+struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep, char *err, size_t errlen)
+{
+    static int curl_ready;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+            snprintf(err, errlen, "libcurl initialisation failed");
+            return NULL;
+        }
+        curl_ready = 1;
+    }
+    struct kclient *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->loop = loop;
+    c->ep = ep;
+    c->multi = curl_multi_init();
+    if (!c->multi) {
+        free(c);
+        snprintf(err, errlen, "libcurl: cannot create a multi handle");
+        return NULL;
+    }
+    if (ep->token && !ep->token_file)
+        c->token = strdup(ep->token);
+    ev_init(&c->timer, timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    return c;
+}
+
+void kclient_free(struct kclient *c)
+{
+    if (!c)
+        return;
+    while (c->active) {
+        struct kreq *r = c->active;
+        unlink_req(r);
+        free_req(r);
+    }
+    curl_multi_cleanup(c->multi); /* may still call socket_cb(REMOVE) */
+    ev_timer_stop(c->loop, &c->timer);
+    if (c->token) {
+        memset(c->token, 0, strlen(c->token));
+        free(c->token);
+    }
+    free(c);
+}
+
+void kreq_cancel(struct kreq *r)
+{
+    if (!r)
+        return;
+    unlink_req(r);
+    free_req(r);
+}
+
+struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_data_fn data, kreq_done_fn done, void *ctx)
+{
+    struct kreq *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->c = c;
+    r->stream = o->stream;
+    r->on_data = data;
+    r->on_done = done;
+    r->ctx = ctx;
+    r->started = ev_now(c->loop);
+    buf_init(&r->resp, KCLIENT_MAX_BODY);
+    r->easy = curl_easy_init();
+    if (!r->easy) {
+        free(r);
+        return NULL;
+    }
+    size_t ulen = strlen(c->ep->server) + strlen(o->path) + 1;
+    char *url = malloc(ulen);
+    if (!url) {
+        curl_easy_cleanup(r->easy);
+        free(r);
+        return NULL;
+    }
+    snprintf(url, ulen, "%s%s", c->ep->server, o->path);
+    CURL *e = r->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    free(url); /* libcurl copies it */
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "propscaler/" PROPSCALER_VERSION);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!o->stream)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)((o->timeout_s > 0 ? o->timeout_s : 30) * 1000));
+    /* TLS: verification on unless the kubeconfig says insecure-skip-tls-verify */
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->ep->insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->ep->insecure ? 0L : 2L);
+    if (c->ep->ca_pem) {
+        struct curl_blob ca = {.data = c->ep->ca_pem, .len = c->ep->ca_len, .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca);
+    }
+    if (c->ep->cert_pem && c->ep->key_pem) {
+        struct curl_blob cert = {.data = c->ep->cert_pem, .len = c->ep->cert_len, .flags = CURL_BLOB_COPY};
+        struct curl_blob key = {.data = c->ep->key_pem, .len = c->ep->key_len, .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    refresh_token(c);
+    if (c->token) {
+        size_t tl = strlen(c->token) + 32;
+        char *auth = malloc(tl);
+        if (auth) {
+            snprintf(auth, tl, "Authorization: Bearer %s", c->token);
+            h = curl_slist_append(h, auth);
+            memset(auth, 0, tl);
+            free(auth);
+        }
+    }
+    const char *method = o->method ? o->method : "GET";
+    if (o->body) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", o->content_type ? o->content_type : "application/json");
+        h = curl_slist_append(h, ct);
+        r->body = strdup(o->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(o->body));
+    }
+    if (strcmp(method, "GET") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+    r->headers = h;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    r->next = c->active;
+    if (c->active)
+        c->active->prev = r;
+    c->active = r;
+    c->stats.requests++;
+    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        unlink_req(r);
+        free_req(r);
+        return NULL;
+    }
+    return r;
+}

@@ -1,0 +1,64 @@
+/*
+ * kclient — asynchronous HTTP to the Kubernetes API: libcurl multi driven by libev.
+ *
+ * One client = one ev_loop + one CURLM + one ev_timer for libcurl's timeouts; one ev_io per
+ * socket (attached with curl_multi_assign); one struct kreq per transfer (CURLOPT_PRIVATE).
+ * HTTP/1.1 keep-alive (connections are reused), TLS verification on unless the endpoint says
+ * insecure, TCP keepalive on every connection (dead peers are noticed on idle watches).
+ * The bearer token is read from the endpoint, or from its token file, re-read whenever the
+ * file changes (rotated service-account tokens). Tokens never appear in messages.
+ *
+ * A request either collects its whole body (capped) and reports it to `done`, or, with
+ * `stream`, hands each received chunk to `data` as it arrives and reports the end to `done`.
+ * Callbacks run from the event loop, never inside libcurl; they may start new requests.
+ *
+ * Ownership: kclient_new() borrows the endpoint (it must outlive the client). kclient_request()
+ * returns a handle valid until `done` runs or kreq_cancel() is called (no callback after cancel).
+ */
+#ifndef PROPSCALER_KCLIENT_H
+#define PROPSCALER_KCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "kubeconfig.h"
+
+#define KCLIENT_MAX_BODY ((size_t)256 << 20)
+
+struct kclient;
+struct kreq;
+
+/* status: the HTTP status, or 0 when the transfer failed (err says why). retry_after: seconds
+ * from a Retry-After header, 0 when absent. body is NUL-terminated; empty for streams. */
+typedef void (*kreq_done_fn)(void *ctx, long status, const char *body, size_t len, const char *err, double retry_after);
+/* Return 0 to continue, non-zero to abort the transfer (done then reports the failure). */
+typedef int (*kreq_data_fn)(void *ctx, const char *data, size_t len);
+
+struct kreq_opts {
+    const char *method;        /* GET, POST, PUT, PATCH, DELETE */
+    const char *path;          /* /api/v1/nodes?limit=500 (already URL-encoded) */
+    const char *body;          /* NULL for none */
+    const char *content_type;  /* default application/json */
+    bool stream;               /* watch: data callback, no overall timeout */
+    double timeout_s;          /* non-stream overall timeout (default 30) */
+};
+
+struct kclient_stats {
+    unsigned long requests, failures;
+    unsigned long status_2xx, status_4xx, status_5xx;
+    double latency_sum_s; /* of completed non-stream requests */
+    unsigned long latency_count;
+    unsigned long bytes_received;
+};
+
+struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep, char *err, size_t errlen);
+void kclient_free(struct kclient *c);
+struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_data_fn data, kreq_done_fn done, void *ctx);
+void kreq_cancel(struct kreq *r);
+const struct kclient_stats *kclient_stats(const struct kclient *c);
+/* URL-encode a query value into out (returns out). */
+char *kclient_escape(const char *in, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * kubeconfig — where the API server is and how to authenticate: a kubeconfig file (current or
+ * named context) or the in-cluster service-account configuration.
+ *
+ * Supported: server; certificate-authority / -data; insecure-skip-tls-verify (the caller warns);
+ * client-certificate / -data and client-key / -data; token and tokenFile; the context's
+ * namespace. Relative file paths are resolved against the kubeconfig's directory. exec and
+ * auth-provider plugins are rejected with a message saying so.
+ *
+ * Ownership: struct kube_endpoint is caller-owned; the loaders fill it with heap strings that
+ * kube_endpoint_release() frees. Errors return -1 with a message naming the file, the context
+ * or the field at fault.
+ */
+#ifndef PROPSCALER_KUBECONFIG_H
+#define PROPSCALER_KUBECONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct kube_endpoint {
+    char *server;        /* scheme://host:port, no trailing slash */
+    char *ca_pem;        /* CA bundle in PEM; NULL: the system's CAs */
+    size_t ca_len;
+    char *cert_pem;      /* client certificate (PEM) or NULL */
+    size_t cert_len;
+    char *key_pem;       /* client key (PEM) or NULL */
+    size_t key_len;
+    char *token;         /* bearer token or NULL */
+    char *token_file;    /* re-read when it changes (service-account tokens rotate) */
+    bool insecure;       /* insecure-skip-tls-verify */
+    char *namespace_;    /* the context's namespace, or NULL */
+    char *context;       /* the context used (for messages) */
+};
+
+#define IN_CLUSTER_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+int kubeconfig_load(const char *path, const char *context, struct kube_endpoint *out, char *err, size_t errlen);
+/* dir: the service-account directory (IN_CLUSTER_DIR; tests pass their own). */
+int kubeconfig_in_cluster(const char *dir, struct kube_endpoint *out, char *err, size_t errlen);
+void kube_endpoint_release(struct kube_endpoint *ep);
+
+/* Decode standard base64 (whitespace ignored). Returns a heap buffer or NULL on bad input. */
+char *kube_base64_decode(const char *in, size_t *out_len);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * reflector — keep a local copy of a collection in step with the API server: paged LIST, then
+ * WATCH from the list's resourceVersion (with bookmarks), re-WATCH from the last
+ * resourceVersion when the server ends the stream, re-LIST when it answers 410 (expired),
+ * exponential backoff with jitter after errors (honouring 429 Retry-After), and an idle timer
+ * that restarts a watch that has been silent for too long (a dead peer).
+ *
+ * The sink sees a LIST as list_begin, item..., list_end: a consumer builds its new state aside
+ * and swaps it in at list_end, so nothing is ever decided from a partial list. After that, each
+ * watch event arrives through `event`.
+ *
+ * Ownership: reflector_new() borrows the loop, client, options strings and sink context (all
+ * must outlive it); reflector_free() cancels any transfer in flight.
+ */
+#ifndef PROPSCALER_REFLECTOR_H
+#define PROPSCALER_REFLECTOR_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#include "kclient.h"
+#include "watchevent.h"
+
+struct reflector_sink {
+    void (*list_begin)(void *ctx);
+    void (*item)(void *ctx, const cJSON *obj);
+    void (*list_end)(void *ctx, const char *resource_version);
+    void (*event)(void *ctx, enum watch_event_type type, const cJSON *obj);
+    void (*error)(void *ctx, const char *message); /* a failed request, for logs/health */
+};
+
+struct reflector_opts {
+    const char *name;            /* for messages: "nodes", "configmap" */
+    const char *path;            /* collection path: /api/v1/nodes */
+    const char *label_selector;  /* NULL or "" for none */
+    const char *field_selector;
+    long page_size;              /* LIST limit (default 500) */
+    long watch_timeout_s;        /* timeoutSeconds asked of the server (default 300..600, jittered) */
+    double backoff_initial_s;    /* default 0.2 */
+    double backoff_max_s;        /* default 30 */
+};
+
+struct reflector_stats {
+    unsigned long lists, relists, list_pages, watches, watch_restarts, events, errors, expired;
+};
+
+struct reflector;
+
+struct reflector *reflector_new(struct ev_loop *loop, struct kclient *client, const struct reflector_opts *o,
+                                const struct reflector_sink *sink, void *ctx);
+void reflector_start(struct reflector *r);
+void reflector_free(struct reflector *r);
+bool reflector_synced(const struct reflector *r);
+const struct reflector_stats *reflector_stats(const struct reflector *r);
+const char *reflector_resource_version(const struct reflector *r);
+
+#endif
