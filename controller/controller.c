@@ -603,8 +603,12 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     pthread_mutex_init(&c->mu, NULL);
     cm_data_init(&c->cm);
     params_init(&c->params);
-    int rc = cfg->kubeconfig && cfg->kubeconfig[0] ? kubeconfig_load(cfg->kubeconfig, cfg->context, &c->ep, err, errlen)
-                                                     : kubeconfig_in_cluster(IN_CLUSTER_DIR, &c->ep, err, errlen);
+    /* PROPSCALER_SERVICEACCOUNT_DIR: where the service-account files are (tests; default the
+     * standard in-cluster path) */
+    const char *sa_dir = getenv("PROPSCALER_SERVICEACCOUNT_DIR");
+    int rc = cfg->kubeconfig && cfg->kubeconfig[0]
+                 ? kubeconfig_load(cfg->kubeconfig, cfg->context, &c->ep, err, errlen)
+                 : kubeconfig_in_cluster(sa_dir && *sa_dir ? sa_dir : IN_CLUSTER_DIR, &c->ep, err, errlen);
     if (rc != 0) {
         free(c);
         return NULL;

@@ -190,6 +190,12 @@ int serve_apply_file(struct serve_ctx *ctx, const char *path, char *err, size_t 
         index++;
         if (cJSON_IsNull(doc))
             continue;
+        char kerr[256];
+        if (!resource_for(ctx, doc, kerr, sizeof kerr)) {
+            /* RBAC, ServiceAccounts...: real manifests carry them; the emulator does not serve them */
+            fprintf(stderr, "propsim serve: %s (document %d): skipped: %s\n", path, index, kerr);
+            continue;
+        }
         if (serve_apply_event(ctx, "ADDED", doc, perr, sizeof perr) != 0) {
             snprintf(err, errlen, "%s (document %d): %s", path, index, perr);
             rc = -1;

@@ -1074,6 +1074,22 @@ static enum MHD_Result control(struct MHD_Connection *c, struct serve_ctx *ctx, 
         kstore_wake_all(ctx->store); /* open watches notice and end */
         return send_status(c, ctx, 200, "", ctx->api_down ? "API stopped: requests get 503 until POST /propsim/start"
                                                           : "API serving again", NULL, NULL, method, url);
+    } else if (strcmp(what, "faults") == 0) {
+        /* change fault injection at run time: fail_rate, fail_code, retry_after, latency_ms,
+         * cut_watch_after, cut_watch_events (any subset) */
+        const char *v;
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fail_rate")))
+            ctx->faults.fail_rate = atof(v);
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fail_code")))
+            ctx->faults.fail_code = atoi(v) == 429 ? 429 : 500;
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "retry_after")))
+            ctx->faults.retry_after_s = atoi(v);
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "latency_ms")))
+            ctx->faults.latency_ms = atoi(v);
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cut_watch_after")))
+            ctx->faults.cut_watch_after_s = atof(v);
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cut_watch_events")))
+            ctx->faults.cut_watch_after_events = atol(v);
     } else if (strcmp(what, "compact") == 0) {
         pthread_mutex_unlock(&ctx->play_mu);
         kstore_compact(ctx->store);

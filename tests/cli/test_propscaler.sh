@@ -12,6 +12,8 @@ manifest_args() {
   sed -n 's/^[[:space:]]*- \(--[a-z_-]*=.*\)$/\1/p' "$1" | sed 's/^\(--[a-z_-]*=\)"\(.*\)"$/\1\2/'
 }
 
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 for m in dns-horizontal-autoscaler__dns-horizontal-autoscaler.yaml admin__dns__dns-horizontal-autoscaler.yaml \
          examples__linear.yaml examples__ladder.yaml examples__linear-defaultparams.yaml examples__ladder-defaultparams.yaml; do
   mapfile -t args < <(manifest_args "$DATA/manifests/$m")
@@ -20,12 +22,25 @@ for m in dns-horizontal-autoscaler__dns-horizontal-autoscaler.yaml admin__dns__d
   for i in "${!args[@]}"; do
     case "${args[$i]}" in --target=\<*|--target=\{*) args[$i]=--target=deployment/coredns ;; esac
   done
-  out=$(MY_POD_NAMESPACE=kube-system ${PROPSIM_WRAPPER:-} "$PROPSCALER" "${args[@]}" 2>&1)
-  rc=$?
-  # exit 1 = flags valid, controller loop not in this build; 2 would be a flag error
-  if [ "$rc" != 1 ] || ! grep -q "configuration is valid" <<<"$out"; then
-    fail "$m: exit $rc: $out"
+  # an emulated cluster holding what the manifest holds (plus the CoreDNS target of the addon manifests)
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n' >"$work/coredns.yaml"
+  "$PROPSIM" serve --listen 127.0.0.1:0 --nodes 20 --apply "$DATA/manifests/$m" --apply "$work/coredns.yaml" \
+    --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
+  spid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+  # the manifest's arguments, unchanged; where the manifest relies on $MY_POD_NAMESPACE, set it
+  KUBECONFIG=$work/kc MY_POD_NAMESPACE=kube-system ${PROPSIM_WRAPPER:-} "$PROPSCALER" "${args[@]}" --metrics-addr 127.0.0.1:0 \
+    >"$work/out" 2>"$work/log" &
+  ppid=$!
+  sleep 1.5
+  if ! kill -0 "$ppid" 2>/dev/null; then
+    wait "$ppid"; fail "$m: propscaler exited ($?): $(tail -3 "$work/log")"
+  else
+    kill -TERM "$ppid"; wait "$ppid"; rc=$?
+    [ "$rc" = 0 ] || fail "$m: SIGTERM exit $rc"
+    grep -q 'propscaler .*: scaling 1 target(s)' "$work/log" || fail "$m: did not start: $(head -3 "$work/log")"
   fi
+  kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 done
 
 # CPA's own ladder example passes "includeUnschedulableNodes":"true" (a string): CPA's flag
@@ -47,6 +62,8 @@ check_err 'unsupported kind "pod"' --target=pod/x --configmap=cm --namespace=ns
 check_err '--default-params: unexpected end of JSON input' --target=deployment/x --configmap=cm --namespace=ns '--default-params={"linear":'
 check_err 'unknown flag: --nosuch' --nosuch
 check_err '--poll-period-seconds: expected an integer from 1' --poll-period-seconds=0
+out=$(env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST "$PROPSCALER" --target=deployment/x --configmap=cm --namespace=ns 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'not running in a cluster' <<<"$out" || fail "no kubeconfig, not in a cluster: exit $rc: $out"
 
 out=$("$PROPSCALER" --version); [ $? = 0 ] && grep -q '^propscaler ' <<<"$out" || fail "--version: $out"
 out=$("$PROPSCALER" --help); [ $? = 0 ] && grep -q -- '--default-params' <<<"$out" || fail "--help"

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# propscaler end to end against propsim serve (HTTP and HTTPS + token): scaling as nodes come
+# and go, ConfigMap edits, --default-params, 410 relists, outages, error storms, dry-run,
+# kubeconfig variants, --max-sync-failures, graceful stop.
+set -u
+PROPSCALER=$1
+PROPSIM=$2
+DATA=$3
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+cat >"$work/coredns.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+      containers: [{name: coredns, image: coredns}]
+YAML
+PARAMS=$DATA/../../manifests/examples/coredns-autoscaler-params.yaml
+
+serve() { # serve NAME ARGS...  -> URL, KC
+  "$PROPSIM" serve --listen 127.0.0.1:0 --no-pods --write-kubeconfig "$work/$1.kc" "${@:2}" >"$work/$1.port" 2>"$work/$1.serve.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
+  URL=http://127.0.0.1:$(head -1 "$work/$1.port")
+  KC=$work/$1.kc
+}
+run_ps() { # run_ps NAME ARGS... (background) -> PS_PID
+  ${PROPSIM_WRAPPER:-} "$PROPSCALER" --namespace kube-system --configmap coredns-autoscaler --target deployment/coredns \
+    --metrics-addr 127.0.0.1:0 "${@:2}" >"$work/$1.out" 2>"$work/$1.log" &
+  PS_PID=$!
+  pids+=($PS_PID)
+}
+replicas() { curl -sk ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns" | grep -o '"replicas":[0-9]*' | head -1 | cut -d: -f2; }
+wait_replicas() { # wait_replicas N WHAT [SECONDS]
+  local want=$1 what=$2 limit=${3:-10} got
+  for _ in $(seq $((limit * 10))); do
+    got=$(replicas)
+    [ "$got" = "$want" ] && return 0
+    sleep 0.1
+  done
+  fail "$what: replicas $got, want $want"
+}
+add_nodes() { # add_nodes FROM TO [URL]
+  for i in $(seq "$1" "$2"); do
+    curl -sk ${TOKEN:+-H "Authorization: Bearer $TOKEN"} -o /dev/null -X POST -H 'Content-Type: application/json' \
+      -d "{\"metadata\":{\"name\":\"n$i\"},\"status\":{\"allocatable\":{\"cpu\":\"4\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" "$URL/api/v1/nodes"
+  done
+}
+del_nodes() { for i in $(seq "$1" "$2"); do curl -sk ${TOKEN:+-H "Authorization: Bearer $TOKEN"} -o /dev/null -X DELETE "$URL/api/v1/nodes/n$i"; done; }
+set_params() { # set_params 'VALUE-JSON-STRING' (data map as JSON)
+  curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d "{\"data\":$1}" \
+    "$URL/api/v1/namespaces/kube-system/configmaps/coredns-autoscaler"
+}
+# scale writes the server received: updates and patches of deployments
+writes() { curl -s "$URL/propsim/stats" | grep -o '"\(update\|patch\)":{[^}]*}' | grep -o '"deployments":[0-9]*' | cut -d: -f2 | paste -sd+ | bc; }
+replicas_retry() { local r; for _ in $(seq 50); do r=$(replicas 2>/dev/null); [ -n "$r" ] && { echo "$r"; return; }; sleep 0.05; done; }
+
+# 1. Scale with the cluster (CoreDNS defaults: 16 nodes per replica, never a single replica)
+serve main --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 10
+run_ps main --kubeconfig "$KC" --v=1
+wait_replicas 2 "10 nodes -> 2 (preventSinglePointFailure)"
+add_nodes 11 40
+wait_replicas 3 "40 nodes -> 3"
+add_nodes 41 100
+wait_replicas 7 "100 nodes -> 7"
+del_nodes 16 100
+wait_replicas 2 "15 nodes -> 2"
+grep -Eq 'Replicas are not as expected : updating deployment/coredns from [0-9]+ to 7$' "$work/main.log" || fail "CPA's update log line"
+grep -q 'Cluster status: SchedulableNodes\[100\], TotalNodes\[100\], SchedulableCores\[400\], TotalCores\[400\]' "$work/main.log" ||
+  fail "CPA's cluster status log line"
+# cordoned and NotReady nodes do not count (CPA >= 1.10.1)
+curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"unschedulable":true}}' "$URL/api/v1/nodes/n1"
+set_params '{"linear":"{\"nodesPerReplica\":1}"}'
+wait_replicas 14 "params edit: 1 node per replica, 14 schedulable of 15"
+# 2. ConfigMap edits: invalid -> last good kept and reported; mode switch
+set_params '{"linear":"{\"nodesPerReplica\":1,\"min\":-1}"}'
+sleep 0.5
+[ "$(replicas)" = 14 ] || fail "an invalid ConfigMap keeps the last good params"
+PSPORT=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$work/main.log" | head -1 | cut -d: -f2)
+add_nodes 101 102
+wait_replicas 16 "last good params still follow the cluster"
+set_params '{"linear":null,"ladder":"{\"nodesToReplicas\":[[1,4],[10,5]]}"}'
+wait_replicas 5 "switch to ladder mode"
+set_params '{"ladder":null,"linear":"{\"coresPerReplica\":16}"}'
+wait_replicas 4 "back to linear (16 schedulable nodes x 4 cores / 16)"
+kill -TERM $PS_PID
+wait $PS_PID
+[ $? = 0 ] || fail "SIGTERM: exit 0"
+grep -q 'invalid negative value for min: -1' "$work/main.log" || fail "the invalid params are reported with CPA's message"
+
+# 3. Health endpoints, /last-poll with CPA's text, metrics
+serve health --apply "$work/coredns.yaml"
+add_nodes 1 3
+run_ps health --kubeconfig "$KC" --metrics-addr 127.0.0.1:18391
+sleep 1
+code=$(curl -s -o "$work/lp" -w '%{http_code}' 127.0.0.1:18391/last-poll)
+[ "$code" = 500 ] && grep -q '^Encountered error at last poll cycle: Error syncing configMap with apiserver: configmaps "coredns-autoscaler" not found$' "$work/lp" ||
+  fail "/last-poll without the ConfigMap: $code $(cat "$work/lp")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18391/healthz)" = 200 ] || fail "/healthz"
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18391/readyz)" = 200 ] || fail "/readyz once synced"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"coredns-autoscaler"},"data":{"linear":"{\"nodesPerReplica\":1}"}}' \
+  "$URL/api/v1/namespaces/kube-system/configmaps" >/dev/null
+wait_replicas 3 "the ConfigMap appears"
+sleep 0.3
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18391/last-poll)" = 200 ] || fail "/last-poll recovers"
+m=$(curl -s 127.0.0.1:18391/metrics)
+grep -q '^propscaler_desired_replicas{namespace="kube-system",target="deployment/coredns"} 3$' <<<"$m" &&
+  grep -q '^propscaler_nodes{kind="total"} 3$' <<<"$m" && grep -q '^propscaler_scale_writes_total 1$' <<<"$m" ||
+  fail "metrics: $m"
+kill $PS_PID
+
+# 4. --default-params creates the ConfigMap (Go-encoded, sorted keys) and scales from it
+serve defaults --apply "$work/coredns.yaml"
+add_nodes 1 20
+run_ps defaults --kubeconfig "$KC" '--default-params={"linear":{"preventSinglePointFailure":true,"nodesPerReplica":4,"min":1e0}}'
+wait_replicas 5 "--default-params: 20 nodes / 4"
+cm=$(curl -s "$URL/api/v1/namespaces/kube-system/configmaps/coredns-autoscaler")
+grep -qF '"data":{"linear":"{\"min\":1,\"nodesPerReplica\":4,\"preventSinglePointFailure\":true}"}' <<<"$cm" ||
+  fail "ConfigMap created with Go's encoding: $cm"
+kill $PS_PID
+
+# 5. Dry run: decisions printed, nothing written
+serve dry --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 40
+before=$(writes)
+before=${before:-0}
+run_ps dry --kubeconfig "$KC" --dry-run
+sleep 1.5
+add_nodes 41 60
+sleep 1
+after=$(writes)
+[ "${after:-0}" = "$before" ] || fail "dry-run wrote to the API server ($before -> $after scale writes)"
+[ "$(replicas)" = 1 ] || fail "dry-run changed replicas"
+grep -q '^dry-run: would scale kube-system/coredns deployment/coredns from 1 to 3 (nodes 40/40 schedulable' "$work/dry.out" ||
+  fail "dry-run plan line: $(cat "$work/dry.out")"
+grep -q 'from 1 to 4' "$work/dry.out" || fail "dry-run follows changes"
+kill $PS_PID
+run_ps dryjson --kubeconfig "$KC" --dry-run --output json
+sleep 1
+grep -q '^{"action":"scale","target":"deployment/coredns","namespace":"kube-system","current":1,"desired":4,"totalNodes":60,' "$work/dryjson.out" ||
+  fail "dry-run JSON: $(cat "$work/dryjson.out")"
+kill $PS_PID
+
+# 6. 410 relist, outage, error storms
+serve chaos --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 20
+run_ps chaos --kubeconfig "$KC" --metrics-addr 127.0.0.1:18392
+wait_replicas 2 "chaos: start"
+curl -s -X POST "$URL/propsim/compact" >/dev/null
+curl -s -X POST "$URL/propsim/stop" >/dev/null
+sleep 1
+curl -s -X POST "$URL/propsim/start" >/dev/null
+add_nodes 21 50
+wait_replicas 4 "after compaction and an outage, 50 nodes -> 4" 20
+grep -q 'propscaler_relists_total{resource="nodes"} [1-9]' <<<"$(curl -s 127.0.0.1:18392/metrics)" || fail "a 410 makes it relist"
+kill $PS_PID
+serve storm --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 60
+curl -s -X POST "$URL/propsim/faults?fail_rate=0.3&fail_code=500" >/dev/null
+run_ps storm --kubeconfig "$KC"
+# lists, watches and writes fail 30% of the time: converge anyway
+got=""
+for _ in $(seq 100); do got=$(replicas_retry); [ "$got" = 4 ] && break; sleep 0.2; done
+[ "$got" = 4 ] || fail "converges under a 30% 500 storm (replicas $got)"
+grep -q 'HTTP 500' "$work/storm.log" || fail "the 500s are reported"
+kill $PS_PID
+serve throttle --apply "$PARAMS" --apply "$work/coredns.yaml" --fail-rate 0.5 --fail-code 429 --retry-after 1
+run_ps throttle --kubeconfig "$KC"
+sleep 3
+kill $PS_PID
+grep -q 'answered HTTP 429' "$work/throttle.log" || fail "429s are reported and retried"
+
+# 7. HTTPS with a bearer token; kubeconfig variants
+certtool --generate-privkey --outfile "$work/key.pem" >/dev/null 2>&1
+printf 'cn = propsim\nip_address = 127.0.0.1\nca\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n' >"$work/t"
+certtool --generate-self-signed --load-privkey "$work/key.pem" --template "$work/t" --outfile "$work/cert.pem" >/dev/null 2>&1
+serve tls --apply "$PARAMS" --apply "$work/coredns.yaml" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --token s3cret
+URL=https://127.0.0.1:$(head -1 "$work/tls.port")
+TOKEN=s3cret
+add_nodes 1 33
+run_ps tls --kubeconfig "$KC"
+wait_replicas 3 "HTTPS + token: 33 nodes -> 3"
+kill $PS_PID
+# the same with a tokenFile and a CA file next to the kubeconfig
+echo s3cret >"$work/token"
+cp "$work/cert.pem" "$work/ca.crt"
+sed -e 's/^    token: .*/    tokenFile: token/' -e 's/^    certificate-authority-data: .*/    certificate-authority: ca.crt/' "$KC" >"$work/variant.kc"
+add_nodes 34 50
+run_ps variant --kubeconfig "$work/variant.kc"
+wait_replicas 4 "tokenFile and certificate-authority file, relative paths"
+kill $PS_PID
+# wrong token: 401s, reported
+echo wrong >"$work/token"
+run_ps badtoken --kubeconfig "$work/variant.kc"
+sleep 1.5
+kill $PS_PID
+grep -q 'answered HTTP 401' "$work/badtoken.log" || fail "a wrong token is reported"
+# an unknown CA is refused (TLS verification is on)
+sed -e '/certificate-authority/d' "$work/variant.kc" >"$work/noca.kc"
+echo s3cret >"$work/token"
+run_ps noca --kubeconfig "$work/noca.kc"
+sleep 1.5
+kill $PS_PID
+grep -qi 'certificate' "$work/noca.log" || fail "TLS verification refuses an unknown CA: $(tail -2 "$work/noca.log")"
+# in-cluster configuration
+mkdir -p "$work/sa"
+cp "$work/cert.pem" "$work/sa/ca.crt"
+echo s3cret >"$work/sa/token"
+echo kube-system >"$work/sa/namespace"
+PROPSCALER_SERVICEACCOUNT_DIR=$work/sa KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$(head -1 "$work/tls.port") \
+  KUBECONFIG= run_ps incluster
+add_nodes 51 70
+wait_replicas 5 "in-cluster config: 70 nodes -> 5"
+kill $PS_PID
+unset TOKEN
+# broken kubeconfigs: exit 2 with a message that names what is wrong
+printf 'apiVersion: v1\nkind: Config\ncurrent-context: nope\ncontexts: []\n' >"$work/broken.kc"
+out=$("$PROPSCALER" --kubeconfig "$work/broken.kc" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'context "nope" not found' <<<"$out" || fail "missing context: $rc $out"
+printf 'apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: "ftp://x"}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user:\n    exec: {command: aws}\ncurrent-context: x\n' >"$work/broken.kc"
+out=$("$PROPSCALER" --kubeconfig "$work/broken.kc" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'server must be an http(s):// URL' <<<"$out" || fail "bad server URL: $rc $out"
+sed -i 's#ftp://x#https://127.0.0.1:1#' "$work/broken.kc"
+out=$("$PROPSCALER" --kubeconfig "$work/broken.kc" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'exec or auth-provider credential plugin' <<<"$out" || fail "exec plugin: $rc $out"
+out=$("$PROPSCALER" --kubeconfig "$work/nonexistent" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'cannot read' <<<"$out" || fail "missing kubeconfig: $rc $out"
+
+# 8. --max-sync-failures: a missing target fails every reconcile -> exit 1
+serve maxfail --apply "$PARAMS"
+add_nodes 1 3
+"$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler --target deployment/nope \
+  --metrics-addr 127.0.0.1:0 --poll-period-seconds 1 --max-sync-failures 2 >"$work/maxfail.out" 2>"$work/maxfail.log"
+rc=$?
+[ "$rc" = 1 ] && grep -q 'Too many consecutive sync failures (2)' "$work/maxfail.log" || fail "--max-sync-failures: exit $rc"
+
+echo "test_controller: $fails failure(s)"
+[ "$fails" -eq 0 ]
