@@ -6,7 +6,7 @@ BUILD_FUZZ  ?= build-fuzz
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 
-.PHONY: deps build demo check check-asan check-valgrind fuzz clean
+.PHONY: deps build demo demo-eval check check-asan check-valgrind fuzz clean
 
 deps:
 	@bash .ci/install-deps
@@ -15,15 +15,29 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The main job on the built-in default: CoreDNS's CPA params evaluated on real Node objects
-# (an EKS NodeList, then a 6-node OpenShift cluster with its masters' taint ignored).
-DEMO_NODES = $(sort $(wildcard tests/data/nodes/ci-ln-3z9y7mt-*.json))
+# The main job on the built-in emulated cluster: propsim serve plays a growing cluster
+# (tests/data/traces/demo-growth.jsonl: 4 -> 124 nodes, a cordon wave, a scale-in) and propscaler
+# sizes CoreDNS live with the usual CPA params. About 70 seconds; Ctrl-C stops it.
+DEMO_DIR ?= /tmp/propscaler-demo
 demo: build
-	@echo "== CoreDNS params on a real EKS NodeList (tests/data/nodes/eks-nodelist.json)"
+	@mkdir -p $(DEMO_DIR)
+	@./$(BUILD)/propsim serve --listen 127.0.0.1:0 --trace tests/data/traces/demo-growth.jsonl --speed 1.5 \
+	  --apply manifests/examples/coredns-autoscaler-params.yaml --apply manifests/examples/coredns-deployment.yaml \
+	  --write-kubeconfig $(DEMO_DIR)/kubeconfig >$(DEMO_DIR)/port 2>$(DEMO_DIR)/serve.log & echo $$! >$(DEMO_DIR)/serve.pid; \
+	  sleep 0.5; \
+	  echo "== emulated cluster on http://127.0.0.1:$$(cat $(DEMO_DIR)/port) (KUBECONFIG=$(DEMO_DIR)/kubeconfig);" \
+	       "propscaler sizes kube-system/coredns (16 nodes or 256 cores per replica, at least 2)"; \
+	  trap 'kill $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null' EXIT INT TERM; \
+	  timeout --foreground -s TERM 70 ./$(BUILD)/propscaler --kubeconfig $(DEMO_DIR)/kubeconfig --namespace kube-system \
+	    --configmap coredns-autoscaler --target deployment/coredns --metrics-addr 127.0.0.1:0 --v=0 2>&1 | \
+	    grep --line-buffered -E 'Replicas are not as expected|propscaler|Error|error'; \
+	  echo "== done: $$(KUBECONFIG=$(DEMO_DIR)/kubeconfig kubectl -n kube-system get deploy coredns -o jsonpath='{.spec.replicas}' 2>/dev/null) replicas at the end"
+
+# The earlier offline demo: CPA's decision for real Node objects, no cluster needed.
+DEMO_NODES = $(sort $(wildcard tests/data/nodes/ci-ln-3z9y7mt-*.json))
+demo-eval: build
 	./$(BUILD)/propsim eval --configmap manifests/examples/coredns-autoscaler-params.yaml \
 	  --nodes-file tests/data/nodes/eks-nodelist.json
-	@echo
-	@echo "== The same on a real 6-node OpenShift cluster, masters' NoSchedule taint not counted"
 	./$(BUILD)/propsim eval --configmap manifests/examples/coredns-autoscaler-params.yaml \
 	  $(addprefix --nodes-file ,$(DEMO_NODES)) --ignore-taint node-role.kubernetes.io/master:NoSchedule
 
