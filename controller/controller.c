@@ -1,6 +1,7 @@
 #define _DEFAULT_SOURCE
 #include "controller.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,6 +38,10 @@ struct controller {
     struct kclient *client;
     struct reflector *nodes_ref, *cm_ref;
     struct node_set *nodes, *staging;
+    /* --record: the observed node history as a trace */
+    FILE *record;
+    double record_t0;
+    struct buf record_pending; /* trimmed objects of the LIST in progress, one per line */
     /* params */
     bool cm_present;
     struct cm_data cm;         /* the ConfigMap's data as last seen */
@@ -68,6 +73,88 @@ int controller_exit_code(const struct controller *c) { return c->exit_code; }
 static void schedule_reconcile(struct controller *c, double delay);
 
 /* ------------------------------------------------------------------------------------------ */
+/* --record                                                                                     */
+
+/* A Node trimmed to what counting reads: still a valid Node (DESIGN.md's trace format). */
+static char *trim_node(const cJSON *obj)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(obj, "status");
+    cJSON *n = cJSON_CreateObject();
+    cJSON_AddStringToObject(n, "kind", "Node");
+    cJSON_AddStringToObject(n, "apiVersion", "v1");
+    cJSON *m = cJSON_AddObjectToObject(n, "metadata");
+    static const char *mkeys[] = {"name", "labels", "resourceVersion"};
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, mkeys[i]);
+        if (v)
+            cJSON_AddItemToObject(m, mkeys[i], cJSON_Duplicate(v, 1));
+    }
+    cJSON *sp = cJSON_AddObjectToObject(n, "spec");
+    static const char *skeys[] = {"unschedulable", "taints"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, skeys[i]);
+        if (v)
+            cJSON_AddItemToObject(sp, skeys[i], cJSON_Duplicate(v, 1));
+    }
+    cJSON *st = cJSON_AddObjectToObject(n, "status");
+    const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(status, "allocatable"), "cpu");
+    if (cpu)
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(st, "allocatable"), "cpu", cJSON_Duplicate(cpu, 1));
+    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+    const cJSON *cnd;
+    cJSON_ArrayForEach(cnd, cJSON_GetObjectItemCaseSensitive(status, "conditions"))
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(cnd, "type");
+        if (cJSON_IsString(t) && strcmp(t->valuestring, "Ready") == 0)
+            cJSON_AddItemToArray(conds, cJSON_Duplicate(cnd, 1));
+    }
+    char *text = cJSON_PrintUnformatted(n);
+    cJSON_Delete(n);
+    return text;
+}
+
+static void record_line(struct controller *c, const char *type, const char *object_json)
+{
+    if (!c->record)
+        return;
+    fprintf(c->record, "{\"t\":%.3f,\"type\":\"%s\",\"object\":%s}\n", ev_now(c->loop) - c->record_t0, type, object_json);
+    fflush(c->record); /* a crash loses at most the line being written */
+}
+
+static void record_deleted_if_gone(void *ctx, const char *name)
+{
+    struct controller *c = ctx;
+    if (c->staging && !node_set_contains(c->staging, name)) {
+        char obj[512];
+        snprintf(obj, sizeof obj, "{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\"}}", name);
+        record_line(c, "DELETED", obj);
+    }
+}
+
+/* After a complete LIST: record the difference from what was recorded before. */
+static void record_list(struct controller *c)
+{
+    if (!c->record)
+        return;
+    if (c->nodes)
+        node_set_foreach(c->nodes, record_deleted_if_gone, c);
+    char *line = c->record_pending.data, *nl;
+    while (line && (nl = strchr(line, '\n')) != NULL) {
+        *nl = '\0';
+        const char *tab = strchr(line, '\t'); /* "name\tjson" */
+        if (tab) {
+            char name[NODE_NAME_MAX + 1];
+            snprintf(name, sizeof name, "%.*s", (int)(tab - line), line);
+            record_line(c, c->nodes && node_set_contains(c->nodes, name) ? "MODIFIED" : "ADDED", tab + 1);
+        }
+        line = nl + 1;
+    }
+    buf_reset(&c->record_pending);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Nodes                                                                                        */
 
 static void nodes_list_begin(void *ctx)
@@ -88,11 +175,18 @@ static void nodes_item(void *ctx, const cJSON *obj)
     }
     if (c->staging && node_set_upsert(c->staging, &n) != 0)
         LOG_ERROR("out of memory adding node %s", n.name);
+    if (c->record) {
+        char *t = trim_node(obj);
+        if (t && (buf_printf(&c->record_pending, "%s\t%s\n", n.name, t) != 0))
+            LOG_ERROR("--record: the listed nodes do not fit in memory; the trace misses some");
+        free(t);
+    }
 }
 
 static void nodes_list_end(void *ctx, const char *rv)
 {
     struct controller *c = ctx;
+    record_list(c);
     node_set_free(c->nodes);
     c->nodes = c->staging; /* the complete list replaces the old state at once */
     c->staging = NULL;
@@ -111,6 +205,12 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
     }
     if (!c->nodes)
         return;
+    if (c->record) {
+        char *t = trim_node(obj);
+        if (t)
+            record_line(c, watch_event_type_name(type), t);
+        free(t);
+    }
     if (type == WEV_DELETED)
         node_set_remove(c->nodes, n.name);
     else if (node_set_upsert(c->nodes, &n) != 0)
@@ -645,6 +745,16 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     ev_init(&c->poll, poll_cb);
     c->poll.data = c;
     c->heartbeat = ev_time();
+    buf_init(&c->record_pending, (size_t)1 << 30);
+    if (cfg->record_file) {
+        c->record = fopen(cfg->record_file, "w");
+        if (!c->record) {
+            snprintf(err, errlen, "--record: cannot write %s: %s", cfg->record_file, strerror(errno));
+            controller_free(c);
+            return NULL;
+        }
+        c->record_t0 = ev_now(loop);
+    }
     return c;
 }
 
@@ -682,6 +792,9 @@ void controller_free(struct controller *c)
     cm_data_release(&c->cm);
     params_release(&c->params);
     kube_endpoint_release(&c->ep);
+    buf_release(&c->record_pending);
+    if (c->record)
+        fclose(c->record);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }

@@ -379,3 +379,17 @@ void node_set_summary(const struct node_set *s, struct cluster_summary *out)
     out->total_cores = ceil_cores(s->total_nano);
     out->schedulable_cores = ceil_cores(s->sched_nano);
 }
+
+void node_set_foreach(const struct node_set *s, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].name)
+            fn(ctx, s->slots[i].name);
+}
+
+bool node_set_contains(const struct node_set *s, const char *name)
+{
+    bool found;
+    find_slot(s, name, hash_name(name), &found);
+    return found;
+}

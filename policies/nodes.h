@@ -77,6 +77,9 @@ int node_set_remove(struct node_set *s, const char *name);
 void node_set_clear(struct node_set *s);
 size_t node_set_size(const struct node_set *s);
 void node_set_summary(const struct node_set *s, struct cluster_summary *out);
+/* Call fn for every node name (in no particular order). The set must not change meanwhile. */
+void node_set_foreach(const struct node_set *s, void (*fn)(void *ctx, const char *name), void *ctx);
+bool node_set_contains(const struct node_set *s, const char *name);
 /* Approximate heap bytes held (for metrics and benchmarks). */
 size_t node_set_memory(const struct node_set *s);
 

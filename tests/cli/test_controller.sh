@@ -167,19 +167,25 @@ grep -q 'propscaler_relists_total{resource="nodes"} [1-9]' <<<"$(curl -s 127.0.0
 kill $PS_PID
 serve storm --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 60
-curl -s -X POST "$URL/propsim/faults?fail_rate=0.3&fail_code=500" >/dev/null
+# every request fails for a second, then 30% of them: converge anyway, and say what happened
+curl -s -X POST "$URL/propsim/faults?fail_rate=1&fail_code=500" >/dev/null
 run_ps storm --kubeconfig "$KC"
-# lists, watches and writes fail 30% of the time: converge anyway
+sleep 1
+curl -s -X POST "$URL/propsim/faults?fail_rate=0.3" >/dev/null
 got=""
 for _ in $(seq 100); do got=$(replicas_retry); [ "$got" = 4 ] && break; sleep 0.2; done
-[ "$got" = 4 ] || fail "converges under a 30% 500 storm (replicas $got)"
+[ "$got" = 4 ] || fail "converges under a 500 storm (replicas $got)"
 grep -q 'HTTP 500' "$work/storm.log" || fail "the 500s are reported"
 kill $PS_PID
-serve throttle --apply "$PARAMS" --apply "$work/coredns.yaml" --fail-rate 0.5 --fail-code 429 --retry-after 1
+serve throttle --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 40
+curl -s -X POST "$URL/propsim/faults?fail_rate=1&fail_code=429&retry_after=1" >/dev/null
 run_ps throttle --kubeconfig "$KC"
-sleep 3
-kill $PS_PID
+sleep 1.5
+curl -s -X POST "$URL/propsim/faults?fail_rate=0" >/dev/null
+wait_replicas 3 "after a 429 storm" 10
 grep -q 'answered HTTP 429' "$work/throttle.log" || fail "429s are reported and retried"
+kill $PS_PID
 
 # 7. HTTPS with a bearer token; kubeconfig variants
 certtool --generate-privkey --outfile "$work/key.pem" >/dev/null 2>&1
@@ -237,7 +243,33 @@ out=$("$PROPSCALER" --kubeconfig "$work/broken.kc" --namespace n --configmap c -
 out=$("$PROPSCALER" --kubeconfig "$work/nonexistent" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q 'cannot read' <<<"$out" || fail "missing kubeconfig: $rc $out"
 
-# 8. --max-sync-failures: a missing target fails every reconcile -> exit 1
+# 8. --record: the observed node history as a trace that propsim serve plays back to the same nodes
+serve rec --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 12
+run_ps rec --kubeconfig "$KC" --record "$work/rec.jsonl"
+wait_replicas 2 "record: 12 nodes"
+add_nodes 13 30
+curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"unschedulable":true}}' "$URL/api/v1/nodes/n2"
+del_nodes 3 5
+# a 410 while nodes are deleted: the relist's difference is recorded as DELETED events
+curl -s -X POST "$URL/propsim/compact" >/dev/null
+del_nodes 6 8
+sleep 1
+kill -TERM $PS_PID
+wait $PS_PID
+[ "$(grep -c '"type":"ADDED"' "$work/rec.jsonl")" -ge 30 ] || fail "record: ADDED events ($(grep -c ADDED "$work/rec.jsonl"))"
+grep -q '"type":"DELETED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"n7"}}' "$work/rec.jsonl" ||
+  grep -q '"type":"DELETED".*"name":"n7"' "$work/rec.jsonl" || fail "record: deletions seen through a relist"
+live=$(curl -s "$URL/api/v1/nodes" | grep -o '"name":"n[0-9]*"' | sort | tr '\n' ' ')
+"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/rec.jsonl" --speed 0 --no-pods >"$work/replay.port" 2>"$work/replay.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/replay.port" ] && break; sleep 0.05; done
+sleep 0.5
+replayed=$(curl -s "http://127.0.0.1:$(head -1 "$work/replay.port")/api/v1/nodes" | grep -o '"name":"n[0-9]*"' | sort | tr '\n' ' ')
+[ "$live" = "$replayed" ] || fail "the recorded trace replays to the same nodes: live [$live] replayed [$replayed]"
+curl -s "http://127.0.0.1:$(head -1 "$work/replay.port")/api/v1/nodes/n2" | grep -q '"unschedulable":true' || fail "record keeps cordons"
+
+# 9. --max-sync-failures: a missing target fails every reconcile -> exit 1
 serve maxfail --apply "$PARAMS"
 add_nodes 1 3
 "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler --target deployment/nope \
