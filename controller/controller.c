@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "buf.h"
 #include "kclient.h"
 #include "kubeconfig.h"
+#include "leader.h"
 #include "log.h"
 #include "nodes.h"
 #include "params.h"
@@ -29,6 +32,12 @@ struct target_state {
     bool observed;
     int attempts;         /* 409 retries within one reconcile */
     unsigned long writes;
+    /* another writer (an HPA, a person) fighting over spec.replicas */
+    int32_t last_written; /* -1: none yet */
+    double overrides[3];  /* when our value was last replaced while our decision stood */
+    int n_overrides;
+    double fighting_until;
+    unsigned long override_total;
 };
 
 struct controller {
@@ -55,9 +64,12 @@ struct controller {
     int pending;               /* targets in flight in this reconcile */
     char cycle_error[1200];
     int consecutive_failures;
+    double retry_backoff;      /* after a failed reconcile: try again sooner than the poll */
     int exit_code;
     bool stopping;
     struct target_state targets[FLAGS_MAX_TARGETS];
+    struct leader *leader;     /* NULL without --leader-elect */
+    char identity[256];
     /* health and metrics, shared with the HTTP thread */
     pthread_mutex_t mu;
     char last_poll_error[1200];
@@ -305,7 +317,7 @@ static void create_done(void *ctx, long status, const char *body, size_t len, co
 
 static void create_configmap(struct controller *c)
 {
-    if (c->create_req)
+    if (c->create_req || (c->leader && !leader_is_leading(c->leader) && !c->cfg->dry_run))
         return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "apiVersion", "v1");
@@ -339,6 +351,9 @@ static void create_configmap(struct controller *c)
 /* ------------------------------------------------------------------------------------------ */
 /* Reconcile                                                                                    */
 
+static void finish_stop(struct controller *c);
+static void post_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg);
+
 static void finish_target(struct controller *c, const char *error)
 {
     if (error && !c->cycle_error[0])
@@ -365,11 +380,18 @@ static void finish_target(struct controller *c, const char *error)
             ev_break(c->loop, EVBREAK_ALL);
             return;
         }
+        /* a transient failure should not wait a whole poll period: back off from 0.5 s */
+        c->retry_backoff = c->retry_backoff > 0 ? c->retry_backoff * 2 : 0.5;
+        if (c->retry_backoff > c->cfg->poll_period_seconds)
+            c->retry_backoff = c->cfg->poll_period_seconds;
+        if (!c->stopping && !c->params_error[0])
+            schedule_reconcile(c, c->retry_backoff);
     } else {
         c->consecutive_failures = 0;
+        c->retry_backoff = 0;
     }
     if (c->stopping) {
-        ev_break(c->loop, EVBREAK_ALL);
+        finish_stop(c);
         return;
     }
     if (c->reconcile_again) {
@@ -413,6 +435,59 @@ static void print_plan(struct controller *c, struct target_state *ts, int32_t cu
     fflush(stdout);
 }
 
+static void event_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+{
+    (void)ctx;
+    (void)body;
+    (void)len;
+    (void)ra;
+    if (status != 201)
+        LOG_V(1, "posting an Event failed: HTTP %ld%s%s", status, err ? ": " : "", err ? err : "");
+}
+
+/* A Kubernetes Event on the target, in plain words. Fire and forget: Events are best effort. */
+static void post_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg)
+{
+    if (c->cfg->dry_run || (c->leader && !leader_is_leading(c->leader)))
+        return;
+    static const char *kinds[] = {"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"};
+    char ts_now[40], name[400];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(ts_now, sizeof ts_now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(name, sizeof name, "%s.%llx", ts->t->name, (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "apiVersion", "v1");
+    cJSON_AddStringToObject(e, "kind", "Event");
+    cJSON *m = cJSON_AddObjectToObject(e, "metadata");
+    cJSON_AddStringToObject(m, "name", name);
+    cJSON_AddStringToObject(m, "namespace", c->cfg->namespace_);
+    cJSON *io = cJSON_AddObjectToObject(e, "involvedObject");
+    cJSON_AddStringToObject(io, "apiVersion", ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "v1" : "apps/v1");
+    cJSON_AddStringToObject(io, "kind", kinds[ts->t->kind]);
+    cJSON_AddStringToObject(io, "name", ts->t->name);
+    cJSON_AddStringToObject(io, "namespace", c->cfg->namespace_);
+    cJSON_AddStringToObject(e, "reason", reason);
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", type);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(e, "source"), "component", "propscaler");
+    cJSON_AddStringToObject(e, "firstTimestamp", ts_now);
+    cJSON_AddStringToObject(e, "lastTimestamp", ts_now);
+    cJSON_AddNumberToObject(e, "count", 1);
+    cJSON_AddStringToObject(e, "reportingComponent", "propscaler");
+    cJSON_AddStringToObject(e, "reportingInstance", c->identity);
+    char *text = cJSON_PrintUnformatted(e);
+    cJSON_Delete(e);
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", c->cfg->namespace_);
+    struct kreq_opts o = {.method = "POST", .path = path, .body = text};
+    if (text)
+        kclient_request(c->client, &o, NULL, event_done, c);
+    free(text);
+}
+
 static void put_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
 {
     (void)body;
@@ -422,7 +497,16 @@ static void put_done(void *ctx, long status, const char *body, size_t len, const
     struct controller *c = ts->c;
     char msg[1024];
     if (status == 200) {
+        char note[700], why[512];
+        struct replica_calc calc;
+        char e2[128];
+        why[0] = '\0';
+        if (replicas_compute(&c->params, &c->summary, &c->cfg->policy_opts, &calc, e2, sizeof e2) == 0)
+            replicas_explain(&c->params, &calc, why, sizeof why);
+        snprintf(note, sizeof note, "Scaled %s from %d to %d replicas: %s", ts->t->name, ts->current, ts->desired, why);
+        post_event(c, ts, "Normal", ts->desired > ts->current ? "ScaledUp" : "ScaledDown", note);
         ts->current = ts->desired;
+        ts->last_written = ts->desired;
         ts->writes++;
         pthread_mutex_lock(&c->mu);
         c->scale_writes++;
@@ -473,8 +557,43 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
         finish_target(c, e2);
         return;
     }
+    double now = ev_now(c->loop);
+    if (ts->last_written >= 0 && current != ts->last_written && calc.replicas == ts->desired) {
+        /* our value was replaced while our decision stood: someone else writes this field */
+        ts->override_total++;
+        memmove(ts->overrides, ts->overrides + 1, 2 * sizeof ts->overrides[0]);
+        ts->overrides[2] = now;
+        if (ts->n_overrides < 3)
+            ts->n_overrides++;
+        LOG_WARN("%s/%s: replicas changed to %d by another writer (propscaler had written %d)",
+                 target_kind_name(ts->t->kind), ts->t->name, current, ts->last_written);
+        if (ts->n_overrides == 3 && now - ts->overrides[0] < 600 && now >= ts->fighting_until) {
+            ts->fighting_until = now + 600;
+            char note[512];
+            snprintf(note, sizeof note, "Another writer (an HPA?) changed spec.replicas 3 times in %.0f s, undoing "
+                     "propscaler's %d; propscaler stops writing this target for 10 minutes instead of fighting",
+                     now - ts->overrides[0], calc.replicas);
+            LOG_WARN("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, note);
+            post_event(c, ts, "Warning", "ConflictingWriter", note);
+        }
+        ts->last_written = -1;
+    }
     ts->desired = calc.replicas;
     if (current == calc.replicas) {
+        cJSON_Delete(scale);
+        finish_target(c, NULL);
+        return;
+    }
+    if (now < ts->fighting_until) {
+        LOG_V(1, "%s/%s: not writing %d (another writer holds it, until %.0f s from now)", target_kind_name(ts->t->kind),
+              ts->t->name, calc.replicas, ts->fighting_until - now);
+        cJSON_Delete(scale);
+        finish_target(c, NULL);
+        return;
+    }
+    if (c->leader && !leader_is_leading(c->leader) && !c->cfg->dry_run) {
+        LOG_V(1, "not the leader: leaving %s/%s at %d (would be %d)", target_kind_name(ts->t->kind), ts->t->name,
+              current, calc.replicas);
         cJSON_Delete(scale);
         finish_target(c, NULL);
         return;
@@ -662,6 +781,13 @@ char *controller_metrics(struct controller *c)
     buf_printf(&b, "# HELP propscaler_scale_writes_total Replica counts written.\n# TYPE propscaler_scale_writes_total counter\npropscaler_scale_writes_total %lu\n", c->scale_writes);
     buf_printf(&b, "# HELP propscaler_conflicts_total 409 conflicts on scale writes.\n# TYPE propscaler_conflicts_total counter\npropscaler_conflicts_total %lu\n", c->conflicts);
     buf_printf(&b, "# HELP propscaler_last_success_timestamp_seconds Time of the last successful reconcile.\n# TYPE propscaler_last_success_timestamp_seconds gauge\npropscaler_last_success_timestamp_seconds %.3f\n", c->last_success);
+    buf_printf(&b, "# HELP propscaler_leader 1 when this instance may write (it leads, or runs without --leader-elect).\n# TYPE propscaler_leader gauge\npropscaler_leader %d\n",
+               c->leader ? leader_is_leading(c->leader) : 1);
+    buf_printf(&b, "# HELP propscaler_conflicting_writer 1 while another writer is fighting over the target's replicas.\n# TYPE propscaler_conflicting_writer gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        buf_printf(&b, "propscaler_conflicting_writer{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name,
+                   ev_now(c->loop) < c->targets[i].fighting_until);
     buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
     pthread_mutex_unlock(&c->mu);
     /* reflector and client counters are only written by the loop thread; a torn read of a
@@ -690,6 +816,13 @@ char *controller_metrics(struct controller *c)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+
+static void leadership_changed(void *ctx, bool leading)
+{
+    struct controller *c = ctx;
+    if (leading)
+        schedule_reconcile(c, 0); /* act at once on what the standby already knows */
+}
 
 struct controller *controller_new(struct ev_loop *loop, struct propscaler_config *cfg, char *err, size_t errlen)
 {
@@ -740,6 +873,27 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     snprintf(cm_field, sizeof cm_field, "metadata.name=%s", cfg->configmap);
     struct reflector_opts co = {.name = "configmap", .path = cm_path, .field_selector = cm_field};
     c->cm_ref = reflector_new(loop, c->client, &co, &cm_sink, c);
+    for (size_t i = 0; i < cfg->n_targets; i++)
+        c->targets[i].last_written = -1;
+    const char *host = getenv("HOSTNAME");
+    char hn[128] = "propscaler";
+    if (!host || !*host) {
+        if (gethostname(hn, sizeof hn) == 0)
+            hn[sizeof hn - 1] = '\0';
+        host = hn;
+    }
+    snprintf(c->identity, sizeof c->identity, "%s_%08x", host, (unsigned)rand());
+    if (cfg->leader_elect) {
+        static char lease_name[300];
+        if (cfg->lease_name && cfg->lease_name[0])
+            snprintf(lease_name, sizeof lease_name, "%s", cfg->lease_name);
+        else
+            snprintf(lease_name, sizeof lease_name, "propscaler-%s", cfg->configmap);
+        struct leader_opts lo = {.namespace_ = cfg->namespace_, .name = lease_name, .identity = c->identity,
+                                 .lease_duration_s = cfg->lease_duration_s, .renew_deadline_s = cfg->renew_deadline_s,
+                                 .retry_period_s = cfg->retry_period_s, .changed = leadership_changed, .ctx = c};
+        c->leader = leader_new(loop, c->client, &lo);
+    }
     ev_init(&c->coalesce, coalesce_cb);
     c->coalesce.data = c;
     ev_init(&c->poll, poll_cb);
@@ -765,8 +919,25 @@ void controller_start(struct controller *c)
              c->ep.server);
     reflector_start(c->nodes_ref);
     reflector_start(c->cm_ref);
+    if (c->leader)
+        leader_start(c->leader);
     ev_timer_set(&c->poll, c->cfg->poll_period_seconds, c->cfg->poll_period_seconds);
     ev_timer_start(c->loop, &c->poll);
+}
+
+static void released(void *ctx)
+{
+    struct controller *c = ctx;
+    ev_break(c->loop, EVBREAK_ALL);
+}
+
+/* The last step of a graceful stop: give the lease up, then end the loop. */
+static void finish_stop(struct controller *c)
+{
+    if (c->leader)
+        leader_release(c->leader, released, c);
+    else
+        ev_break(c->loop, EVBREAK_ALL);
 }
 
 void controller_stop(struct controller *c)
@@ -774,8 +945,8 @@ void controller_stop(struct controller *c)
     c->stopping = true;
     ev_timer_stop(c->loop, &c->poll);
     ev_timer_stop(c->loop, &c->coalesce);
-    if (!c->reconcile_running) /* otherwise the loop ends when the in-flight write completes */
-        ev_break(c->loop, EVBREAK_ALL);
+    if (!c->reconcile_running) /* otherwise this continues when the in-flight write completes */
+        finish_stop(c);
 }
 
 void controller_free(struct controller *c)
@@ -784,6 +955,7 @@ void controller_free(struct controller *c)
         return;
     ev_timer_stop(c->loop, &c->poll);
     ev_timer_stop(c->loop, &c->coalesce);
+    leader_free(c->leader);
     reflector_free(c->nodes_ref);
     reflector_free(c->cm_ref);
     kclient_free(c->client);

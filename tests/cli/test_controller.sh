@@ -8,7 +8,7 @@ PROPSIM=$2
 DATA=$3
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; echo "work: $work" >&2; }
 trap cleanup EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -269,7 +269,59 @@ replayed=$(curl -s "http://127.0.0.1:$(head -1 "$work/replay.port")/api/v1/nodes
 [ "$live" = "$replayed" ] || fail "the recorded trace replays to the same nodes: live [$live] replayed [$replayed]"
 curl -s "http://127.0.0.1:$(head -1 "$work/replay.port")/api/v1/nodes/n2" | grep -q '"unschedulable":true' || fail "record keeps cordons"
 
-# 9. --max-sync-failures: a missing target fails every reconcile -> exit 1
+# 9. Leader election: exactly one of two instances writes; the other takes over when it dies;
+#    a graceful stop releases the Lease at once
+serve le --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 20
+LE="--leader-elect --leader-elect-lease-duration=3s --leader-elect-renew-deadline=2s --leader-elect-retry-period=0.5s"
+HOSTNAME=alpha run_ps alpha --kubeconfig "$KC" $LE --poll-period-seconds 1
+A=$PS_PID
+wait_replicas 2 "leader election: the first instance scales"
+HOSTNAME=beta run_ps beta --kubeconfig "$KC" $LE --poll-period-seconds 1
+B=$PS_PID
+sleep 1.5
+holder=$(curl -s "$URL/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/propscaler-coredns-autoscaler" | grep -o '"holderIdentity":"[^"]*"')
+grep -q '"holderIdentity":"alpha_' <<<"$holder" || fail "alpha holds the Lease: $holder"
+add_nodes 21 40
+wait_replicas 3 "the leader follows the cluster"
+grep -q 'Replicas are not as expected' "$work/beta.log" && fail "the standby wrote"
+kill -KILL $A # dies without releasing: beta waits out the lease duration, then takes over
+sleep 0.5
+add_nodes 41 60
+wait_replicas 4 "the standby takes over after the leader dies" 15
+grep -q 'acquired leadership' "$work/beta.log" || fail "beta reports taking over"
+# graceful stop releases the lease: a new instance takes over without waiting for expiry
+kill -TERM $B
+wait $B
+[ $? = 0 ] || fail "leader SIGTERM exit 0"
+grep -q 'released Lease kube-system/propscaler-coredns-autoscaler' "$work/beta.log" || fail "the Lease is released on stop"
+HOSTNAME=gamma run_ps gamma --kubeconfig "$KC" $LE
+sleep 1.2
+grep -q 'acquired leadership' "$work/gamma.log" || fail "a released Lease is taken at once"
+kill $PS_PID
+
+# 10. Events on each scaling; another writer fighting over the replicas is detected, not fought
+serve fight --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 40
+run_ps fight --kubeconfig "$KC" --poll-period-seconds 1 --metrics-addr 127.0.0.1:18393
+wait_replicas 3 "fight: start"
+sleep 0.3
+ev=$(curl -s "$URL/api/v1/namespaces/kube-system/events")
+grep -q '"reason":"ScaledUp"' <<<"$ev" && grep -q '"message":"Scaled coredns from 1 to 3 replicas: linear: ' <<<"$ev" &&
+  grep -q '"involvedObject":{"apiVersion":"apps/v1","kind":"Deployment","name":"coredns","namespace":"kube-system"}' <<<"$ev" ||
+  fail "a ScaledUp Event on the Deployment: $ev"
+for round in 1 2 3 4; do # an HPA-like writer keeps setting 9
+  curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":9}}' \
+    "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns/scale"
+  sleep 1.5
+done
+[ "$(replicas)" = 9 ] || fail "propscaler stops fighting another writer (replicas $(replicas))"
+grep -q 'ConflictingWriter' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "a ConflictingWriter Event"
+grep -q '^propscaler_conflicting_writer{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:18393/metrics)" ||
+  fail "the conflicting-writer metric"
+kill $PS_PID
+
+# 11. --max-sync-failures: a missing target fails every reconcile -> exit 1
 serve maxfail --apply "$PARAMS"
 add_nodes 1 3
 "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler --target deployment/nope \
