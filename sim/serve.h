@@ -37,7 +37,7 @@ struct serve_counters {
     unsigned long bytes_sent;
     unsigned long watch_streams;
     unsigned long errors;
-    char log[256][160];          /* ring of the last requests: "METHOD URL -> code" */
+    char log[256][640];          /* ring of the last requests: "METHOD URL -> code" */
     unsigned log_next;
 };
 

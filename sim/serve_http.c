@@ -34,7 +34,7 @@ static void count_response(struct serve_ctx *ctx, size_t bytes, unsigned code, c
     ctx->counters.bytes_sent += bytes;
     if (code >= 400)
         ctx->counters.errors++;
-    snprintf(ctx->counters.log[ctx->counters.log_next % 256], 160, "%s %.120s -> %u", method, url, code);
+    snprintf(ctx->counters.log[ctx->counters.log_next % 256], sizeof ctx->counters.log[0], "%s %.600s -> %u", method, url, code);
     ctx->counters.log_next++;
     pthread_mutex_unlock(&ctx->counters.mu);
 }
@@ -1137,34 +1137,26 @@ static bool authorized(struct serve_ctx *ctx, struct MHD_Connection *c)
     return diff == 0;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+/* Rebuild "?k=v&..." from the (raw, not unescaped) query arguments. */
+static enum MHD_Result append_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    (void)version;
-    struct serve_ctx *ctx = cls;
-    struct request_state *rs = *con_cls;
-    if (!rs) {
-        rs = calloc(1, sizeof *rs);
-        if (!rs)
-            return MHD_NO;
-        buf_init(&rs->body, SERVE_MAX_BODY);
-        *con_cls = rs;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (buf_append(&rs->body, upload_data, *upload_data_size) != 0)
-            rs->too_large = true;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
+    (void)kind;
+    struct buf *b = cls;
+    buf_printf(b, "%c%s%s%s", strchr(buf_str(b), '?') ? '&' : '?', key, value ? "=" : "", value ? value : "");
+    return MHD_YES;
+}
+
+static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c, const char *path, const char *url,
+                                const char *method, struct request_state *rs)
+{
     if (!authorized(ctx, c))
         return send_status(c, ctx, 401, "Unauthorized", "Unauthorized", NULL, NULL, method, url);
     if (rs->too_large)
         return send_status(c, ctx, 413, "RequestEntityTooLarge", "the request body exceeds 3 MiB", NULL, NULL, method, url);
-    if (strncmp(url, "/propsim/", 9) == 0)
-        return control(c, ctx, url, method);
-    if (strncmp(url, "/openapi/v3", 11) == 0 && strcmp(method, "GET") == 0)
-        return openapi_v3(c, ctx, url, method);
+    if (strncmp(path, "/propsim/", 9) == 0)
+        return control(c, ctx, path, method);
+    if (strncmp(path, "/openapi/v3", 11) == 0 && strcmp(method, "GET") == 0)
+        return openapi_v3(c, ctx, path, method);
 
     /* fault injection applies to API requests only */
     if (ctx->api_down)
@@ -1191,7 +1183,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
     struct api_request r;
     char err[512];
-    if (apipath_parse(url, NULL, &r, err, sizeof err) != 0)
+    if (apipath_parse(path, NULL, &r, err, sizeof err) != 0)
         return send_status(c, ctx, 404, "NotFound", err, NULL, NULL, method, url);
     struct params_iter it = {.r = &r, .err = err, .errlen = sizeof err};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, each_param, &it);
@@ -1265,6 +1257,36 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
 done:
     apipath_release(&r);
+    return result;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct serve_ctx *ctx = cls;
+    struct request_state *rs = *con_cls;
+    if (!rs) {
+        rs = calloc(1, sizeof *rs);
+        if (!rs)
+            return MHD_NO;
+        buf_init(&rs->body, SERVE_MAX_BODY);
+        *con_cls = rs;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (buf_append(&rs->body, upload_data, *upload_data_size) != 0)
+            rs->too_large = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    /* the request log shows the path with its query string, as sent */
+    struct buf full;
+    buf_init(&full, 2 * APIPATH_MAX_URL);
+    buf_puts(&full, url);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, append_arg, &full);
+    enum MHD_Result result = dispatch(ctx, c, url, buf_str(&full), method, rs);
+    buf_release(&full);
     return result;
 }
 

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The kustomize base renders, is hardened as documented, starts propscaler with its own args, and
+# its RBAC covers every API request propscaler makes (least privilege, checked against the
+# emulator's request log).
+set -u
+PROPSCALER=$1
+PROPSIM=$2
+ROOT=$3
+KUBECTL=${KUBECTL:-kubectl}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+$KUBECTL kustomize "$ROOT/manifests" >"$work/all.yaml" 2>"$work/err" || { echo "FAIL: kubectl kustomize: $(cat "$work/err")"; exit 1; }
+kinds=$(grep '^kind:' "$work/all.yaml" | sort | tr '\n' ' ')
+[ "$kinds" = "kind: ClusterRole kind: ClusterRoleBinding kind: ConfigMap kind: Deployment kind: Namespace kind: PodDisruptionBudget kind: Role kind: RoleBinding kind: ServiceAccount " ] ||
+  fail "rendered kinds: $kinds"
+for want in 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' '- ALL' \
+            'type: RuntimeDefault' 'replicas: 2' '- --leader-elect' 'path: /healthz' 'path: /readyz' 'minAvailable: 1' \
+            'topologyKey: kubernetes.io/hostname' 'pod-security.kubernetes.io/enforce: restricted'; do
+  grep -qF -- "$want" "$work/all.yaml" || fail "rendered manifests lack: $want"
+done
+# the params ConfigMap gives CPA's answer
+out=$("$PROPSIM" eval --configmap "$ROOT/manifests/base/params-configmap.yaml" --nodes 100 --cores 400 --output json)
+grep -q '"replicas":7' <<<"$out" || fail "params ConfigMap: $out"
+
+# start propscaler with the Deployment's own args against the emulator, with the manifests applied
+mapfile -t args < <(sed -n '/^        args:/,/^        env:/p' "$ROOT/manifests/base/deployment.yaml" | sed -n 's/^        - //p')
+[ "${#args[@]}" -ge 6 ] || fail "could not read the Deployment's args"
+printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n' >"$work/coredns.yaml"
+"$PROPSIM" serve --listen 127.0.0.1:0 --nodes 40 --no-pods --apply "$work/all.yaml" --apply "$work/coredns.yaml" \
+  --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+URL=http://127.0.0.1:$(head -1 "$work/port")
+# the emulated cluster has no ConfigMap yet if we delete it: exercise --default-params creation too
+curl -s -o /dev/null -X DELETE "$URL/api/v1/namespaces/kube-system/configmaps/coredns-autoscaler"
+args=("${args[@]/--metrics-addr=:8080/--metrics-addr=127.0.0.1:0}")
+KUBECONFIG=$work/kc HOSTNAME=propscaler-abc "$PROPSCALER" "${args[@]}" >"$work/out" 2>"$work/log" &
+ppid=$!
+for _ in $(seq 100); do
+  r=$(curl -s "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns" | grep -o '"replicas":[0-9]*' | head -1 | cut -d: -f2)
+  [ "$r" = 3 ] && break
+  sleep 0.1
+done
+[ "$r" = 3 ] || fail "propscaler with the Deployment's args scales CoreDNS to 3 (got $r): $(tail -3 "$work/log")"
+kill -TERM $ppid; wait $ppid
+
+# every request maps to an RBAC rule of base/rbac.yaml (mirrored here as verb:resource[:name])
+allowed=" list:nodes watch:nodes get:configmaps:coredns-autoscaler list:configmaps:coredns-autoscaler
+ watch:configmaps:coredns-autoscaler create:configmaps get:deployments/scale:coredns update:deployments/scale:coredns
+ get:leases:propscaler-coredns-autoscaler update:leases:propscaler-coredns-autoscaler create:leases create:events "
+for rule in $allowed; do
+  verb=${rule%%:*}; rest=${rule#*:}; res=${rest%%:*}
+  awk -v r="${res%%/*}" -v v="$verb" 'BEGIN{f=0} /resources:/{inres=1} /- / && inres && index($0,r){f=1} END{exit !f}' "$work/all.yaml" ||
+    fail "RBAC rule for $verb $res missing from the rendered manifests"
+done
+curl -s "$URL/propsim/requests" >"$work/requests"
+while read -r method path _; do
+  case "$path" in /propsim/*|/version*|/api|/apis*/v1|/openapi*) continue ;; esac
+  p=${path%%\?*}
+  verb=""
+  case "$method" in
+    GET) case "$path" in *watch=1*) verb=watch ;; *) verb=get ;; esac ;;
+    POST) verb=create ;; PUT) verb=update ;; PATCH) verb=patch ;; DELETE) verb=delete ;;
+  esac
+  res=$(sed -E 's#^/(api|apis/[^/]+)/v1/(namespaces/[^/]+/)?##' <<<"$p")
+  name=""
+  case "$res" in */scale) name=$(cut -d/ -f2 <<<"$res"); res="$(cut -d/ -f1 <<<"$res")/scale" ;; */*) name=${res#*/}; res=${res%%/*} ;; esac
+  if [ "$verb" = get ] && [ -z "$name" ]; then verb=list; fi
+  fs=$(grep -o 'fieldSelector=metadata.name%3D[^&]*' <<<"$path" | sed 's/.*%3D//')
+  [ -n "$fs" ] && name=$fs
+  ok=0
+  for rule in $allowed; do
+    [ "$rule" = "$verb:$res" ] && ok=1
+    [ -n "$name" ] && [ "$rule" = "$verb:$res:$name" ] && ok=1
+  done
+  # the test's own requests: the DELETE above and its polling of the Deployment
+  [ "$method $p" = "DELETE /api/v1/namespaces/kube-system/configmaps/coredns-autoscaler" ] && ok=1
+  [ "$method $p" = "GET /apis/apps/v1/namespaces/kube-system/deployments/coredns" ] && ok=1
+  [ "$ok" = 1 ] || fail "request not covered by RBAC: $method $path ($verb $res $name)"
+done < <(sed 's/ -> .*//' "$work/requests")
+
+echo "test_manifests: $fails failure(s)"
+[ "$fails" -eq 0 ]
