@@ -47,7 +47,8 @@ static void usage(FILE *out)
           "         POST /propsim/pause|resume|step?n=N  (trace playback)\n"
           "         POST /propsim/compact                (expire every resourceVersion so far: 410s)\n"
           "         POST /propsim/stop|start             (API outage: 503s, open watches end)\n"
-          "         POST /propsim/faults?fail_rate=F&fail_code=C&retry_after=S&latency_ms=N&cut_watch_after=S&cut_watch_events=N\n",
+          "         POST /propsim/faults?fail_rate=F&fail_code=C&retry_after=S&latency_ms=N&cut_watch_after=S&cut_watch_events=N\n"
+          "         POST /propsim/faults?token=T         (rotate the accepted bearer token)\n",
           out);
 }
 

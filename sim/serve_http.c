@@ -1090,6 +1090,12 @@ static enum MHD_Result control(struct MHD_Connection *c, struct serve_ctx *ctx, 
             ctx->faults.cut_watch_after_s = atof(v);
         if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cut_watch_events")))
             ctx->faults.cut_watch_after_events = atol(v);
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"))) {
+            /* rotate the accepted bearer token (tests of token rotation); kept for the process' life */
+            char *t = strdup(v);
+            if (t)
+                ctx->token = t;
+        }
     } else if (strcmp(what, "compact") == 0) {
         pthread_mutex_unlock(&ctx->play_mu);
         kstore_compact(ctx->store);

@@ -206,15 +206,27 @@ add_nodes 34 50
 run_ps variant --kubeconfig "$work/variant.kc"
 wait_replicas 4 "tokenFile and certificate-authority file, relative paths"
 kill $PS_PID
+# a rotated token: the server accepts only the new one, the file is rewritten, propscaler follows
+run_ps rotate --kubeconfig "$work/variant.kc" --log-format json
+wait_replicas 4 "rotation: start"
+curl -sk -H "Authorization: Bearer s3cret" -X POST "$URL/propsim/faults?token=n3wtoken" >/dev/null
+echo n3wtoken >"$work/token.new" && mv "$work/token.new" "$work/token"
+TOKEN=n3wtoken
+add_nodes 51 70
+wait_replicas 5 "after the token rotated (tokenFile re-read)"
+kill $PS_PID
+grep -q '^{"ts":"[0-9T:.-]*Z","level":"info","caller":"controller.c:[0-9]*","msg":"Replicas are not as expected : updating deployment/coredns from 4 to 5"}$' "$work/rotate.log" ||
+  fail "--log-format=json lines: $(tail -2 "$work/rotate.log")"
 # wrong token: 401s, reported
 echo wrong >"$work/token"
+TOKEN=n3wtoken
 run_ps badtoken --kubeconfig "$work/variant.kc"
 sleep 1.5
 kill $PS_PID
 grep -q 'answered HTTP 401' "$work/badtoken.log" || fail "a wrong token is reported"
 # an unknown CA is refused (TLS verification is on)
 sed -e '/certificate-authority/d' "$work/variant.kc" >"$work/noca.kc"
-echo s3cret >"$work/token"
+echo n3wtoken >"$work/token"
 run_ps noca --kubeconfig "$work/noca.kc"
 sleep 1.5
 kill $PS_PID
@@ -222,12 +234,12 @@ grep -qi 'certificate' "$work/noca.log" || fail "TLS verification refuses an unk
 # in-cluster configuration
 mkdir -p "$work/sa"
 cp "$work/cert.pem" "$work/sa/ca.crt"
-echo s3cret >"$work/sa/token"
+echo n3wtoken >"$work/sa/token"
 echo kube-system >"$work/sa/namespace"
 PROPSCALER_SERVICEACCOUNT_DIR=$work/sa KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$(head -1 "$work/tls.port") \
   KUBECONFIG= run_ps incluster
-add_nodes 51 70
-wait_replicas 5 "in-cluster config: 70 nodes -> 5"
+add_nodes 71 90
+wait_replicas 6 "in-cluster config: 90 nodes -> 6"
 kill $PS_PID
 unset TOKEN
 # broken kubeconfigs: exit 2 with a message that names what is wrong
