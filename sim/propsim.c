@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "replay.h"
 
 int serve_main(int argc, char **argv);
 
@@ -17,6 +18,7 @@ static void usage(FILE *out)
           "commands:\n"
           "  eval      the replica count CPA would choose for given params and cluster\n"
           "  serve     an emulated Kubernetes API server that plays a cluster history\n"
+          "  replay    replay a recorded cluster history offline: timeline, summary, chart\n"
           "\n"
           "`propsim COMMAND --help` describes a command. propsim --version prints the version.\n",
           out);
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "eval") == 0)
         return eval_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return replay_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {

@@ -1,0 +1,770 @@
+#define _DEFAULT_SOURCE /* getopt_long */
+#include "replay.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "fileio.h"
+#include "nodes.h"
+#include "params.h"
+#include "quantity.h"
+#include "replicas.h"
+#include "selector.h"
+#include "trace.h"
+#include "yamljson.h"
+
+#define MAX_SETS 8
+#define MAX_LEVELS 512
+
+struct level_time {
+    int32_t replicas;
+    double seconds;
+};
+
+struct param_set {
+    char label[256];
+    struct params params;
+    int32_t current;        /* the simulated target's replicas */
+    unsigned long actions, ups, downs;
+    int32_t min, max;
+    double weighted;        /* integral of replicas over time */
+    double under_s;         /* time with capacity below demand */
+    struct level_time levels[MAX_LEVELS];
+    int n_levels;
+    int32_t first_action_from;
+    char error[512];        /* refuse-empty-ladder and such */
+};
+
+struct replay {
+    struct param_set sets[MAX_SETS];
+    int n_sets;
+    struct node_count_opts nopts;
+    struct policy_opts popts;
+    struct node_set *nodes;
+    double poll, from, to;
+    bool has_from, has_to;
+    double qps_replica, qps_node;
+    FILE *csv, *jsonl;
+    unsigned long rows, events, node_events;
+    double t_first, t_last, t_prev_row;
+    bool started;
+    int64_t min_nodes, max_nodes;
+    struct cluster_summary prev;
+};
+
+static void report_line(void *ctx, const char *path, long line, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "propsim replay: %s:%ld: %s\n", path, line, message);
+}
+
+static void add_level_time(struct param_set *p, int32_t replicas, double dt)
+{
+    for (int i = 0; i < p->n_levels; i++)
+        if (p->levels[i].replicas == replicas) {
+            p->levels[i].seconds += dt;
+            return;
+        }
+    if (p->n_levels < MAX_LEVELS)
+        p->levels[p->n_levels++] = (struct level_time){replicas, dt};
+}
+
+/* Account the time since the previous row at the previous state, then decide at t. */
+static void decide(struct replay *r, double t)
+{
+    struct cluster_summary s;
+    node_set_summary(r->nodes, &s);
+    bool in_window = (!r->has_from || t >= r->from) && (!r->has_to || t <= r->to);
+    if (r->started && in_window) {
+        double dt = t - r->t_prev_row;
+        for (int i = 0; i < r->n_sets; i++) {
+            struct param_set *p = &r->sets[i];
+            p->weighted += dt * p->current;
+            add_level_time(p, p->current, dt);
+            if (r->qps_replica > 0 && (double)p->current * r->qps_replica < (double)r->prev.total_nodes * r->qps_node)
+                p->under_s += dt;
+        }
+    }
+    if (!in_window) {
+        /* outside the window the target still follows the decisions, silently */
+        for (int i = 0; i < r->n_sets; i++) {
+            struct replica_calc c;
+            char err[256];
+            if (replicas_compute(&r->sets[i].params, &s, &r->popts, &c, err, sizeof err) == 0)
+                r->sets[i].current = c.replicas;
+        }
+        r->prev = s;
+        return;
+    }
+    if (!r->started) {
+        r->started = true;
+        r->t_first = t;
+        r->min_nodes = r->max_nodes = s.total_nodes;
+    }
+    r->t_prev_row = t;
+    r->t_last = t;
+    if (s.total_nodes < r->min_nodes)
+        r->min_nodes = s.total_nodes;
+    if (s.total_nodes > r->max_nodes)
+        r->max_nodes = s.total_nodes;
+    r->rows++;
+    fprintf(r->csv, "%.6f,%lld,%lld,%lld,%lld", t, (long long)s.total_nodes, (long long)s.schedulable_nodes,
+            (long long)s.total_cores, (long long)s.schedulable_cores);
+    fprintf(r->jsonl, "{\"t\":%.6f,\"total_nodes\":%lld,\"schedulable_nodes\":%lld,\"total_cores\":%lld,\"schedulable_cores\":%lld",
+            t, (long long)s.total_nodes, (long long)s.schedulable_nodes, (long long)s.total_cores, (long long)s.schedulable_cores);
+    for (int i = 0; i < r->n_sets; i++) {
+        struct param_set *p = &r->sets[i];
+        struct replica_calc c;
+        char err[512];
+        int32_t desired = p->current;
+        if (replicas_compute(&p->params, &s, &r->popts, &c, err, sizeof err) == 0)
+            desired = c.replicas;
+        else if (!p->error[0])
+            snprintf(p->error, sizeof p->error, "%s", err);
+        char action[48] = "";
+        if (desired != p->current) {
+            snprintf(action, sizeof action, "%d->%d", p->current, desired);
+            p->actions++;
+            if (desired > p->current)
+                p->ups++;
+            else
+                p->downs++;
+            p->current = desired;
+        }
+        if (r->rows == 1 || p->current < p->min)
+            p->min = p->current;
+        if (r->rows == 1 || p->current > p->max)
+            p->max = p->current;
+        fprintf(r->csv, ",%d,%s", p->current, action);
+        if (r->n_sets == 1)
+            fprintf(r->jsonl, ",\"replicas\":%d,\"action\":\"%s\"", p->current, action);
+        else
+            fprintf(r->jsonl, ",\"replicas_%d\":%d,\"action_%d\":\"%s\"", i + 1, p->current, i + 1, action);
+    }
+    fputc('\n', r->csv);
+    fputs("}\n", r->jsonl);
+    r->prev = s;
+}
+
+static int apply_event(struct replay *r, const struct watch_event *ev, long line)
+{
+    if (!ev->kind || strcmp(ev->kind, "Node") != 0)
+        return 0; /* other kinds are skipped, as DESIGN.md says readers do */
+    if (ev->type == WEV_BOOKMARK || ev->type == WEV_ERROR)
+        return 0;
+    struct node_obs n;
+    char err[512];
+    if (ev->type == WEV_DELETED) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev->object, "metadata"), "name");
+        if (!cJSON_IsString(name)) {
+            fprintf(stderr, "propsim replay: line %ld: DELETED node without metadata.name, skipped\n", line);
+            return 0;
+        }
+        node_set_remove(r->nodes, name->valuestring);
+    } else {
+        if (node_decode(ev->object, &r->nopts, &n, err, sizeof err) != 0) {
+            fprintf(stderr, "propsim replay: line %ld: %s, skipped\n", line, err);
+            return 0;
+        }
+        if (node_set_upsert(r->nodes, &n) != 0)
+            return -1;
+    }
+    r->node_events++;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* chart.svg, drawn from timeline.csv in fixed memory (min/max per pixel column)              */
+
+#define CHART_W 1100
+#define PLOT_X 70
+#define PLOT_W 900
+#define BUCKETS PLOT_W
+
+struct series {
+    double min[BUCKETS], max[BUCKETS], last[BUCKETS];
+    bool seen[BUCKETS];
+    double lo, hi;
+};
+
+static void series_init(struct series *s)
+{
+    memset(s, 0, sizeof *s);
+    s->lo = INFINITY;
+    s->hi = -INFINITY;
+}
+
+static void series_add(struct series *s, int b, double v)
+{
+    if (!s->seen[b]) {
+        s->min[b] = s->max[b] = v;
+        s->seen[b] = true;
+    }
+    if (v < s->min[b])
+        s->min[b] = v;
+    if (v > s->max[b])
+        s->max[b] = v;
+    s->last[b] = v;
+    if (v < s->lo)
+        s->lo = v;
+    if (v > s->hi)
+        s->hi = v;
+}
+
+static void fmt_time(double secs, char *out, size_t len)
+{
+    if (secs >= 2 * 86400)
+        snprintf(out, len, "%.1fd", secs / 86400);
+    else if (secs >= 2 * 3600)
+        snprintf(out, len, "%.1fh", secs / 3600);
+    else if (secs >= 120)
+        snprintf(out, len, "%.0fm", secs / 60);
+    else
+        snprintf(out, len, "%.0fs", secs);
+}
+
+/* One panel: a few series drawn as step lines from per-bucket min/max/last. */
+static void panel(FILE *f, int y0, int h, const char *title, struct series **ss, const char **colors, const char **names,
+                  int n, double t0, double t1)
+{
+    double lo = 0, hi = 1;
+    for (int i = 0; i < n; i++)
+        if (ss[i]->hi > hi)
+            hi = ss[i]->hi;
+    hi = hi * 1.08 + 0.5;
+    fprintf(f, "<g><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", PLOT_X, y0, PLOT_W, h);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s</text>\n", PLOT_X, y0 - 6, title);
+    for (int k = 0; k <= 4; k++) {
+        double v = lo + (hi - lo) * k / 4;
+        int y = y0 + h - (int)((v - lo) / (hi - lo) * h);
+        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e5e5e5\"/>", PLOT_X, y, PLOT_X + PLOT_W, y);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">%.0f</text>\n", PLOT_X - 6, y + 4, v);
+    }
+    for (int i = 0; i < n; i++) {
+        struct series *s = ss[i];
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"", colors[i]);
+        double prev = NAN;
+        for (int b = 0; b < BUCKETS; b++) {
+            if (!s->seen[b])
+                continue;
+            int x = PLOT_X + b;
+            double ys[3] = {isnan(prev) ? s->min[b] : prev, s->min[b], s->max[b]};
+            for (int k = 0; k < 3; k++)
+                fprintf(f, "%d,%d ", x, y0 + h - (int)((ys[k] - lo) / (hi - lo) * h));
+            fprintf(f, "%d,%d ", x, y0 + h - (int)((s->last[b] - lo) / (hi - lo) * h));
+            prev = s->last[b];
+        }
+        fprintf(f, "\"/>\n");
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
+                PLOT_X + PLOT_W + 12, y0 + 10 + i * 16, colors[i], PLOT_X + PLOT_W + 28, y0 + 14 + i * 16, names[i]);
+    }
+    for (int k = 0; k <= 6; k++) {
+        char lab[32];
+        fmt_time(t0 + (t1 - t0) * k / 6, lab, sizeof lab);
+        int x = PLOT_X + PLOT_W * k / 6;
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", x, y0 + h + 14, lab);
+    }
+    fprintf(f, "</g>\n");
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static int write_chart(const struct replay *r, const char *dir, const char *trace_name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/timeline.csv", dir);
+    FILE *in = fopen(path, "r");
+    snprintf(path, sizeof path, "%s/chart.svg", dir);
+    FILE *f = fopen(path, "w");
+    if (!in || !f) {
+        if (in)
+            fclose(in);
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    struct series *tn = malloc(sizeof *tn), *sn = malloc(sizeof *sn), *tc = malloc(sizeof *tc), *sc = malloc(sizeof *sc);
+    struct series *rep[MAX_SETS];
+    for (int i = 0; i < r->n_sets; i++)
+        rep[i] = malloc(sizeof *rep[i]);
+    series_init(tn);
+    series_init(sn);
+    series_init(tc);
+    series_init(sc);
+    for (int i = 0; i < r->n_sets; i++)
+        series_init(rep[i]);
+    /* action markers: at most one per pixel column and set */
+    static double marks[MAX_SETS][BUCKETS];
+    static bool marked[MAX_SETS][BUCKETS];
+    memset(marked, 0, sizeof marked);
+    char line[4096];
+    double t0 = r->t_first, t1 = r->t_last > r->t_first ? r->t_last : r->t_first + 1;
+    if (!fgets(line, sizeof line, in)) /* header */
+        line[0] = '\0';
+    while (fgets(line, sizeof line, in)) {
+        /* t,total_nodes,schedulable_nodes,total_cores,schedulable_cores,(replicas,action)... */
+        char *fields[5 + 2 * MAX_SETS];
+        int nf = 0;
+        char *p = line;
+        line[strcspn(line, "\n")] = '\0';
+        while (nf < 5 + 2 * MAX_SETS) {
+            fields[nf++] = p;
+            char *comma = strchr(p, ',');
+            if (!comma)
+                break;
+            *comma = '\0';
+            p = comma + 1;
+        }
+        if (nf < 5 + 2 * r->n_sets)
+            continue;
+        double t = strtod(fields[0], NULL);
+        int b = (int)((t - t0) / (t1 - t0) * (BUCKETS - 1));
+        b = b < 0 ? 0 : b >= BUCKETS ? BUCKETS - 1 : b;
+        series_add(tn, b, strtod(fields[1], NULL));
+        series_add(sn, b, strtod(fields[2], NULL));
+        series_add(tc, b, strtod(fields[3], NULL));
+        series_add(sc, b, strtod(fields[4], NULL));
+        for (int i = 0; i < r->n_sets; i++) {
+            double rv = strtod(fields[5 + 2 * i], NULL);
+            series_add(rep[i], b, rv);
+            if (fields[6 + 2 * i][0]) {
+                marked[i][b] = true;
+                marks[i][b] = rv;
+            }
+        }
+    }
+    fclose(in);
+    static const char *set_colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+    int ph = 150, gap = 60, top = 70;
+    int height = top + 3 * (ph + gap) + 40 + 18 * r->n_sets;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", CHART_W, height);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">propsim replay: ", PLOT_X);
+    xml_escape(f, trace_name);
+    fprintf(f, "</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#555\">%lu decision points, %lu node events; nodes %lld..%lld; poll period %gs</text>\n",
+            PLOT_X, r->rows, r->node_events, (long long)r->min_nodes, (long long)r->max_nodes, r->poll);
+    struct series *nodes_s[2] = {tn, sn};
+    const char *nodes_c[2] = {"#888", "#1f77b4"}, *nodes_n[2] = {"total nodes", "schedulable"};
+    panel(f, top, ph, "Nodes", nodes_s, nodes_c, nodes_n, 2, t0, t1);
+    struct series *cores_s[2] = {tc, sc};
+    const char *cores_n[2] = {"total cores", "schedulable"};
+    panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1);
+    const char *rep_n[MAX_SETS];
+    char labels[MAX_SETS][64];
+    for (int i = 0; i < r->n_sets; i++) {
+        snprintf(labels[i], sizeof labels[i], "params %d", i + 1);
+        rep_n[i] = labels[i];
+    }
+    int ry = top + 2 * (ph + gap);
+    panel(f, ry, ph, "Replicas (each dot: a scaling action)", rep, set_colors, rep_n, r->n_sets, t0, t1);
+    double hi = 1;
+    for (int i = 0; i < r->n_sets; i++)
+        if (rep[i]->hi > hi)
+            hi = rep[i]->hi;
+    hi = hi * 1.08 + 0.5;
+    for (int i = 0; i < r->n_sets; i++)
+        for (int b = 0; b < BUCKETS; b++)
+            if (marked[i][b])
+                fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"%s\"/>", PLOT_X + b,
+                        ry + ph - (int)(marks[i][b] / hi * ph), set_colors[i]);
+    fprintf(f, "\n");
+    int ly = ry + ph + 40;
+    for (int i = 0; i < r->n_sets; i++) {
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">params %d: ", PLOT_X, ly + 18 * i, set_colors[i], i + 1);
+        xml_escape(f, r->sets[i].label);
+        fprintf(f, " — %lu actions (%lu up, %lu down), replicas %d..%d</text>\n", r->sets[i].actions, r->sets[i].ups,
+                r->sets[i].downs, r->sets[i].min, r->sets[i].max);
+    }
+    fprintf(f, "</svg>\n");
+    fclose(f);
+    free(tn);
+    free(sn);
+    free(tc);
+    free(sc);
+    for (int i = 0; i < r->n_sets; i++)
+        free(rep[i]);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static int write_summary(const struct replay *r, const char *dir, const char *trace, long bad_lines)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "trace", trace);
+    cJSON_AddNumberToObject(o, "events", (double)r->events);
+    cJSON_AddNumberToObject(o, "nodeEvents", (double)r->node_events);
+    cJSON_AddNumberToObject(o, "badLines", (double)bad_lines);
+    cJSON_AddNumberToObject(o, "decisionPoints", (double)r->rows);
+    cJSON_AddNumberToObject(o, "start", r->t_first);
+    cJSON_AddNumberToObject(o, "end", r->t_last);
+    cJSON_AddNumberToObject(o, "pollPeriodSeconds", r->poll);
+    cJSON_AddNumberToObject(o, "minNodes", (double)r->min_nodes);
+    cJSON_AddNumberToObject(o, "maxNodes", (double)r->max_nodes);
+    cJSON *arr = cJSON_AddArrayToObject(o, "params");
+    double span = r->t_last - r->t_first;
+    for (int i = 0; i < r->n_sets; i++) {
+        const struct param_set *p = &r->sets[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "params", p->label);
+        cJSON_AddStringToObject(e, "mode", params_mode_name(p->params.mode));
+        cJSON_AddNumberToObject(e, "actions", (double)p->actions);
+        cJSON_AddNumberToObject(e, "scaleUps", (double)p->ups);
+        cJSON_AddNumberToObject(e, "scaleDowns", (double)p->downs);
+        cJSON_AddNumberToObject(e, "minReplicas", p->min);
+        cJSON_AddNumberToObject(e, "maxReplicas", p->max);
+        cJSON_AddNumberToObject(e, "finalReplicas", p->current);
+        cJSON_AddNumberToObject(e, "meanReplicas", span > 0 ? p->weighted / span : p->current);
+        cJSON *lv = cJSON_AddObjectToObject(e, "secondsAtReplicas");
+        for (int k = 0; k < p->n_levels; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", p->levels[k].replicas);
+            cJSON_AddNumberToObject(lv, key, p->levels[k].seconds);
+        }
+        if (r->qps_replica > 0) {
+            cJSON_AddNumberToObject(e, "underProvisionedSeconds", p->under_s);
+            cJSON_AddNumberToObject(e, "qpsPerReplica", r->qps_replica);
+            cJSON_AddNumberToObject(e, "qpsPerNode", r->qps_node);
+        }
+        if (p->error[0])
+            cJSON_AddStringToObject(e, "error", p->error);
+        cJSON_AddItemToArray(arr, e);
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    FILE *f = fopen(path, "w");
+    int rc = f && text && fprintf(f, "%s\n", text) > 0 ? 0 : -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    free(text);
+    return rc;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: propsim replay TRACE (--params JSON | --config FILE)... --out DIR\n"
+          "                      [--poll-period S] [--from T] [--to T] [--initial-replicas N]\n"
+          "                      [--qps-per-replica Q --qps-per-node Q] [--nodelabels SEL] [counting options]\n"
+          "\n"
+          "Replays a trace (JSON lines, .gz read directly) through the decision core with a virtual clock:\n"
+          "a decision after each group of same-time events and every poll period (default 10 s).\n"
+          "  --params JSON        params as CPA's --default-params; repeat to compare (up to 8)\n"
+          "  --config FILE        a params ConfigMap (YAML/JSON); repeatable\n"
+          "  --out DIR            writes timeline.csv, timeline.jsonl, summary.json, chart.svg\n"
+          "  --from T, --to T     only record decisions in this window (seconds of the trace)\n"
+          "  --initial-replicas N the target's replicas before the trace (default 1)\n"
+          "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
+          "  --no-chart           skip chart.svg\n"
+          "Counting options as propsim eval: --legacy-schedulable --ignore-taint --max-cores-per-node\n"
+          "  --spof-respects-max --refuse-empty-ladder\n",
+          out);
+}
+
+static int add_set(struct replay *r, const char *label, struct cm_data *cm)
+{
+    char err[2048];
+    if (r->n_sets == MAX_SETS) {
+        fprintf(stderr, "propsim replay: at most %d params sets\n", MAX_SETS);
+        return -1;
+    }
+    struct param_set *p = &r->sets[r->n_sets];
+    params_init(&p->params);
+    if (params_from_configmap(cm, &p->params, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    snprintf(p->label, sizeof p->label, "%s", label);
+    r->n_sets++;
+    return 0;
+}
+
+static int load_config(struct replay *r, const char *path)
+{
+    char *data = NULL, err[512];
+    size_t len;
+    if (fileio_read_all(path, 16u << 20, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim replay: %s\n", err);
+        return -1;
+    }
+    cJSON *docs = yamljson_parse(data, len, err, sizeof err);
+    free(data);
+    if (!docs) {
+        fprintf(stderr, "propsim replay: %s: %s\n", path, err);
+        return -1;
+    }
+    const cJSON *doc, *cm = NULL;
+    cJSON_ArrayForEach(doc, docs)
+    {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+        if (cJSON_IsString(k) && strcmp(k->valuestring, "ConfigMap") == 0) {
+            cm = doc;
+            break;
+        }
+    }
+    int rc = -1;
+    struct cm_data d;
+    cm_data_init(&d);
+    if (!cm) {
+        fprintf(stderr, "propsim replay: %s: no document with kind: ConfigMap\n", path);
+    } else {
+        const cJSON *e;
+        rc = 0;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(cm, "data"))
+        {
+            if (!cJSON_IsString(e)) {
+                fprintf(stderr, "propsim replay: %s: data.%s must be a string\n", path, e->string);
+                rc = -1;
+                break;
+            }
+            cm_data_set(&d, e->string, e->valuestring, strlen(e->valuestring));
+        }
+        if (rc == 0)
+            rc = add_set(r, path, &d);
+    }
+    cm_data_release(&d);
+    cJSON_Delete(docs);
+    return rc;
+}
+
+int replay_main(int argc, char **argv)
+{
+    enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
+           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_HELP };
+    static const struct option longopts[] = {
+        {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
+        {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
+        {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
+        {"initial-replicas", required_argument, NULL, O_INITIAL}, {"qps-per-replica", required_argument, NULL, O_QPS_R},
+        {"qps-per-node", required_argument, NULL, O_QPS_N}, {"nodelabels", required_argument, NULL, O_NODELABELS},
+        {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
+        {"max-cores-per-node", required_argument, NULL, O_MAXCORES}, {"spof-respects-max", no_argument, NULL, O_SPOF_MAX},
+        {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY}, {"no-chart", no_argument, NULL, O_NO_CHART},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
+    };
+    static struct replay r;
+    memset(&r, 0, sizeof r);
+    r.poll = 10;
+    node_count_opts_init(&r.nopts);
+    const char *out = NULL, *trace_path = NULL;
+    struct selector *sel = NULL;
+    long initial = 1;
+    bool chart = true;
+    char err[2048];
+    int rc = 2;
+    struct trace *t = NULL;
+    optind = 1;
+    int opt;
+    char *end;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case O_PARAMS: {
+            struct cm_data d;
+            cm_data_init(&d);
+            if (params_parse_default(optarg, strlen(optarg), &d, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --params: %s\n", err);
+                cm_data_release(&d);
+                goto done;
+            }
+            int arc = add_set(&r, optarg, &d);
+            cm_data_release(&d);
+            if (arc != 0)
+                goto done;
+            break;
+        }
+        case O_CONFIG:
+            if (load_config(&r, optarg) != 0)
+                goto done;
+            break;
+        case O_OUT: out = optarg; break;
+        case O_POLL:
+            r.poll = strtod(optarg, &end);
+            if (*end || r.poll <= 0) {
+                fprintf(stderr, "propsim replay: --poll-period: expected a positive number of seconds\n");
+                goto done;
+            }
+            break;
+        case O_FROM: r.from = strtod(optarg, &end); r.has_from = true; break;
+        case O_TO: r.to = strtod(optarg, &end); r.has_to = true; break;
+        case O_INITIAL:
+            initial = strtol(optarg, &end, 10);
+            if (*end || initial < 0 || initial > INT32_MAX) {
+                fprintf(stderr, "propsim replay: --initial-replicas: expected a non-negative integer\n");
+                goto done;
+            }
+            break;
+        case O_QPS_R: r.qps_replica = strtod(optarg, &end); break;
+        case O_QPS_N: r.qps_node = strtod(optarg, &end); break;
+        case O_NODELABELS:
+            if (selector_parse(optarg, &sel, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --nodelabels: %s\n", err);
+                goto done;
+            }
+            r.nopts.selector = sel;
+            break;
+        case O_LEGACY: r.nopts.legacy_schedulable = true; break;
+        case O_TAINT:
+            if (node_count_opts_add_taint(&r.nopts, optarg, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --ignore-taint: %s\n", err);
+                goto done;
+            }
+            break;
+        case O_MAXCORES:
+            if (quantity_parse_nano(optarg, strlen(optarg), &r.nopts.max_nano_per_node, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --max-cores-per-node: %s\n", err);
+                goto done;
+            }
+            break;
+        case O_SPOF_MAX: r.popts.spof_respects_max = true; break;
+        case O_REFUSE_EMPTY: r.popts.refuse_empty_ladder = true; break;
+        case O_NO_CHART: chart = false; break;
+        case O_HELP:
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto done;
+        default:
+            usage(stderr);
+            goto done;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "propsim replay: give exactly one TRACE file\n");
+        usage(stderr);
+        goto done;
+    }
+    trace_path = argv[optind];
+    if (!out) {
+        fprintf(stderr, "propsim replay: --out DIR is required (timeline.csv, timeline.jsonl, summary.json, chart.svg go there)\n");
+        goto done;
+    }
+    if (r.n_sets == 0) {
+        fprintf(stderr, "propsim replay: give the params with --params JSON or --config FILE\n");
+        goto done;
+    }
+    if ((r.qps_replica > 0) != (r.qps_node > 0)) {
+        fprintf(stderr, "propsim replay: --qps-per-replica and --qps-per-node go together\n");
+        goto done;
+    }
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "propsim replay: cannot create %s: %s\n", out, strerror(errno));
+        goto done;
+    }
+    t = trace_open(trace_path, report_line, NULL, err, sizeof err);
+    if (!t) {
+        fprintf(stderr, "propsim replay: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/timeline.csv", out);
+    r.csv = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/timeline.jsonl", out);
+    r.jsonl = fopen(path, "w");
+    r.nodes = node_set_new();
+    if (!r.csv || !r.jsonl || !r.nodes) {
+        fprintf(stderr, "propsim replay: cannot write to %s: %s\n", out, strerror(errno));
+        rc = 1;
+        goto done;
+    }
+    static char csvbuf[1 << 16], jsonbuf[1 << 16];
+    setvbuf(r.csv, csvbuf, _IOFBF, sizeof csvbuf);
+    setvbuf(r.jsonl, jsonbuf, _IOFBF, sizeof jsonbuf);
+    fputs("t,total_nodes,schedulable_nodes,total_cores,schedulable_cores", r.csv);
+    for (int i = 0; i < r.n_sets; i++) {
+        r.sets[i].current = (int32_t)initial;
+        if (r.n_sets == 1)
+            fputs(",replicas,action", r.csv);
+        else
+            fprintf(r.csv, ",replicas_%d,action_%d", i + 1, i + 1);
+    }
+    fputc('\n', r.csv);
+
+    /* the virtual clock */
+    struct watch_event *ev;
+    double pending_t = 0, next_poll = 0;
+    bool pending = false, first = true;
+    int got;
+    while ((got = trace_next(t, &ev, err, sizeof err)) == 1) {
+        r.events++;
+        if (first) {
+            next_poll = ev->t + r.poll;
+            first = false;
+        }
+        if (pending && ev->t > pending_t) {
+            decide(&r, pending_t); /* all events at pending_t are in */
+            pending = false;
+        }
+        while (next_poll < ev->t) { /* poll ticks between decision points */
+            decide(&r, next_poll);
+            next_poll += r.poll;
+        }
+        if (apply_event(&r, ev, trace_line(t)) < 0) {
+            fprintf(stderr, "propsim replay: out of memory\n");
+            rc = 1;
+            goto done;
+        }
+        pending = true;
+        pending_t = ev->t;
+    }
+    if (got < 0) {
+        fprintf(stderr, "propsim replay: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    if (pending)
+        decide(&r, pending_t);
+    if (fflush(r.csv) != 0 || fflush(r.jsonl) != 0 || ferror(r.csv) || ferror(r.jsonl)) {
+        fprintf(stderr, "propsim replay: writing the timeline failed: %s\n", strerror(errno));
+        rc = 1;
+        goto done;
+    }
+    fclose(r.csv);
+    fclose(r.jsonl);
+    r.csv = r.jsonl = NULL;
+    const char *base = strrchr(trace_path, '/');
+    base = base ? base + 1 : trace_path;
+    if (write_summary(&r, out, trace_path, trace_bad_lines(t)) != 0 || (chart && write_chart(&r, out, base) != 0)) {
+        fprintf(stderr, "propsim replay: cannot write the summary or chart in %s\n", out);
+        rc = 1;
+        goto done;
+    }
+    printf("replayed %lu events (%lu node events, %ld bad lines) over %.0f s: %lu decision points\n", r.events,
+           r.node_events, trace_bad_lines(t), r.t_last - r.t_first, r.rows);
+    for (int i = 0; i < r.n_sets; i++)
+        printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
+               r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
+               r.sets[i].error[0] ? "; error: " : "", r.sets[i].error);
+    printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
+    rc = 0;
+done:
+    if (r.csv)
+        fclose(r.csv);
+    if (r.jsonl)
+        fclose(r.jsonl);
+    trace_close(t);
+    node_set_free(r.nodes);
+    for (int i = 0; i < r.n_sets; i++)
+        params_release(&r.sets[i].params);
+    selector_free(sel);
+    node_count_opts_release(&r.nopts);
+    return rc;
+}
