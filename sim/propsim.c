@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "import.h"
 #include "replay.h"
 
 int serve_main(int argc, char **argv);
@@ -19,6 +20,7 @@ static void usage(FILE *out)
           "  eval      the replica count CPA would choose for given params and cluster\n"
           "  serve     an emulated Kubernetes API server that plays a cluster history\n"
           "  replay    replay a recorded cluster history offline: timeline, summary, chart\n"
+          "  import    convert a real cluster history (google2011) into a trace\n"
           "\n"
           "`propsim COMMAND --help` describes a command. propsim --version prints the version.\n",
           out);
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "eval") == 0)
         return eval_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "import") == 0)
+        return import_main(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return replay_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)

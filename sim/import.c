@@ -1,0 +1,181 @@
+#define _DEFAULT_SOURCE /* getopt_long */
+#include "import.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "tracewrite.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: propsim import google2011 FILE.csv[.gz] --cores-per-unit N -o TRACE.jsonl[.gz]\n"
+          "\n"
+          "google2011: the Google cluster-data 2011 machine_events table (time in microseconds, machine ID,\n"
+          "event type 0=ADD 1=REMOVE 2=UPDATE, platform, CPUs normalised to the largest machine, memory).\n"
+          "ADD -> ADDED, REMOVE -> DELETED, UPDATE -> MODIFIED; a machine becomes Node machine-<ID>, Ready,\n"
+          "with allocatable cpu = CPUs x N cores (rounded to the millicore). Rows at time 0 describe machines\n"
+          "present before the trace window (which starts at 600 s); they are kept at t=0 as the initial state.\n"
+          "Rows with empty CPU fields (allowed by the schema) give nodes without allocatable cpu (0 cores).\n",
+          out);
+}
+
+/* Split a CSV line (no quoting in this table) into at most max fields. */
+static int split(char *line, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        if (n == max)
+            return n + 1; /* too many */
+        fields[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c)
+            break;
+        *c = '\0';
+        p = c + 1;
+    }
+    return n;
+}
+
+static int import_google2011(const char *in, double cores_per_unit, const char *out)
+{
+    gzFile f = gzopen(in, "rb");
+    if (!f) {
+        fprintf(stderr, "propsim import: cannot open %s: %s\n", in, strerror(errno));
+        return 1;
+    }
+    char err[512];
+    struct tracewriter *w = tracewriter_open(out, err, sizeof err);
+    if (!w) {
+        gzclose(f);
+        fprintf(stderr, "propsim import: %s\n", err);
+        return 1;
+    }
+    char line[4096];
+    long lineno = 0, bad = 0, no_cpu = 0, out_of_order = 0;
+    unsigned long by_type[3] = {0, 0, 0};
+    long long last_us = 0;
+    while (gzgets(f, line, sizeof line)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len && line[len - 1] != '\n' && !gzeof(f)) {
+            fprintf(stderr, "propsim import: %s:%ld: line too long, skipped\n", in, lineno);
+            bad++;
+            int c;
+            while ((c = gzgetc(f)) != -1 && c != '\n')
+                ;
+            continue;
+        }
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        char *fields[7];
+        int nf = split(line, fields, 6);
+        char *end;
+        errno = 0;
+        long long us = strtoll(fields[0], &end, 10);
+        bool ok = nf == 6 && *fields[0] && !*end && errno == 0 && us >= 0;
+        long long id = ok ? strtoll(fields[1], &end, 10) : 0;
+        ok = ok && *fields[1] && !*end && id >= 0;
+        long type = ok ? strtol(fields[2], &end, 10) : -1;
+        ok = ok && *fields[2] && !*end && type >= 0 && type <= 2;
+        double cpus = -1;
+        if (ok && fields[4][0]) {
+            cpus = strtod(fields[4], &end);
+            ok = !*end && isfinite(cpus) && cpus >= 0 && cpus <= 1e6;
+        }
+        if (!ok) {
+            fprintf(stderr, "propsim import: %s:%ld: not a machine_events row (time,machine ID,event type 0-2,platform,"
+                            "CPUs,memory), skipped\n", in, lineno);
+            bad++;
+            continue;
+        }
+        if (us < last_us) {
+            out_of_order++;
+            fprintf(stderr, "propsim import: %s:%ld: time %lld before the previous row's %lld; using %lld\n", in, lineno,
+                    us, last_us, last_us);
+            us = last_us;
+        }
+        last_us = us;
+        if (cpus < 0 && type != 1)
+            no_cpu++;
+        char name[64];
+        snprintf(name, sizeof name, "machine-%lld", id);
+        static const char *types[] = {"ADDED", "DELETED", "MODIFIED"};
+        int64_t milli = cpus < 0 ? -1 : (int64_t)llround(cpus * cores_per_unit * 1000.0);
+        if (tracewriter_node(w, (double)us / 1e6, types[type], name, milli, true, false) != 0)
+            break;
+        by_type[type]++;
+    }
+    int zerr;
+    const char *zmsg = gzerror(f, &zerr);
+    int rc = 0;
+    if (zerr != Z_OK && zerr != Z_STREAM_END) {
+        fprintf(stderr, "propsim import: %s: %s (after line %ld)\n", in, zmsg, lineno);
+        rc = 1;
+    }
+    gzclose(f);
+    if (tracewriter_close(w, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim import: %s\n", err);
+        rc = 1;
+    }
+    printf("imported %ld rows from %s: %lu ADD, %lu REMOVE, %lu UPDATE; %ld bad rows skipped; %ld rows without CPUs "
+           "(nodes with no allocatable cpu); %ld out-of-order times clamped; last time %.3f s -> %s\n",
+           lineno, in, by_type[0], by_type[1], by_type[2], bad, no_cpu, out_of_order, (double)last_us / 1e6, out);
+    return rc;
+}
+
+int import_main(int argc, char **argv)
+{
+    enum { O_CORES = 256, O_OUT, O_HELP };
+    static const struct option longopts[] = {
+        {"cores-per-unit", required_argument, NULL, O_CORES}, {"output", required_argument, NULL, O_OUT},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
+    };
+    double cores = 0;
+    const char *out = NULL;
+    optind = 1;
+    int opt;
+    char *end;
+    while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        switch (opt) {
+        case O_CORES:
+            cores = strtod(optarg, &end);
+            if (*end || !(cores > 0)) {
+                fprintf(stderr, "propsim import: --cores-per-unit: expected a positive number (cores of the largest machine)\n");
+                return 2;
+            }
+            break;
+        case 'o':
+        case O_OUT: out = optarg; break;
+        case 'h':
+        case O_HELP: usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (argc - optind != 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *format = argv[optind], *in = argv[optind + 1];
+    if (!out) {
+        fprintf(stderr, "propsim import: -o TRACE is required\n");
+        return 2;
+    }
+    if (strcmp(format, "google2011") == 0) {
+        if (cores <= 0) {
+            fprintf(stderr, "propsim import: google2011 needs --cores-per-unit N (the cores of a machine whose "
+                            "normalised CPUs are 1)\n");
+            return 2;
+        }
+        return import_google2011(in, cores, out);
+    }
+    fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011\n", format);
+    return 2;
+}
