@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "generate.h"
 #include "import.h"
 #include "replay.h"
 
@@ -21,6 +22,7 @@ static void usage(FILE *out)
           "  serve     an emulated Kubernetes API server that plays a cluster history\n"
           "  replay    replay a recorded cluster history offline: timeline, summary, chart\n"
           "  import    convert a real cluster history (google2011) into a trace\n"
+          "  generate  synthetic scenarios: growth, outage, mass-delete, upgrade, flapping\n"
           "\n"
           "`propsim COMMAND --help` describes a command. propsim --version prints the version.\n",
           out);
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "eval") == 0)
         return eval_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "generate") == 0)
+        return generate_main(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0)
         return import_main(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
