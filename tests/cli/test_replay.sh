@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# propsim import / replay / generate on the real Google 2011 history and generated scenarios:
+# counts checked against values computed independently (awk over the CSV), determinism, every
+# output format, comparisons, windows, the capacity model, and bad or truncated traces.
+set -u
+PROPSIM=$1
+DATA=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+COREDNS='{"linear":{"coresPerReplica":256,"nodesPerReplica":16,"preventSinglePointFailure":true}}'
+G=$DATA/traces/google2011-machine-events.csv.gz
+
+# 1. import the real trace
+out=$("$PROPSIM" import google2011 "$G" --cores-per-unit 32 -o "$work/g.jsonl.gz" 2>"$work/import.err")
+[ $? = 0 ] || fail "import exit: $out $(cat "$work/import.err")"
+grep -q 'imported 37780 rows' <<<"$out" && grep -q '21443 ADD, 8957 REMOVE, 7380 UPDATE; 0 bad rows skipped; 32 rows without CPUs' <<<"$out" ||
+  fail "import counts: $out"
+[ "$(zcat "$work/g.jsonl.gz" | wc -l)" = 37780 ] || fail "one event per row"
+
+# 2. replay it; nodes and cores at three times match an independent computation over the CSV
+"$PROPSIM" replay "$work/g.jsonl.gz" --params "$COREDNS" --out "$work/g" >"$work/g.out" 2>&1 || fail "replay exit: $(cat "$work/g.out")"
+for T in 600 86400 2506130; do
+  want=$(zcat "$G" | awk -F, -v T="$T" '$1 <= T * 1000000 {
+      if ($3 == 1) { delete p[$2]; delete m[$2] } else { p[$2] = 1; m[$2] = ($5 == "" ? 0 : int($5 * 32000 + 0.5)) } }
+      END { n = 0; s = 0; for (k in p) { n++; s += m[k] } printf "%d,%d", n, int((s + 999) / 1000) }')
+  got=$(awk -F, -v T="$T" '$1 == T".000000" {print $2","$4}' "$work/g/timeline.csv" | tail -1)
+  [ "$got" = "$want" ] || fail "at t=$T: replay nodes,cores $got; computed from the CSV $want"
+done
+grep -q '"events":[[:space:]]*37780' "$work/g/summary.json" || fail "summary events"
+
+# 3. determinism: the same input gives byte-identical outputs
+"$PROPSIM" replay "$work/g.jsonl.gz" --params "$COREDNS" --out "$work/g2" >/dev/null 2>&1
+for f in timeline.csv timeline.jsonl summary.json chart.svg; do
+  cmp -s "$work/g/$f" "$work/g2/$f" || fail "replay is not deterministic: $f differs"
+done
+
+# 4. output formats
+head -1 "$work/g/timeline.csv" | grep -qx 't,total_nodes,schedulable_nodes,total_cores,schedulable_cores,replicas,action' ||
+  fail "CSV header: $(head -1 "$work/g/timeline.csv")"
+[ "$(wc -l <"$work/g/timeline.jsonl")" = "$(($(wc -l <"$work/g/timeline.csv") - 1))" ] || fail "a JSON line per CSV row"
+head -1 "$work/g/timeline.jsonl" | grep -q '^{"t":[0-9.]*,"total_nodes":[0-9]*,"schedulable_nodes":[0-9]*,"total_cores":[0-9]*,"schedulable_cores":[0-9]*,"replicas":[0-9]*,"action":"[0-9>-]*"}$' ||
+  fail "JSONL row: $(head -1 "$work/g/timeline.jsonl")"
+for k in '"actions":' '"scaleUps":' '"scaleDowns":' '"minReplicas":' '"maxReplicas":' '"meanReplicas":' '"secondsAtReplicas":'; do
+  grep -q "$k" "$work/g/summary.json" || fail "summary lacks $k"
+done
+head -1 "$work/g/chart.svg" | grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' && grep -q '<polyline' "$work/g/chart.svg" &&
+  tail -1 "$work/g/chart.svg" | grep -q '</svg>' || fail "chart.svg"
+grep -c '<circle' "$work/g/chart.svg" | grep -qv '^0$' || fail "actions are marked on the chart"
+
+# 5. compare two params sets; a window; the capacity model; a ConfigMap file
+"$PROPSIM" generate growth --nodes 100 --start-nodes 4 --duration 100 -o "$work/grow.jsonl" >/dev/null
+"$PROPSIM" replay "$work/grow.jsonl" --params "$COREDNS" --params '{"linear":{"nodesPerReplica":8}}' --out "$work/cmp" \
+  --qps-per-replica 1000 --qps-per-node 100 >/dev/null 2>&1 || fail "compare run"
+head -1 "$work/cmp/timeline.csv" | grep -q ',replicas_1,action_1,replicas_2,action_2$' || fail "comparison columns"
+tail -1 "$work/cmp/timeline.csv" | grep -q '^100.000000,100,100,392,392,7,,13,' || fail "final row: $(tail -1 "$work/cmp/timeline.csv")"
+grep -q '"underProvisionedSeconds"' "$work/cmp/summary.json" || fail "capacity model in the summary"
+"$PROPSIM" replay "$work/grow.jsonl" --params "$COREDNS" --out "$work/win" --from 50 --to 60 >/dev/null 2>&1
+awk -F, 'NR > 1 && ($1 < 50 || $1 > 60) {bad = 1} END {exit bad}' "$work/win/timeline.csv" || fail "--from/--to window"
+"$PROPSIM" replay "$work/grow.jsonl" --config "$DATA/manifests/examples__ladder.yaml" --out "$work/cfg" >/dev/null 2>&1 ||
+  fail "--config with a ConfigMap file"
+grep -q '"mode":[[:space:]]*"ladder"' "$work/cfg/summary.json" || fail "--config mode"
+
+# 6. bad lines reported with line numbers and skipped; a truncated last line ignored
+{ head -5 "$work/grow.jsonl"; echo 'not json'; echo '{"t":3,"type":"ADDED"}'; sed -n 6,20p "$work/grow.jsonl"; printf '{"t":99,"type":"ADD'; } >"$work/bad.jsonl"
+"$PROPSIM" replay "$work/bad.jsonl" --params "$COREDNS" --out "$work/bad" >"$work/bad.out" 2>"$work/bad.err" || fail "bad lines are not fatal"
+grep -q 'bad.jsonl:6: not valid JSON' "$work/bad.err" && grep -q 'bad.jsonl:7: an event needs' "$work/bad.err" &&
+  grep -q 'bad.jsonl:23: truncated last line' "$work/bad.err" || fail "bad lines reported: $(cat "$work/bad.err")"
+grep -q '"badLines":[[:space:]]*3' "$work/bad/summary.json" || fail "bad lines counted"
+grep -q '"nodeEvents":[[:space:]]*20' "$work/bad/summary.json" || fail "the rest replayed"
+# errors
+"$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 1 ] || fail "missing trace -> exit 1"
+"$PROPSIM" replay "$work/grow.jsonl" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "no params -> exit 2"
+out=$("$PROPSIM" replay "$work/grow.jsonl" --params '{"linear":{"min":-1}}' --out "$work/x" 2>&1); [ $? = 2 ] &&
+  grep -q 'invalid negative value for min: -1' <<<"$out" || fail "bad params -> CPA's message, exit 2"
+printf '0,1,0,,0.5,0.5\n600000000,2,0,,0.25,0.5\nbad,row\n700000000,1,1,,,\n' | gzip >"$work/mini.csv.gz"
+out=$("$PROPSIM" import google2011 "$work/mini.csv.gz" --cores-per-unit 8 -o "$work/mini.jsonl" 2>&1)
+grep -q 'mini.csv.gz:3: not a machine_events row' <<<"$out" && grep -q '1 bad rows skipped' <<<"$out" || fail "import bad rows: $out"
+grep -q '"t":0.000000,"type":"ADDED".*"name":"machine-1".*"cpu":"4000m"' "$work/mini.jsonl" || fail "import: t=0 row, cpu scaling"
+grep -q '"t":700.000000,"type":"DELETED".*"name":"machine-1"' "$work/mini.jsonl" || fail "import: REMOVE -> DELETED"
+
+# 7. generated scenarios
+for sc in growth outage mass-delete upgrade flapping; do
+  out=$("$PROPSIM" generate "$sc" --nodes 50 -o "$work/$sc.jsonl.gz" 2>&1) || fail "generate $sc: $out"
+  "$PROPSIM" replay "$work/$sc.jsonl.gz" --params "$COREDNS" --out "$work/r-$sc" --no-chart >/dev/null 2>&1 || fail "replay $sc"
+done
+[ "$(zcat "$work/outage.jsonl.gz" | grep -c '"status":"False"')" = 45 ] || fail "outage: 90% of 50 nodes turn NotReady"
+[ "$(zcat "$work/mass-delete.jsonl.gz" | grep -c DELETED)" = 25 ] || fail "mass-delete: half the nodes"
+"$PROPSIM" generate flapping --nodes 10 --events 1234 -o "$work/f.jsonl" >/dev/null
+[ "$(wc -l <"$work/f.jsonl")" = 1234 ] || fail "flapping --events gives exactly that many events"
+"$PROPSIM" generate nonsense -o "$work/n" >/dev/null 2>&1; [ $? = 2 ] || fail "unknown scenario -> 2"
+
+echo "test_replay: $fails failure(s)"
+[ "$fails" -eq 0 ]
