@@ -52,6 +52,7 @@ struct replay {
     bool has_from, has_to;
     double qps_replica, qps_node;
     FILE *csv, *jsonl;
+    bool no_timeline;
     unsigned long rows, events, node_events;
     double t_first, t_last, t_prev_row;
     bool started;
@@ -115,6 +116,30 @@ static void decide(struct replay *r, double t)
     if (s.total_nodes > r->max_nodes)
         r->max_nodes = s.total_nodes;
     r->rows++;
+    if (r->no_timeline) {
+        for (int i = 0; i < r->n_sets; i++) {
+            struct param_set *p = &r->sets[i];
+            struct replica_calc c;
+            char err[512];
+            int32_t desired = p->current;
+            if (replicas_compute(&p->params, &s, &r->popts, &c, err, sizeof err) == 0)
+                desired = c.replicas;
+            if (desired != p->current) {
+                p->actions++;
+                if (desired > p->current)
+                    p->ups++;
+                else
+                    p->downs++;
+                p->current = desired;
+            }
+            if (r->rows == 1 || p->current < p->min)
+                p->min = p->current;
+            if (r->rows == 1 || p->current > p->max)
+                p->max = p->current;
+        }
+        r->prev = s;
+        return;
+    }
     fprintf(r->csv, "%.6f,%lld,%lld,%lld,%lld", t, (long long)s.total_nodes, (long long)s.schedulable_nodes,
             (long long)s.total_cores, (long long)s.schedulable_cores);
     fprintf(r->jsonl, "{\"t\":%.6f,\"total_nodes\":%lld,\"schedulable_nodes\":%lld,\"total_cores\":%lld,\"schedulable_cores\":%lld",
@@ -474,6 +499,7 @@ static void usage(FILE *out)
           "  --initial-replicas N the target's replicas before the trace (default 1)\n"
           "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
           "  --no-chart           skip chart.svg\n"
+          "  --no-timeline        only summary.json (no timeline files, no chart): for very long traces\n"
           "Counting options as propsim eval: --legacy-schedulable --ignore-taint --max-cores-per-node\n"
           "  --spof-respects-max --refuse-empty-ladder\n",
           out);
@@ -548,7 +574,7 @@ static int load_config(struct replay *r, const char *path)
 int replay_main(int argc, char **argv)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
-           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_HELP };
+           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
         {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
@@ -558,6 +584,7 @@ int replay_main(int argc, char **argv)
         {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
         {"max-cores-per-node", required_argument, NULL, O_MAXCORES}, {"spof-respects-max", no_argument, NULL, O_SPOF_MAX},
         {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY}, {"no-chart", no_argument, NULL, O_NO_CHART},
+        {"no-timeline", no_argument, NULL, O_NO_TIMELINE},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
     };
     static struct replay r;
@@ -636,6 +663,7 @@ int replay_main(int argc, char **argv)
         case O_SPOF_MAX: r.popts.spof_respects_max = true; break;
         case O_REFUSE_EMPTY: r.popts.refuse_empty_ladder = true; break;
         case O_NO_CHART: chart = false; break;
+        case O_NO_TIMELINE: r.no_timeline = true; chart = false; break;
         case O_HELP:
         case 'h':
             usage(stdout);
@@ -676,9 +704,9 @@ int replay_main(int argc, char **argv)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/timeline.csv", out);
-    r.csv = fopen(path, "w");
+    r.csv = fopen(r.no_timeline ? "/dev/null" : path, "w");
     snprintf(path, sizeof path, "%s/timeline.jsonl", out);
-    r.jsonl = fopen(path, "w");
+    r.jsonl = fopen(r.no_timeline ? "/dev/null" : path, "w");
     r.nodes = node_set_new();
     if (!r.csv || !r.jsonl || !r.nodes) {
         fprintf(stderr, "propsim replay: cannot write to %s: %s\n", out, strerror(errno));
@@ -753,7 +781,10 @@ int replay_main(int argc, char **argv)
         printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
                r.sets[i].error[0] ? "; error: " : "", r.sets[i].error);
-    printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
+    if (r.no_timeline)
+        printf("outputs: %s/summary.json\n", out);
+    else
+        printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
     rc = 0;
 done:
     if (r.csv)
