@@ -60,6 +60,31 @@ struct replay {
     struct cluster_summary prev;
 };
 
+/* A per-event arena for cJSON during the replay loop: a parsed event lives until the next one is
+ * read, so its nodes can come from a bump allocator reset per event instead of thousands of
+ * malloc/free pairs (the largest cost of a replay). Oversized events fall back to the heap. */
+static struct {
+    char *base;
+    size_t used, cap;
+} arena;
+
+static void *arena_malloc(size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (arena.base && arena.used + n <= arena.cap) {
+        void *p = arena.base + arena.used;
+        arena.used += n;
+        return p;
+    }
+    return malloc(n);
+}
+
+static void arena_free(void *p)
+{
+    if (p && (!arena.base || (char *)p < arena.base || (char *)p >= arena.base + arena.cap))
+        free(p);
+}
+
 static void report_line(void *ctx, const char *path, long line, const char *message)
 {
     (void)ctx;
@@ -731,7 +756,16 @@ int replay_main(int argc, char **argv)
     double pending_t = 0, next_poll = 0;
     bool pending = false, first = true;
     int got;
-    while ((got = trace_next(t, &ev, err, sizeof err)) == 1) {
+    arena.cap = 8u << 20;
+    arena.base = malloc(arena.cap);
+    cJSON_Hooks hooks = {.malloc_fn = arena_malloc, .free_fn = arena_free};
+    if (arena.base)
+        cJSON_InitHooks(&hooks);
+    for (;;) {
+        /* the previous event is only read (and released) inside trace_next before the next parse */
+        arena.used = 0;
+        if ((got = trace_next(t, &ev, err, sizeof err)) != 1)
+            break;
         r.events++;
         if (first) {
             next_poll = ev->t + r.poll;
@@ -753,6 +787,12 @@ int replay_main(int argc, char **argv)
         pending = true;
         pending_t = ev->t;
     }
+    long bad_lines = trace_bad_lines(t);
+    trace_close(t); /* releases the last event while the arena hooks are still installed */
+    t = NULL;
+    cJSON_InitHooks(NULL);
+    free(arena.base);
+    arena.base = NULL;
     if (got < 0) {
         fprintf(stderr, "propsim replay: %s\n", err);
         rc = 1;
@@ -770,13 +810,13 @@ int replay_main(int argc, char **argv)
     r.csv = r.jsonl = NULL;
     const char *base = strrchr(trace_path, '/');
     base = base ? base + 1 : trace_path;
-    if (write_summary(&r, out, trace_path, trace_bad_lines(t)) != 0 || (chart && write_chart(&r, out, base) != 0)) {
+    if (write_summary(&r, out, trace_path, bad_lines) != 0 || (chart && write_chart(&r, out, base) != 0)) {
         fprintf(stderr, "propsim replay: cannot write the summary or chart in %s\n", out);
         rc = 1;
         goto done;
     }
     printf("replayed %lu events (%lu node events, %ld bad lines) over %.0f s: %lu decision points\n", r.events,
-           r.node_events, trace_bad_lines(t), r.t_last - r.t_first, r.rows);
+           r.node_events, bad_lines, r.t_last - r.t_first, r.rows);
     for (int i = 0; i < r.n_sets; i++)
         printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
@@ -787,6 +827,13 @@ int replay_main(int argc, char **argv)
         printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
     rc = 0;
 done:
+    if (arena.base) { /* an error path inside the loop */
+        trace_close(t);
+        t = NULL;
+        cJSON_InitHooks(NULL);
+        free(arena.base);
+        arena.base = NULL;
+    }
     if (r.csv)
         fclose(r.csv);
     if (r.jsonl)
