@@ -179,7 +179,7 @@ int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct nod
 /* ------------------------------------------------------------------------------------------ */
 /* The node set: open addressing, linear probing, backward-shift deletion (no tombstones).     */
 
-enum { SLOT_SCHEDULABLE = 1, SLOT_HAS_CPU = 2 };
+enum { SLOT_SCHEDULABLE = 1, SLOT_HAS_CPU = 2, SLOT_READY = 4 };
 
 struct slot {
     char *name; /* NULL: empty */
@@ -195,6 +195,7 @@ struct node_set {
     size_t name_bytes;
     __int128 total_nano, sched_nano;
     int64_t sched_nodes;
+    int64_t ready_nodes;
 };
 
 static uint64_t hash_name(const char *s)
@@ -231,6 +232,7 @@ void node_set_clear(struct node_set *s)
     s->name_bytes = 0;
     s->total_nano = s->sched_nano = 0;
     s->sched_nodes = 0;
+    s->ready_nodes = 0;
 }
 
 void node_set_free(struct node_set *s)
@@ -271,6 +273,8 @@ static void account(struct node_set *s, const struct slot *sl, int sign)
         s->sched_nano += sign * (__int128)sl->cpu_nano;
         s->sched_nodes += sign;
     }
+    if (sl->flags & SLOT_READY)
+        s->ready_nodes += sign;
 }
 
 static int grow(struct node_set *s)
@@ -337,7 +341,8 @@ int node_set_upsert(struct node_set *s, const struct node_obs *n)
     bool found;
     size_t i = find_slot(s, n->name, h, &found);
     struct slot sl = {.hash = h, .cpu_nano = n->has_cpu ? n->cpu_nano : 0,
-                      .flags = (unsigned char)((n->schedulable ? SLOT_SCHEDULABLE : 0) | (n->has_cpu ? SLOT_HAS_CPU : 0))};
+                      .flags = (unsigned char)((n->schedulable ? SLOT_SCHEDULABLE : 0) | (n->has_cpu ? SLOT_HAS_CPU : 0) |
+                                               (n->ready ? SLOT_READY : 0))};
     if (found) {
         account(s, &s->slots[i], -1);
         sl.name = s->slots[i].name;
@@ -378,6 +383,7 @@ void node_set_summary(const struct node_set *s, struct cluster_summary *out)
     out->schedulable_nodes = s->sched_nodes;
     out->total_cores = ceil_cores(s->total_nano);
     out->schedulable_cores = ceil_cores(s->sched_nano);
+    out->ready_nodes = s->ready_nodes;
 }
 
 void node_set_foreach(const struct node_set *s, void (*fn)(void *ctx, const char *name), void *ctx)

@@ -14,6 +14,7 @@ struct cluster_summary {
     int64_t schedulable_nodes;
     int64_t total_cores;
     int64_t schedulable_cores;
+    int64_t ready_nodes;       /* condition Ready=True (cordoned or not): the guard's NotReady share */
 };
 
 #endif

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (params_from_configmap(&d, &p, err, sizeof err) == 0) {
         static const struct cluster_summary sums[] = {
-            {0, 0, 0, 0}, {3, 2, 12, 8}, {15000, 14000, 60000, 56000}, {INT32_MAX, INT32_MAX, INT64_MAX, INT64_MAX}};
+            {0, 0, 0, 0, 0}, {3, 2, 12, 8, 3}, {15000, 14000, 60000, 56000, 14500}, {INT32_MAX, INT32_MAX, INT64_MAX, INT64_MAX, 0}};
         struct policy_opts o = {.spof_respects_max = (data[0] & 4) != 0, .refuse_empty_ladder = (data[0] & 8) != 0};
         for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++) {
             struct replica_calc c;

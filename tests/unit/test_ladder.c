@@ -75,7 +75,7 @@ static void test_empty_ladder(void **state)
     struct params p;
     params_init(&p);
     p.mode = PARAMS_LADDER;
-    struct cluster_summary s = {3, 3, 12, 12};
+    struct cluster_summary s = {3, 3, 12, 12, 3};
     struct policy_opts o = {.refuse_empty_ladder = true};
     struct replica_calc c;
     char err[512];

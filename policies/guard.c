@@ -1,0 +1,199 @@
+#include "guard.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void guard_opts_default(struct guard_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->enabled = true;
+    o->max_node_loss = 0.5;
+    o->window_s = 600;
+    o->settle_s = 600;
+    o->min_absolute = 3;
+    o->max_step_percent = 0.5;
+}
+
+int guard_parse_share(const char *text, double *share, char *err, size_t errlen)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || (*end && strcmp(end, "%") != 0) || !(v >= 0)) {
+        snprintf(err, errlen, "expected a share such as 50%% or 0.5, got \"%s\"", text);
+        return -1;
+    }
+    if (*end == '%')
+        v /= 100;
+    if (v > 1) {
+        snprintf(err, errlen, "a share cannot exceed 100%%, got \"%s\"", text);
+        return -1;
+    }
+    *share = v;
+    return 0;
+}
+
+int guard_parse_step(const char *text, int32_t *count, double *share, char *err, size_t errlen)
+{
+    *count = 0;
+    *share = 0;
+    if (strchr(text, '%') || strchr(text, '.'))
+        return guard_parse_share(text, share, err, errlen);
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || v < 1 || v > INT32_MAX) {
+        snprintf(err, errlen, "expected a number of replicas (>= 1) or a percentage such as 50%%, got \"%s\"", text);
+        return -1;
+    }
+    *count = (int32_t)v;
+    return 0;
+}
+
+void guard_init(struct guard_state *g)
+{
+    memset(g, 0, sizeof *g);
+    g->last_nodes = -1;
+}
+
+static void sample(struct guard_state *g, double now, int64_t nodes)
+{
+    int idx = (g->head + g->count) % GUARD_SAMPLES;
+    if (g->count == GUARD_SAMPLES) { /* full: drop the oldest */
+        g->head = (g->head + 1) % GUARD_SAMPLES;
+        g->count--;
+        idx = (g->head + g->count) % GUARD_SAMPLES;
+    }
+    g->t[idx] = now;
+    g->n[idx] = nodes;
+    g->count++;
+}
+
+/* Highest count seen within the window (and after a settled shrink). */
+static int64_t high_water(struct guard_state *g, const struct guard_opts *o, double now, double *at)
+{
+    while (g->count > 0 && (g->t[g->head] < now - o->window_s || g->t[g->head] < g->floor_t)) {
+        g->head = (g->head + 1) % GUARD_SAMPLES;
+        g->count--;
+    }
+    int64_t hwm = -1;
+    for (int i = 0; i < g->count; i++) {
+        int k = (g->head + i) % GUARD_SAMPLES;
+        if (g->n[k] > hwm) {
+            hwm = g->n[k];
+            *at = g->t[k];
+        }
+    }
+    return hwm;
+}
+
+static void fmt_dur(double s, char *out, size_t len)
+{
+    if (s >= 120)
+        snprintf(out, len, "%.0f min", s / 60);
+    else
+        snprintf(out, len, "%.0f s", s);
+}
+
+void guard_decide(struct guard_state *g, const struct guard_opts *o, double now, const struct cluster_summary *s,
+                  int64_t counted, int32_t current, int32_t desired, bool override, struct guard_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->verdict = GUARD_PASS;
+    out->replicas = desired;
+    if (counted != g->last_nodes) {
+        g->stable_since = now;
+        g->last_nodes = counted;
+    }
+    /* Only record a sample when the count changes or a second has passed (bounded ring). */
+    int last = (g->head + g->count - 1 + GUARD_SAMPLES) % GUARD_SAMPLES;
+    if (g->count == 0 || g->n[last] != counted || now - g->t[last] >= o->window_s / (GUARD_SAMPLES / 2))
+        sample(g, now, counted);
+    if (!o->enabled)
+        return;
+    bool was_holding = g->holding;
+    char wn[32], sn[32];
+    fmt_dur(o->window_s, wn, sizeof wn);
+    fmt_dur(o->settle_s, sn, sizeof sn);
+    /* 1. outage-like drops hold scale-downs */
+    double at = now;
+    int64_t hwm = high_water(g, o, now, &at);
+    int64_t drop = hwm - counted;
+    int64_t notready = s->total_nodes - s->ready_nodes;
+    bool big_drop = hwm > 0 && drop > o->min_absolute && (double)drop > o->max_node_loss * (double)hwm;
+    bool many_notready = s->total_nodes > 0 && notready > o->min_absolute &&
+                         (double)notready > o->max_node_loss * (double)s->total_nodes;
+    bool suspicious = big_drop || many_notready;
+    if (suspicious && override) {
+        g->floor_t = now; /* accept the new level: the high-water mark restarts here */
+        suspicious = false;
+    } else if (suspicious && big_drop && !many_notready && now - g->stable_since >= o->settle_s) {
+        /* a stable lower count for the settle time: the shrink is real */
+        g->floor_t = now;
+        suspicious = false;
+    } else if (suspicious && many_notready && now - g->stable_since >= o->settle_s && !big_drop) {
+        suspicious = false; /* NotReady for a long while and stable: act on it */
+    }
+    g->holding = suspicious;
+    out->released = was_holding && !g->holding;
+    if (suspicious && desired < current) {
+        out->verdict = GUARD_HOLD;
+        out->replicas = current;
+        g->holds++;
+        if (big_drop)
+            snprintf(out->reason, sizeof out->reason,
+                     "holding %d replicas (would scale down to %d): the counted nodes fell from %lld to %lld (-%.0f%%) "
+                     "within %s, more than the %.0f%% a real shrink would; this looks like a control-plane outage. "
+                     "Released when nodes return, after %s stable at the lower count, or by an operator override",
+                     current, desired, (long long)hwm, (long long)counted, 100.0 * (double)drop / (double)hwm, wn,
+                     100 * o->max_node_loss, sn);
+        else
+            snprintf(out->reason, sizeof out->reason,
+                     "holding %d replicas (would scale down to %d): %lld of %lld nodes (%.0f%%) are NotReady at once, "
+                     "more than %.0f%%; this looks like a control-plane outage. Released when they recover or after %s",
+                     current, desired, (long long)notready, (long long)s->total_nodes,
+                     100.0 * (double)notready / (double)s->total_nodes, 100 * o->max_node_loss, sn);
+        return;
+    }
+    /* 2. the step limit: never remove too many replicas at once */
+    if (desired < current) {
+        int32_t max_remove = current; /* no limit */
+        if (o->max_step > 0)
+            max_remove = o->max_step;
+        if (o->max_step_percent > 0) {
+            int32_t p = (int32_t)floor((double)current * o->max_step_percent);
+            if (p < 1)
+                p = 1;
+            if (o->max_step <= 0 || p < max_remove)
+                max_remove = p;
+        }
+        if (current - desired > max_remove) {
+            out->verdict = GUARD_LIMIT;
+            out->replicas = current - max_remove;
+            g->limits++;
+            snprintf(out->reason, sizeof out->reason,
+                     "scaling down from %d to %d instead of %d: at most %d replica%s may be removed in one step "
+                     "(--max-scale-down-step); the rest follows at the next decisions",
+                     current, out->replicas, desired, max_remove, max_remove == 1 ? "" : "s");
+        }
+    }
+}
+
+int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t remove, char *reason, size_t len)
+{
+    if (nodes <= 0 || remove <= 0) {
+        snprintf(reason, len, "allow: removing %lld of %lld nodes removes nothing", (long long)remove, (long long)nodes);
+        return 1;
+    }
+    double share = (double)remove / (double)nodes;
+    if (remove > o->min_absolute && share > o->max_node_loss) {
+        snprintf(reason, len, "refuse: removing %lld of %lld nodes (%.0f%%) exceeds the %.0f%% limit; an action this "
+                 "large usually follows a control-plane outage (every node failing health checks), not a real need",
+                 (long long)remove, (long long)nodes, 100 * share, 100 * o->max_node_loss);
+        return 0;
+    }
+    snprintf(reason, len, "allow: removing %lld of %lld nodes (%.0f%%) is within the %.0f%% limit%s", (long long)remove,
+             (long long)nodes, 100 * share, 100 * o->max_node_loss,
+             remove <= o->min_absolute && share > o->max_node_loss ? " (small clusters: up to the minimum count)" : "");
+    return 1;
+}

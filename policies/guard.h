@@ -1,0 +1,72 @@
+/*
+ * guard — refuse scale-downs that follow what looks like a control-plane outage, not a real
+ * shrink; and never drop too many replicas at once.
+ *
+ * Hold (no scale-down; scale-ups always pass) when either:
+ *   - the counted nodes fell by more than max_node_loss (share) of their high-water mark over
+ *     the last `window` seconds, and by more than min_absolute nodes; or
+ *   - more than max_node_loss of all nodes are NotReady at once (and more than min_absolute).
+ * Release when the count recovers, when the lower count has been stable for `settle` seconds
+ * (the shrink was real: the high-water mark restarts from there), or on an operator override.
+ * Independently, every scale-down is limited to at most max_step replicas (or max_step_percent
+ * of the current count) per decision.
+ *
+ * Pure: time is an argument; state lives in caller-owned struct guard_state (fixed size: a ring
+ * of samples for the sliding high-water mark). Every hold or limit comes with a reason in plain
+ * words, with the numbers.
+ */
+#ifndef PROPSCALER_GUARD_H
+#define PROPSCALER_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "summary.h"
+
+#define GUARD_SAMPLES 512
+
+struct guard_opts {
+    bool enabled;
+    double max_node_loss;    /* share, default 0.5 */
+    double window_s;         /* default 600 */
+    double settle_s;         /* default 600 */
+    int64_t min_absolute;    /* default 3 */
+    int32_t max_step;        /* > 0: at most this many replicas removed per step */
+    double max_step_percent; /* > 0: at most this share of the current replicas removed per step */
+};
+
+void guard_opts_default(struct guard_opts *o);
+/* Parse "50%" or "0.5" (share) into *share; "3" (absolute) into *count. */
+int guard_parse_step(const char *text, int32_t *count, double *share, char *err, size_t errlen);
+int guard_parse_share(const char *text, double *share, char *err, size_t errlen);
+
+struct guard_state {
+    double t[GUARD_SAMPLES];
+    int64_t n[GUARD_SAMPLES];
+    int head, count;
+    int64_t last_nodes;
+    double stable_since; /* when the counted nodes last changed */
+    double floor_t;      /* samples before this are forgotten (a settled shrink) */
+    bool holding;
+    unsigned long holds, limits; /* decisions held / limited, for metrics */
+};
+
+enum guard_verdict { GUARD_PASS, GUARD_HOLD, GUARD_LIMIT };
+
+struct guard_result {
+    enum guard_verdict verdict;
+    int32_t replicas;  /* what may be written */
+    bool released;     /* a hold ended at this decision */
+    char reason[400];
+};
+
+void guard_init(struct guard_state *g);
+/* override: the operator asked to release any hold now (e.g. an annotation). */
+void guard_decide(struct guard_state *g, const struct guard_opts *o, double now, const struct cluster_summary *s,
+                  int64_t counted_nodes, int32_t current, int32_t desired, bool override, struct guard_result *out);
+
+/* The stand-alone rule for runbooks: may K of N nodes be removed? 1 = allow, 0 = refuse. */
+int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t remove, char *reason, size_t len);
+
+#endif

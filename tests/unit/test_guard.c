@@ -1,0 +1,198 @@
+/* The safety guard: outage-like drops hold scale-downs, real shrinks are followed after settling,
+ * NotReady storms hold, overrides release, small clusters are not frozen, steps are limited. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "guard.h"
+
+static struct cluster_summary sum(int64_t nodes, int64_t ready)
+{
+    struct cluster_summary s = {nodes, ready, nodes * 4, ready * 4, ready};
+    return s;
+}
+
+static void test_outage_holds_then_recovers(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    struct cluster_summary s = sum(100, 100);
+    guard_decide(&g, &o, 0, &s, 100, 7, 7, false, &r);
+    assert_int_equal(r.verdict, GUARD_PASS);
+    /* 90 nodes turn NotReady: schedulable 10; the rule would go 7 -> 2 */
+    s = sum(100, 10);
+    guard_decide(&g, &o, 60, &s, 10, 7, 2, false, &r);
+    assert_int_equal(r.verdict, GUARD_HOLD);
+    assert_int_equal(r.replicas, 7);
+    assert_non_null(strstr(r.reason, "holding 7 replicas (would scale down to 2)"));
+    assert_non_null(strstr(r.reason, "from 100 to 10 (-90%)"));
+    /* scale-ups are never blocked, even while holding */
+    guard_decide(&g, &o, 70, &s, 10, 7, 9, false, &r);
+    assert_int_equal(r.verdict, GUARD_PASS);
+    assert_int_equal(r.replicas, 9);
+    /* still held a few minutes later */
+    guard_decide(&g, &o, 300, &s, 10, 7, 2, false, &r);
+    assert_int_equal(r.verdict, GUARD_HOLD);
+    /* nodes come back: released, and the rule's answer stands */
+    s = sum(100, 100);
+    guard_decide(&g, &o, 400, &s, 100, 7, 7, false, &r);
+    assert_true(r.released);
+    assert_int_equal(r.verdict, GUARD_PASS);
+    assert_int_equal(g.holds, 2);
+}
+
+static void test_real_shrink_settles(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    struct cluster_summary s = sum(100, 100);
+    guard_decide(&g, &o, 0, &s, 100, 7, 7, false, &r);
+    /* an autoscaler deletes 60 nodes: held */
+    s = sum(40, 40);
+    guard_decide(&g, &o, 30, &s, 40, 7, 3, false, &r);
+    assert_int_equal(r.verdict, GUARD_HOLD);
+    assert_non_null(strstr(r.reason, "from 100 to 40 (-60%)"));
+    /* still 40 after the settle time: the shrink is real, scale down (one step at most 50%) */
+    guard_decide(&g, &o, 30 + 600, &s, 40, 7, 3, false, &r);
+    assert_int_equal(r.verdict, GUARD_LIMIT);
+    assert_int_equal(r.replicas, 4);
+    assert_non_null(strstr(r.reason, "at most 3 replicas may be removed in one step"));
+    guard_decide(&g, &o, 700, &s, 40, 4, 3, false, &r);
+    assert_int_equal(r.verdict, GUARD_PASS);
+    assert_int_equal(r.replicas, 3);
+}
+
+static void test_gradual_shrink_follows(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    int32_t current = 7;
+    /* 100 -> 40 nodes over an hour, 1 node a minute: never more than 50% within 10 minutes */
+    for (int k = 0; k <= 60; k++) {
+        struct cluster_summary s = sum(100 - k, 100 - k);
+        int32_t desired = (int32_t)((100 - k + 15) / 16);
+        guard_decide(&g, &o, k * 60.0, &s, 100 - k, current, desired, false, &r);
+        assert_int_not_equal(r.verdict, GUARD_HOLD);
+        current = r.replicas;
+    }
+    assert_int_equal(current, 3);
+}
+
+static void test_override_and_disabled(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    struct cluster_summary s = sum(100, 100);
+    guard_decide(&g, &o, 0, &s, 100, 7, 7, false, &r);
+    s = sum(30, 30);
+    guard_decide(&g, &o, 10, &s, 30, 7, 2, false, &r);
+    assert_int_equal(r.verdict, GUARD_HOLD);
+    guard_decide(&g, &o, 20, &s, 30, 7, 2, true, &r); /* operator override */
+    assert_int_not_equal(r.verdict, GUARD_HOLD);
+    assert_true(r.released);
+    guard_decide(&g, &o, 30, &s, 30, r.replicas, 2, false, &r); /* the new level is the high-water mark */
+    assert_int_not_equal(r.verdict, GUARD_HOLD);
+    o.enabled = false;
+    guard_init(&g);
+    guard_decide(&g, &o, 0, &s, 100, 7, 7, false, &r);
+    s = sum(30, 30);
+    guard_decide(&g, &o, 10, &s, 30, 7, 2, false, &r);
+    assert_int_equal(r.verdict, GUARD_PASS);
+    assert_int_equal(r.replicas, 2);
+}
+
+static void test_small_clusters_not_frozen(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    struct cluster_summary s = sum(4, 4);
+    guard_decide(&g, &o, 0, &s, 4, 2, 2, false, &r);
+    s = sum(1, 1); /* -75%, but only 3 nodes: under the minimum absolute count */
+    guard_decide(&g, &o, 10, &s, 1, 2, 1, false, &r);
+    assert_int_not_equal(r.verdict, GUARD_HOLD);
+}
+
+static void test_step_limits(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    char err[128];
+    int32_t count;
+    double share;
+    assert_int_equal(guard_parse_step("50%", &count, &share, err, sizeof err), 0);
+    assert_true(share == 0.5 && count == 0);
+    assert_int_equal(guard_parse_step("2", &count, &share, err, sizeof err), 0);
+    assert_true(count == 2 && share == 0);
+    assert_int_equal(guard_parse_step("0", &count, &share, err, sizeof err), -1);
+    assert_int_equal(guard_parse_step("150%", &count, &share, err, sizeof err), -1);
+    assert_int_equal(guard_parse_share("abc", &share, err, sizeof err), -1);
+    struct guard_state g;
+    struct guard_result r;
+    struct cluster_summary s = sum(10, 10);
+    static const struct {
+        int32_t step;
+        double pct;
+        int32_t current, desired, want;
+    } cases[] = {
+        {0, 0.5, 10, 2, 5}, {0, 0.5, 3, 1, 2}, {0, 0.5, 2, 1, 1}, {0, 0.5, 1, 0, 0},
+        {2, 0, 10, 2, 8}, {2, 0, 10, 9, 9}, {0, 0, 10, 2, 2}, {0, 0.5, 10, 12, 12},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        guard_init(&g);
+        o.max_step = cases[i].step;
+        o.max_step_percent = cases[i].pct;
+        guard_decide(&g, &o, 0, &s, 10, cases[i].current, cases[i].desired, false, &r);
+        if (r.replicas != cases[i].want)
+            fail_msg("case %zu: %d -> %d gives %d, want %d", i, cases[i].current, cases[i].desired, r.replicas, cases[i].want);
+    }
+}
+
+static void test_allow_removal(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    char reason[400];
+    assert_int_equal(guard_allow_removal(&o, 100, 50, reason, sizeof reason), 1);
+    assert_int_equal(guard_allow_removal(&o, 100, 51, reason, sizeof reason), 0);
+    assert_non_null(strstr(reason, "refuse: removing 51 of 100 nodes (51%) exceeds the 50% limit"));
+    assert_int_equal(guard_allow_removal(&o, 4, 3, reason, sizeof reason), 1); /* small cluster */
+    o.max_node_loss = 0.2;
+    assert_int_equal(guard_allow_removal(&o, 100, 21, reason, sizeof reason), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_outage_holds_then_recovers), cmocka_unit_test(test_real_shrink_settles),
+        cmocka_unit_test(test_gradual_shrink_follows),     cmocka_unit_test(test_override_and_disabled),
+        cmocka_unit_test(test_small_clusters_not_frozen),  cmocka_unit_test(test_step_limits),
+        cmocka_unit_test(test_allow_removal),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
