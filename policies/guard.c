@@ -13,6 +13,7 @@ void guard_opts_default(struct guard_opts *o)
     o->window_s = 600;
     o->settle_s = 600;
     o->min_absolute = 3;
+    o->stabilize_s = 60;
     o->max_step_percent = 0.5;
 }
 
@@ -95,6 +96,25 @@ static void fmt_dur(double s, char *out, size_t len)
         snprintf(out, len, "%.0f s", s);
 }
 
+/* Record an answer for the stabilization window. A monotonic deque (values decreasing from the
+ * head) gives the window's maximum in O(1): an answer is dropped once a newer one is at least as
+ * high, since it can never be the maximum again. */
+static void remember(struct guard_state *g, const struct guard_opts *o, double now, int32_t value)
+{
+    while (g->dcount > 0 && g->dt[g->dhead] < now - o->stabilize_s) {
+        g->dhead = (g->dhead + 1) % 64;
+        g->dcount--;
+    }
+    while (g->dcount > 0 && g->dv[(g->dhead + g->dcount - 1) % 64] <= value)
+        g->dcount--;
+    if (g->dcount == 64) /* 64 strictly decreasing answers in the window: replace the smallest */
+        g->dcount--;
+    int di = (g->dhead + g->dcount) % 64;
+    g->dt[di] = now;
+    g->dv[di] = value;
+    g->dcount++;
+}
+
 void guard_decide(struct guard_state *g, const struct guard_opts *o, double now, const struct cluster_summary *s,
                   int64_t counted, int32_t current, int32_t desired, bool override, struct guard_result *out)
 {
@@ -140,6 +160,7 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
         out->verdict = GUARD_HOLD;
         out->replicas = current;
         g->holds++;
+        remember(g, o, now, current); /* held: the count kept is the answer, also after release */
         if (big_drop)
             snprintf(out->reason, sizeof out->reason,
                      "holding %d replicas (would scale down to %d): the counted nodes fell from %lld to %lld (-%.0f%%) "
@@ -155,7 +176,25 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
                      100.0 * (double)notready / (double)s->total_nodes, 100 * o->max_node_loss, sn);
         return;
     }
-    /* 2. the step limit: never remove too many replicas at once */
+    /* 2. stabilization: scale down only to the highest answer of the recent window */
+    remember(g, o, now, desired);
+    if (desired < current && o->stabilize_s > 0) {
+        int32_t recent = g->dv[g->dhead];
+        if (recent > desired) {
+            int32_t to = recent < current ? recent : current;
+            out->verdict = GUARD_DELAY;
+            out->replicas = to;
+            char sd[32];
+            fmt_dur(o->stabilize_s, sd, sizeof sd);
+            snprintf(out->reason, sizeof out->reason,
+                     "scaling down to %d, not %d: the answer was %d within the last %s (--scale-down-delay)", to,
+                     desired, recent, sd);
+            desired = to;
+            if (desired >= current)
+                return;
+        }
+    }
+    /* 3. the step limit: never remove too many replicas at once */
     if (desired < current) {
         int32_t max_remove = current; /* no limit */
         if (o->max_step > 0)
@@ -170,11 +209,14 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
         if (current - desired > max_remove) {
             out->verdict = GUARD_LIMIT;
             out->replicas = current - max_remove;
+            char earlier[400];
+            snprintf(earlier, sizeof earlier, "%s", out->reason);
             g->limits++;
             snprintf(out->reason, sizeof out->reason,
                      "scaling down from %d to %d instead of %d: at most %d replica%s may be removed in one step "
                      "(--max-scale-down-step); the rest follows at the next decisions",
                      current, out->replicas, desired, max_remove, max_remove == 1 ? "" : "s");
+            (void)earlier;
         }
     }
 }

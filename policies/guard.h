@@ -8,8 +8,11 @@
  *   - more than max_node_loss of all nodes are NotReady at once (and more than min_absolute).
  * Release when the count recovers, when the lower count has been stable for `settle` seconds
  * (the shrink was real: the high-water mark restarts from there), or on an operator override.
- * Independently, every scale-down is limited to at most max_step replicas (or max_step_percent
- * of the current count) per decision.
+ * A scale-down only goes as low as the highest answer of the last stabilize_s seconds (as the
+ * HPA's stabilization window): a fast ramp of NotReady nodes cannot walk the replicas down before
+ * the hold engages, and a real shrink is followed a little later. Independently, every
+ * scale-down is limited to at most max_step replicas (or max_step_percent of the current count)
+ * per decision.
  *
  * Pure: time is an argument; state lives in caller-owned struct guard_state (fixed size: a ring
  * of samples for the sliding high-water mark). Every hold or limit comes with a reason in plain
@@ -32,6 +35,7 @@ struct guard_opts {
     double window_s;         /* default 600 */
     double settle_s;         /* default 600 */
     int64_t min_absolute;    /* default 3 */
+    double stabilize_s;      /* scale down only to the highest answer of this many seconds (default 60) */
     int32_t max_step;        /* > 0: at most this many replicas removed per step */
     double max_step_percent; /* > 0: at most this share of the current replicas removed per step */
 };
@@ -50,9 +54,13 @@ struct guard_state {
     double floor_t;      /* samples before this are forgotten (a settled shrink) */
     bool holding;
     unsigned long holds, limits; /* decisions held / limited, for metrics */
+    /* recent answers, for the scale-down stabilization window */
+    double dt[64];
+    int32_t dv[64];
+    int dhead, dcount;
 };
 
-enum guard_verdict { GUARD_PASS, GUARD_HOLD, GUARD_LIMIT };
+enum guard_verdict { GUARD_PASS, GUARD_HOLD, GUARD_LIMIT, GUARD_DELAY };
 
 struct guard_result {
     enum guard_verdict verdict;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "fileio.h"
+#include "guard.h"
 #include "nodes.h"
 #include "params.h"
 #include "quantity.h"
@@ -40,6 +41,9 @@ struct param_set {
     int n_levels;
     int32_t first_action_from;
     char error[512];        /* refuse-empty-ladder and such */
+    struct guard_state guard;
+    unsigned long holds, limits;
+    char last_reason[400];
 };
 
 struct replay {
@@ -47,6 +51,7 @@ struct replay {
     int n_sets;
     struct node_count_opts nopts;
     struct policy_opts popts;
+    struct guard_opts gopts;
     struct node_set *nodes;
     double poll, from, to;
     bool has_from, has_to;
@@ -102,6 +107,46 @@ static void add_level_time(struct param_set *p, int32_t replicas, double dt)
         p->levels[p->n_levels++] = (struct level_time){replicas, dt};
 }
 
+static void csv_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* The rule's answer for set p, through the guard when it is on. *reason: "" or why it was held
+ * or limited. */
+static int32_t guarded(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s,
+                       const char **reason)
+{
+    struct replica_calc c;
+    char err[512];
+    int32_t desired = p->current;
+    *reason = "";
+    if (replicas_compute(&p->params, s, &r->popts, &c, err, sizeof err) == 0)
+        desired = c.replicas;
+    else if (!p->error[0])
+        snprintf(p->error, sizeof p->error, "%s", err);
+    if (!r->gopts.enabled)
+        return desired;
+    struct guard_result g;
+    int64_t counted = c.used_total ? s->total_nodes : s->schedulable_nodes;
+    guard_decide(&p->guard, &r->gopts, t, s, counted, p->current, desired, false, &g);
+    if (g.verdict == GUARD_HOLD)
+        p->holds++;
+    else if (g.verdict == GUARD_LIMIT || g.verdict == GUARD_DELAY)
+        p->limits++;
+    if (g.verdict != GUARD_PASS) {
+        snprintf(p->last_reason, sizeof p->last_reason, "%s", g.reason);
+        *reason = p->last_reason;
+    }
+    return g.replicas;
+}
+
 /* Account the time since the previous row at the previous state, then decide at t. */
 static void decide(struct replay *r, double t)
 {
@@ -121,10 +166,8 @@ static void decide(struct replay *r, double t)
     if (!in_window) {
         /* outside the window the target still follows the decisions, silently */
         for (int i = 0; i < r->n_sets; i++) {
-            struct replica_calc c;
-            char err[256];
-            if (replicas_compute(&r->sets[i].params, &s, &r->popts, &c, err, sizeof err) == 0)
-                r->sets[i].current = c.replicas;
+            const char *why;
+            r->sets[i].current = guarded(r, &r->sets[i], t, &s, &why);
         }
         r->prev = s;
         return;
@@ -144,11 +187,8 @@ static void decide(struct replay *r, double t)
     if (r->no_timeline) {
         for (int i = 0; i < r->n_sets; i++) {
             struct param_set *p = &r->sets[i];
-            struct replica_calc c;
-            char err[512];
-            int32_t desired = p->current;
-            if (replicas_compute(&p->params, &s, &r->popts, &c, err, sizeof err) == 0)
-                desired = c.replicas;
+            const char *why;
+            int32_t desired = guarded(r, p, t, &s, &why);
             if (desired != p->current) {
                 p->actions++;
                 if (desired > p->current)
@@ -171,13 +211,8 @@ static void decide(struct replay *r, double t)
             t, (long long)s.total_nodes, (long long)s.schedulable_nodes, (long long)s.total_cores, (long long)s.schedulable_cores);
     for (int i = 0; i < r->n_sets; i++) {
         struct param_set *p = &r->sets[i];
-        struct replica_calc c;
-        char err[512];
-        int32_t desired = p->current;
-        if (replicas_compute(&p->params, &s, &r->popts, &c, err, sizeof err) == 0)
-            desired = c.replicas;
-        else if (!p->error[0])
-            snprintf(p->error, sizeof p->error, "%s", err);
+        const char *why;
+        int32_t desired = guarded(r, p, t, &s, &why);
         char action[48] = "";
         if (desired != p->current) {
             snprintf(action, sizeof action, "%d->%d", p->current, desired);
@@ -192,11 +227,13 @@ static void decide(struct replay *r, double t)
             p->min = p->current;
         if (r->rows == 1 || p->current > p->max)
             p->max = p->current;
-        fprintf(r->csv, ",%d,%s", p->current, action);
+        fprintf(r->csv, ",%d,%s,", p->current, action);
+        csv_quoted(r->csv, why);
         if (r->n_sets == 1)
-            fprintf(r->jsonl, ",\"replicas\":%d,\"action\":\"%s\"", p->current, action);
+            fprintf(r->jsonl, ",\"replicas\":%d,\"action\":\"%s\",\"guard\":\"%s\"", p->current, action, why);
         else
-            fprintf(r->jsonl, ",\"replicas_%d\":%d,\"action_%d\":\"%s\"", i + 1, p->current, i + 1, action);
+            fprintf(r->jsonl, ",\"replicas_%d\":%d,\"action_%d\":\"%s\",\"guard_%d\":\"%s\"", i + 1, p->current, i + 1,
+                    action, i + 1, why);
     }
     fputc('\n', r->csv);
     fputs("}\n", r->jsonl);
@@ -363,27 +400,33 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         series_init(rep[i]);
     /* action markers: at most one per pixel column and set */
     static double marks[MAX_SETS][BUCKETS];
-    static bool marked[MAX_SETS][BUCKETS];
+    static bool marked[MAX_SETS][BUCKETS], held[MAX_SETS][BUCKETS];
     memset(marked, 0, sizeof marked);
+    memset(held, 0, sizeof held);
     char line[4096];
     double t0 = r->t_first, t1 = r->t_last > r->t_first ? r->t_last : r->t_first + 1;
     if (!fgets(line, sizeof line, in)) /* header */
         line[0] = '\0';
     while (fgets(line, sizeof line, in)) {
         /* t,total_nodes,schedulable_nodes,total_cores,schedulable_cores,(replicas,action)... */
-        char *fields[5 + 2 * MAX_SETS];
+        char *fields[5 + 3 * MAX_SETS];
         int nf = 0;
         char *p = line;
         line[strcspn(line, "\n")] = '\0';
-        while (nf < 5 + 2 * MAX_SETS) {
+        while (nf < 5 + 3 * MAX_SETS) {
             fields[nf++] = p;
-            char *comma = strchr(p, ',');
-            if (!comma)
+            bool quoted = *p == '"';
+            char *q = p + (quoted ? 1 : 0);
+            while (*q && (quoted ? !(q[0] == '"' && q[1] != '"') : *q != ','))
+                q += quoted && q[0] == '"' ? 2 : 1;
+            if (quoted && *q == '"')
+                q++;
+            if (*q != ',')
                 break;
-            *comma = '\0';
-            p = comma + 1;
+            *q = '\0';
+            p = q + 1;
         }
-        if (nf < 5 + 2 * r->n_sets)
+        if (nf < 5 + 3 * r->n_sets)
             continue;
         double t = strtod(fields[0], NULL);
         int b = (int)((t - t0) / (t1 - t0) * (BUCKETS - 1));
@@ -393,12 +436,14 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         series_add(tc, b, strtod(fields[3], NULL));
         series_add(sc, b, strtod(fields[4], NULL));
         for (int i = 0; i < r->n_sets; i++) {
-            double rv = strtod(fields[5 + 2 * i], NULL);
+            double rv = strtod(fields[5 + 3 * i], NULL);
             series_add(rep[i], b, rv);
-            if (fields[6 + 2 * i][0]) {
+            if (fields[6 + 3 * i][0]) {
                 marked[i][b] = true;
                 marks[i][b] = rv;
             }
+            if (strlen(fields[7 + 3 * i]) > 2) /* a non-empty quoted reason */
+                held[i][b] = true;
         }
     }
     fclose(in);
@@ -423,7 +468,14 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         rep_n[i] = labels[i];
     }
     int ry = top + 2 * (ph + gap);
-    panel(f, ry, ph, "Replicas (each dot: a scaling action)", rep, set_colors, rep_n, r->n_sets, t0, t1);
+    /* guard holds and limits: a shaded band under the replicas panel */
+    for (int i = 0; i < r->n_sets; i++)
+        for (int b = 0; b < BUCKETS; b++)
+            if (held[i][b])
+                fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"#ffbf00\" opacity=\"0.35\"/>",
+                        PLOT_X + b, ry, ph);
+    panel(f, ry, ph, "Replicas (each dot: a scaling action; amber: the guard held or limited a scale-down)", rep,
+          set_colors, rep_n, r->n_sets, t0, t1);
     double hi = 1;
     for (int i = 0; i < r->n_sets; i++)
         if (rep[i]->hi > hi)
@@ -439,8 +491,11 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
     for (int i = 0; i < r->n_sets; i++) {
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">params %d: ", PLOT_X, ly + 18 * i, set_colors[i], i + 1);
         xml_escape(f, r->sets[i].label);
-        fprintf(f, " — %lu actions (%lu up, %lu down), replicas %d..%d</text>\n", r->sets[i].actions, r->sets[i].ups,
+        fprintf(f, " — %lu actions (%lu up, %lu down), replicas %d..%d", r->sets[i].actions, r->sets[i].ups,
                 r->sets[i].downs, r->sets[i].min, r->sets[i].max);
+        if (r->gopts.enabled)
+            fprintf(f, "; guard held %lu and limited %lu decisions", r->sets[i].holds, r->sets[i].limits);
+        fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");
     fclose(f);
@@ -493,6 +548,12 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
             cJSON_AddNumberToObject(e, "qpsPerReplica", r->qps_replica);
             cJSON_AddNumberToObject(e, "qpsPerNode", r->qps_node);
         }
+        if (r->gopts.enabled) {
+            cJSON_AddNumberToObject(e, "guardHolds", (double)p->holds);
+            cJSON_AddNumberToObject(e, "guardLimits", (double)p->limits);
+            if (p->last_reason[0])
+                cJSON_AddStringToObject(e, "lastGuardReason", p->last_reason);
+        }
         if (p->error[0])
             cJSON_AddStringToObject(e, "error", p->error);
         cJSON_AddItemToArray(arr, e);
@@ -525,6 +586,11 @@ static void usage(FILE *out)
           "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
           "  --no-chart           skip chart.svg\n"
           "  --no-timeline        only summary.json (no timeline files, no chart): for very long traces\n"
+          "The safety guard (off unless asked, like every divergence from CPA):\n"
+          "  --guard                        hold scale-downs after outage-like node losses\n"
+          "  --guard-max-node-loss 50%%      --guard-window S (600)  --guard-settle S (600)\n"
+          "  --scale-down-delay S           scale down only to the highest answer of S seconds (60)\n"
+          "  --max-scale-down-step N|P%%     at most N replicas (or P%% of them) removed per step\n"
           "Counting options as propsim eval: --legacy-schedulable --ignore-taint --max-cores-per-node\n"
           "  --spof-respects-max --refuse-empty-ladder\n",
           out);
@@ -599,7 +665,8 @@ static int load_config(struct replay *r, const char *path)
 int replay_main(int argc, char **argv)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
-           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_HELP };
+           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_GUARD, O_GUARD_LOSS,
+           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
         {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
@@ -609,13 +676,18 @@ int replay_main(int argc, char **argv)
         {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
         {"max-cores-per-node", required_argument, NULL, O_MAXCORES}, {"spof-respects-max", no_argument, NULL, O_SPOF_MAX},
         {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY}, {"no-chart", no_argument, NULL, O_NO_CHART},
-        {"no-timeline", no_argument, NULL, O_NO_TIMELINE},
+        {"no-timeline", no_argument, NULL, O_NO_TIMELINE}, {"guard", no_argument, NULL, O_GUARD},
+        {"guard-max-node-loss", required_argument, NULL, O_GUARD_LOSS}, {"guard-window", required_argument, NULL, O_GUARD_WINDOW},
+        {"guard-settle", required_argument, NULL, O_GUARD_SETTLE}, {"max-scale-down-step", required_argument, NULL, O_STEP},
+        {"scale-down-delay", required_argument, NULL, O_DELAY},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
     };
     static struct replay r;
     memset(&r, 0, sizeof r);
     r.poll = 10;
     node_count_opts_init(&r.nopts);
+    guard_opts_default(&r.gopts);
+    r.gopts.enabled = false;
     const char *out = NULL, *trace_path = NULL;
     struct selector *sel = NULL;
     long initial = 1;
@@ -689,6 +761,41 @@ int replay_main(int argc, char **argv)
         case O_REFUSE_EMPTY: r.popts.refuse_empty_ladder = true; break;
         case O_NO_CHART: chart = false; break;
         case O_NO_TIMELINE: r.no_timeline = true; chart = false; break;
+        case O_GUARD: r.gopts.enabled = true; break;
+        case O_GUARD_LOSS:
+            r.gopts.enabled = true;
+            if (guard_parse_share(optarg, &r.gopts.max_node_loss, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --guard-max-node-loss: %s\n", err);
+                goto done;
+            }
+            break;
+        case O_GUARD_WINDOW:
+        case O_GUARD_SETTLE: {
+            r.gopts.enabled = true;
+            double v = strtod(optarg, &end);
+            if (*end || v <= 0) {
+                fprintf(stderr, "propsim replay: --guard-%s: expected a positive number of seconds\n",
+                        opt == O_GUARD_WINDOW ? "window" : "settle");
+                goto done;
+            }
+            *(opt == O_GUARD_WINDOW ? &r.gopts.window_s : &r.gopts.settle_s) = v;
+            break;
+        }
+        case O_DELAY:
+            r.gopts.enabled = true;
+            r.gopts.stabilize_s = strtod(optarg, &end);
+            if (*end || r.gopts.stabilize_s < 0) {
+                fprintf(stderr, "propsim replay: --scale-down-delay: expected seconds (0 turns it off)\n");
+                goto done;
+            }
+            break;
+        case O_STEP:
+            r.gopts.enabled = true;
+            if (guard_parse_step(optarg, &r.gopts.max_step, &r.gopts.max_step_percent, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --max-scale-down-step: %s\n", err);
+                goto done;
+            }
+            break;
         case O_HELP:
         case 'h':
             usage(stdout);
@@ -744,10 +851,11 @@ int replay_main(int argc, char **argv)
     fputs("t,total_nodes,schedulable_nodes,total_cores,schedulable_cores", r.csv);
     for (int i = 0; i < r.n_sets; i++) {
         r.sets[i].current = (int32_t)initial;
+        guard_init(&r.sets[i].guard);
         if (r.n_sets == 1)
-            fputs(",replicas,action", r.csv);
+            fputs(",replicas,action,guard", r.csv);
         else
-            fprintf(r.csv, ",replicas_%d,action_%d", i + 1, i + 1);
+            fprintf(r.csv, ",replicas_%d,action_%d,guard_%d", i + 1, i + 1, i + 1);
     }
     fputc('\n', r.csv);
 
@@ -817,10 +925,14 @@ int replay_main(int argc, char **argv)
     }
     printf("replayed %lu events (%lu node events, %ld bad lines) over %.0f s: %lu decision points\n", r.events,
            r.node_events, bad_lines, r.t_last - r.t_first, r.rows);
-    for (int i = 0; i < r.n_sets; i++)
+    for (int i = 0; i < r.n_sets; i++) {
         printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
                r.sets[i].error[0] ? "; error: " : "", r.sets[i].error);
+        if (r.gopts.enabled)
+            printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].holds,
+                   r.sets[i].limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
+    }
     if (r.no_timeline)
         printf("outputs: %s/summary.json\n", out);
     else

@@ -54,6 +54,7 @@ static void test_real_shrink_settles(void **state)
     (void)state;
     struct guard_opts o;
     guard_opts_default(&o);
+    o.stabilize_s = 0;
     struct guard_state g;
     guard_init(&g);
     struct guard_result r;
@@ -78,7 +79,7 @@ static void test_gradual_shrink_follows(void **state)
 {
     (void)state;
     struct guard_opts o;
-    guard_opts_default(&o);
+    guard_opts_default(&o); /* with the 60 s delay: one node a minute is followed, a minute late */
     struct guard_state g;
     guard_init(&g);
     struct guard_result r;
@@ -99,6 +100,7 @@ static void test_override_and_disabled(void **state)
     (void)state;
     struct guard_opts o;
     guard_opts_default(&o);
+    o.stabilize_s = 0;
     struct guard_state g;
     guard_init(&g);
     struct guard_result r;
@@ -141,6 +143,7 @@ static void test_step_limits(void **state)
     (void)state;
     struct guard_opts o;
     guard_opts_default(&o);
+    o.stabilize_s = 0;
     char err[128];
     int32_t count;
     double share;
@@ -186,13 +189,46 @@ static void test_allow_removal(void **state)
     assert_int_equal(guard_allow_removal(&o, 100, 21, reason, sizeof reason), 0);
 }
 
+/* 90% of 200 nodes turn NotReady over 10 s: the replicas never go down during the ramp (the delay
+ * covers its first half, the hold the rest), and come back with the nodes. */
+static void test_outage_ramp_never_scales_down(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    int32_t current = 13;
+    struct cluster_summary s = sum(200, 200);
+    guard_decide(&g, &o, 0, &s, 200, current, 13, false, &r);
+    for (int k = 1; k <= 180; k++) { /* one more NotReady node every 1/18 s */
+        int64_t ready = 200 - k;
+        s = sum(200, ready);
+        int32_t desired = (int32_t)((ready + 15) / 16);
+        if (desired < 2)
+            desired = 2;
+        guard_decide(&g, &o, 600 + k / 18.0, &s, ready, current, desired, false, &r);
+        if (r.replicas < current)
+            fail_msg("scaled down from %d to %d at %d NotReady nodes: %s", current, r.replicas, k, r.reason);
+        current = r.replicas;
+    }
+    for (int k = 0; k < 600; k++) { /* 10 minutes of outage */
+        guard_decide(&g, &o, 610 + k, &s, 20, current, 2, false, &r);
+        assert_int_equal(r.replicas, 13);
+    }
+    s = sum(200, 200);
+    guard_decide(&g, &o, 1300, &s, 200, current, 13, false, &r);
+    assert_int_equal(r.replicas, 13);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outage_holds_then_recovers), cmocka_unit_test(test_real_shrink_settles),
         cmocka_unit_test(test_gradual_shrink_follows),     cmocka_unit_test(test_override_and_disabled),
         cmocka_unit_test(test_small_clusters_not_frozen),  cmocka_unit_test(test_step_limits),
-        cmocka_unit_test(test_allow_removal),
+        cmocka_unit_test(test_allow_removal), cmocka_unit_test(test_outage_ramp_never_scales_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
