@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "kclient.h"
+#include "guard.h"
 #include "kubeconfig.h"
 #include "leader.h"
 #include "log.h"
@@ -38,6 +39,9 @@ struct target_state {
     int n_overrides;
     double fighting_until;
     unsigned long override_total;
+    struct guard_state guard;
+    bool held;            /* a hold episode is in progress (one Event per episode) */
+    unsigned long guard_holds, guard_limits;
 };
 
 struct controller {
@@ -55,6 +59,8 @@ struct controller {
     bool cm_present;
     struct cm_data cm;         /* the ConfigMap's data as last seen */
     struct params params;      /* last good params */
+    char guard_override[256];  /* the ConfigMap's propscaler.io/guard-override annotation */
+    bool override_pending;     /* it changed: release any hold at the next decision */
     bool params_loaded;
     char params_error[1024];   /* non-empty: the current ConfigMap does not parse */
     struct kreq *create_req;
@@ -263,6 +269,19 @@ static void load_params(struct controller *c)
 
 static void cm_store(struct controller *c, const cJSON *obj)
 {
+    /* an operator releases a guard hold by setting (or changing) this annotation */
+    const cJSON *ov = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations"),
+        "propscaler.io/guard-override");
+    const char *v = cJSON_IsString(ov) ? ov->valuestring : "";
+    if (strcmp(v, c->guard_override) != 0) {
+        if (v[0]) {
+            c->override_pending = true;
+            LOG_INFO("guard override requested on ConfigMap %s/%s (%s): any hold is released", c->cfg->namespace_,
+                     c->cfg->configmap, v);
+        }
+        snprintf(c->guard_override, sizeof c->guard_override, "%s", v);
+    }
     cm_data_release(&c->cm);
     cm_data_init(&c->cm);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
@@ -352,6 +371,7 @@ static void create_configmap(struct controller *c)
 /* Reconcile                                                                                    */
 
 static void finish_stop(struct controller *c);
+static void print_hold(struct controller *c, struct target_state *ts, int32_t current, int32_t would, const char *reason);
 static void post_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg);
 
 static void finish_target(struct controller *c, const char *error)
@@ -362,6 +382,7 @@ static void finish_target(struct controller *c, const char *error)
         return;
     /* the whole reconcile is done */
     c->reconcile_running = false;
+    c->override_pending = false; /* consumed by every target's decision */
     pthread_mutex_lock(&c->mu);
     c->reconciles++;
     if (c->cycle_error[0]) {
@@ -488,6 +509,30 @@ static void post_event(struct controller *c, struct target_state *ts, const char
     free(text);
 }
 
+static void print_hold(struct controller *c, struct target_state *ts, int32_t current, int32_t would, const char *reason)
+{
+    if (c->cfg->output_json) {
+        cJSON *o = cJSON_CreateObject();
+        char tname[320];
+        snprintf(tname, sizeof tname, "%s/%s", target_kind_name(ts->t->kind), ts->t->name);
+        cJSON_AddStringToObject(o, "action", "hold");
+        cJSON_AddStringToObject(o, "target", tname);
+        cJSON_AddStringToObject(o, "namespace", c->cfg->namespace_);
+        cJSON_AddNumberToObject(o, "current", current);
+        cJSON_AddNumberToObject(o, "wouldBe", would);
+        cJSON_AddStringToObject(o, "reason", reason);
+        cJSON_AddBoolToObject(o, "dryRun", true);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        printf("%s\n", text ? text : "{}");
+        cJSON_free(text);
+    } else {
+        printf("dry-run: guard holds %s/%s %s/%s at %d: %s\n", c->cfg->namespace_, ts->t->name, target_kind_name(ts->t->kind),
+               ts->t->name, current, reason);
+    }
+    fflush(stdout);
+}
+
 static void put_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
 {
     (void)body;
@@ -579,6 +624,38 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
         ts->last_written = -1;
     }
     ts->desired = calc.replicas;
+    if (c->cfg->guard.enabled) {
+        struct guard_result gr;
+        int64_t counted = calc.used_total ? c->summary.total_nodes : c->summary.schedulable_nodes;
+        guard_decide(&ts->guard, &c->cfg->guard, ev_time(), &c->summary, counted, current, calc.replicas,
+                     c->override_pending, &gr);
+        if (gr.released && ts->held)
+            LOG_INFO("%s/%s: the guard released its hold", target_kind_name(ts->t->kind), ts->t->name);
+        if (gr.verdict == GUARD_HOLD) {
+            pthread_mutex_lock(&c->mu);
+            ts->guard_holds++;
+            pthread_mutex_unlock(&c->mu);
+            if (!ts->held) {
+                ts->held = true;
+                LOG_WARN("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, gr.reason);
+                post_event(c, ts, "Warning", "ScaleDownHeld", gr.reason);
+                if (c->cfg->dry_run)
+                    print_hold(c, ts, current, calc.replicas, gr.reason);
+            }
+        } else {
+            ts->held = false;
+            if (gr.verdict != GUARD_PASS) {
+                pthread_mutex_lock(&c->mu);
+                ts->guard_limits++;
+                pthread_mutex_unlock(&c->mu);
+                LOG_INFO("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, gr.reason);
+                if (gr.replicas != current)
+                    post_event(c, ts, "Normal", "ScaleDownLimited", gr.reason);
+            }
+        }
+        calc.replicas = gr.replicas;
+        ts->desired = gr.replicas;
+    }
     if (current == calc.replicas) {
         cJSON_Delete(scale);
         finish_target(c, NULL);
@@ -788,6 +865,18 @@ char *controller_metrics(struct controller *c)
         buf_printf(&b, "propscaler_conflicting_writer{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
                    target_kind_name(c->targets[i].t->kind), c->targets[i].t->name,
                    ev_now(c->loop) < c->targets[i].fighting_until);
+    buf_printf(&b, "# HELP propscaler_guard_holds_total Decisions whose scale-down the guard held.\n# TYPE propscaler_guard_holds_total counter\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        buf_printf(&b, "propscaler_guard_holds_total{namespace=\"%s\",target=\"%s/%s\"} %lu\n", c->cfg->namespace_,
+                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].guard_holds);
+    buf_printf(&b, "# HELP propscaler_guard_limits_total Scale-downs the guard delayed or limited.\n# TYPE propscaler_guard_limits_total counter\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        buf_printf(&b, "propscaler_guard_limits_total{namespace=\"%s\",target=\"%s/%s\"} %lu\n", c->cfg->namespace_,
+                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].guard_limits);
+    buf_printf(&b, "# HELP propscaler_guard_holding 1 while the guard holds the target's replicas.\n# TYPE propscaler_guard_holding gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        buf_printf(&b, "propscaler_guard_holding{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].held ? 1 : 0);
     buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
     pthread_mutex_unlock(&c->mu);
     /* reflector and client counters are only written by the loop thread; a torn read of a
@@ -873,8 +962,10 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     snprintf(cm_field, sizeof cm_field, "metadata.name=%s", cfg->configmap);
     struct reflector_opts co = {.name = "configmap", .path = cm_path, .field_selector = cm_field};
     c->cm_ref = reflector_new(loop, c->client, &co, &cm_sink, c);
-    for (size_t i = 0; i < cfg->n_targets; i++)
+    for (size_t i = 0; i < cfg->n_targets; i++) {
         c->targets[i].last_written = -1;
+        guard_init(&c->targets[i].guard);
+    }
     const char *host = getenv("HOSTNAME");
     char hn[128] = "propscaler";
     if (!host || !*host) {

@@ -14,7 +14,8 @@ enum flag_id {
     ID_VERSION, ID_HELP, ID_V, ID_KUBECONFIG, ID_CONTEXT, ID_DRY_RUN, ID_OUTPUT, ID_RECORD,
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
-    ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_IGNORED
+    ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
+    ID_STEP, ID_DELAY, ID_IGNORED
 };
 
 struct flag_def {
@@ -69,6 +70,12 @@ static const struct flag_def defs[] = {
     {"max-cores-per-node", F_STRING, ID_MAX_CORES, "divergence: count at most this many cores per node"},
     {"spof-respects-max", F_BOOL, ID_SPOF_MAX, "divergence: preventSinglePointFailure never exceeds max"},
     {"refuse-empty-ladder", F_BOOL, ID_REFUSE_EMPTY, "divergence: an empty ladder is an error, not 0 replicas"},
+    {"guard", F_BOOL, ID_GUARD, "divergence: hold scale-downs that follow outage-like node losses (the safety guard)"},
+    {"guard-max-node-loss", F_STRING, ID_GUARD_LOSS, "guard: a drop of more than this share of the nodes holds (default 50%)"},
+    {"guard-window", F_DURATION, ID_GUARD_WINDOW, "guard: the window of the nodes' high-water mark (default 10m)"},
+    {"guard-settle", F_DURATION, ID_GUARD_SETTLE, "guard: a lower count stable this long is real (default 10m)"},
+    {"max-scale-down-step", F_STRING, ID_STEP, "guard: at most N replicas or P% removed per step (default 50%)"},
+    {"scale-down-delay", F_DURATION, ID_DELAY, "guard: scale down only to the highest answer of this long (default 60s)"},
 };
 
 const char *target_kind_name(enum target_kind k)
@@ -98,6 +105,8 @@ void flags_init(struct propscaler_config *c)
     c->metrics_addr = ":8080";
     cm_data_init(&c->default_data);
     node_count_opts_init(&c->count_opts);
+    guard_opts_default(&c->guard);
+    c->guard.enabled = false;
 }
 
 void flags_release(struct propscaler_config *c)
@@ -325,6 +334,31 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         }
         return 0;
     case ID_SPOF_MAX: c->policy_opts.spof_respects_max = b; return 0;
+    case ID_GUARD: c->guard.enabled = b; return 0;
+    case ID_GUARD_LOSS:
+        c->guard.enabled = true;
+        if (guard_parse_share(v, &c->guard.max_node_loss, qerr, sizeof qerr) != 0) {
+            snprintf(err, errlen, "--guard-max-node-loss: %s", qerr);
+            return -1;
+        }
+        return 0;
+    case ID_GUARD_WINDOW:
+    case ID_GUARD_SETTLE:
+    case ID_DELAY:
+        c->guard.enabled = true;
+        if (parse_duration(v, &secs) != 0 || (secs <= 0 && d->id != ID_DELAY)) {
+            snprintf(err, errlen, "--%s: expected a duration such as 10m or 600s, got \"%s\"", d->name, v);
+            return -1;
+        }
+        *(d->id == ID_GUARD_WINDOW ? &c->guard.window_s : d->id == ID_GUARD_SETTLE ? &c->guard.settle_s : &c->guard.stabilize_s) = secs;
+        return 0;
+    case ID_STEP:
+        c->guard.enabled = true;
+        if (guard_parse_step(v, &c->guard.max_step, &c->guard.max_step_percent, qerr, sizeof qerr) != 0) {
+            snprintf(err, errlen, "--max-scale-down-step: %s", qerr);
+            return -1;
+        }
+        return 0;
     case ID_REFUSE_EMPTY: c->policy_opts.refuse_empty_ladder = b; return 0;
     case ID_VERSION:
     case ID_HELP:

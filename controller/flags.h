@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "guard.h"
 #include "nodes.h"
 #include "params.h"
 #include "replicas.h"
@@ -58,6 +59,7 @@ struct propscaler_config {
     bool healthz_always_ok;      /* CPA's /healthz (always 200) instead of the loop check */
     struct node_count_opts count_opts;
     struct policy_opts policy_opts;
+    struct guard_opts guard;     /* off unless --guard or a --guard-* / step / delay flag */
 };
 
 enum flags_result { FLAGS_OK = 0, FLAGS_EXIT_OK = 1, FLAGS_ERROR = -1 };

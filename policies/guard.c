@@ -144,8 +144,10 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
     bool many_notready = s->total_nodes > 0 && notready > o->min_absolute &&
                          (double)notready > o->max_node_loss * (double)s->total_nodes;
     bool suspicious = big_drop || many_notready;
-    if (suspicious && override) {
-        g->floor_t = now; /* accept the new level: the high-water mark restarts here */
+    if (override) {
+        /* the operator says act now: accept the current level and forget the recent answers */
+        g->floor_t = now;
+        g->dcount = 0;
         suspicious = false;
     } else if (suspicious && big_drop && !many_notready && now - g->stable_since >= o->settle_s) {
         /* a stable lower count for the settle time: the shrink is real */

@@ -70,7 +70,8 @@ struct guard_result {
 };
 
 void guard_init(struct guard_state *g);
-/* override: the operator asked to release any hold now (e.g. an annotation). */
+/* override: the operator asked to release any hold now (e.g. an annotation): the current count
+ * becomes the high-water mark and the scale-down delay's memory is cleared. */
 void guard_decide(struct guard_state *g, const struct guard_opts *o, double now, const struct cluster_summary *s,
                   int64_t counted_nodes, int32_t current, int32_t desired, bool override, struct guard_result *out);
 

@@ -12,6 +12,7 @@
 #include "replay.h"
 
 int serve_main(int argc, char **argv);
+int guard_main(int argc, char **argv);
 
 static void usage(FILE *out)
 {
@@ -23,6 +24,7 @@ static void usage(FILE *out)
           "  replay    replay a recorded cluster history offline: timeline, summary, chart\n"
           "  import    convert a real cluster history (google2011) into a trace\n"
           "  generate  synthetic scenarios: growth, outage, mass-delete, upgrade, flapping\n"
+          "  guard     may K of N nodes be removed? the safety guard's rule for runbooks\n"
           "\n"
           "`propsim COMMAND --help` describes a command. propsim --version prints the version.\n",
           out);
@@ -37,6 +39,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "eval") == 0)
         return eval_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "guard") == 0)
+        return guard_main(argc - 1, argv + 1);
     if (strcmp(cmd, "generate") == 0)
         return generate_main(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0)

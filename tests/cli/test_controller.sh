@@ -333,7 +333,37 @@ grep -q '^propscaler_conflicting_writer{namespace="kube-system",target="deployme
   fail "the conflicting-writer metric"
 kill $PS_PID
 
-# 11. --max-sync-failures: a missing target fails every reconcile -> exit 1
+# 11. The guard, live: most nodes turn NotReady -> hold (log, Event, metrics, dry-run); an operator
+#     override on the ConfigMap releases it
+serve guard --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 48
+run_ps guard --kubeconfig "$KC" --guard --metrics-addr 127.0.0.1:18395
+wait_replicas 3 "guard: 48 nodes -> 3"
+for i in $(seq 1 40); do
+  curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+    -d '{"status":{"conditions":[{"type":"Ready","status":"False"}]}}' "$URL/api/v1/nodes/n$i"
+done
+sleep 1.5
+[ "$(replicas)" = 3 ] || fail "guard: held at 3 while 40 of 48 nodes are NotReady (got $(replicas))"
+grep -q 'holding 3 replicas (would scale down to 2)' "$work/guard.log" || fail "guard: the hold is logged: $(grep -i guard "$work/guard.log" | tail -2)"
+ev=$(curl -s "$URL/api/v1/namespaces/kube-system/events")
+grep -q '"reason":"ScaleDownHeld"' <<<"$ev" && grep -q '"type":"Warning"' <<<"$ev" || fail "guard: a ScaleDownHeld Warning Event"
+m=$(curl -s 127.0.0.1:18395/metrics)
+grep -q '^propscaler_guard_holding{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" &&
+  grep -q '^propscaler_guard_holds_total{namespace="kube-system",target="deployment/coredns"} [1-9]' <<<"$m" || fail "guard metrics"
+run_ps guarddry --kubeconfig "$KC" --guard --dry-run
+sleep 1.2
+kill $PS_PID
+grep -q '^dry-run: guard holds kube-system/coredns deployment/coredns at 3: holding 3 replicas' "$work/guarddry.out" ||
+  fail "guard: dry-run shows the hold: $(cat "$work/guarddry.out")"
+curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+  -d '{"metadata":{"annotations":{"propscaler.io/guard-override":"2026-11-24 operator"}}}' \
+  "$URL/api/v1/namespaces/kube-system/configmaps/coredns-autoscaler"
+wait_replicas 2 "guard: an operator override releases the hold"
+grep -q 'guard override requested' "$work/guard.log" || fail "guard: the override is logged"
+kill $PS_PID
+
+# 12. --max-sync-failures: a missing target fails every reconcile -> exit 1
 serve maxfail --apply "$PARAMS"
 add_nodes 1 3
 "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler --target deployment/nope \

@@ -37,10 +37,10 @@ for f in timeline.csv timeline.jsonl summary.json chart.svg; do
 done
 
 # 4. output formats
-head -1 "$work/g/timeline.csv" | grep -qx 't,total_nodes,schedulable_nodes,total_cores,schedulable_cores,replicas,action' ||
+head -1 "$work/g/timeline.csv" | grep -qx 't,total_nodes,schedulable_nodes,total_cores,schedulable_cores,replicas,action,guard' ||
   fail "CSV header: $(head -1 "$work/g/timeline.csv")"
 [ "$(wc -l <"$work/g/timeline.jsonl")" = "$(($(wc -l <"$work/g/timeline.csv") - 1))" ] || fail "a JSON line per CSV row"
-head -1 "$work/g/timeline.jsonl" | grep -q '^{"t":[0-9.]*,"total_nodes":[0-9]*,"schedulable_nodes":[0-9]*,"total_cores":[0-9]*,"schedulable_cores":[0-9]*,"replicas":[0-9]*,"action":"[0-9>-]*"}$' ||
+head -1 "$work/g/timeline.jsonl" | grep -q '^{"t":[0-9.]*,"total_nodes":[0-9]*,"schedulable_nodes":[0-9]*,"total_cores":[0-9]*,"schedulable_cores":[0-9]*,"replicas":[0-9]*,"action":"[0-9>-]*","guard":""}$' ||
   fail "JSONL row: $(head -1 "$work/g/timeline.jsonl")"
 for k in '"actions":' '"scaleUps":' '"scaleDowns":' '"minReplicas":' '"maxReplicas":' '"meanReplicas":' '"secondsAtReplicas":'; do
   grep -q "$k" "$work/g/summary.json" || fail "summary lacks $k"
@@ -53,8 +53,8 @@ grep -c '<circle' "$work/g/chart.svg" | grep -qv '^0$' || fail "actions are mark
 "$PROPSIM" generate growth --nodes 100 --start-nodes 4 --duration 100 -o "$work/grow.jsonl" >/dev/null
 "$PROPSIM" replay "$work/grow.jsonl" --params "$COREDNS" --params '{"linear":{"nodesPerReplica":8}}' --out "$work/cmp" \
   --qps-per-replica 1000 --qps-per-node 100 >/dev/null 2>&1 || fail "compare run"
-head -1 "$work/cmp/timeline.csv" | grep -q ',replicas_1,action_1,replicas_2,action_2$' || fail "comparison columns"
-tail -1 "$work/cmp/timeline.csv" | grep -q '^100.000000,100,100,392,392,7,,13,' || fail "final row: $(tail -1 "$work/cmp/timeline.csv")"
+head -1 "$work/cmp/timeline.csv" | grep -q ',replicas_1,action_1,guard_1,replicas_2,action_2,guard_2$' || fail "comparison columns"
+tail -1 "$work/cmp/timeline.csv" | grep -q '^100.000000,100,100,392,392,7,,"",13,,""$' || fail "final row: $(tail -1 "$work/cmp/timeline.csv")"
 grep -q '"underProvisionedSeconds"' "$work/cmp/summary.json" || fail "capacity model in the summary"
 "$PROPSIM" replay "$work/grow.jsonl" --params "$COREDNS" --out "$work/win" --from 50 --to 60 >/dev/null 2>&1
 awk -F, 'NR > 1 && ($1 < 50 || $1 > 60) {bad = 1} END {exit bad}' "$work/win/timeline.csv" || fail "--from/--to window"
@@ -90,6 +90,40 @@ done
 "$PROPSIM" generate flapping --nodes 10 --events 1234 -o "$work/f.jsonl" >/dev/null
 [ "$(wc -l <"$work/f.jsonl")" = 1234 ] || fail "flapping --events gives exactly that many events"
 "$PROPSIM" generate nonsense -o "$work/n" >/dev/null 2>&1; [ $? = 2 ] || fail "unknown scenario -> 2"
+
+# 8. The guard, offline: an outage never scales CoreDNS down; 60% of the nodes deleted is held,
+#    then followed after the settle time; a gradual shrink is followed; and it is off by default
+"$PROPSIM" generate outage --nodes 200 -o "$work/outage200.jsonl" >/dev/null
+out=$("$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --guard --out "$work/g-outage")
+awk -F, 'NR > 1 && $7 ~ /->/ { split($7, a, "->"); if (a[2] + 0 < a[1] + 0) bad = 1 } END { exit bad }' "$work/g-outage/timeline.csv" ||
+  fail "guard: the outage replay scaled down: $(awk -F, 'NR > 1 && $7 != ""' "$work/g-outage/timeline.csv" | head -5)"
+grep -q 'holding 13 replicas (would scale down to' "$work/g-outage/timeline.csv" || fail "guard: the hold's reason is in the timeline"
+grep -q '"guard":"holding 13 replicas' "$work/g-outage/timeline.jsonl" || fail "guard: reason in timeline.jsonl"
+grep -q '"guardHolds":[[:space:]]*[1-9]' "$work/g-outage/summary.json" || fail "guard: holds counted in the summary"
+grep -q 'amber: the guard held' "$work/g-outage/chart.svg" && grep -q 'fill="#ffbf00"' "$work/g-outage/chart.svg" || fail "guard: holds on the chart"
+"$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --out "$work/n-outage" | grep -q '23 scaling actions (12 up, 11 down)' ||
+  fail "without --guard the replay is CPA's (scales down in the outage)"
+"$PROPSIM" generate mass-delete --nodes 200 --fraction 0.6 --duration 1800 -o "$work/md.jsonl" >/dev/null
+"$PROPSIM" replay "$work/md.jsonl" --params "$COREDNS" --guard --out "$work/g-md" >/dev/null
+first_down=$(awk -F, 'NR > 1 && $7 ~ /->/ { split($7, a, "->"); if (a[2] + 0 < a[1] + 0) { print $1; exit } }' "$work/g-md/timeline.csv")
+[ -n "$first_down" ] && awk -v t="$first_down" 'BEGIN { exit !(t >= 600 + 60 + 600) }' ||
+  fail "guard: 60% deleted is held until the lower count has settled (first scale-down at ${first_down:-never})"
+tail -1 "$work/g-md/timeline.csv" | grep -q '^[0-9.]*,80,80,[0-9]*,[0-9]*,5,' || fail "guard: then follows to the new size: $(tail -1 "$work/g-md/timeline.csv")"
+"$PROPSIM" generate growth --nodes 200 --start-nodes 200 --duration 10 -o "$work/steady.jsonl" >/dev/null
+{ cat "$work/steady.jsonl"; for i in $(seq 0 99); do printf '{"t":%d,"type":"DELETED","object":{"kind":"Node","metadata":{"name":"node-%06d"}}}\n' $((100 + i * 60)) "$i"; done; } >"$work/shrink.jsonl"
+out=$("$PROPSIM" replay "$work/shrink.jsonl" --params "$COREDNS" --guard --out "$work/g-shrink")
+grep -q 'held 0 ' <<<"$out" && tail -1 "$work/g-shrink/timeline.csv" | grep -q '^[0-9.]*,100,100,[0-9]*,[0-9]*,7,' ||
+  fail "guard: a gradual shrink (1 node a minute) is followed without holds: $out"
+
+# 9. propsim guard: the rule for runbooks
+out=$("$PROPSIM" guard --nodes 100 --remove 60); rc=$?
+[ "$rc" = 1 ] && grep -q '^refuse: removing 60 of 100 nodes (60%) exceeds the 50% limit' <<<"$out" || fail "guard refuse: $rc $out"
+out=$("$PROPSIM" guard --nodes 100 --remove 50); rc=$?
+[ "$rc" = 0 ] && grep -q '^allow:' <<<"$out" || fail "guard allow: $rc $out"
+out=$("$PROPSIM" guard --nodes 100 --remove 30 --max-node-loss 20%); [ $? = 1 ] || fail "guard --max-node-loss"
+out=$("$PROPSIM" guard --nodelist "$DATA/nodes/eks-nodelist.json" --remove duckboat-01); [ $? = 0 ] || fail "guard --nodelist: $out"
+out=$("$PROPSIM" guard --nodelist "$DATA/nodes/eks-nodelist.json" --remove nope 2>&1); [ $? = 2 ] && grep -q 'not in' <<<"$out" ||
+  fail "guard: unknown node name -> 2"
 
 echo "test_replay: $fails failure(s)"
 [ "$fails" -eq 0 ]
