@@ -1,5 +1,7 @@
 #include "selector.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +336,46 @@ bool selector_matches(const struct selector *sel, selector_lookup_fn lookup, con
         case OP_GT: ok = v && parse_ll(v, &n) && n > r->number; break;
         default: ok = v && parse_ll(v, &n) && n < r->number; break;
         }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static const char *label_value(const cJSON *labels, const char *key)
+{
+    const cJSON *v = cJSON_IsObject(labels) ? cJSON_GetObjectItemCaseSensitive(labels, key) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool selector_object_matches(const cJSON *sel, const cJSON *labels)
+{
+    if (!cJSON_IsObject(sel))
+        return false;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, cJSON_GetObjectItemCaseSensitive(sel, "matchLabels"))
+    {
+        const char *v = label_value(labels, kv->string);
+        if (!cJSON_IsString(kv) || !v || strcmp(v, kv->valuestring) != 0)
+            return false;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(sel, "matchExpressions"))
+    {
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(e, "key"), *op = cJSON_GetObjectItemCaseSensitive(e, "operator");
+        if (!cJSON_IsString(key) || !cJSON_IsString(op))
+            return false;
+        const char *v = label_value(labels, key->valuestring);
+        bool in = false;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "values")) in =
+            in || (v && cJSON_IsString(x) && strcmp(x->valuestring, v) == 0);
+        const char *o = op->valuestring;
+        bool ok = strcmp(o, "In") == 0 ? in
+                : strcmp(o, "NotIn") == 0 ? !in
+                : strcmp(o, "Exists") == 0 ? v != NULL
+                : strcmp(o, "DoesNotExist") == 0 ? v == NULL
+                : false;
         if (!ok)
             return false;
     }

@@ -29,6 +29,12 @@ void selector_free(struct selector *sel);
 bool selector_matches(const struct selector *sel, selector_lookup_fn lookup, const void *ctx);
 bool selector_is_empty(const struct selector *sel);
 
+/* A LabelSelector object ({matchLabels, matchExpressions}) against a labels object, as the API
+ * server evaluates it. An empty selector matches everything; a NULL one matches nothing.
+ * Unknown operators never match. */
+struct cJSON;
+bool selector_object_matches(const struct cJSON *selector, const struct cJSON *labels);
+
 /* Validation helpers shared with manifest checks. */
 bool selector_valid_key(const char *key, size_t len);
 bool selector_valid_value(const char *value, size_t len);

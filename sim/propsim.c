@@ -13,6 +13,7 @@
 
 int serve_main(int argc, char **argv);
 int guard_main(int argc, char **argv);
+int check_main(int argc, char **argv);
 
 static void usage(FILE *out)
 {
@@ -25,6 +26,7 @@ static void usage(FILE *out)
           "  import    convert a real cluster history (google2011) into a trace\n"
           "  generate  synthetic scenarios: growth, outage, mass-delete, upgrade, flapping\n"
           "  guard     may K of N nodes be removed? the safety guard's rule for runbooks\n"
+          "  check     lint manifests: replicas spread across nodes (hostname anti-affinity)\n"
           "\n"
           "`propsim COMMAND --help` describes a command. propsim --version prints the version.\n",
           out);
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "eval") == 0)
         return eval_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return check_main(argc - 1, argv + 1);
     if (strcmp(cmd, "guard") == 0)
         return guard_main(argc - 1, argv + 1);
     if (strcmp(cmd, "generate") == 0)

@@ -42,37 +42,6 @@ static const char *label_of(const void *ctx, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* A LabelSelector object ({matchLabels, matchExpressions}) against a labels object. */
-static bool label_selector_matches(const cJSON *sel, const cJSON *labels)
-{
-    if (!cJSON_IsObject(sel))
-        return false;
-    const cJSON *kv;
-    cJSON_ArrayForEach(kv, get(sel, "matchLabels"))
-    {
-        const char *v = label_of(labels, kv->string);
-        if (!cJSON_IsString(kv) || !v || strcmp(v, kv->valuestring) != 0)
-            return false;
-    }
-    const cJSON *e;
-    cJSON_ArrayForEach(e, get(sel, "matchExpressions"))
-    {
-        const cJSON *key = get(e, "key"), *op = get(e, "operator");
-        if (!cJSON_IsString(key) || !cJSON_IsString(op))
-            return false;
-        const char *v = label_of(labels, key->valuestring);
-        bool in = false;
-        const cJSON *x;
-        cJSON_ArrayForEach(x, get(e, "values")) in = in || (v && cJSON_IsString(x) && strcmp(x->valuestring, v) == 0);
-        const char *o = op->valuestring;
-        bool ok = strcmp(o, "In") == 0 ? in : strcmp(o, "NotIn") == 0 ? !in
-                : strcmp(o, "Exists") == 0 ? v != NULL : strcmp(o, "DoesNotExist") == 0 ? v == NULL : false;
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 static bool tolerated(const cJSON *taint, const cJSON *tolerations)
 {
     const cJSON *effect = get(taint, "effect"), *key = get(taint, "key"), *value = get(taint, "value");
@@ -206,7 +175,7 @@ static void count_matches(struct node_view *nodes, size_t n, const struct ksnaps
             {
                 const cJSON *tk = get(term, "topologyKey");
                 if (cJSON_IsString(tk) && strcmp(tk->valuestring, "kubernetes.io/hostname") == 0 &&
-                    label_selector_matches(get(term, "labelSelector"), labels))
+                    selector_object_matches(get(term, "labelSelector"), labels))
                     nodes[i].anti_required++;
             }
             cJSON_ArrayForEach(term, preferred)
@@ -214,7 +183,7 @@ static void count_matches(struct node_view *nodes, size_t n, const struct ksnaps
                 const cJSON *pt = get(term, "podAffinityTerm"), *wt = get(term, "weight");
                 const cJSON *tk = get(pt, "topologyKey");
                 if (cJSON_IsString(tk) && strcmp(tk->valuestring, "kubernetes.io/hostname") == 0 &&
-                    label_selector_matches(get(pt, "labelSelector"), labels))
+                    selector_object_matches(get(pt, "labelSelector"), labels))
                     nodes[i].anti_preferred += cJSON_IsNumber(wt) ? (int)wt->valuedouble : 1;
             }
             break;
@@ -345,12 +314,12 @@ int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def,
                     /* this new pod counts for the anti-affinity of the next ones */
                     if (at >= 0) {
                         const cJSON *term;
-                        cJSON_ArrayForEach(term, required) if (label_selector_matches(get(term, "labelSelector"), labels))
+                        cJSON_ArrayForEach(term, required) if (selector_object_matches(get(term, "labelSelector"), labels))
                             views[at].anti_required++;
                         cJSON_ArrayForEach(term, preferred)
                         {
                             const cJSON *wt = get(term, "weight");
-                            if (label_selector_matches(get(get(term, "podAffinityTerm"), "labelSelector"), labels))
+                            if (selector_object_matches(get(get(term, "podAffinityTerm"), "labelSelector"), labels))
                                 views[at].anti_preferred += cJSON_IsNumber(wt) ? (int)wt->valuedouble : 1;
                         }
                     }
