@@ -20,6 +20,7 @@
 #include "log.h"
 #include "nodes.h"
 #include "params.h"
+#include "placement.h"
 #include "reflector.h"
 #include "replicas.h"
 #include "selector.h"
@@ -41,6 +42,14 @@ struct target_state {
     unsigned long override_total;
     struct guard_state guard;
     bool held;            /* a hold episode is in progress (one Event per episode) */
+    /* placement: the pod template's rules, refreshed at most once a poll period */
+    char object_path[768];
+    struct placement_rules rules;
+    bool rules_known;
+    double rules_at;
+    bool capped;          /* a cap episode is in progress */
+    int64_t eligible;
+    char tagged[64];      /* the rules' fingerprint the node tags were computed with */
     unsigned long guard_holds, guard_limits;
 };
 
@@ -182,6 +191,15 @@ static void nodes_list_begin(void *ctx)
     c->staging = node_set_new();
 }
 
+/* Tag bit i: the node is eligible for target i's pods (placement rules). */
+static void tag_node(struct controller *c, const cJSON *obj, struct node_obs *n)
+{
+    n->tags = 0;
+    for (size_t i = 0; i < c->cfg->n_targets && i < 16; i++)
+        if (c->targets[i].rules_known && placement_node_eligible(&c->targets[i].rules, obj))
+            n->tags = (uint16_t)(n->tags | (1u << i));
+}
+
 static void nodes_item(void *ctx, const cJSON *obj)
 {
     struct controller *c = ctx;
@@ -191,6 +209,7 @@ static void nodes_item(void *ctx, const cJSON *obj)
         LOG_WARN("ignoring a node: %s", err);
         return;
     }
+    tag_node(c, obj, &n);
     if (c->staging && node_set_upsert(c->staging, &n) != 0)
         LOG_ERROR("out of memory adding node %s", n.name);
     if (c->record) {
@@ -204,6 +223,9 @@ static void nodes_item(void *ctx, const cJSON *obj)
 static void nodes_list_end(void *ctx, const char *rv)
 {
     struct controller *c = ctx;
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].rules_known)
+            snprintf(c->targets[i].tagged, sizeof c->targets[i].tagged, "%s", c->targets[i].rules.fingerprint);
     record_list(c);
     node_set_free(c->nodes);
     c->nodes = c->staging; /* the complete list replaces the old state at once */
@@ -221,6 +243,7 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
         LOG_WARN("ignoring a node event: %s", err);
         return;
     }
+    tag_node(c, obj, &n);
     if (!c->nodes)
         return;
     if (c->record) {
@@ -656,6 +679,36 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
         calc.replicas = gr.replicas;
         ts->desired = gr.replicas;
     }
+    size_t ti = (size_t)(ts - c->targets);
+    if (ts->rules_known && ts->rules.required_anti && strcmp(ts->tagged, ts->rules.fingerprint) != 0) {
+        /* the nodes are being recounted for new placement rules: decide when that is done */
+        LOG_V(1, "%s/%s: waiting for the eligible nodes to be recounted", target_kind_name(ts->t->kind), ts->t->name);
+        cJSON_Delete(scale);
+        finish_target(c, NULL);
+        return;
+    }
+    if (ts->rules_known && ts->rules.required_anti && ti < 16 && c->nodes) {
+        ts->eligible = node_set_tag_count(c->nodes, (int)ti);
+        if (calc.replicas > ts->eligible && ts->eligible >= 1) {
+            char note[512];
+            snprintf(note, sizeof note, "%d replicas with required hostname anti-affinity need %d nodes, but only %lld "
+                     "schedulable nodes are eligible (nodeSelector, node affinity, taints): %s",
+                     calc.replicas, calc.replicas, (long long)ts->eligible,
+                     c->cfg->placement_warn_only ? "the extra replicas will stay Pending (--placement-warn-only)"
+                                                 : "capping at the eligible count instead of leaving Pending pods");
+            if (!ts->capped) {
+                LOG_WARN("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, note);
+                post_event(c, ts, "Warning", "ReplicasCappedByPlacement", note);
+            }
+            ts->capped = true;
+            if (!c->cfg->placement_warn_only) {
+                calc.replicas = (int32_t)ts->eligible;
+                ts->desired = calc.replicas;
+            }
+        } else {
+            ts->capped = false;
+        }
+    }
     if (current == calc.replicas) {
         cJSON_Delete(scale);
         finish_target(c, NULL);
@@ -700,11 +753,50 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
     free(text);
 }
 
-static void scale_get(struct controller *c, struct target_state *ts)
+static void scale_get_now(struct controller *c, struct target_state *ts)
 {
     struct kreq_opts o = {.method = "GET", .path = ts->path};
     if (!kclient_request(c->client, &o, NULL, get_done, ts))
         finish_target(c, "out of memory");
+}
+
+/* The workload itself, for its pod template's placement rules. A change of the rules relists the
+ * nodes so each node's eligibility is computed again. */
+static void object_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+{
+    (void)err;
+    (void)ra;
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    if (status == 200) {
+        cJSON *w = cJSON_ParseWithLength(body, len);
+        char before[64];
+        snprintf(before, sizeof before, "%s", ts->rules_known ? ts->rules.fingerprint : "");
+        placement_rules_from_workload(&ts->rules, w);
+        cJSON_Delete(w);
+        bool changed = strcmp(before, ts->rules.fingerprint) != 0;
+        ts->rules_known = true;
+        ts->rules_at = ev_now(c->loop);
+        if (changed && ts->rules.required_anti) {
+            LOG_V(1, "%s/%s: placement rules changed; recounting eligible nodes", target_kind_name(ts->t->kind), ts->t->name);
+            reflector_relist(c->nodes_ref);
+        }
+    } else {
+        ts->rules_at = ev_now(c->loop); /* no placement checks without the template (e.g. no RBAC get) */
+        LOG_V(1, "%s/%s: reading the workload for its placement rules answered HTTP %ld", target_kind_name(ts->t->kind),
+              ts->t->name, status);
+    }
+    scale_get_now(c, ts);
+}
+
+static void scale_get(struct controller *c, struct target_state *ts)
+{
+    if (ev_now(c->loop) - ts->rules_at >= c->cfg->poll_period_seconds || ts->rules_at == 0) {
+        struct kreq_opts o = {.method = "GET", .path = ts->object_path};
+        if (kclient_request(c->client, &o, NULL, object_done, ts))
+            return;
+    }
+    scale_get_now(c, ts);
 }
 
 static void reconcile(struct controller *c)
@@ -877,6 +969,15 @@ char *controller_metrics(struct controller *c)
     for (size_t i = 0; i < c->cfg->n_targets; i++)
         buf_printf(&b, "propscaler_guard_holding{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
                    target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].held ? 1 : 0);
+    buf_printf(&b, "# HELP propscaler_eligible_nodes Schedulable nodes a target's pods may run on (under required hostname anti-affinity).\n# TYPE propscaler_eligible_nodes gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].rules_known && c->targets[i].rules.required_anti)
+            buf_printf(&b, "propscaler_eligible_nodes{namespace=\"%s\",target=\"%s/%s\"} %lld\n", c->cfg->namespace_,
+                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, (long long)c->targets[i].eligible);
+    buf_printf(&b, "# HELP propscaler_placement_capped 1 while desired replicas exceed the eligible nodes.\n# TYPE propscaler_placement_capped gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        buf_printf(&b, "propscaler_placement_capped{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].capped ? 1 : 0);
     buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
     pthread_mutex_unlock(&c->mu);
     /* reflector and client counters are only written by the loop thread; a torn read of a
@@ -952,6 +1053,9 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         static const char *plural[] = {"deployments", "replicasets", "replicationcontrollers", "statefulsets"};
         snprintf(ts->path, sizeof ts->path, "%s/namespaces/%s/%s/%s/scale", group_path, cfg->namespace_,
                  plural[ts->t->kind], ts->t->name);
+        snprintf(ts->object_path, sizeof ts->object_path, "%s/namespaces/%s/%s/%s", group_path, cfg->namespace_,
+                 plural[ts->t->kind], ts->t->name);
+        placement_rules_init(&ts->rules);
     }
     static const struct reflector_sink node_sink = {nodes_list_begin, nodes_item, nodes_list_end, nodes_event, reflector_error};
     static const struct reflector_sink cm_sink = {cm_list_begin, cm_item, cm_list_end, cm_event, reflector_error};
@@ -1046,6 +1150,8 @@ void controller_free(struct controller *c)
         return;
     ev_timer_stop(c->loop, &c->poll);
     ev_timer_stop(c->loop, &c->coalesce);
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        placement_rules_release(&c->targets[i].rules);
     leader_free(c->leader);
     reflector_free(c->nodes_ref);
     reflector_free(c->cm_ref);

@@ -15,7 +15,7 @@ enum flag_id {
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
-    ID_STEP, ID_DELAY, ID_IGNORED
+    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_IGNORED
 };
 
 struct flag_def {
@@ -75,6 +75,7 @@ static const struct flag_def defs[] = {
     {"guard-window", F_DURATION, ID_GUARD_WINDOW, "guard: the window of the nodes' high-water mark (default 10m)"},
     {"guard-settle", F_DURATION, ID_GUARD_SETTLE, "guard: a lower count stable this long is real (default 10m)"},
     {"max-scale-down-step", F_STRING, ID_STEP, "guard: at most N replicas or P% removed per step (default 50%)"},
+    {"placement-warn-only", F_BOOL, ID_PLACEMENT_WARN, "under required hostname anti-affinity, warn about replicas beyond the eligible nodes instead of capping"},
     {"scale-down-delay", F_DURATION, ID_DELAY, "guard: scale down only to the highest answer of this long (default 60s)"},
 };
 
@@ -335,6 +336,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         return 0;
     case ID_SPOF_MAX: c->policy_opts.spof_respects_max = b; return 0;
     case ID_GUARD: c->guard.enabled = b; return 0;
+    case ID_PLACEMENT_WARN: c->placement_warn_only = b; return 0;
     case ID_GUARD_LOSS:
         c->guard.enabled = true;
         if (guard_parse_share(v, &c->guard.max_node_loss, qerr, sizeof qerr) != 0) {

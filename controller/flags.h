@@ -60,6 +60,7 @@ struct propscaler_config {
     struct node_count_opts count_opts;
     struct policy_opts policy_opts;
     struct guard_opts guard;     /* off unless --guard or a --guard-* / step / delay flag */
+    bool placement_warn_only;    /* report replicas beyond the eligible nodes, do not cap them */
 };
 
 enum flags_result { FLAGS_OK = 0, FLAGS_EXIT_OK = 1, FLAGS_ERROR = -1 };

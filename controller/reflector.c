@@ -318,3 +318,17 @@ void reflector_free(struct reflector *r)
     watch_splitter_release(&r->split);
     free(r);
 }
+
+void reflector_relist(struct reflector *r)
+{
+    if (r->phase == PH_LISTING)
+        return; /* a list is already under way */
+    if (r->req) {
+        kreq_cancel(r->req);
+        r->req = NULL;
+    }
+    ev_timer_stop(r->loop, &r->idle);
+    ev_timer_stop(r->loop, &r->retry);
+    r->continue_token[0] = '\0';
+    start_list(r);
+}

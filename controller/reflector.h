@@ -52,6 +52,8 @@ struct reflector *reflector_new(struct ev_loop *loop, struct kclient *client, co
                                 const struct reflector_sink *sink, void *ctx);
 void reflector_start(struct reflector *r);
 void reflector_free(struct reflector *r);
+/* Start over with a fresh LIST now (e.g. when what the sink derives from each object changed). */
+void reflector_relist(struct reflector *r);
 bool reflector_synced(const struct reflector *r);
 const struct reflector_stats *reflector_stats(const struct reflector *r);
 const char *reflector_resource_version(const struct reflector *r);

@@ -186,6 +186,7 @@ struct slot {
     uint64_t hash;
     int64_t cpu_nano;
     unsigned char flags;
+    uint16_t tags;
 };
 
 struct node_set {
@@ -196,6 +197,7 @@ struct node_set {
     __int128 total_nano, sched_nano;
     int64_t sched_nodes;
     int64_t ready_nodes;
+    int64_t tag_sched[16];
 };
 
 static uint64_t hash_name(const char *s)
@@ -233,6 +235,7 @@ void node_set_clear(struct node_set *s)
     s->total_nano = s->sched_nano = 0;
     s->sched_nodes = 0;
     s->ready_nodes = 0;
+    memset(s->tag_sched, 0, sizeof s->tag_sched);
 }
 
 void node_set_free(struct node_set *s)
@@ -275,6 +278,10 @@ static void account(struct node_set *s, const struct slot *sl, int sign)
     }
     if (sl->flags & SLOT_READY)
         s->ready_nodes += sign;
+    if ((sl->flags & SLOT_SCHEDULABLE) && sl->tags)
+        for (int b = 0; b < 16; b++)
+            if (sl->tags & (1u << b))
+                s->tag_sched[b] += sign;
 }
 
 static int grow(struct node_set *s)
@@ -342,7 +349,8 @@ int node_set_upsert(struct node_set *s, const struct node_obs *n)
     size_t i = find_slot(s, n->name, h, &found);
     struct slot sl = {.hash = h, .cpu_nano = n->has_cpu ? n->cpu_nano : 0,
                       .flags = (unsigned char)((n->schedulable ? SLOT_SCHEDULABLE : 0) | (n->has_cpu ? SLOT_HAS_CPU : 0) |
-                                               (n->ready ? SLOT_READY : 0))};
+                                               (n->ready ? SLOT_READY : 0)),
+                      .tags = n->tags};
     if (found) {
         account(s, &s->slots[i], -1);
         sl.name = s->slots[i].name;
@@ -398,4 +406,9 @@ bool node_set_contains(const struct node_set *s, const char *name)
     bool found;
     find_slot(s, name, hash_name(name), &found);
     return found;
+}
+
+int64_t node_set_tag_count(const struct node_set *s, int bit)
+{
+    return bit >= 0 && bit < 16 ? s->tag_sched[bit] : 0;
 }

@@ -60,6 +60,7 @@ struct node_obs {
     bool ready;         /* condition Ready=True */
     bool counted;       /* false: filtered out by the selector or an ignored taint */
     bool schedulable;   /* per the configured rule */
+    uint16_t tags;      /* caller-defined bits (e.g. "eligible for target i"); counted per bit */
 };
 
 /* Decode a Node (kind "Node" or absent). Fails on a missing name or malformed fields. */
@@ -77,6 +78,8 @@ int node_set_remove(struct node_set *s, const char *name);
 void node_set_clear(struct node_set *s);
 size_t node_set_size(const struct node_set *s);
 void node_set_summary(const struct node_set *s, struct cluster_summary *out);
+/* Schedulable nodes carrying tag bit `bit` (0..15). */
+int64_t node_set_tag_count(const struct node_set *s, int bit);
 /* Call fn for every node name (in no particular order). The set must not change meanwhile. */
 void node_set_foreach(const struct node_set *s, void (*fn)(void *ctx, const char *name), void *ctx);
 bool node_set_contains(const struct node_set *s, const char *name);

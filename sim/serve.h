@@ -73,6 +73,7 @@ int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *ke
 /* serve_pods.c: pods for workload `ns/name`, placed by the scheduler; eviction from a lost node */
 int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def, const char *ns, const char *name);
 int serve_evict_node(struct serve_ctx *ctx, const char *node);
+void serve_retry_pending(struct serve_ctx *ctx);
 
 /* serve_cluster.c */
 int serve_generate_nodes(struct serve_ctx *ctx, long n, char *err, size_t errlen);

@@ -165,8 +165,11 @@ int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *objec
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
     enum kstore_status st = kstore_update(ctx->store, r, ns, object_name(obj), copy, true, NULL, err, errlen);
-    if (st == KS_OK)
+    if (st == KS_OK) {
         serve_reconcile_pods(ctx, d, ns, object_name(obj));
+        if (strcmp(d->resource, "nodes") == 0)
+            serve_retry_pending(ctx);
+    }
     return st == KS_OK ? 0 : -1;
 }
 

@@ -898,6 +898,8 @@ static enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx 
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
         serve_reconcile_pods(ctx, d, out->ns, out->name);
+        if (strcmp(d->resource, "nodes") == 0)
+            serve_retry_pending(ctx);
         if (scale) {
             cJSON *sc = scale_of(out);
             kobj_unref(out);
@@ -946,6 +948,8 @@ static enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx,
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
         serve_reconcile_pods(ctx, d, out->ns, out->name);
+        if (strcmp(d->resource, "nodes") == 0)
+            serve_retry_pending(ctx);
         return send_kobj(c, ctx, 201, out, method, url);
     case V_UPDATE:
         if (is_scale) {

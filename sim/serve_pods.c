@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "placement.h"
 #include "quantity.h"
 #include "selector.h"
 #include "serve.h"
@@ -40,34 +41,6 @@ static const char *label_of(const void *ctx, const char *key)
 {
     const cJSON *v = get((const cJSON *)ctx, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static bool tolerated(const cJSON *taint, const cJSON *tolerations)
-{
-    const cJSON *effect = get(taint, "effect"), *key = get(taint, "key"), *value = get(taint, "value");
-    if (!cJSON_IsString(effect) || strcmp(effect->valuestring, "PreferNoSchedule") == 0)
-        return true;
-    const cJSON *t;
-    cJSON_ArrayForEach(t, tolerations)
-    {
-        const cJSON *tk = get(t, "key"), *op = get(t, "operator"), *tv = get(t, "value"), *te = get(t, "effect");
-        if (cJSON_IsString(te) && te->valuestring[0] && strcmp(te->valuestring, effect->valuestring) != 0)
-            continue;
-        bool exists = cJSON_IsString(op) && strcmp(op->valuestring, "Exists") == 0;
-        if (!cJSON_IsString(tk) || !tk->valuestring[0]) {
-            if (exists)
-                return true; /* tolerates everything */
-            continue;
-        }
-        if (!cJSON_IsString(key) || strcmp(tk->valuestring, key->valuestring) != 0)
-            continue;
-        if (exists)
-            return true;
-        const char *want = cJSON_IsString(value) ? value->valuestring : "";
-        if (strcmp(cJSON_IsString(tv) ? tv->valuestring : "", want) == 0)
-            return true;
-    }
-    return false;
 }
 
 static int64_t pod_cpu_request(const cJSON *podspec)
@@ -137,8 +110,7 @@ static int place(struct node_view *nodes, size_t n, const struct workload *w, co
         const cJSON *kv;
         cJSON_ArrayForEach(kv, node_selector) ok = ok && cJSON_IsString(kv) && label_of(labels, kv->string) &&
                                                    strcmp(label_of(labels, kv->string), kv->valuestring) == 0;
-        const cJSON *t;
-        cJSON_ArrayForEach(t, get(get(v->obj, "spec"), "taints")) ok = ok && tolerated(t, tolerations);
+        ok = ok && placement_tolerates(get(get(v->obj, "spec"), "taints"), tolerations);
         if (!ok)
             continue;
         int64_t s = score(v, request, most_requested);
@@ -367,4 +339,47 @@ int serve_evict_node(struct serve_ctx *ctx, const char *node)
     }
     ksnapshot_release(&pods);
     return 0;
+}
+
+/* Nodes changed: try again to place Pending pods, as the scheduler would (their workloads
+ * recreate them, placed). */
+void serve_retry_pending(struct serve_ctx *ctx)
+{
+    if (!ctx->pods_enabled)
+        return;
+    struct kresource *pres = kstore_find(ctx->store, "", "pods");
+    struct ksnapshot pods;
+    if (kstore_snapshot(ctx->store, pres, NULL, &pods) != 0)
+        return;
+    char owners[64][320];
+    char owner_ns[64][254];
+    int n_owners = 0;
+    for (size_t i = 0; i < pods.n; i++) {
+        if (!strstr(pods.items[i]->text, "\"phase\":\"Pending\""))
+            continue;
+        cJSON *p = cJSON_Parse(pods.items[i]->text);
+        const char *owner = owner_label(p);
+        if (owner && n_owners < 64) {
+            kstore_delete(ctx->store, pres, pods.items[i]->ns, pods.items[i]->name, NULL);
+            bool seen = false;
+            for (int k = 0; k < n_owners; k++)
+                seen = seen || (strcmp(owners[k], owner) == 0 && strcmp(owner_ns[k], pods.items[i]->ns) == 0);
+            if (!seen) {
+                snprintf(owners[n_owners], sizeof owners[0], "%s", owner);
+                snprintf(owner_ns[n_owners], sizeof owner_ns[0], "%s", pods.items[i]->ns);
+                n_owners++;
+            }
+        }
+        cJSON_Delete(p);
+    }
+    ksnapshot_release(&pods);
+    for (int k = 0; k < n_owners; k++) {
+        const char *dot = strchr(owners[k], '.');
+        for (size_t d = 0; dot && d < kstore_resource_count(); d++) {
+            const struct kresource_def *def = kstore_resource_def(d);
+            if (def->has_scale && strlen(def->singular) == (size_t)(dot - owners[k]) &&
+                strncmp(def->singular, owners[k], (size_t)(dot - owners[k])) == 0)
+                serve_reconcile_pods(ctx, def, owner_ns[k], dot + 1);
+        }
+    }
 }

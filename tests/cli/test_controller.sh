@@ -27,8 +27,10 @@ spec:
 YAML
 PARAMS=$DATA/../../manifests/examples/coredns-autoscaler-params.yaml
 
-serve() { # serve NAME ARGS...  -> URL, KC
-  "$PROPSIM" serve --listen 127.0.0.1:0 --no-pods --write-kubeconfig "$work/$1.kc" "${@:2}" >"$work/$1.port" 2>"$work/$1.serve.log" &
+serve() { # serve NAME ARGS...  -> URL, KC  (pods only for the placement test)
+  local pods=--no-pods
+  [ "$1" = place ] && pods=
+  "$PROPSIM" serve --listen 127.0.0.1:0 $pods --write-kubeconfig "$work/$1.kc" "${@:2}" >"$work/$1.port" 2>"$work/$1.serve.log" &
   pids+=($!)
   for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
   URL=http://127.0.0.1:$(head -1 "$work/$1.port")
@@ -363,7 +365,33 @@ wait_replicas 2 "guard: an operator override releases the hold"
 grep -q 'guard override requested' "$work/guard.log" || fail "guard: the override is logged"
 kill $PS_PID
 
-# 12. --max-sync-failures: a missing target fails every reconcile -> exit 1
+# 12. Placement: under required hostname anti-affinity, replicas are capped at the eligible nodes
+serve place --apply "$DATA/../../manifests/examples/coredns-deployment.yaml"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+  -d '{"metadata":{"name":"coredns-autoscaler"},"data":{"linear":"{\"nodesPerReplica\":1}"}}' "$URL/api/v1/namespaces/kube-system/configmaps"
+add_nodes 1 8
+for i in $(seq 9 20); do
+  curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+    -d "{\"metadata\":{\"name\":\"n$i\"},\"spec\":{\"taints\":[{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"}]},\"status\":{\"allocatable\":{\"cpu\":\"4\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" "$URL/api/v1/nodes"
+done
+run_ps place --kubeconfig "$KC" --metrics-addr 127.0.0.1:18396
+wait_replicas 8 "placement: 20 wanted, 8 eligible (12 nodes tainted) -> capped at 8"
+grep -q '20 replicas with required hostname anti-affinity need 20 nodes, but only 8 schedulable nodes are eligible' "$work/place.log" ||
+  fail "placement: the cap is logged"
+grep -q '"reason":"ReplicasCappedByPlacement"' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "placement: Event"
+m=$(curl -s 127.0.0.1:18396/metrics)
+grep -q '^propscaler_eligible_nodes{namespace="kube-system",target="deployment/coredns"} 8$' <<<"$m" &&
+  grep -q '^propscaler_placement_capped{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" || fail "placement metrics"
+# the pods the emulator scheduled: one per eligible node, none Pending
+phases=$(curl -s "$URL/api/v1/namespaces/kube-system/pods" | grep -o '"phase":"[A-Za-z]*"' | sort | uniq -c | tr -s ' ')
+[ "$phases" = " 8 \"phase\":\"Running\"" ] || fail "placement: 8 Running pods, none Pending: $phases"
+kill $PS_PID
+run_ps placewarn --kubeconfig "$KC" --placement-warn-only
+wait_replicas 20 "--placement-warn-only: not capped"
+grep -q 'the extra replicas will stay Pending (--placement-warn-only)' "$work/placewarn.log" || fail "placement: warn-only message"
+kill $PS_PID
+
+# 13. --max-sync-failures: a missing target fails every reconcile -> exit 1
 serve maxfail --apply "$PARAMS"
 add_nodes 1 3
 "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler --target deployment/nope \
