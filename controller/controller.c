@@ -21,6 +21,7 @@
 #include "nodes.h"
 #include "params.h"
 #include "placement.h"
+#include "podwatch.h"
 #include "reflector.h"
 #include "replicas.h"
 #include "selector.h"
@@ -50,6 +51,11 @@ struct target_state {
     bool capped;          /* a cap episode is in progress */
     int64_t eligible;
     char tagged[64];      /* the rules' fingerprint the node tags were computed with */
+    /* where its pods run */
+    struct podwatch *pods;
+    char piled[512];      /* the last reported over-limit nodes (report on change) */
+    ev_timer hot_timer;   /* pod changes are evaluated together, half a second after a burst */
+    int busiest, over_limit, over_qps;
     unsigned long guard_holds, guard_limits;
 };
 
@@ -760,6 +766,87 @@ static void scale_get_now(struct controller *c, struct target_state *ts)
         finish_target(c, "out of memory");
 }
 
+/* spec.selector as label-selector text for the pods watch. */
+static void selector_text(const cJSON *sel, char *out, size_t len)
+{
+    struct buf b;
+    buf_init(&b, len);
+    const cJSON *kv, *e;
+    cJSON_ArrayForEach(kv, cJSON_GetObjectItemCaseSensitive(sel, "matchLabels")) if (cJSON_IsString(kv))
+        buf_printf(&b, "%s%s=%s", b.len ? "," : "", kv->string, kv->valuestring);
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(sel, "matchExpressions"))
+    {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, "key"), *op = cJSON_GetObjectItemCaseSensitive(e, "operator"), *x;
+        if (!cJSON_IsString(k) || !cJSON_IsString(op))
+            continue;
+        const char *o = op->valuestring;
+        if (strcmp(o, "Exists") == 0 || strcmp(o, "DoesNotExist") == 0) {
+            buf_printf(&b, "%s%s%s", b.len ? "," : "", o[0] == 'D' ? "!" : "", k->valuestring);
+            continue;
+        }
+        buf_printf(&b, "%s%s %s (", b.len ? "," : "", k->valuestring, strcmp(o, "In") == 0 ? "in" : "notin");
+        int first = 1;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "values")) if (cJSON_IsString(x))
+        {
+            buf_printf(&b, "%s%s", first ? "" : ",", x->valuestring);
+            first = 0;
+        }
+        buf_putc(&b, ')');
+    }
+    snprintf(out, len, "%s", buf_str(&b));
+    buf_release(&b);
+}
+
+static void pods_changed(void *ctx);
+
+/* Report nodes holding too many replicas (and too much DNS traffic) when that set changes. */
+static void evaluate_hotspots(struct controller *c, struct target_state *ts)
+{
+    size_t n = podwatch_pods(ts->pods);
+    struct node_load *load = malloc((n ? n : 1) * sizeof *load);
+    if (!load)
+        return;
+    size_t nodes = podwatch_load(ts->pods, load, n ? n : 1);
+    int limit = c->cfg->max_replicas_per_node > 0 ? c->cfg->max_replicas_per_node
+                                                  : (ts->rules_known && ts->rules.any_anti ? 1 : 2);
+    struct buf sig;
+    buf_init(&sig, 480);
+    int over = 0, over_qps = 0;
+    for (size_t i = 0; i < nodes && i < n; i++) {
+        bool too_many = load[i].replicas > limit;
+        bool too_hot = c->cfg->dns_qps_node_limit > 0 &&
+                       (double)load[i].replicas * c->cfg->qps_per_replica > c->cfg->dns_qps_node_limit;
+        over += too_many;
+        over_qps += too_hot;
+        if (too_many || too_hot)
+            buf_printf(&sig, "%s%s %d", sig.len ? ", " : "", load[i].node, load[i].replicas);
+    }
+    pthread_mutex_lock(&c->mu);
+    ts->busiest = nodes ? load[0].replicas : 0;
+    ts->over_limit = over;
+    ts->over_qps = over_qps;
+    pthread_mutex_unlock(&c->mu);
+    if (strcmp(buf_str(&sig), ts->piled) != 0) {
+        if (over || over_qps) {
+            char note[900];
+            int k = snprintf(note, sizeof note, "%d node(s) hold more than %d replica%s of %s/%s (node replicas: %s)",
+                             over, limit, limit == 1 ? "" : "s", target_kind_name(ts->t->kind), ts->t->name, buf_str(&sig));
+            if (over_qps && k > 0 && (size_t)k < sizeof note)
+                snprintf(note + k, sizeof note - (size_t)k, "; %d node(s) would serve more than the %.0f QPS per-node DNS "
+                         "limit at %.0f QPS per replica", over_qps, c->cfg->dns_qps_node_limit, c->cfg->qps_per_replica);
+            LOG_WARN("%s: per-node DNS rate limits make this a bottleneck; spread the replicas with podAntiAffinity on "
+                     "kubernetes.io/hostname", note);
+            post_event(c, ts, "Warning", "ReplicasPiledUp", note);
+        } else if (ts->piled[0]) {
+            LOG_INFO("%s/%s: no node holds more than %d replica%s any more", target_kind_name(ts->t->kind), ts->t->name,
+                     limit, limit == 1 ? "" : "s");
+        }
+        snprintf(ts->piled, sizeof ts->piled, "%s", buf_str(&sig));
+    }
+    buf_release(&sig);
+    free(load);
+}
+
 /* The workload itself, for its pod template's placement rules. A change of the rules relists the
  * nodes so each node's eligibility is computed again. */
 static void object_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
@@ -773,6 +860,12 @@ static void object_done(void *ctx, long status, const char *body, size_t len, co
         char before[64];
         snprintf(before, sizeof before, "%s", ts->rules_known ? ts->rules.fingerprint : "");
         placement_rules_from_workload(&ts->rules, w);
+        char sel[1024];
+        selector_text(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "spec"), "selector"), sel, sizeof sel);
+        if (sel[0] && (!ts->pods || strcmp(podwatch_selector(ts->pods), sel) != 0)) {
+            podwatch_free(ts->pods);
+            ts->pods = podwatch_new(c->loop, c->client, c->cfg->namespace_, sel, pods_changed, ts);
+        }
         cJSON_Delete(w);
         bool changed = strcmp(before, ts->rules.fingerprint) != 0;
         ts->rules_known = true;
@@ -787,6 +880,22 @@ static void object_done(void *ctx, long status, const char *body, size_t len, co
               ts->t->name, status);
     }
     scale_get_now(c, ts);
+}
+
+static void hot_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct target_state *ts = w->data;
+    evaluate_hotspots(ts->c, ts);
+}
+
+static void pods_changed(void *ctx)
+{
+    struct target_state *ts = ctx;
+    ev_timer_stop(ts->c->loop, &ts->hot_timer);
+    ev_timer_set(&ts->hot_timer, 0.5, 0.);
+    ev_timer_start(ts->c->loop, &ts->hot_timer);
 }
 
 static void scale_get(struct controller *c, struct target_state *ts)
@@ -978,6 +1087,21 @@ char *controller_metrics(struct controller *c)
     for (size_t i = 0; i < c->cfg->n_targets; i++)
         buf_printf(&b, "propscaler_placement_capped{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
                    target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].capped ? 1 : 0);
+    buf_printf(&b, "# HELP propscaler_replicas_on_busiest_node Replicas of the target on its busiest node.\n# TYPE propscaler_replicas_on_busiest_node gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].pods)
+            buf_printf(&b, "propscaler_replicas_on_busiest_node{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].busiest);
+    buf_printf(&b, "# HELP propscaler_nodes_over_replica_limit Nodes holding more replicas than --max-replicas-per-node.\n# TYPE propscaler_nodes_over_replica_limit gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].pods)
+            buf_printf(&b, "propscaler_nodes_over_replica_limit{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].over_limit);
+    buf_printf(&b, "# HELP propscaler_nodes_over_dns_qps_limit Nodes whose replicas would exceed --dns-qps-per-node-limit.\n# TYPE propscaler_nodes_over_dns_qps_limit gauge\n");
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].pods)
+            buf_printf(&b, "propscaler_nodes_over_dns_qps_limit{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
+                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].over_qps);
     buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
     pthread_mutex_unlock(&c->mu);
     /* reflector and client counters are only written by the loop thread; a torn read of a
@@ -1056,6 +1180,8 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         snprintf(ts->object_path, sizeof ts->object_path, "%s/namespaces/%s/%s/%s", group_path, cfg->namespace_,
                  plural[ts->t->kind], ts->t->name);
         placement_rules_init(&ts->rules);
+        ev_init(&ts->hot_timer, hot_cb);
+        ts->hot_timer.data = ts;
     }
     static const struct reflector_sink node_sink = {nodes_list_begin, nodes_item, nodes_list_end, nodes_event, reflector_error};
     static const struct reflector_sink cm_sink = {cm_list_begin, cm_item, cm_list_end, cm_event, reflector_error};
@@ -1150,8 +1276,11 @@ void controller_free(struct controller *c)
         return;
     ev_timer_stop(c->loop, &c->poll);
     ev_timer_stop(c->loop, &c->coalesce);
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
+    for (size_t i = 0; i < c->cfg->n_targets; i++) {
         placement_rules_release(&c->targets[i].rules);
+        podwatch_free(c->targets[i].pods);
+        ev_timer_stop(c->loop, &c->targets[i].hot_timer);
+    }
     leader_free(c->leader);
     reflector_free(c->nodes_ref);
     reflector_free(c->cm_ref);

@@ -15,7 +15,7 @@ enum flag_id {
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
-    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_IGNORED
+    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_IGNORED
 };
 
 struct flag_def {
@@ -76,6 +76,9 @@ static const struct flag_def defs[] = {
     {"guard-settle", F_DURATION, ID_GUARD_SETTLE, "guard: a lower count stable this long is real (default 10m)"},
     {"max-scale-down-step", F_STRING, ID_STEP, "guard: at most N replicas or P% removed per step (default 50%)"},
     {"placement-warn-only", F_BOOL, ID_PLACEMENT_WARN, "under required hostname anti-affinity, warn about replicas beyond the eligible nodes instead of capping"},
+    {"max-replicas-per-node", F_INT, ID_MAX_PER_NODE, "report nodes holding more replicas of a target (default 1 with hostname anti-affinity, else 2)"},
+    {"dns-qps-per-node-limit", F_STRING, ID_QPS_LIMIT, "report nodes whose replicas would serve more than this many QPS (per-VM DNS limits; with --qps-per-replica)"},
+    {"qps-per-replica", F_STRING, ID_QPS_REPLICA, "expected QPS served by each replica (for --dns-qps-per-node-limit)"},
     {"scale-down-delay", F_DURATION, ID_DELAY, "guard: scale down only to the highest answer of this long (default 60s)"},
 };
 
@@ -337,6 +340,24 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_SPOF_MAX: c->policy_opts.spof_respects_max = b; return 0;
     case ID_GUARD: c->guard.enabled = b; return 0;
     case ID_PLACEMENT_WARN: c->placement_warn_only = b; return 0;
+    case ID_MAX_PER_NODE:
+        if (parse_int(v, 1, 100000, &n) != 0) {
+            snprintf(err, errlen, "--max-replicas-per-node: expected a positive integer, got \"%s\"", v);
+            return -1;
+        }
+        c->max_replicas_per_node = (int)n;
+        return 0;
+    case ID_QPS_LIMIT:
+    case ID_QPS_REPLICA: {
+        char *end;
+        double q = strtod(v, &end);
+        if (*end || !(q > 0)) {
+            snprintf(err, errlen, "--%s: expected a positive number of queries per second, got \"%s\"", d->name, v);
+            return -1;
+        }
+        *(d->id == ID_QPS_LIMIT ? &c->dns_qps_node_limit : &c->qps_per_replica) = q;
+        return 0;
+    }
     case ID_GUARD_LOSS:
         c->guard.enabled = true;
         if (guard_parse_share(v, &c->guard.max_node_loss, qerr, sizeof qerr) != 0) {
@@ -447,6 +468,10 @@ enum flags_result flags_parse(struct propscaler_config *c, int argc, const char 
     }
     if (!c->namespace_ || !c->namespace_[0]) {
         snprintf(err, errlen, "--namespace is required when $MY_POD_NAMESPACE is not set");
+        return FLAGS_ERROR;
+    }
+    if ((c->dns_qps_node_limit > 0) != (c->qps_per_replica > 0)) {
+        snprintf(err, errlen, "--dns-qps-per-node-limit and --qps-per-replica go together");
         return FLAGS_ERROR;
     }
     if (c->leader_elect && !(c->retry_period_s < c->renew_deadline_s && c->renew_deadline_s < c->lease_duration_s)) {

@@ -61,6 +61,9 @@ struct propscaler_config {
     struct policy_opts policy_opts;
     struct guard_opts guard;     /* off unless --guard or a --guard-* / step / delay flag */
     bool placement_warn_only;    /* report replicas beyond the eligible nodes, do not cap them */
+    int max_replicas_per_node;   /* 0: 1 under hostname anti-affinity, else 2 */
+    double dns_qps_node_limit;   /* > 0 with qps_per_replica: flag nodes whose replicas exceed it */
+    double qps_per_replica;
 };
 
 enum flags_result { FLAGS_OK = 0, FLAGS_EXIT_OK = 1, FLAGS_ERROR = -1 };

@@ -20,6 +20,12 @@ struct kclient {
     struct timespec token_mtime;
     struct kreq *active;  /* doubly linked, for cleanup */
     struct kclient_stats stats;
+    /* libcurl forbids adding transfers from inside its callbacks: requests started there wait
+     * here until the event loop adds them */
+    int in_curl;
+    struct kreq *deferred[256];
+    int n_deferred;
+    ev_timer add_later;
 };
 
 struct ksock {
@@ -75,7 +81,9 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     struct kclient *c = ks->c;
     int fd = w->fd; /* read before socket_action: it may free the watcher */
     int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    c->in_curl++;
     curl_multi_socket_action(c->multi, fd, action, &c->running);
+    c->in_curl--;
     check_multi_info(c);
 }
 
@@ -84,8 +92,34 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct kclient *c = (struct kclient *)((char *)w - offsetof(struct kclient, timer));
+    c->in_curl++;
     curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &c->running);
+    c->in_curl--;
     check_multi_info(c);
+}
+
+static void unlink_req(struct kreq *r);
+static void free_req(struct kreq *r);
+
+/* Add the transfers that were started from inside libcurl callbacks. */
+static void add_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct kclient *c = w->data;
+    int n = c->n_deferred;
+    c->n_deferred = 0;
+    for (int i = 0; i < n; i++) {
+        struct kreq *r = c->deferred[i];
+        if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
+            kreq_done_fn done = r->on_done;
+            void *ctx = r->ctx;
+            unlink_req(r);
+            free_req(r);
+            if (done)
+                done(ctx, 0, "", 0, "could not start the request", 0);
+        }
+    }
 }
 
 static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
@@ -280,6 +314,8 @@ struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep
     if (ep->token && !ep->token_file)
         c->token = strdup(ep->token);
     ev_init(&c->timer, timer_cb);
+    ev_init(&c->add_later, add_later_cb);
+    c->add_later.data = c;
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
@@ -299,6 +335,7 @@ void kclient_free(struct kclient *c)
     }
     curl_multi_cleanup(c->multi); /* may still call socket_cb(REMOVE) */
     ev_timer_stop(c->loop, &c->timer);
+    ev_timer_stop(c->loop, &c->add_later);
     if (c->token) {
         memset(c->token, 0, strlen(c->token));
         free(c->token);
@@ -310,6 +347,12 @@ void kreq_cancel(struct kreq *r)
 {
     if (!r)
         return;
+    struct kclient *c = r->c;
+    for (int i = 0; i < c->n_deferred; i++)
+        if (c->deferred[i] == r) {
+            c->deferred[i] = c->deferred[--c->n_deferred];
+            break;
+        }
     unlink_req(r);
     free_req(r);
 }
@@ -403,6 +446,17 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
         c->active->prev = r;
     c->active = r;
     c->stats.requests++;
+    if (c->in_curl) {
+        if (c->n_deferred == (int)(sizeof c->deferred / sizeof c->deferred[0])) {
+            unlink_req(r);
+            free_req(r);
+            return NULL;
+        }
+        c->deferred[c->n_deferred++] = r;
+        ev_timer_set(&c->add_later, 0., 0.);
+        ev_timer_start(c->loop, &c->add_later);
+        return r;
+    }
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
         unlink_req(r);
         free_req(r);

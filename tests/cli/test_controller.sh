@@ -29,7 +29,7 @@ PARAMS=$DATA/../../manifests/examples/coredns-autoscaler-params.yaml
 
 serve() { # serve NAME ARGS...  -> URL, KC  (pods only for the placement test)
   local pods=--no-pods
-  [ "$1" = place ] && pods=
+  case $1 in place|hot*) pods= ;; esac
   "$PROPSIM" serve --listen 127.0.0.1:0 $pods --write-kubeconfig "$work/$1.kc" "${@:2}" >"$work/$1.port" 2>"$work/$1.serve.log" &
   pids+=($!)
   for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
@@ -391,7 +391,38 @@ wait_replicas 20 "--placement-warn-only: not capped"
 grep -q 'the extra replicas will stay Pending (--placement-warn-only)' "$work/placewarn.log" || fail "placement: warn-only message"
 kill $PS_PID
 
-# 13. --max-sync-failures: a missing target fails every reconcile -> exit 1
+# 13. Hot-spots: bin-packing piles the replicas onto one node; reported (log, Event, metrics),
+#     also as DNS traffic over the per-node limit
+serve hot --apply "$PARAMS" --apply "$work/coredns.yaml" --scheduler most-requested
+set_params '{"linear":"{\"nodesPerReplica\":1}"}'
+add_nodes 1 6
+run_ps hot --kubeconfig "$KC" --metrics-addr 127.0.0.1:18397 --dns-qps-per-node-limit 200 --qps-per-replica 100
+wait_replicas 6 "hot-spot: 6 nodes -> 6 replicas"
+sleep 1
+grep -q '1 node(s) hold more than 2 replicas of deployment/coredns (node replicas: n[0-9]* 6)' "$work/hot.log" ||
+  fail "hot-spot: logged: $(grep -i 'replicas of' "$work/hot.log" | tail -2)"
+grep -q 'would serve more than the 200 QPS per-node DNS limit at 100 QPS per replica' "$work/hot.log" || fail "hot-spot: QPS"
+grep -q '"reason":"ReplicasPiledUp"' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "hot-spot: Event"
+m=$(curl -s 127.0.0.1:18397/metrics)
+grep -q '^propscaler_replicas_on_busiest_node{namespace="kube-system",target="deployment/coredns"} 6$' <<<"$m" &&
+  grep -q '^propscaler_nodes_over_replica_limit{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" &&
+  grep -q '^propscaler_nodes_over_dns_qps_limit{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" ||
+  fail "hot-spot metrics: $(grep -E 'busiest|over_' <<<"$m")"
+kill $PS_PID
+# with hostname anti-affinity (the shipped example), the same scheduler spreads them: nothing to report
+serve hot2 --apply "$DATA/../../manifests/examples/coredns-deployment.yaml" --scheduler most-requested
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+  -d '{"metadata":{"name":"coredns-autoscaler"},"data":{"linear":"{\"nodesPerReplica\":1}"}}' "$URL/api/v1/namespaces/kube-system/configmaps"
+add_nodes 1 6
+run_ps hot2 --kubeconfig "$KC" --metrics-addr 127.0.0.1:18398
+wait_replicas 6 "spread: 6 replicas"
+sleep 1
+grep -q '^propscaler_replicas_on_busiest_node{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:18398/metrics)" ||
+  fail "anti-affinity: one replica per node"
+grep -q 'replicas of deployment/coredns' "$work/hot2.log" && fail "anti-affinity: nothing to report"
+kill $PS_PID
+
+# 14. --max-sync-failures: a missing target fails every reconcile -> exit 1
 serve maxfail --apply "$PARAMS"
 add_nodes 1 3
 "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler --target deployment/nope \

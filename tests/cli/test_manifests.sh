@@ -50,7 +50,7 @@ kill -TERM $ppid; wait $ppid
 allowed=" list:nodes watch:nodes get:configmaps:coredns-autoscaler list:configmaps:coredns-autoscaler
  watch:configmaps:coredns-autoscaler create:configmaps get:deployments/scale:coredns update:deployments/scale:coredns
  get:leases:propscaler-coredns-autoscaler update:leases:propscaler-coredns-autoscaler create:leases create:events
- get:deployments:coredns "
+ get:deployments:coredns list:pods watch:pods "
 for rule in $allowed; do
   verb=${rule%%:*}; rest=${rule#*:}; res=${rest%%:*}
   awk -v r="${res%%/*}" -v v="$verb" 'BEGIN{f=0} /resources:/{inres=1} /- / && inres && index($0,r){f=1} END{exit !f}' "$work/all.yaml" ||
