@@ -231,7 +231,7 @@ static void nodes_list_end(void *ctx, const char *rv)
     struct controller *c = ctx;
     for (size_t i = 0; i < c->cfg->n_targets; i++)
         if (c->targets[i].rules_known)
-            snprintf(c->targets[i].tagged, sizeof c->targets[i].tagged, "%s", c->targets[i].rules.fingerprint);
+            memcpy(c->targets[i].tagged, c->targets[i].rules.fingerprint, sizeof c->targets[i].tagged); /* same size */
     record_list(c);
     node_set_free(c->nodes);
     c->nodes = c->staging; /* the complete list replaces the old state at once */
