@@ -365,6 +365,25 @@ wait_replicas 2 "guard: an operator override releases the hold"
 grep -q 'guard override requested' "$work/guard.log" || fail "guard: the override is logged"
 kill $PS_PID
 
+# 11b. The guard, live: an autoscaler deleting 60% of the nodes is held; a gradual shrink is followed
+serve guard2 --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 48
+run_ps guard2 --kubeconfig "$KC" --guard
+wait_replicas 3 "guard 60%: 48 nodes -> 3"
+del_nodes 1 29
+sleep 1.5
+[ "$(replicas)" = 3 ] || fail "guard: deleting 60% of the nodes is held (got $(replicas))"
+grep -Eq 'holding 3 replicas \(would scale down to [12]\): the counted nodes fell from 48 to [0-9]+ \(-[0-9]+%\)' "$work/guard2.log" || fail "guard: the drop is explained"
+kill $PS_PID
+serve guard3 --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 48
+run_ps guard3 --kubeconfig "$KC" --guard --scale-down-delay 0 --guard-window 2s
+wait_replicas 3 "guard gradual: 48 nodes -> 3"
+for i in $(seq 1 30); do del_nodes "$i" "$i"; sleep 0.25; done
+wait_replicas 2 "guard: a gradual shrink (1 node per 0.25 s, 2 s window) is followed"
+grep -q 'holding' "$work/guard3.log" && fail "guard: no hold for a gradual shrink"
+kill $PS_PID
+
 # 12. Placement: under required hostname anti-affinity, replicas are capped at the eligible nodes
 serve place --apply "$DATA/../../manifests/examples/coredns-deployment.yaml"
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
