@@ -1,4 +1,5 @@
-#define _DEFAULT_SOURCE /* getopt_long */
+#define _DEFAULT_SOURCE /* getopt_long, timegm */
+#define _XOPEN_SOURCE 700 /* strptime */
 #include "import.h"
 
 #include <errno.h>
@@ -10,18 +11,29 @@
 
 #include <zlib.h>
 
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "fileio.h"
 #include "tracewrite.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: propsim import google2011 FILE.csv[.gz] --cores-per-unit N -o TRACE.jsonl[.gz]\n"
+          "       propsim import kubectl-watch FILE [--interval S] -o TRACE.jsonl[.gz]\n"
           "\n"
           "google2011: the Google cluster-data 2011 machine_events table (time in microseconds, machine ID,\n"
           "event type 0=ADD 1=REMOVE 2=UPDATE, platform, CPUs normalised to the largest machine, memory).\n"
           "ADD -> ADDED, REMOVE -> DELETED, UPDATE -> MODIFIED; a machine becomes Node machine-<ID>, Ready,\n"
           "with allocatable cpu = CPUs x N cores (rounded to the millicore). Rows at time 0 describe machines\n"
           "present before the trace window (which starts at 600 s); they are kept at t=0 as the initial state.\n"
-          "Rows with empty CPU fields (allowed by the schema) give nodes without allocatable cpu (0 cores).\n",
+          "Rows with empty CPU fields (allowed by the schema) give nodes without allocatable cpu (0 cores).\n"
+          "\n"
+          "kubectl-watch: the output of `kubectl get nodes --watch --output-watch-events -o json` (pretty-printed\n"
+          "or one object per line). Events are --interval seconds apart (default 1), unless a line starts with a\n"
+          "timestamp column (epoch seconds, or RFC 3339 such as 2026-11-24T10:00:00Z) before its event: then\n"
+          "t is that time minus the first one.\n",
           out);
 }
 
@@ -131,14 +143,135 @@ static int import_google2011(const char *in, double cores_per_unit, const char *
     return rc;
 }
 
+/* A leading timestamp token: epoch seconds or RFC 3339 (UTC, optional fraction). */
+static bool parse_stamp(const char *s, size_t len, double *out)
+{
+    char tok[64];
+    if (len == 0 || len >= sizeof tok)
+        return false;
+    memcpy(tok, s, len);
+    tok[len] = '\0';
+    char *end;
+    double v = strtod(tok, &end);
+    if (*end == '\0' && end != tok) {
+        *out = v;
+        return true;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    char *rest = strptime(tok, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return false;
+    double frac = 0;
+    if (*rest == '.') {
+        frac = strtod(rest, &end);
+        rest = end;
+    }
+    if (strcmp(rest, "Z") != 0 && *rest)
+        return false;
+    *out = (double)timegm(&tm) + frac;
+    return true;
+}
+
+static int import_kubectl_watch(const char *in, double interval, const char *out)
+{
+    char *data = NULL, err[512];
+    size_t len;
+    if (fileio_read_all(in, 1u << 30, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim import: %s\n", err);
+        return 1;
+    }
+    struct tracewriter *w = tracewriter_open(out, err, sizeof err);
+    if (!w) {
+        free(data);
+        fprintf(stderr, "propsim import: %s\n", err);
+        return 1;
+    }
+    size_t pos = 0;
+    long events = 0, bad = 0;
+    double first_stamp = -1, stamp = -1, t = 0;
+    while (pos < len) {
+        while (pos < len && strchr(" \t\r\n", data[pos]) && data[pos])
+            pos++;
+        if (pos >= len)
+            break;
+        long line = 1;
+        for (size_t i = 0; i < pos; i++)
+            line += data[i] == '\n';
+        if (data[pos] != '{') {
+            /* a timestamp column before the event, or junk */
+            size_t e = pos;
+            while (e < len && !strchr(" \t\r\n{", data[e]))
+                e++;
+            double v;
+            if (parse_stamp(data + pos, e - pos, &v)) {
+                stamp = v;
+                pos = e;
+                continue;
+            }
+            fprintf(stderr, "propsim import: %s:%ld: not an event or a timestamp, line skipped\n", in, line);
+            bad++;
+            while (pos < len && data[pos] != '\n')
+                pos++;
+            continue;
+        }
+        const char *end = NULL;
+        cJSON *ev = cJSON_ParseWithLengthOpts(data + pos, len - pos, &end, 0);
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        if (!ev || !cJSON_IsString(type) || !cJSON_IsObject(obj)) {
+            fprintf(stderr, "propsim import: %s:%ld: not a watch event {\"type\":..,\"object\":{..}}, skipped\n", in, line);
+            bad++;
+            if (ev && end)
+                pos = (size_t)(end - data);
+            else
+                while (pos < len && data[pos] != '\n')
+                    pos++;
+            cJSON_Delete(ev);
+            stamp = -1;
+            continue;
+        }
+        if (stamp >= 0) {
+            if (first_stamp < 0)
+                first_stamp = stamp;
+            double ts = stamp - first_stamp;
+            t = ts > t ? ts : t; /* never backwards */
+        } else if (events > 0) {
+            t += interval;
+        }
+        stamp = -1;
+        if (strcmp(type->valuestring, "BOOKMARK") != 0 && strcmp(type->valuestring, "ERROR") != 0) {
+            char *o = cJSON_PrintUnformatted(obj);
+            if (!o || tracewriter_raw(w, t, type->valuestring, o) != 0) {
+                free(o);
+                cJSON_Delete(ev);
+                break;
+            }
+            free(o);
+            events++;
+        }
+        pos = (size_t)(end - data);
+        cJSON_Delete(ev);
+    }
+    free(data);
+    int rc = 0;
+    if (tracewriter_close(w, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim import: %s\n", err);
+        rc = 1;
+    }
+    printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad, t, out);
+    return rc;
+}
+
 int import_main(int argc, char **argv)
 {
-    enum { O_CORES = 256, O_OUT, O_HELP };
+    enum { O_CORES = 256, O_OUT, O_INTERVAL, O_HELP };
     static const struct option longopts[] = {
         {"cores-per-unit", required_argument, NULL, O_CORES}, {"output", required_argument, NULL, O_OUT},
+        {"interval", required_argument, NULL, O_INTERVAL},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
     };
-    double cores = 0;
+    double cores = 0, interval = 1;
     const char *out = NULL;
     optind = 1;
     int opt;
@@ -154,6 +287,13 @@ int import_main(int argc, char **argv)
             break;
         case 'o':
         case O_OUT: out = optarg; break;
+        case O_INTERVAL:
+            interval = strtod(optarg, &end);
+            if (*end || interval < 0) {
+                fprintf(stderr, "propsim import: --interval: expected seconds between events\n");
+                return 2;
+            }
+            break;
         case 'h':
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -176,6 +316,8 @@ int import_main(int argc, char **argv)
         }
         return import_google2011(in, cores, out);
     }
-    fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011\n", format);
+    if (strcmp(format, "kubectl-watch") == 0)
+        return import_kubectl_watch(in, interval, out);
+    fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011, kubectl-watch\n", format);
     return 2;
 }

@@ -70,6 +70,25 @@ int tracewriter_node(struct tracewriter *w, double t, const char *type, const ch
     return w->failed ? -1 : 0;
 }
 
+int tracewriter_raw(struct tracewriter *w, double t, const char *type, const char *object_json)
+{
+    char head[96];
+    int n = snprintf(head, sizeof head, "{\"t\":%.6f,\"type\":\"%s\",\"object\":", t, type);
+    if (n < 0 || (size_t)n >= sizeof head)
+        return -1;
+    size_t ol = strlen(object_json);
+    if (w->gz) {
+        if (gzwrite(w->gz, head, (unsigned)n) != n || gzwrite(w->gz, object_json, (unsigned)ol) != (int)ol ||
+            gzwrite(w->gz, "}\n", 2) != 2)
+            w->failed = true;
+    } else if (fwrite(head, 1, (size_t)n, w->f) != (size_t)n || fwrite(object_json, 1, ol, w->f) != ol ||
+               fwrite("}\n", 1, 2, w->f) != 2) {
+        w->failed = true;
+    }
+    w->count++;
+    return w->failed ? -1 : 0;
+}
+
 int tracewriter_close(struct tracewriter *w, char *err, size_t errlen)
 {
     int rc = w->failed ? -1 : 0;

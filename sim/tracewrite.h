@@ -18,6 +18,8 @@ struct tracewriter *tracewriter_open(const char *path, char *err, size_t errlen)
 /* cpu_milli < 0: no allocatable CPU. */
 int tracewriter_node(struct tracewriter *w, double t, const char *type, const char *name, int64_t cpu_milli,
                      bool ready, bool cordoned);
+/* Any event with its object as given (compact JSON). */
+int tracewriter_raw(struct tracewriter *w, double t, const char *type, const char *object_json);
 int tracewriter_close(struct tracewriter *w, char *err, size_t errlen);
 unsigned long tracewriter_count(const struct tracewriter *w);
 

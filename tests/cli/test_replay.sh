@@ -80,6 +80,28 @@ grep -q 'mini.csv.gz:3: not a machine_events row' <<<"$out" && grep -q '1 bad ro
 grep -q '"t":0.000000,"type":"ADDED".*"name":"machine-1".*"cpu":"4000m"' "$work/mini.jsonl" || fail "import: t=0 row, cpu scaling"
 grep -q '"t":700.000000,"type":"DELETED".*"name":"machine-1"' "$work/mini.jsonl" || fail "import: REMOVE -> DELETED"
 
+# 6b. kubectl --watch --output-watch-events -o json output: pretty-printed events, then one event
+#     per line behind a timestamp column
+{
+  for f in "$DATA"/nodes/ci-ln-3z9y7mt-*.json; do printf '{\n    "type": "ADDED",\n    "object": '; cat "$f"; printf '\n}\n'; done
+  printf '{\n    "type": "DELETED",\n    "object": '; cat "$DATA/nodes/ci-ln-3z9y7mt-f76d1-69jcr-worker-d-pbtms.json"; printf '\n}\n'
+  echo 'garbage line'
+} >"$work/kw.json"
+out=$("$PROPSIM" import kubectl-watch "$work/kw.json" --interval 2 -o "$work/kw.jsonl" 2>&1)
+grep -q 'imported 7 events' <<<"$out" && grep -q 'kw.json:[0-9]*: not an event or a timestamp' <<<"$out" &&
+  grep -q '1 bad entries skipped' <<<"$out" || fail "kubectl-watch import: $out"
+"$PROPSIM" replay "$work/kw.jsonl" --params "$COREDNS" --out "$work/kwr" >/dev/null 2>&1
+tail -1 "$work/kwr/timeline.csv" | grep -q '^12.000000,5,5,18,18,' || fail "kubectl-watch: 5 nodes at t=12: $(tail -1 "$work/kwr/timeline.csv")"
+{
+  t=1732442400
+  for f in "$DATA"/nodes/ci-ln-3z9y7mt-*.json; do printf '%s {"type":"ADDED","object":%s}\n' "$t" "$(tr -d '\n' <"$f")"; t=$((t + 5)); done
+} >"$work/kwts.json"
+"$PROPSIM" import kubectl-watch "$work/kwts.json" -o "$work/kwts.jsonl" >/dev/null 2>&1
+tail -1 "$work/kwts.jsonl" | grep -q '^{"t":25.000000,"type":"ADDED"' || fail "timestamp column: $(tail -1 "$work/kwts.jsonl" | cut -c1-60)"
+sed -e 's/^1732442400 /2024-11-24T10:00:00Z /' -e 's/^1732442405 /2024-11-24T10:00:05.5Z /' "$work/kwts.json" >"$work/kwrfc.json"
+"$PROPSIM" import kubectl-watch "$work/kwrfc.json" -o "$work/kwrfc.jsonl" >/dev/null 2>&1
+sed -n 2p "$work/kwrfc.jsonl" | grep -q '^{"t":5.500000,' || fail "RFC 3339 timestamps: $(sed -n 2p "$work/kwrfc.jsonl" | cut -c1-40)"
+
 # 7. generated scenarios
 for sc in growth outage mass-delete upgrade flapping; do
   out=$("$PROPSIM" generate "$sc" --nodes 50 -o "$work/$sc.jsonl.gz" 2>&1) || fail "generate $sc: $out"
