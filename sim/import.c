@@ -187,17 +187,17 @@ static int import_kubectl_watch(const char *in, double interval, const char *out
         fprintf(stderr, "propsim import: %s\n", err);
         return 1;
     }
-    size_t pos = 0;
-    long events = 0, bad = 0;
+    size_t pos = 0, line_counted_to = 0;
+    long events = 0, bad = 0, line = 1;
     double first_stamp = -1, stamp = -1, t = 0;
     while (pos < len) {
         while (pos < len && strchr(" \t\r\n", data[pos]) && data[pos])
             pos++;
         if (pos >= len)
             break;
-        long line = 1;
-        for (size_t i = 0; i < pos; i++)
-            line += data[i] == '\n';
+        /* line numbers for messages, counted incrementally (a recording can be large) */
+        for (; line_counted_to < pos; line_counted_to++)
+            line += data[line_counted_to] == '\n';
         if (data[pos] != '{') {
             /* a timestamp column before the event, or junk */
             size_t e = pos;
@@ -240,7 +240,14 @@ static int import_kubectl_watch(const char *in, double interval, const char *out
             t += interval;
         }
         stamp = -1;
-        if (strcmp(type->valuestring, "BOOKMARK") != 0 && strcmp(type->valuestring, "ERROR") != 0) {
+        int is_change = strcmp(type->valuestring, "ADDED") == 0 || strcmp(type->valuestring, "MODIFIED") == 0 ||
+                        strcmp(type->valuestring, "DELETED") == 0;
+        if (!is_change && strcmp(type->valuestring, "BOOKMARK") != 0 && strcmp(type->valuestring, "ERROR") != 0) {
+            fprintf(stderr, "propsim import: %s:%ld: unknown event type \"%.40s\" (expected ADDED, MODIFIED or DELETED), skipped\n",
+                    in, line, type->valuestring);
+            bad++;
+        }
+        if (is_change) {
             char *o = cJSON_PrintUnformatted(obj);
             if (!o || tracewriter_raw(w, t, type->valuestring, o) != 0) {
                 free(o);

@@ -101,6 +101,15 @@ tail -1 "$work/kwts.jsonl" | grep -q '^{"t":25.000000,"type":"ADDED"' || fail "t
 sed -e 's/^1732442400 /2024-11-24T10:00:00Z /' -e 's/^1732442405 /2024-11-24T10:00:05.5Z /' "$work/kwts.json" >"$work/kwrfc.json"
 "$PROPSIM" import kubectl-watch "$work/kwrfc.json" -o "$work/kwrfc.jsonl" >/dev/null 2>&1
 sed -n 2p "$work/kwrfc.jsonl" | grep -q '^{"t":5.500000,' || fail "RFC 3339 timestamps: $(sed -n 2p "$work/kwrfc.jsonl" | cut -c1-40)"
+# an unknown event type is named with its line and skipped; BOOKMARK is skipped silently
+{
+  head -2 "$work/kwts.json" | cut -d' ' -f2-
+  echo '{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}'
+  echo '{"type":"RENAMED","object":{"metadata":{"name":"x"}}}'
+} >"$work/kwbad.json"
+out=$("$PROPSIM" import kubectl-watch "$work/kwbad.json" -o "$work/kwbad.jsonl" 2>&1)
+grep -q 'kwbad.json:4: unknown event type "RENAMED"' <<<"$out" && grep -q 'imported 2 events' <<<"$out" &&
+  grep -q '1 bad entries' <<<"$out" && [ "$(wc -l <"$work/kwbad.jsonl")" = 2 ] || fail "unknown event type: $out"
 
 # 7. generated scenarios
 for sc in growth outage mass-delete upgrade flapping; do
