@@ -173,18 +173,20 @@ static bool parse_stamp(const char *s, size_t len, double *out)
     return true;
 }
 
-static int import_kubectl_watch(const char *in, double interval, const char *out)
+int import_kubectl_watch(const char *in, double interval, const char *out, bool quiet)
 {
     char *data = NULL, err[512];
     size_t len;
     if (fileio_read_all(in, 1u << 30, &data, &len, err, sizeof err) != 0) {
-        fprintf(stderr, "propsim import: %s\n", err);
+        if (!quiet)
+            fprintf(stderr, "propsim import: %s\n", err);
         return 1;
     }
     struct tracewriter *w = tracewriter_open(out, err, sizeof err);
     if (!w) {
         free(data);
-        fprintf(stderr, "propsim import: %s\n", err);
+        if (!quiet)
+            fprintf(stderr, "propsim import: %s\n", err);
         return 1;
     }
     size_t pos = 0, line_counted_to = 0;
@@ -209,7 +211,8 @@ static int import_kubectl_watch(const char *in, double interval, const char *out
                 pos = e;
                 continue;
             }
-            fprintf(stderr, "propsim import: %s:%ld: not an event or a timestamp, line skipped\n", in, line);
+            if (!quiet)
+                fprintf(stderr, "propsim import: %s:%ld: not an event or a timestamp, line skipped\n", in, line);
             bad++;
             while (pos < len && data[pos] != '\n')
                 pos++;
@@ -220,7 +223,8 @@ static int import_kubectl_watch(const char *in, double interval, const char *out
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
         const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
         if (!ev || !cJSON_IsString(type) || !cJSON_IsObject(obj)) {
-            fprintf(stderr, "propsim import: %s:%ld: not a watch event {\"type\":..,\"object\":{..}}, skipped\n", in, line);
+            if (!quiet)
+                fprintf(stderr, "propsim import: %s:%ld: not a watch event {\"type\":..,\"object\":{..}}, skipped\n", in, line);
             bad++;
             if (ev && end)
                 pos = (size_t)(end - data);
@@ -243,7 +247,8 @@ static int import_kubectl_watch(const char *in, double interval, const char *out
         int is_change = strcmp(type->valuestring, "ADDED") == 0 || strcmp(type->valuestring, "MODIFIED") == 0 ||
                         strcmp(type->valuestring, "DELETED") == 0;
         if (!is_change && strcmp(type->valuestring, "BOOKMARK") != 0 && strcmp(type->valuestring, "ERROR") != 0) {
-            fprintf(stderr, "propsim import: %s:%ld: unknown event type \"%.40s\" (expected ADDED, MODIFIED or DELETED), skipped\n",
+            if (!quiet)
+                fprintf(stderr, "propsim import: %s:%ld: unknown event type \"%.40s\" (expected ADDED, MODIFIED or DELETED), skipped\n",
                     in, line, type->valuestring);
             bad++;
         }
@@ -263,10 +268,12 @@ static int import_kubectl_watch(const char *in, double interval, const char *out
     free(data);
     int rc = 0;
     if (tracewriter_close(w, err, sizeof err) != 0) {
-        fprintf(stderr, "propsim import: %s\n", err);
+        if (!quiet)
+            fprintf(stderr, "propsim import: %s\n", err);
         rc = 1;
     }
-    printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad, t, out);
+    if (!quiet)
+        printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad, t, out);
     return rc;
 }
 
@@ -324,7 +331,7 @@ int import_main(int argc, char **argv)
         return import_google2011(in, cores, out);
     }
     if (strcmp(format, "kubectl-watch") == 0)
-        return import_kubectl_watch(in, interval, out);
+        return import_kubectl_watch(in, interval, out, false);
     fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011, kubectl-watch\n", format);
     return 2;
 }

@@ -1,6 +1,7 @@
 /*
  * import — `propsim import FORMAT FILE -o TRACE`: convert real cluster histories into the trace
- * format (DESIGN.md). Formats: google2011 (the Google cluster-data 2011 machine_events table).
+ * format (DESIGN.md). Formats: google2011 (the Google cluster-data 2011 machine_events table) and
+ * kubectl-watch (a recorded `kubectl get nodes --watch --output-watch-events -o json` stream).
  * Bad rows are reported with their line numbers, counted, and skipped; never silently dropped.
  * Exit codes: 0 ok (even with bad rows: they are reported), 1 unreadable input or unwritable
  * output, 2 usage.
@@ -8,6 +9,13 @@
 #ifndef PROPSIM_IMPORT_H
 #define PROPSIM_IMPORT_H
 
+#include <stdbool.h>
+
 int import_main(int argc, char **argv);
+
+/* Convert the kubectl watch recording at `in` into the trace `out`; events without a timestamp
+ * column are `interval` seconds apart. Bad lines are named on stderr and the summary goes to
+ * stdout, unless `quiet` (the fuzz target). Returns 0, or 1 when in/out cannot be used. */
+int import_kubectl_watch(const char *in, double interval, const char *out, bool quiet);
 
 #endif
