@@ -191,7 +191,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
     }
     size_t pos = 0, line_counted_to = 0;
     long events = 0, bad = 0, line = 1;
-    double first_stamp = -1, stamp = -1, t = 0;
+    double first_stamp = -1, stamp = -1, t = 0, last_written = 0;
     while (pos < len) {
         while (pos < len && strchr(" \t\r\n", data[pos]) && data[pos])
             pos++;
@@ -261,6 +261,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             }
             free(o);
             events++;
+            last_written = t;
         }
         pos = (size_t)(end - data);
         cJSON_Delete(ev);
@@ -273,7 +274,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
         rc = 1;
     }
     if (!quiet)
-        printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad, t, out);
+        printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad, last_written, out);
     return rc;
 }
 
