@@ -101,6 +101,14 @@ tail -1 "$work/kwts.jsonl" | grep -q '^{"t":25.000000,"type":"ADDED"' || fail "t
 sed -e 's/^1732442400 /2024-11-24T10:00:00Z /' -e 's/^1732442405 /2024-11-24T10:00:05.5Z /' "$work/kwts.json" >"$work/kwrfc.json"
 "$PROPSIM" import kubectl-watch "$work/kwrfc.json" -o "$work/kwrfc.jsonl" >/dev/null 2>&1
 sed -n 2p "$work/kwrfc.jsonl" | grep -q '^{"t":5.500000,' || fail "RFC 3339 timestamps: $(sed -n 2p "$work/kwrfc.jsonl" | cut -c1-40)"
+# pretty-printed events stamped as the README's recording recipe does (stamp before each '{')
+i=0
+while IFS= read -r l; do
+  case $l in '{'*) printf '%s %s\n' "$((1732442400 + 7 * i))" "$l"; i=$((i + 1)) ;; *) printf '%s\n' "$l" ;; esac
+done <"$work/kw.json" >"$work/kwpretty.json"
+out=$("$PROPSIM" import kubectl-watch "$work/kwpretty.json" -o "$work/kwpretty.jsonl" 2>&1)
+grep -q 'imported 7 events' <<<"$out" && tail -1 "$work/kwpretty.jsonl" | grep -q '^{"t":42.000000,"type":"DELETED"' ||
+  fail "stamped pretty-printed events: $out / $(tail -1 "$work/kwpretty.jsonl" | cut -c1-50)"
 # an unknown event type is named with its line and skipped; BOOKMARK is skipped silently
 {
   head -2 "$work/kwts.json" | cut -d' ' -f2-
