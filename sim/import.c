@@ -22,6 +22,7 @@ static void usage(FILE *out)
 {
     fputs("usage: propsim import google2011 FILE.csv[.gz] --cores-per-unit N -o TRACE.jsonl[.gz]\n"
           "       propsim import kubectl-watch FILE [--interval S] -o TRACE.jsonl[.gz]\n"
+          "       propsim import kwok RECORDING.yaml -o TRACE.jsonl[.gz]\n"
           "\n"
           "google2011: the Google cluster-data 2011 machine_events table (time in microseconds, machine ID,\n"
           "event type 0=ADD 1=REMOVE 2=UPDATE, platform, CPUs normalised to the largest machine, memory).\n"
@@ -33,7 +34,12 @@ static void usage(FILE *out)
           "kubectl-watch: the output of `kubectl get nodes --watch --output-watch-events -o json` (pretty-printed\n"
           "or one object per line). Events are --interval seconds apart (default 1), unless a line starts with a\n"
           "timestamp column (epoch seconds, or RFC 3339 such as 2026-11-24T10:00:00Z) before its event: then\n"
-          "t is that time minus the first one.\n",
+          "t is that time minus the first one.\n"
+          "\n"
+          "kwok: a `kwokctl snapshot record` recording: Node objects (the state when recording started, t=0),\n"
+          "then ResourcePatch documents (create/patch/delete, at durationNanosecond since the start), either\n"
+          "kwok.x-k8s.io/internal or action.kwok.x-k8s.io/v1alpha1. Patches are strategic merge patches applied\n"
+          "to each node's previous state. Other resources are counted and skipped.\n",
           out);
 }
 
@@ -333,6 +339,8 @@ int import_main(int argc, char **argv)
     }
     if (strcmp(format, "kubectl-watch") == 0)
         return import_kubectl_watch(in, interval, out, false);
-    fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011, kubectl-watch\n", format);
+    if (strcmp(format, "kwok") == 0)
+        return import_kwok(in, out, false);
+    fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011, kubectl-watch, kwok\n", format);
     return 2;
 }

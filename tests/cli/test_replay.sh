@@ -119,6 +119,101 @@ out=$("$PROPSIM" import kubectl-watch "$work/kwbad.json" -o "$work/kwbad.jsonl" 
 grep -q 'kwbad.json:4: unknown event type "RENAMED"' <<<"$out" && grep -q 'imported 2 events' <<<"$out" &&
   grep -q '1 bad entries skipped; last t 1.000 s' <<<"$out" && [ "$(wc -l <"$work/kwbad.jsonl")" = 2 ] || fail "unknown event type: $out"
 
+# 6c. KWOK recordings (kwokctl snapshot record): snapshot Nodes, then ResourcePatch documents in
+#     both of kwok's shapes; patches are strategic merge patches on the previous node state
+A=ci-ln-3z9y7mt-f76d1-69jcr-worker-d-pbtms B=ci-ln-3z9y7mt-f76d1-69jcr-worker-c-h8zcp
+{
+  for f in "$DATA"/nodes/ci-ln-3z9y7mt-*.json; do echo '---'; cat "$f"; echo; done
+  echo '---'
+  echo '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"default"}}'
+  cat <<YAML
+---
+apiVersion: kwok.x-k8s.io/internal
+kind: ResourcePatch
+target: {type: {version: v1, resource: nodes}, name: $A}
+durationNanosecond: 5000000000
+patch:
+  \$setElementOrder/conditions: [{type: NetworkUnavailable}, {type: MemoryPressure}, {type: DiskPressure}, {type: PIDPressure}, {type: Ready}]
+  status:
+    conditions:
+    - {type: Ready, status: "False", reason: KubeletStopped}
+---
+apiVersion: action.kwok.x-k8s.io/v1alpha1
+kind: ResourcePatch
+resource: {version: v1, resource: nodes}
+target: {name: kwok-new}
+durationNanosecond: 10000000000
+method: create
+template:
+  apiVersion: v1
+  kind: Node
+  metadata: {name: kwok-new, labels: {kubernetes.io/hostname: kwok-new}}
+  status:
+    allocatable: {cpu: "4"}
+    conditions: [{type: Ready, status: "True"}]
+---
+apiVersion: action.kwok.x-k8s.io/v1alpha1
+kind: ResourcePatch
+resource: {version: v1, resource: nodes}
+target: {name: $B}
+durationNanosecond: 15000000000
+method: delete
+---
+apiVersion: kwok.x-k8s.io/internal
+kind: ResourcePatch
+target: {type: {version: v1, resource: pods}, name: p, namespace: default}
+durationNanosecond: 16000000000
+patch: {status: {phase: Running}}
+---
+apiVersion: action.kwok.x-k8s.io/v1alpha1
+kind: ResourcePatch
+resource: {version: v1, resource: nodes}
+target: {name: never-created}
+durationNanosecond: 17000000000
+method: patch
+template: {spec: {unschedulable: true}}
+---
+apiVersion: action.kwok.x-k8s.io/v1alpha1
+kind: ResourcePatch
+resource: {version: v1, resource: nodes}
+target: {name: kwok-new}
+durationNanosecond: 18000000000
+method: frobnicate
+template: {}
+---
+apiVersion: kwok.x-k8s.io/internal
+kind: ResourcePatch
+target: {type: {version: v1, resource: nodes}, name: kwok-new}
+durationNanosecond: 20000000000
+patch: {spec: {unschedulable: true}, metadata: {labels: {kubernetes.io/hostname: null}}}
+YAML
+} >"$work/kwok.yaml"
+out=$("$PROPSIM" import kwok "$work/kwok.yaml" -o "$work/kwok.jsonl" 2>&1)
+grep -q 'imported 10 node events' <<<"$out" && grep -q '2 about other resources; 2 bad skipped' <<<"$out" &&
+  grep -q 'document 12: patch of a node that was never created' <<<"$out" &&
+  grep -q 'document 13: method must be create, patch or delete' <<<"$out" || fail "kwok import: $out"
+# the Ready patch merged into the five conditions by type (not a replaced list)
+sed -n 7p "$work/kwok.jsonl" | grep -q '"t":5.000000,"type":"MODIFIED"' &&
+  sed -n 7p "$work/kwok.jsonl" | grep -o '"type":"[A-Za-z]*","status":"[A-Za-z]*"' | tr '\n' ' ' |
+  grep -q '"type":"PIDPressure","status":"False" "type":"Ready","status":"False"' ||
+  fail "kwok SMP condition merge: $(sed -n 7p "$work/kwok.jsonl" | cut -c1-80)"
+tail -1 "$work/kwok.jsonl" | grep -q '"t":20.000000,"type":"MODIFIED".*"unschedulable":true' &&
+  ! tail -1 "$work/kwok.jsonl" | grep -q 'kubernetes.io/hostname' || fail "kwok patch null-deletes a label and cordons"
+"$PROPSIM" replay "$work/kwok.jsonl" --params '{"linear":{"nodesPerReplica":1}}' --out "$work/kwokr" >/dev/null 2>&1
+# t=5: 6 nodes, A NotReady; t=10: 7 (kwok-new); t=15: 6 (B deleted); t=20: kwok-new cordoned
+cut -d, -f1-3 "$work/kwokr/timeline.csv" | tr '\n' ' ' >"$work/kwok.tl"
+for want in 0.000000,6,6 5.000000,6,5 10.000000,7,6 15.000000,6,5 20.000000,6,4; do
+  grep -q " $want " "$work/kwok.tl" || fail "kwok replay: no $want in $(cat "$work/kwok.tl")"
+done
+grep -q ' 5.000000,6,5 10.000000,7,6 .*15.000000,6,5 20.000000,6,4 $' "$work/kwok.tl" || fail "kwok replay counts: $(cat "$work/kwok.tl")"
+# directives: \$patch delete/replace in keyed lists, \$retainKeys, null label, replaced map
+"$PROPSIM" import kwok "$(dirname "$0")/../fuzz/corpus/kwok/recording.yaml" -o "$work/kwd.jsonl" >/dev/null 2>&1
+sed -n 2p "$work/kwd.jsonl" | grep -q '"conditions":\[{"type":"Ready","status":"False"}\]},"metadata":{"name":"a","labels":{}},"kind":"Node"}' ||
+  fail "kwok \$patch delete / \$retainKeys: $(sed -n 2p "$work/kwd.jsonl")"
+sed -n 4p "$work/kwd.jsonl" | grep -q '"addresses":\[{"type":"Hostname","address":"b"}\]},"spec":{"unschedulable":true}}' ||
+  fail "kwok \$patch replace: $(sed -n 4p "$work/kwd.jsonl")"
+out=$("$PROPSIM" import kwok /nonexistent -o "$work/x.jsonl" 2>&1); [ $? = 1 ] || fail "kwok: missing file -> 1: $out"
+
 # 7. generated scenarios
 for sc in growth outage mass-delete upgrade flapping; do
   out=$("$PROPSIM" generate "$sc" --nodes 50 -o "$work/$sc.jsonl.gz" 2>&1) || fail "generate $sc: $out"

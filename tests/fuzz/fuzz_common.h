@@ -1,0 +1,53 @@
+/*
+ * fuzz_common — helpers shared by the file-based fuzz targets (trace reader and importers):
+ * they take a path because the code under test reads files (plain or gzip), as replay does.
+ */
+#ifndef PROPSCALER_FUZZ_COMMON_H
+#define PROPSCALER_FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "nodes.h"
+#include "trace.h"
+
+/* Write the fuzz input to a new temporary file named from `tmpl` (a mkstemp template, changed in
+ * place). Returns 0, or -1 (nothing left behind). */
+static inline int fuzz_to_file(char *tmpl, const uint8_t *data, size_t size)
+{
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        return -1;
+    int ok = write(fd, data, size) == (ssize_t)size;
+    close(fd);
+    if (!ok) {
+        unlink(tmpl);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read a trace to its end exactly as replay does: every event decoded into a node set. */
+static inline void fuzz_replay_trace(const char *path)
+{
+    char err[512];
+    struct trace *t = trace_open(path, NULL, NULL, err, sizeof err);
+    struct node_set *set = node_set_new();
+    if (t && set) {
+        struct watch_event *ev;
+        while (trace_next(t, &ev, err, sizeof err) == 1) {
+            struct node_obs n;
+            if (ev->kind && node_decode(ev->object, NULL, &n, err, sizeof err) == 0) {
+                if (ev->type == WEV_DELETED)
+                    node_set_remove(set, n.name);
+                else
+                    node_set_upsert(set, &n);
+            }
+        }
+    }
+    trace_close(t);
+    node_set_free(set);
+}
+
+#endif
