@@ -77,7 +77,10 @@ static cJSON *convert(struct conv *c, const yaml_node_t *n, int depth)
         return NULL;
     }
     if (++c->produced > YAMLJSON_MAX_NODES) {
-        snprintf(c->err, c->errlen, "YAML: more than %d nodes after expanding aliases (alias bomb?)", YAMLJSON_MAX_NODES);
+        snprintf(c->err, c->errlen,
+                 "YAML: more than %d nodes (counting expanded aliases): an alias bomb, or a file too large to "
+                 "read at once; split it",
+                 YAMLJSON_MAX_NODES);
         return NULL;
     }
     cJSON *out = NULL;
