@@ -21,13 +21,13 @@ build: deps
 DEMO_DIR ?= /tmp/propscaler-demo
 demo: build
 	@mkdir -p $(DEMO_DIR)
-	@./$(BUILD)/propsim serve --listen 127.0.0.1:0 --trace tests/data/traces/demo-growth.jsonl --speed 1.5 \
+	@setsid ./$(BUILD)/propsim serve --listen 127.0.0.1:0 --trace tests/data/traces/demo-growth.jsonl --speed 1.5 \
 	  --apply manifests/examples/coredns-autoscaler-params.yaml --apply manifests/examples/coredns-deployment.yaml \
 	  --write-kubeconfig $(DEMO_DIR)/kubeconfig >$(DEMO_DIR)/port 2>$(DEMO_DIR)/serve.log & echo $$! >$(DEMO_DIR)/serve.pid; \
 	  sleep 0.5; \
 	  echo "== emulated cluster on http://127.0.0.1:$$(cat $(DEMO_DIR)/port) (KUBECONFIG=$(DEMO_DIR)/kubeconfig);" \
 	       "propscaler sizes kube-system/coredns (16 nodes or 256 cores per replica, at least 2)"; \
-	  trap 'kill $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null' EXIT INT TERM; \
+	  trap 'kill $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null' EXIT; trap : INT TERM; \
 	  timeout --foreground -s TERM 70 ./$(BUILD)/propscaler --kubeconfig $(DEMO_DIR)/kubeconfig --namespace kube-system \
 	    --configmap coredns-autoscaler --target deployment/coredns --metrics-addr 127.0.0.1:0 --v=0 2>&1 | \
 	    grep --line-buffered -E 'Replicas are not as expected|propscaler|Error|error'; \
