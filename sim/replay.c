@@ -148,6 +148,27 @@ static int32_t guarded(struct replay *r, struct param_set *p, double t, const st
 }
 
 /* Account the time since the previous row at the previous state, then decide at t. */
+
+/* One decision for one params set: apply it, count the action, track min/max. Returns the
+ * replicas before the decision (the caller formats the action from it). */
+static int32_t step_set(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s,
+                        const char **why)
+{
+    int32_t before = p->current, desired = guarded(r, p, t, s, why);
+    if (desired != before) {
+        p->actions++;
+        if (desired > before)
+            p->ups++;
+        else
+            p->downs++;
+        p->current = desired;
+    }
+    if (r->rows == 1 || p->current < p->min)
+        p->min = p->current;
+    if (r->rows == 1 || p->current > p->max)
+        p->max = p->current;
+    return before;
+}
 static void decide(struct replay *r, double t)
 {
     struct cluster_summary s;
@@ -186,21 +207,8 @@ static void decide(struct replay *r, double t)
     r->rows++;
     if (r->no_timeline) {
         for (int i = 0; i < r->n_sets; i++) {
-            struct param_set *p = &r->sets[i];
             const char *why;
-            int32_t desired = guarded(r, p, t, &s, &why);
-            if (desired != p->current) {
-                p->actions++;
-                if (desired > p->current)
-                    p->ups++;
-                else
-                    p->downs++;
-                p->current = desired;
-            }
-            if (r->rows == 1 || p->current < p->min)
-                p->min = p->current;
-            if (r->rows == 1 || p->current > p->max)
-                p->max = p->current;
+            step_set(r, &r->sets[i], t, &s, &why);
         }
         r->prev = s;
         return;
@@ -212,21 +220,10 @@ static void decide(struct replay *r, double t)
     for (int i = 0; i < r->n_sets; i++) {
         struct param_set *p = &r->sets[i];
         const char *why;
-        int32_t desired = guarded(r, p, t, &s, &why);
+        int32_t before = step_set(r, p, t, &s, &why);
         char action[48] = "";
-        if (desired != p->current) {
-            snprintf(action, sizeof action, "%d->%d", p->current, desired);
-            p->actions++;
-            if (desired > p->current)
-                p->ups++;
-            else
-                p->downs++;
-            p->current = desired;
-        }
-        if (r->rows == 1 || p->current < p->min)
-            p->min = p->current;
-        if (r->rows == 1 || p->current > p->max)
-            p->max = p->current;
+        if (before != p->current)
+            snprintf(action, sizeof action, "%d->%d", before, p->current);
         fprintf(r->csv, ",%d,%s,", p->current, action);
         csv_quoted(r->csv, why);
         if (r->n_sets == 1)
