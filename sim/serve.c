@@ -107,6 +107,20 @@ static int create_namespaces(struct serve_ctx *ctx)
     return 0;
 }
 
+/* A non-negative number flag, at most `max`: false (with a message naming the flag) otherwise. */
+static bool flag_number(const char *flag, const char *arg, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || errno || !(v >= 0 && v <= max)) {
+        fprintf(stderr, "propsim serve: --%s: expected a number from 0 to %.0f, got \"%s\"\n", flag, max, arg);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 int serve_main(int argc, char **argv);
 
 int serve_main(int argc, char **argv)
@@ -152,6 +166,7 @@ int serve_main(int argc, char **argv)
     optind = 1;
     int opt;
     char *end;
+    double num;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         errno = 0;
         switch (opt) {
@@ -205,7 +220,10 @@ int serve_main(int argc, char **argv)
                 goto done;
             }
             break;
-        case O_BOOKMARK: ctx.bookmark_interval_s = strtod(optarg, &end); break;
+        case O_BOOKMARK:
+            if (!flag_number("bookmark-interval", optarg, 1e9, &ctx.bookmark_interval_s))
+                goto done;
+            break;
         case O_SCHEDULER:
             if (strcmp(optarg, "spread") != 0 && strcmp(optarg, "most-requested") != 0) {
                 fprintf(stderr, "propsim serve: --scheduler: spread or most-requested\n");
@@ -228,10 +246,25 @@ int serve_main(int argc, char **argv)
                 goto done;
             }
             break;
-        case O_RETRY_AFTER: ctx.faults.retry_after_s = atoi(optarg); break;
-        case O_LATENCY: ctx.faults.latency_ms = atoi(optarg); break;
-        case O_CUT_S: ctx.faults.cut_watch_after_s = strtod(optarg, &end); break;
-        case O_CUT_N: ctx.faults.cut_watch_after_events = atol(optarg); break;
+        case O_RETRY_AFTER:
+            if (!flag_number("retry-after", optarg, 86400, &num))
+                goto done;
+            ctx.faults.retry_after_s = (int)num;
+            break;
+        case O_LATENCY:
+            if (!flag_number("latency-ms", optarg, 600000, &num))
+                goto done;
+            ctx.faults.latency_ms = (int)num;
+            break;
+        case O_CUT_S:
+            if (!flag_number("cut-watch-after", optarg, 1e9, &ctx.faults.cut_watch_after_s))
+                goto done;
+            break;
+        case O_CUT_N:
+            if (!flag_number("cut-watch-events", optarg, 1e12, &num))
+                goto done;
+            ctx.faults.cut_watch_after_events = (long)num;
+            break;
         case O_HELP:
         case 'h':
             usage(stdout);

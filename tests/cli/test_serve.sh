@@ -331,5 +331,14 @@ wait "$SERVER_PID"
 rc=$?
 [ "$rc" = 0 ] || fail "SIGTERM -> exit 0 (got $rc)"
 
+# numeric flags are checked, named and refused (exit 2) before anything starts
+for bad in "--latency-ms abc" "--retry-after -1" "--cut-watch-events 1x" "--cut-watch-after nan" "--bookmark-interval ''"; do
+  # shellcheck disable=SC2086
+  out=$(eval "timeout 5 \"$PROPSIM\" serve $bad --listen 127.0.0.1:0" 2>&1)
+  rc=$?
+  flag=${bad%% *}
+  [ "$rc" = 2 ] && grep -q "^propsim serve: $flag: expected a number" <<<"$out" || fail "serve $bad -> exit 2 naming the flag (rc=$rc: $out)"
+done
+
 echo "test_serve: $fails failure(s)"
 [ "$fails" -eq 0 ]
