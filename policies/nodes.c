@@ -98,6 +98,48 @@ static bool taint_ignored(const struct node_count_opts *o, const cJSON *taints)
     return false;
 }
 
+static int check_name(size_t len, char *err, size_t errlen)
+{
+    if (len == 0) {
+        snprintf(err, errlen, "node: metadata.name is missing or not a string");
+        return -1;
+    }
+    if (len > NODE_NAME_MAX) {
+        snprintf(err, errlen, "node: metadata.name is longer than %d characters", NODE_NAME_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+int node_obs_build(const struct node_fields *f, const struct node_count_opts *opts, struct node_obs *out,
+                   char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (check_name(f->name_len, err, errlen) != 0)
+        return -1;
+    memcpy(out->name, f->name, f->name_len);
+    out->name[f->name_len] = '\0';
+    out->unschedulable = f->unschedulable;
+    if (f->cpu) {
+        char qerr[160];
+        if (quantity_parse_nano(f->cpu, f->cpu_len, &out->cpu_nano, qerr, sizeof qerr) != 0) {
+            snprintf(err, errlen, "node %s: status.allocatable.cpu: %s", out->name, qerr);
+            return -1;
+        }
+        out->has_cpu = true;
+        if (opts && opts->max_nano_per_node > 0 && out->cpu_nano > opts->max_nano_per_node)
+            out->cpu_nano = opts->max_nano_per_node;
+    }
+    out->ready = f->ready;
+    out->schedulable = !out->unschedulable && (out->ready || (opts && opts->legacy_schedulable));
+    out->counted = true;
+    if (opts && opts->selector && !selector_matches(opts->selector, f->labels, f->labels_ctx))
+        out->counted = false;
+    if (f->has_ignored_taint)
+        out->counted = false;
+    return 0;
+}
+
 int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct node_obs *out,
                 char *err, size_t errlen)
 {
@@ -113,67 +155,52 @@ int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct nod
     }
     const cJSON *meta = get(obj, "metadata");
     const cJSON *name = get(meta, "name");
-    if (!cJSON_IsString(name) || !name->valuestring[0]) {
+    struct node_fields f = {.labels = label_lookup, .labels_ctx = get(meta, "labels")};
+    if (!cJSON_IsString(name)) {
         snprintf(err, errlen, "node: metadata.name is missing or not a string");
         return -1;
     }
-    size_t nlen = strlen(name->valuestring);
-    if (nlen > NODE_NAME_MAX) {
-        snprintf(err, errlen, "node: metadata.name is longer than %d characters", NODE_NAME_MAX);
+    f.name = name->valuestring;
+    f.name_len = strlen(f.name);
+    if (check_name(f.name_len, err, errlen) != 0)
         return -1;
-    }
-    memcpy(out->name, name->valuestring, nlen + 1);
 
     const cJSON *spec = get(obj, "spec");
     if (spec && !cJSON_IsObject(spec) && !cJSON_IsNull(spec)) {
-        snprintf(err, errlen, "node %s: spec is not an object", out->name);
+        snprintf(err, errlen, "node %s: spec is not an object", f.name);
         return -1;
     }
     const cJSON *unsched = get(spec, "unschedulable");
     if (unsched && !cJSON_IsBool(unsched) && !cJSON_IsNull(unsched)) {
-        snprintf(err, errlen, "node %s: spec.unschedulable must be true or false", out->name);
+        snprintf(err, errlen, "node %s: spec.unschedulable must be true or false", f.name);
         return -1;
     }
-    out->unschedulable = cJSON_IsTrue(unsched);
+    f.unschedulable = cJSON_IsTrue(unsched);
 
     const cJSON *status = get(obj, "status");
     const cJSON *cpu = get(get(status, "allocatable"), "cpu");
+    char numtext[64];
     if (cpu && !cJSON_IsNull(cpu)) {
-        char qerr[160];
-        char numtext[64];
-        const char *q = NULL;
         if (cJSON_IsString(cpu)) {
-            q = cpu->valuestring;
+            f.cpu = cpu->valuestring;
         } else if (cJSON_IsNumber(cpu)) { /* Quantity accepts bare JSON numbers too */
             snprintf(numtext, sizeof numtext, "%.17g", cpu->valuedouble);
-            q = numtext;
+            f.cpu = numtext;
         } else {
-            snprintf(err, errlen, "node %s: status.allocatable.cpu must be a quantity string such as \"3920m\"", out->name);
+            snprintf(err, errlen, "node %s: status.allocatable.cpu must be a quantity string such as \"3920m\"", f.name);
             return -1;
         }
-        if (quantity_parse_nano(q, strlen(q), &out->cpu_nano, qerr, sizeof qerr) != 0) {
-            snprintf(err, errlen, "node %s: status.allocatable.cpu: %s", out->name, qerr);
-            return -1;
-        }
-        out->has_cpu = true;
-        if (opts && opts->max_nano_per_node > 0 && out->cpu_nano > opts->max_nano_per_node)
-            out->cpu_nano = opts->max_nano_per_node;
+        f.cpu_len = strlen(f.cpu);
     }
     const cJSON *c;
     cJSON_ArrayForEach(c, get(status, "conditions"))
     {
         const cJSON *type = get(c, "type"), *st = get(c, "status");
         if (cJSON_IsString(type) && strcmp(type->valuestring, "Ready") == 0)
-            out->ready = cJSON_IsString(st) && strcmp(st->valuestring, "True") == 0;
+            f.ready = cJSON_IsString(st) && strcmp(st->valuestring, "True") == 0;
     }
-    out->schedulable = !out->unschedulable && (out->ready || (opts && opts->legacy_schedulable));
-
-    out->counted = true;
-    if (opts && opts->selector && !selector_matches(opts->selector, label_lookup, get(meta, "labels")))
-        out->counted = false;
-    if (opts && opts->n_ignore_taints && taint_ignored(opts, get(spec, "taints")))
-        out->counted = false;
-    return 0;
+    f.has_ignored_taint = opts && opts->n_ignore_taints && taint_ignored(opts, get(spec, "taints"));
+    return node_obs_build(&f, opts, out, err, errlen);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -67,6 +67,24 @@ struct node_obs {
 int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct node_obs *out,
                 char *err, size_t errlen);
 
+/* The fields counting reads, already taken out of a Node by a decoder (node_decode from a cJSON
+ * tree; nodeline from a canonical trace line). node_obs_build applies the checks and rules
+ * (name length, quantity, core cap, schedulable rule, selector, taints) so that every decoder
+ * counts a node the same way. Spans need not be NUL-terminated. */
+struct node_fields {
+    const char *name;
+    size_t name_len;
+    const char *cpu;            /* allocatable cpu quantity text; NULL: absent */
+    size_t cpu_len;
+    bool unschedulable;
+    bool ready;
+    bool has_ignored_taint;     /* carries one of opts->ignore_taints */
+    selector_lookup_fn labels;  /* label lookup for opts->selector */
+    const void *labels_ctx;
+};
+int node_obs_build(const struct node_fields *f, const struct node_count_opts *opts, struct node_obs *out,
+                   char *err, size_t errlen);
+
 struct node_set;
 
 struct node_set *node_set_new(void);

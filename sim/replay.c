@@ -237,8 +237,17 @@ static void decide(struct replay *r, double t)
     r->prev = s;
 }
 
-static int apply_event(struct replay *r, const struct watch_event *ev, long line)
+static int apply_event(struct replay *r, const struct trace_event *te, long line)
 {
+    if (te->node) { /* the fast path already decoded a canonical Node line */
+        if (te->type == WEV_DELETED)
+            node_set_remove(r->nodes, te->node->name);
+        else if (node_set_upsert(r->nodes, te->node) != 0)
+            return -1;
+        r->node_events++;
+        return 1;
+    }
+    const struct watch_event *ev = te->ev;
     if (!ev->kind || strcmp(ev->kind, "Node") != 0)
         return 0; /* other kinds are skipped, as DESIGN.md says readers do */
     if (ev->type == WEV_BOOKMARK || ev->type == WEV_ERROR)
@@ -583,11 +592,13 @@ static void usage(FILE *out)
           "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
           "  --no-chart           skip chart.svg\n"
           "  --no-timeline        only summary.json (no timeline files, no chart): for very long traces\n"
+          "  --json-decode        decode every line as JSON (no fast path for canonical Node lines); the\n"
+          "                       results are the same, only slower: for checking and benchmarks\n"
           "The safety guard (off unless asked, like every divergence from CPA):\n"
           "  --guard                        hold scale-downs after outage-like node losses\n"
-          "  --guard-max-node-loss 50%%      --guard-window S (600)  --guard-settle S (600)\n"
+          "  --guard-max-node-loss 50%      --guard-window S (600)  --guard-settle S (600)\n"
           "  --scale-down-delay S           scale down only to the highest answer of S seconds (60)\n"
-          "  --max-scale-down-step N|P%%     at most N replicas (or P%% of them) removed per step\n"
+          "  --max-scale-down-step N|P%      at most N replicas (or P% of them) removed per step\n"
           "Counting options as propsim eval: --legacy-schedulable --ignore-taint --max-cores-per-node\n"
           "  --spof-respects-max --refuse-empty-ladder\n",
           out);
@@ -662,7 +673,7 @@ static int load_config(struct replay *r, const char *path)
 int replay_main(int argc, char **argv)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
-           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_GUARD, O_GUARD_LOSS,
+           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_GUARD, O_GUARD_LOSS,
            O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
@@ -673,7 +684,8 @@ int replay_main(int argc, char **argv)
         {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
         {"max-cores-per-node", required_argument, NULL, O_MAXCORES}, {"spof-respects-max", no_argument, NULL, O_SPOF_MAX},
         {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY}, {"no-chart", no_argument, NULL, O_NO_CHART},
-        {"no-timeline", no_argument, NULL, O_NO_TIMELINE}, {"guard", no_argument, NULL, O_GUARD},
+        {"no-timeline", no_argument, NULL, O_NO_TIMELINE}, {"json-decode", no_argument, NULL, O_JSON_DECODE},
+        {"guard", no_argument, NULL, O_GUARD},
         {"guard-max-node-loss", required_argument, NULL, O_GUARD_LOSS}, {"guard-window", required_argument, NULL, O_GUARD_WINDOW},
         {"guard-settle", required_argument, NULL, O_GUARD_SETTLE}, {"max-scale-down-step", required_argument, NULL, O_STEP},
         {"scale-down-delay", required_argument, NULL, O_DELAY},
@@ -688,7 +700,7 @@ int replay_main(int argc, char **argv)
     const char *out = NULL, *trace_path = NULL;
     struct selector *sel = NULL;
     long initial = 1;
-    bool chart = true;
+    bool chart = true, json_decode = false;
     char err[2048];
     int rc = 2;
     struct trace *t = NULL;
@@ -758,6 +770,7 @@ int replay_main(int argc, char **argv)
         case O_REFUSE_EMPTY: r.popts.refuse_empty_ladder = true; break;
         case O_NO_CHART: chart = false; break;
         case O_NO_TIMELINE: r.no_timeline = true; chart = false; break;
+        case O_JSON_DECODE: json_decode = true; break;
         case O_GUARD: r.gopts.enabled = true; break;
         case O_GUARD_LOSS:
             r.gopts.enabled = true;
@@ -831,6 +844,8 @@ int replay_main(int argc, char **argv)
         rc = 1;
         goto done;
     }
+    if (!json_decode)
+        trace_decode_nodes(t, &r.nopts);
     char path[4096];
     snprintf(path, sizeof path, "%s/timeline.csv", out);
     r.csv = fopen(r.no_timeline ? "/dev/null" : path, "w");
@@ -857,7 +872,7 @@ int replay_main(int argc, char **argv)
     fputc('\n', r.csv);
 
     /* the virtual clock */
-    struct watch_event *ev;
+    struct trace_event ev;
     double pending_t = 0, next_poll = 0;
     bool pending = false, first = true;
     int got;
@@ -873,24 +888,24 @@ int replay_main(int argc, char **argv)
             break;
         r.events++;
         if (first) {
-            next_poll = ev->t + r.poll;
+            next_poll = ev.t + r.poll;
             first = false;
         }
-        if (pending && ev->t > pending_t) {
+        if (pending && ev.t > pending_t) {
             decide(&r, pending_t); /* all events at pending_t are in */
             pending = false;
         }
-        while (next_poll < ev->t) { /* poll ticks between decision points */
+        while (next_poll < ev.t) { /* poll ticks between decision points */
             decide(&r, next_poll);
             next_poll += r.poll;
         }
-        if (apply_event(&r, ev, trace_line(t)) < 0) {
+        if (apply_event(&r, &ev, trace_line(t)) < 0) {
             fprintf(stderr, "propsim replay: out of memory\n");
             rc = 1;
             goto done;
         }
         pending = true;
-        pending_t = ev->t;
+        pending_t = ev.t;
     }
     long bad_lines = trace_bad_lines(t);
     trace_close(t); /* releases the last event while the arena hooks are still installed */

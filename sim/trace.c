@@ -7,6 +7,8 @@
 
 #include <zlib.h>
 
+#include "nodeline.h"
+
 struct trace {
     gzFile f;
     char *path;
@@ -17,12 +19,23 @@ struct trace {
     double last_t;
     struct watch_event ev;
     bool have_ev;
+    bool fast;
+    const struct node_count_opts *opts;
+    struct nodeline nl;
+    long fast_lines;
     trace_report_fn report;
     void *ctx;
 };
 
 long trace_line(const struct trace *t) { return t->line; }
 long trace_bad_lines(const struct trace *t) { return t->bad; }
+long trace_fast_lines(const struct trace *t) { return t->fast_lines; }
+
+void trace_decode_nodes(struct trace *t, const struct node_count_opts *opts)
+{
+    t->fast = true;
+    t->opts = opts;
+}
 
 struct trace *trace_open(const char *path, trace_report_fn report, void *ctx, char *err, size_t errlen)
 {
@@ -71,7 +84,21 @@ static void bad(struct trace *t, const char *msg)
         t->report(t->ctx, t->path, t->line, msg);
 }
 
-int trace_next(struct trace *t, struct watch_event **out, char *err, size_t errlen)
+/* Timestamps never go backwards: an earlier one is reported and clamped (the event is kept). */
+static double monotonic_t(struct trace *t, double ev_t)
+{
+    if (ev_t < t->last_t) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "time goes backwards (%.6f after %.6f); using %.6f", ev_t, t->last_t, t->last_t);
+        bad(t, msg);
+        t->bad--; /* kept, not skipped */
+        ev_t = t->last_t;
+    }
+    t->last_t = ev_t;
+    return ev_t;
+}
+
+int trace_next(struct trace *t, struct trace_event *out, char *err, size_t errlen)
 {
     if (t->have_ev) {
         watch_event_release(&t->ev);
@@ -127,6 +154,11 @@ int trace_next(struct trace *t, struct watch_event **out, char *err, size_t errl
             l--;
         if (l == 0)
             continue;
+        if (t->fast && nodeline_decode(t->buf, l, t->opts, &t->nl) == 1) {
+            t->fast_lines++;
+            *out = (struct trace_event){.t = monotonic_t(t, t->nl.t), .type = t->nl.type, .node = &t->nl.node};
+            return 1;
+        }
         char perr[256];
         if (watch_event_parse(t->buf, l, &t->ev, perr, sizeof perr) != 0) {
             if (!complete) {
@@ -143,16 +175,9 @@ int trace_next(struct trace *t, struct watch_event **out, char *err, size_t errl
             bad(t, "event without \"t\" (seconds since the start of the trace), skipped");
             continue;
         }
-        if (t->ev.t < t->last_t) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "time goes backwards (%.6f after %.6f); using %.6f", t->ev.t, t->last_t, t->last_t);
-            bad(t, msg);
-            t->bad--; /* kept, not skipped */
-            t->ev.t = t->last_t;
-        }
-        t->last_t = t->ev.t;
+        t->ev.t = monotonic_t(t, t->ev.t);
         t->have_ev = true;
-        *out = &t->ev;
+        *out = (struct trace_event){.t = t->ev.t, .type = t->ev.type, .ev = &t->ev};
         return 1;
     }
 }

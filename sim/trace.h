@@ -7,6 +7,10 @@
  * skipped; a truncated last line (a recorder that crashed) is reported and ignored. Timestamps
  * must not decrease: an earlier one is reported and clamped to the previous time.
  *
+ * Fast path (opt-in, trace_decode_nodes): lines in the trace writer's canonical Node form are
+ * decoded straight into node records by policies/nodeline, without a JSON tree; every other line
+ * still goes through watch_event_parse. nodeline guarantees both ways give the same result.
+ *
  * Ownership: trace_open()/trace_close(). Each event returned by trace_next() is valid until the
  * next call (the reader releases it).
  */
@@ -16,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nodes.h"
 #include "watchevent.h"
 
 #define TRACE_MAX_LINE (16u << 20)
@@ -24,11 +29,23 @@ struct trace;
 
 typedef void (*trace_report_fn)(void *ctx, const char *path, long line, const char *message);
 
+/* One event: either a decoded JSON event (`ev`) or, on the fast path, a Node record (`node`). */
+struct trace_event {
+    double t;                     /* seconds since the start, never decreasing */
+    enum watch_event_type type;
+    const struct watch_event *ev; /* NULL when `node` is set */
+    const struct node_obs *node;  /* a Node from the fast path (DELETED: only the name is set) */
+};
+
 struct trace *trace_open(const char *path, trace_report_fn report, void *ctx, char *err, size_t errlen);
+/* Turn on the fast path; nodes are counted with `opts` (borrowed; NULL: CPA's defaults). */
+void trace_decode_nodes(struct trace *t, const struct node_count_opts *opts);
 /* 1: an event; 0: end of trace; -1: a read error (err set). */
-int trace_next(struct trace *t, struct watch_event **ev, char *err, size_t errlen);
+int trace_next(struct trace *t, struct trace_event *ev, char *err, size_t errlen);
 void trace_close(struct trace *t);
 long trace_line(const struct trace *t);
 long trace_bad_lines(const struct trace *t);
+/* Lines the fast path decoded (for tests and benchmarks). */
+long trace_fast_lines(const struct trace *t);
 
 #endif

@@ -28,22 +28,27 @@ static inline int fuzz_to_file(char *tmpl, const uint8_t *data, size_t size)
     return 0;
 }
 
-/* Read a trace to its end exactly as replay does: every event decoded into a node set. */
+/* Read a trace to its end as replay does: every Node event, from the fast path or decoded from
+ * JSON, applied to a node set. */
 static inline void fuzz_replay_trace(const char *path)
 {
     char err[512];
     struct trace *t = trace_open(path, NULL, NULL, err, sizeof err);
     struct node_set *set = node_set_new();
     if (t && set) {
-        struct watch_event *ev;
+        trace_decode_nodes(t, NULL);
+        struct trace_event ev;
         while (trace_next(t, &ev, err, sizeof err) == 1) {
             struct node_obs n;
-            if (ev->kind && node_decode(ev->object, NULL, &n, err, sizeof err) == 0) {
-                if (ev->type == WEV_DELETED)
-                    node_set_remove(set, n.name);
-                else
-                    node_set_upsert(set, &n);
-            }
+            const struct node_obs *np = ev.node;
+            if (!np && ev.ev->kind && node_decode(ev.ev->object, NULL, &n, err, sizeof err) == 0)
+                np = &n;
+            if (!np)
+                continue;
+            if (ev.type == WEV_DELETED)
+                node_set_remove(set, np->name);
+            else
+                node_set_upsert(set, np);
         }
     }
     trace_close(t);
