@@ -36,20 +36,22 @@ static bool plain_string(struct cur *c, const char **s, size_t *n)
     return true;
 }
 
-/* digits[.digits] with at most 15 digits in all: the value N / 10^f with N < 10^15 < 2^53 and
- * 10^f exact, so one IEEE division gives the correctly rounded double — the same double strtod
- * (what cJSON calls) returns for that text. */
+/* digits[.digits] whose digits, read as one integer N, are at most 2^53: then N and 10^f (f <= 19
+ * fraction digits) are exact doubles and one IEEE division gives the correctly rounded value of
+ * N / 10^f — the same double strtod (what cJSON calls) returns for that text. */
 static bool plain_number(struct cur *c, double *out)
 {
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,
+                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
     uint64_t n = 0;
     int digits = 0, frac = 0;
     bool dot = false;
     for (; c->p < c->end; c->p++) {
         char ch = *c->p;
         if (ch >= '0' && ch <= '9') {
+            if (++digits > 19) /* n stays below 10^19 < 2^64 */
+                return false;
             n = n * 10 + (uint64_t)(ch - '0');
-            digits++;
             if (dot)
                 frac++;
         } else if (ch == '.' && !dot && digits > 0) {
@@ -57,10 +59,8 @@ static bool plain_number(struct cur *c, double *out)
         } else {
             break;
         }
-        if (digits > 15)
-            return false;
     }
-    if (digits == 0 || (dot && frac == 0))
+    if (digits == 0 || (dot && frac == 0) || n > (UINT64_C(1) << 53))
         return false;
     *out = (double)n / pow10[frac];
     return true;

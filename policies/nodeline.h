@@ -9,7 +9,7 @@
  *   {"t":T,"type":"DELETED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"N"}}}
  *
  * byte for byte: no whitespace, keys in this order, strings without escapes or control bytes,
- * T plain decimal digits with an optional fraction (at most 15 significant digits). Such a line is
+ * T plain decimal digits with an optional fraction (all its digits, read as one integer, <= 2^53). Such a line is
  * decoded straight into a node record, without building a JSON tree (the tree costs most of a
  * replay). Anything else — another layout, an escape, an exponent, a quantity or name that the
  * general decoder would reject — is declined, and the caller decodes the line with

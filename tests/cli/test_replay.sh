@@ -36,6 +36,36 @@ for f in timeline.csv timeline.jsonl summary.json chart.svg; do
   cmp -s "$work/g/$f" "$work/g2/$f" || fail "replay is not deterministic: $f differs"
 done
 
+# 3b. the fast path for canonical Node lines (policies/nodeline) decides exactly as JSON decoding:
+#     byte-identical outputs with --json-decode, on the real trace and on every generated scenario,
+#     under the counting options and the guard; a trace with bad lines reports them identically
+for s in outage mass-delete upgrade flapping; do
+  "$PROPSIM" generate "$s" --nodes 300 --duration 900 --flappers 40 --period 7 -o "$work/fp-$s.jsonl.gz" >/dev/null
+done
+fp_check() { # name trace options...
+  local name=$1 tr=$2
+  shift 2
+  "$PROPSIM" replay "$tr" --params "$COREDNS" --params '{"ladder":{"nodesToReplicas":[[1,1],[50,3],[200,9]]}}' \
+    --out "$work/fp-$name-a" "$@" >"$work/fp-$name-a.out" 2>"$work/fp-$name-a.err"
+  "$PROPSIM" replay "$tr" --params "$COREDNS" --params '{"ladder":{"nodesToReplicas":[[1,1],[50,3],[200,9]]}}' \
+    --out "$work/fp-$name-b" --json-decode "$@" >"$work/fp-$name-b.out" 2>"$work/fp-$name-b.err"
+  for f in timeline.csv timeline.jsonl summary.json chart.svg; do
+    cmp -s "$work/fp-$name-a/$f" "$work/fp-$name-b/$f" || fail "fast path vs --json-decode ($name $*): $f differs"
+  done
+  sed "s|fp-$name-b|fp-$name-a|g" "$work/fp-$name-b.out" | cmp -s - "$work/fp-$name-a.out" || fail "fast path vs --json-decode ($name): stdout differs"
+  cmp -s "$work/fp-$name-a.err" "$work/fp-$name-b.err" || fail "fast path vs --json-decode ($name): stderr differs"
+}
+fp_check google "$work/g.jsonl.gz"
+fp_check google-legacy "$work/g.jsonl.gz" --legacy-schedulable --max-cores-per-node 3 --guard
+for s in outage mass-delete upgrade flapping; do
+  fp_check "$s" "$work/fp-$s.jsonl.gz" --guard
+  fp_check "$s-sel" "$work/fp-$s.jsonl.gz" --nodelabels 'kubernetes.io/hostname notin (node-000001,node-000007)' --legacy-schedulable
+done
+{ zcat "$work/fp-upgrade.jsonl.gz" | head -50; echo 'not json'; zcat "$work/fp-upgrade.jsonl.gz" | sed -n '51,60p' | sed 's/"t":/"t": /';
+  zcat "$work/fp-upgrade.jsonl.gz" | sed -n '61,90p'; printf '{"t":99,"type":"ADD'; } >"$work/fp-mixed.jsonl"
+fp_check mixed "$work/fp-mixed.jsonl" --guard
+grep -q 'fp-mixed.jsonl:51: not valid JSON' "$work/fp-mixed-a.err" || fail "bad line named on the fast path: $(cat "$work/fp-mixed-a.err")"
+
 # 4. output formats
 head -1 "$work/g/timeline.csv" | grep -qx 't,total_nodes,schedulable_nodes,total_cores,schedulable_cores,replicas,action,guard' ||
   fail "CSV header: $(head -1 "$work/g/timeline.csv")"
