@@ -1,7 +1,8 @@
 #include "nodeline.h"
 
-#include <stdint.h>
 #include <string.h>
+
+#include "decimal.h"
 
 /* A cursor over the line; every matcher returns false (decline) rather than failing. */
 struct cur {
@@ -36,34 +37,12 @@ static bool plain_string(struct cur *c, const char **s, size_t *n)
     return true;
 }
 
-/* digits[.digits] whose digits, read as one integer N, are at most 2^53: then N and 10^f (f <= 19
- * fraction digits) are exact doubles and one IEEE division gives the correctly rounded value of
- * N / 10^f — the same double strtod (what cJSON calls) returns for that text. */
+/* T in the canonical form: decimal_parse gives strtod's double (what cJSON calls), or declines. */
 static bool plain_number(struct cur *c, double *out)
 {
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,
-                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
-    uint64_t n = 0;
-    int digits = 0, frac = 0;
-    bool dot = false;
-    for (; c->p < c->end; c->p++) {
-        char ch = *c->p;
-        if (ch >= '0' && ch <= '9') {
-            if (++digits > 19) /* n stays below 10^19 < 2^64 */
-                return false;
-            n = n * 10 + (uint64_t)(ch - '0');
-            if (dot)
-                frac++;
-        } else if (ch == '.' && !dot && digits > 0) {
-            dot = true;
-        } else {
-            break;
-        }
-    }
-    if (digits == 0 || (dot && frac == 0) || n > (UINT64_C(1) << 53))
-        return false;
-    *out = (double)n / pow10[frac];
-    return true;
+    size_t n = decimal_parse(c->p, (size_t)(c->end - c->p), out);
+    c->p += n;
+    return n > 0;
 }
 
 struct hostname_label {
