@@ -11,6 +11,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
+#include "decimal.h"
 #include "fileio.h"
 #include "guard.h"
 #include "nodes.h"
@@ -57,7 +59,9 @@ struct replay {
     bool has_from, has_to;
     double qps_replica, qps_node;
     FILE *csv, *jsonl;
+    struct buf csv_row, jsonl_row; /* the row being formatted (one fwrite per row and file) */
     bool no_timeline;
+    bool row_failed;
     unsigned long rows, events, node_events;
     double t_first, t_last, t_prev_row;
     bool started;
@@ -107,15 +111,52 @@ static void add_level_time(struct param_set *p, int32_t replicas, double dt)
         p->levels[p->n_levels++] = (struct level_time){replicas, dt};
 }
 
-static void csv_quoted(FILE *f, const char *s)
+/* Timeline rows are formatted by hand into buffers: at millions of rows, printf's float and
+ * integer paths cost more than the decisions (decimal_format6 is exactly "%.6f"). */
+static void put_i64(struct buf *b, int64_t v)
 {
-    fputc('"', f);
+    char num[DECIMAL_BUF];
+    buf_append(b, num, decimal_format_i64(v, num));
+}
+
+static void csv_quoted(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
     for (; *s; s++) {
         if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
+            buf_putc(b, '"');
+        buf_putc(b, *s);
     }
-    fputc('"', f);
+    buf_putc(b, '"');
+}
+
+static void json_quoted(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            buf_putc(b, '\\');
+            buf_putc(b, (char)c);
+        } else if (c < 0x20) {
+            buf_printf(b, "\\u%04x", c);
+        } else {
+            buf_putc(b, (char)c);
+        }
+    }
+    buf_putc(b, '"');
+}
+
+/* ,"name_i": (i > 0: the params set's number, when several are compared) */
+static void json_key(struct buf *b, const char *name, int i)
+{
+    buf_puts(b, ",\"");
+    buf_puts(b, name);
+    if (i > 0) {
+        buf_putc(b, '_');
+        put_i64(b, i);
+    }
+    buf_puts(b, "\":");
 }
 
 /* The rule's answer for set p, through the guard when it is on. *reason: "" or why it was held
@@ -213,27 +254,53 @@ static void decide(struct replay *r, double t)
         r->prev = s;
         return;
     }
-    fprintf(r->csv, "%.6f,%lld,%lld,%lld,%lld", t, (long long)s.total_nodes, (long long)s.schedulable_nodes,
-            (long long)s.total_cores, (long long)s.schedulable_cores);
-    fprintf(r->jsonl, "{\"t\":%.6f,\"total_nodes\":%lld,\"schedulable_nodes\":%lld,\"total_cores\":%lld,\"schedulable_cores\":%lld",
-            t, (long long)s.total_nodes, (long long)s.schedulable_nodes, (long long)s.total_cores, (long long)s.schedulable_cores);
+    struct buf *c = &r->csv_row, *j = &r->jsonl_row;
+    buf_reset(c);
+    buf_reset(j);
+    char tt[DECIMAL_BUF];
+    size_t tn = decimal_format6(t, tt);
+    buf_append(c, tt, tn);
+    buf_puts(j, "{\"t\":");
+    buf_append(j, tt, tn);
+    static const char *counts[] = {"total_nodes", "schedulable_nodes", "total_cores", "schedulable_cores"};
+    const int64_t values[] = {s.total_nodes, s.schedulable_nodes, s.total_cores, s.schedulable_cores};
+    for (int k = 0; k < 4; k++) {
+        buf_putc(c, ',');
+        put_i64(c, values[k]);
+        json_key(j, counts[k], 0);
+        put_i64(j, values[k]);
+    }
     for (int i = 0; i < r->n_sets; i++) {
         struct param_set *p = &r->sets[i];
         const char *why;
         int32_t before = step_set(r, p, t, &s, &why);
         char action[48] = "";
-        if (before != p->current)
-            snprintf(action, sizeof action, "%d->%d", before, p->current);
-        fprintf(r->csv, ",%d,%s,", p->current, action);
-        csv_quoted(r->csv, why);
-        if (r->n_sets == 1)
-            fprintf(r->jsonl, ",\"replicas\":%d,\"action\":\"%s\",\"guard\":\"%s\"", p->current, action, why);
-        else
-            fprintf(r->jsonl, ",\"replicas_%d\":%d,\"action_%d\":\"%s\",\"guard_%d\":\"%s\"", i + 1, p->current, i + 1,
-                    action, i + 1, why);
+        if (before != p->current) {
+            size_t an = decimal_format_i64(before, action);
+            action[an++] = '-';
+            action[an++] = '>';
+            decimal_format_i64(p->current, action + an);
+        }
+        int n = r->n_sets == 1 ? 0 : i + 1;
+        buf_putc(c, ',');
+        put_i64(c, p->current);
+        buf_putc(c, ',');
+        buf_puts(c, action);
+        buf_putc(c, ',');
+        csv_quoted(c, why);
+        json_key(j, "replicas", n);
+        put_i64(j, p->current);
+        json_key(j, "action", n);
+        json_quoted(j, action);
+        json_key(j, "guard", n);
+        json_quoted(j, why);
     }
-    fputc('\n', r->csv);
-    fputs("}\n", r->jsonl);
+    buf_putc(c, '\n');
+    buf_puts(j, "}\n");
+    if (c->failed || j->failed)
+        r->row_failed = true; /* reported as a write error at the end */
+    else if (fwrite(c->data, 1, c->len, r->csv) != c->len || fwrite(j->data, 1, j->len, r->jsonl) != j->len)
+        r->row_failed = true;
     r->prev = s;
 }
 
@@ -380,6 +447,16 @@ static void xml_escape(FILE *f, const char *s)
     }
 }
 
+/* A timeline field as a number: decimal_parse is strtod's answer, without strtod's cost. */
+static double field_value(const char *s)
+{
+    double v;
+    size_t len = strlen(s);
+    if (len && decimal_parse(s, len, &v) == len)
+        return v;
+    return strtod(s, NULL);
+}
+
 static int write_chart(const struct replay *r, const char *dir, const char *trace_name)
 {
     char path[4096];
@@ -394,16 +471,17 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
             fclose(f);
         return -1;
     }
-    struct series *tn = malloc(sizeof *tn), *sn = malloc(sizeof *sn), *tc = malloc(sizeof *tc), *sc = malloc(sizeof *sc);
-    struct series *rep[MAX_SETS];
+    struct series *all = malloc((size_t)(4 + r->n_sets) * sizeof *all); /* ~30 KiB each */
+    if (!all) {
+        fclose(in);
+        fclose(f);
+        return -1;
+    }
+    for (int i = 0; i < 4 + r->n_sets; i++)
+        series_init(&all[i]);
+    struct series *tn = &all[0], *sn = &all[1], *tc = &all[2], *sc = &all[3], *rep[MAX_SETS];
     for (int i = 0; i < r->n_sets; i++)
-        rep[i] = malloc(sizeof *rep[i]);
-    series_init(tn);
-    series_init(sn);
-    series_init(tc);
-    series_init(sc);
-    for (int i = 0; i < r->n_sets; i++)
-        series_init(rep[i]);
+        rep[i] = &all[4 + i];
     /* action markers: at most one per pixel column and set */
     static double marks[MAX_SETS][BUCKETS];
     static bool marked[MAX_SETS][BUCKETS], held[MAX_SETS][BUCKETS];
@@ -434,15 +512,15 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         }
         if (nf < 5 + 3 * r->n_sets)
             continue;
-        double t = strtod(fields[0], NULL);
+        double t = field_value(fields[0]);
         int b = (int)((t - t0) / (t1 - t0) * (BUCKETS - 1));
         b = b < 0 ? 0 : b >= BUCKETS ? BUCKETS - 1 : b;
-        series_add(tn, b, strtod(fields[1], NULL));
-        series_add(sn, b, strtod(fields[2], NULL));
-        series_add(tc, b, strtod(fields[3], NULL));
-        series_add(sc, b, strtod(fields[4], NULL));
+        series_add(tn, b, field_value(fields[1]));
+        series_add(sn, b, field_value(fields[2]));
+        series_add(tc, b, field_value(fields[3]));
+        series_add(sc, b, field_value(fields[4]));
         for (int i = 0; i < r->n_sets; i++) {
-            double rv = strtod(fields[5 + 3 * i], NULL);
+            double rv = field_value(fields[5 + 3 * i]);
             series_add(rep[i], b, rv);
             if (fields[6 + 3 * i][0]) {
                 marked[i][b] = true;
@@ -504,14 +582,9 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");
-    fclose(f);
-    free(tn);
-    free(sn);
-    free(tc);
-    free(sc);
-    for (int i = 0; i < r->n_sets; i++)
-        free(rep[i]);
-    return 0;
+    free(all);
+    bool write_error = ferror(f) != 0;
+    return fclose(f) != 0 || write_error ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -694,6 +767,8 @@ int replay_main(int argc, char **argv)
     static struct replay r;
     memset(&r, 0, sizeof r);
     r.poll = 10;
+    buf_init(&r.csv_row, 1u << 20);
+    buf_init(&r.jsonl_row, 1u << 20);
     node_count_opts_init(&r.nopts);
     guard_opts_default(&r.gopts);
     r.gopts.enabled = false;
@@ -920,7 +995,7 @@ int replay_main(int argc, char **argv)
     }
     if (pending)
         decide(&r, pending_t);
-    if (fflush(r.csv) != 0 || fflush(r.jsonl) != 0 || ferror(r.csv) || ferror(r.jsonl)) {
+    if (r.row_failed || fflush(r.csv) != 0 || fflush(r.jsonl) != 0 || ferror(r.csv) || ferror(r.jsonl)) {
         fprintf(stderr, "propsim replay: writing the timeline failed: %s\n", strerror(errno));
         rc = 1;
         goto done;
@@ -964,6 +1039,8 @@ done:
         fclose(r.jsonl);
     trace_close(t);
     node_set_free(r.nodes);
+    buf_release(&r.csv_row);
+    buf_release(&r.jsonl_row);
     for (int i = 0; i < r.n_sets; i++)
         params_release(&r.sets[i].params);
     selector_free(sel);

@@ -7,6 +7,8 @@
 
 #include <zlib.h>
 
+#include "decimal.h"
+
 struct tracewriter {
     FILE *f;
     gzFile gz;
@@ -45,21 +47,22 @@ struct tracewriter *tracewriter_open(const char *path, char *err, size_t errlen)
 int tracewriter_node(struct tracewriter *w, double t, const char *type, const char *name, int64_t cpu_milli,
                      bool ready, bool cordoned)
 {
-    char line[1024];
+    char line[1024], ts[DECIMAL_BUF];
+    decimal_format6(t, ts); /* exactly %.6f, without printf's float path (traces have millions of lines) */
     int n;
     if (strcmp(type, "DELETED") == 0)
         n = snprintf(line, sizeof line,
-                     "{\"t\":%.6f,\"type\":\"DELETED\",\"object\":{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\"}}}\n",
-                     t, name);
+                     "{\"t\":%s,\"type\":\"DELETED\",\"object\":{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\"}}}\n",
+                     ts, name);
     else {
         char cpu[64] = "";
         if (cpu_milli >= 0)
             snprintf(cpu, sizeof cpu, "\"allocatable\":{\"cpu\":\"%lldm\"},", (long long)cpu_milli);
         n = snprintf(line, sizeof line,
-                     "{\"t\":%.6f,\"type\":\"%s\",\"object\":{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
+                     "{\"t\":%s,\"type\":\"%s\",\"object\":{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
                      "\"labels\":{\"kubernetes.io/hostname\":\"%s\"}},\"spec\":{%s},\"status\":{%s\"conditions\":[{\"type\":"
                      "\"Ready\",\"status\":\"%s\"}]}}}\n",
-                     t, type, name, name, cordoned ? "\"unschedulable\":true" : "", cpu, ready ? "True" : "False");
+                     ts, type, name, name, cordoned ? "\"unschedulable\":true" : "", cpu, ready ? "True" : "False");
     }
     if (n < 0 || (size_t)n >= sizeof line)
         return -1;
