@@ -136,6 +136,14 @@ static cJSON *convert(struct conv *c, const yaml_node_t *n, int depth)
     return out;
 }
 
+static size_t count_nodes(const cJSON *j)
+{
+    size_t n = 1;
+    for (const cJSON *c = j->child; c; c = c->next)
+        n += count_nodes(c);
+    return n;
+}
+
 static cJSON *parse_json(const char *data, size_t len, char *err, size_t errlen)
 {
     const char *end = NULL;
@@ -170,48 +178,116 @@ static cJSON *parse_json(const char *data, size_t len, char *err, size_t errlen)
     return arr;
 }
 
-cJSON *yamljson_parse(const char *data, size_t len, char *err, size_t errlen)
-{
-    size_t i = 0;
-    while (i < len && strchr(" \t\r\n", data[i]) && data[i])
-        i++;
-    if (i < len && (data[i] == '{' || data[i] == '['))
-        return parse_json(data, len, err, errlen);
-
+struct yamljson_reader {
     yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
+    bool json;      /* one strict JSON document */
+    bool done;
+    const char *data;
+    size_t len;
+};
+
+struct yamljson_reader *yamljson_reader_new(const char *data, size_t len, char *err, size_t errlen)
+{
+    struct yamljson_reader *r = calloc(1, sizeof *r);
+    if (!r) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-    cJSON *docs = cJSON_CreateArray();
-    struct conv c = {.err = err, .errlen = errlen};
-    for (;;) {
-        yaml_document_t doc;
-        if (!yaml_parser_load(&parser, &doc)) {
-            snprintf(err, errlen, "YAML error at line %zu, column %zu: %s%s%s",
-                     parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "syntax error",
-                     parser.context ? " " : "", parser.context ? parser.context : "");
-            cJSON_Delete(docs);
-            docs = NULL;
-            break;
-        }
-        yaml_node_t *root = yaml_document_get_root_node(&doc);
-        if (!root) { /* end of stream */
-            yaml_document_delete(&doc);
-            break;
-        }
-        c.doc = &doc;
-        cJSON *j = convert(&c, root, 0);
-        yaml_document_delete(&doc);
-        if (!j) {
-            cJSON_Delete(docs);
-            docs = NULL;
-            break;
-        }
-        cJSON_AddItemToArray(docs, j);
+    r->data = data;
+    r->len = len;
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", data[i]) && data[i])
+        i++;
+    if (i < len && (data[i] == '{' || data[i] == '[')) {
+        r->json = true;
+        return r;
     }
-    yaml_parser_delete(&parser);
+    if (!yaml_parser_initialize(&r->parser)) {
+        free(r);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&r->parser, (const unsigned char *)data, len);
+    return r;
+}
+
+void yamljson_reader_free(struct yamljson_reader *r)
+{
+    if (!r)
+        return;
+    if (!r->json)
+        yaml_parser_delete(&r->parser);
+    free(r);
+}
+
+int yamljson_reader_next(struct yamljson_reader *r, cJSON **out, size_t *line, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (line)
+        *line = 1;
+    if (r->done)
+        return 0;
+    if (r->json) {
+        r->done = true;
+        cJSON *arr = parse_json(r->data, r->len, err, errlen);
+        if (!arr)
+            return -1;
+        *out = cJSON_DetachItemFromArray(arr, 0);
+        cJSON_Delete(arr);
+        return 1;
+    }
+    yaml_document_t doc;
+    if (!yaml_parser_load(&r->parser, &doc)) {
+        snprintf(err, errlen, "YAML error at line %zu, column %zu: %s%s%s", r->parser.problem_mark.line + 1,
+                 r->parser.problem_mark.column + 1, r->parser.problem ? r->parser.problem : "syntax error",
+                 r->parser.context ? " " : "", r->parser.context ? r->parser.context : "");
+        r->done = true;
+        return -1;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) { /* end of stream */
+        yaml_document_delete(&doc);
+        r->done = true;
+        return 0;
+    }
+    if (line)
+        *line = doc.start_mark.line + 1;
+    struct conv c = {.doc = &doc, .err = err, .errlen = errlen};
+    *out = convert(&c, root, 0);
+    yaml_document_delete(&doc);
+    if (!*out) {
+        r->done = true;
+        return -1;
+    }
+    return 1;
+}
+
+cJSON *yamljson_parse(const char *data, size_t len, char *err, size_t errlen)
+{
+    struct yamljson_reader *r = yamljson_reader_new(data, len, err, errlen);
+    if (!r)
+        return NULL;
+    cJSON *docs = cJSON_CreateArray(), *doc;
+    size_t produced = 0;
+    int got;
+    while (docs && (got = yamljson_reader_next(r, &doc, NULL, err, errlen)) == 1) {
+        /* the node cap holds for the whole YAML stream here, as for one document in the reader */
+        produced += r->json ? 0 : count_nodes(doc);
+        if (produced > YAMLJSON_MAX_NODES) {
+            snprintf(err, errlen, "YAML: more than %d nodes (counting expanded aliases): an alias bomb, or a file too "
+                     "large to read at once; split it", YAMLJSON_MAX_NODES);
+            cJSON_Delete(doc);
+            got = -1;
+            break;
+        }
+        cJSON_AddItemToArray(docs, doc);
+    }
+    if (!docs)
+        snprintf(err, errlen, "out of memory");
+    else if (got < 0) {
+        cJSON_Delete(docs);
+        docs = NULL;
+    }
+    yamljson_reader_free(r);
     return docs;
 }

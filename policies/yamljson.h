@@ -9,8 +9,13 @@
  * and on nesting depth. Explicit tags are not interpreted (libyaml reports untagged plain
  * scalars as !!str too): quote a value to keep it a string.
  *
- * Ownership: the returned cJSON array belongs to the caller (cJSON_Delete). Errors return NULL
- * and write a message with the line and column (1-based) to err.
+ * Two ways in: yamljson_parse returns every document at once (the node cap counts the whole
+ * stream); the reader hands out one document at a time (the cap counts one document), so a long
+ * multi-document stream — a KWOK recording — needs memory for one document, not all.
+ *
+ * Ownership: the returned cJSON array / each document belongs to the caller (cJSON_Delete). The
+ * reader borrows `data` until yamljson_reader_free. Errors return NULL / -1 and write a message
+ * with the line and column (1-based) to err.
  */
 #ifndef PROPSCALER_YAMLJSON_H
 #define PROPSCALER_YAMLJSON_H
@@ -25,5 +30,12 @@
 /* Parse YAML or JSON text into an array of documents. Input that starts with '{' or '[' is
  * parsed as one strict JSON document. */
 cJSON *yamljson_parse(const char *data, size_t len, char *err, size_t errlen);
+
+struct yamljson_reader;
+struct yamljson_reader *yamljson_reader_new(const char *data, size_t len, char *err, size_t errlen);
+/* 1: *doc is the next document (an empty one is a cJSON null) and *line (may be NULL) the line it
+ * starts on; 0: end of the stream; -1: an error (err set; the stream cannot go on). */
+int yamljson_reader_next(struct yamljson_reader *r, cJSON **doc, size_t *line, char *err, size_t errlen);
+void yamljson_reader_free(struct yamljson_reader *r);
 
 #endif

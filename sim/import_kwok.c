@@ -11,9 +11,14 @@
  * A patch is a two-way strategic merge patch against the object's previous state, so the
  * importer keeps every node's full object and applies each patch to it (see smp_apply: the
  * subset of strategic merge patch that Node objects use). Only nodes become trace events;
- * other resources are counted and skipped. Bad documents are named by number and skipped.
+ * other resources are counted and skipped. Bad documents are named by number and line, and skipped.
+ *
+ * Memory: the file's bytes, one document's tree at a time (yamljson's reader), and each live
+ * node's current object, indexed by name in a balanced tree (tsearch) so a patch costs O(log n).
  */
+#define _GNU_SOURCE /* tdestroy */
 #include <math.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,20 +178,87 @@ static cJSON *smp_apply(cJSON *target, const cJSON *patch)
     return target;
 }
 
+/* The current object of each live node, by name (stored after the entry). */
+struct node_entry {
+    const char *name;
+    cJSON *obj;
+    char storage[];
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct node_entry *)a)->name, ((const struct node_entry *)b)->name);
+}
+
+static void entry_free(void *p)
+{
+    struct node_entry *e = p;
+    cJSON_Delete(e->obj);
+    free(e);
+}
+
 struct kwok_import {
     struct tracewriter *w;
-    cJSON *nodes; /* name -> current full object */
+    void *nodes; /* tsearch tree of struct node_entry */
     bool quiet;
     const char *in;
     double t;
     long events, bad, other;
+    size_t line; /* of the document being read */
 };
+
+static struct node_entry *node_find(struct kwok_import *k, const char *name)
+{
+    struct node_entry key = {.name = name};
+    struct node_entry **found = tfind(&key, &k->nodes, entry_cmp);
+    return found ? *found : NULL;
+}
+
+static cJSON *node_get(struct kwok_import *k, const char *name)
+{
+    struct node_entry *e = node_find(k, name);
+    return e ? e->obj : NULL;
+}
+
+/* Replace (or add) a node's object; takes ownership of obj. Returns -1 when out of memory. */
+static int node_put(struct kwok_import *k, const char *name, cJSON *obj)
+{
+    struct node_entry *e = node_find(k, name);
+    if (e) {
+        cJSON_Delete(e->obj);
+        e->obj = obj;
+        return 0;
+    }
+    size_t len = strlen(name);
+    e = malloc(sizeof *e + len + 1);
+    if (!e) {
+        cJSON_Delete(obj);
+        return -1;
+    }
+    memcpy(e->storage, name, len + 1);
+    e->name = e->storage;
+    e->obj = obj;
+    if (!tsearch(e, &k->nodes, entry_cmp)) {
+        entry_free(e);
+        return -1;
+    }
+    return 0;
+}
+
+static void node_drop(struct kwok_import *k, const char *name)
+{
+    struct node_entry *e = node_find(k, name);
+    if (!e)
+        return;
+    tdelete(e, &k->nodes, entry_cmp);
+    entry_free(e);
+}
 
 static void bad_doc(struct kwok_import *k, int doc, const char *why)
 {
     k->bad++;
     if (!k->quiet)
-        fprintf(stderr, "propsim import: %s: document %d: %s, skipped\n", k->in, doc, why);
+        fprintf(stderr, "propsim import: %s: document %d (line %zu): %s, skipped\n", k->in, doc, k->line, why);
 }
 
 static int emit(struct kwok_import *k, const char *type, const cJSON *obj)
@@ -198,7 +270,7 @@ static int emit(struct kwok_import *k, const char *type, const cJSON *obj)
     return rc;
 }
 
-/* One ResourcePatch document. Returns -1 on a write error (stop), else 0. */
+/* One ResourcePatch document. Returns -1 on a write error or out of memory (stop), else 0. */
 static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
 {
     const cJSON *target = cJSON_GetObjectItemCaseSensitive(doc, "target");
@@ -229,7 +301,7 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
                  : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "create")) ? "create"
                                                                                   : "patch";
     }
-    cJSON *cur = cJSON_GetObjectItemCaseSensitive(k->nodes, name);
+    cJSON *cur = node_get(k, name);
     const char *whole = str_of(body, "$patch");
     if (strcmp(method, "delete") == 0 || (strcmp(method, "patch") == 0 && whole && strcmp(whole, "delete") == 0)) {
         if (!cur) {
@@ -237,7 +309,7 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
             return 0;
         }
         int rc = emit(k, "DELETED", cur);
-        cJSON_DeleteItemFromObjectCaseSensitive(k->nodes, name);
+        node_drop(k, name);
         return rc;
     }
     if (!cJSON_IsObject(body)) {
@@ -246,6 +318,8 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
     }
     if (strcmp(method, "create") == 0) {
         cJSON *obj = cJSON_Duplicate(body, 1);
+        if (!obj)
+            return -1;
         if (!cJSON_GetObjectItemCaseSensitive(obj, "kind"))
             cJSON_AddStringToObject(obj, "kind", "Node");
         cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
@@ -256,8 +330,8 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
         if (!str_of(meta, "name"))
             cJSON_AddStringToObject(meta, "name", name);
         const char *type = cur ? "MODIFIED" : "ADDED";
-        cJSON_DeleteItemFromObjectCaseSensitive(k->nodes, name);
-        cJSON_AddItemToObject(k->nodes, name, obj);
+        if (node_put(k, name, obj) != 0)
+            return -1;
         return emit(k, type, obj);
     }
     if (strcmp(method, "patch") != 0) {
@@ -268,11 +342,16 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
         bad_doc(k, n, "patch of a node that was never created (is the recording's start missing?)");
         return 0;
     }
-    cJSON *obj = smp_apply(cJSON_DetachItemViaPointer(k->nodes, cur), body);
-    if (!cJSON_GetObjectItemCaseSensitive(obj, "kind")) /* a $retainKeys may drop it; it is still a Node */
-        cJSON_AddStringToObject(obj, "kind", "Node");
-    cJSON_AddItemToObject(k->nodes, name, obj);
-    return emit(k, "MODIFIED", obj);
+    /* smp_apply changes the object in place (it returns it, or its replacement) */
+    struct node_entry *e = node_find(k, name);
+    e->obj = smp_apply(e->obj, body);
+    if (!e->obj) {
+        node_drop(k, name);
+        return -1;
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(e->obj, "kind")) /* a $retainKeys may drop it; it is still a Node */
+        cJSON_AddStringToObject(e->obj, "kind", "Node");
+    return emit(k, "MODIFIED", e->obj);
 }
 
 int import_kwok(const char *in, const char *out, bool quiet)
@@ -284,57 +363,49 @@ int import_kwok(const char *in, const char *out, bool quiet)
             fprintf(stderr, "propsim import: %s\n", err);
         return 1;
     }
-    cJSON *docs = yamljson_parse(data, len, err, sizeof err);
-    free(data);
-    if (!docs) {
-        if (!quiet)
-            fprintf(stderr, "propsim import: %s: %s\n", in, err);
-        return 1;
-    }
-    struct kwok_import k = {.nodes = cJSON_CreateObject(), .quiet = quiet, .in = in};
-    k.w = tracewriter_open(out, err, sizeof err);
+    struct kwok_import k = {.quiet = quiet, .in = in};
+    struct yamljson_reader *yr = yamljson_reader_new(data, len, err, sizeof err);
+    k.w = yr ? tracewriter_open(out, err, sizeof err) : NULL;
     if (!k.w) {
         if (!quiet)
             fprintf(stderr, "propsim import: %s\n", err);
-        cJSON_Delete(docs);
-        cJSON_Delete(k.nodes);
+        yamljson_reader_free(yr);
+        free(data);
         return 1;
     }
-    int n = 0, rc = 0;
-    const cJSON *doc;
-    cJSON_ArrayForEach(doc, docs)
-    {
+    int n = 0, rc = 0, got;
+    cJSON *doc;
+    while ((got = yamljson_reader_next(yr, &doc, &k.line, err, sizeof err)) == 1) {
         n++;
-        if (cJSON_IsNull(doc))
-            continue; /* an empty document (a trailing "---") */
         const char *kind = str_of(doc, "kind");
-        if (!cJSON_IsObject(doc) || !kind) {
+        if (cJSON_IsNull(doc)) {
+            /* an empty document (a trailing "---") */
+        } else if (!cJSON_IsObject(doc) || !kind) {
             bad_doc(&k, n, "not a Kubernetes object (no kind)");
-            continue;
-        }
-        if (strcmp(kind, "ResourcePatch") == 0) {
-            if (kwok_patch(&k, doc, n) != 0) {
-                rc = 1;
-                break;
-            }
+        } else if (strcmp(kind, "ResourcePatch") == 0) {
+            rc = kwok_patch(&k, doc, n) != 0;
         } else if (strcmp(kind, "Node") == 0) {
             /* the snapshot part: nodes present when recording started */
             const char *name = str_of(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "name");
             if (!name) {
                 bad_doc(&k, n, "a Node without metadata.name");
-                continue;
-            }
-            const char *type = cJSON_GetObjectItemCaseSensitive(k.nodes, name) ? "MODIFIED" : "ADDED";
-            cJSON_DeleteItemFromObjectCaseSensitive(k.nodes, name);
-            cJSON *obj = cJSON_Duplicate(doc, 1);
-            cJSON_AddItemToObject(k.nodes, name, obj);
-            if (emit(&k, type, obj) != 0) {
-                rc = 1;
-                break;
+            } else {
+                const char *type = node_get(&k, name) ? "MODIFIED" : "ADDED";
+                cJSON *obj = cJSON_Duplicate(doc, 1);
+                rc = !obj || node_put(&k, name, obj) != 0 || emit(&k, type, obj) != 0;
             }
         } else {
             k.other++;
         }
+        cJSON_Delete(doc);
+        if (rc)
+            break;
+    }
+    if (got < 0) {
+        /* a YAML error ends the stream: what came before it is kept */
+        if (!quiet)
+            fprintf(stderr, "propsim import: %s: %s (after document %d); the events before it are kept\n", in, err, n);
+        rc = 1;
     }
     if (tracewriter_close(k.w, err, sizeof err) != 0) {
         if (!quiet)
@@ -345,7 +416,8 @@ int import_kwok(const char *in, const char *out, bool quiet)
         printf("imported %ld node events from %s (%d documents; %ld about other resources; %ld bad skipped); "
                "last t %.3f s -> %s\n",
                k.events, in, n, k.other, k.bad, k.t, out);
-    cJSON_Delete(docs);
-    cJSON_Delete(k.nodes);
+    yamljson_reader_free(yr);
+    free(data);
+    tdestroy(k.nodes, entry_free);
     return rc;
 }

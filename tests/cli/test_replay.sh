@@ -220,8 +220,12 @@ YAML
 } >"$work/kwok.yaml"
 out=$("$PROPSIM" import kwok "$work/kwok.yaml" -o "$work/kwok.jsonl" 2>&1)
 grep -q 'imported 10 node events' <<<"$out" && grep -q '2 about other resources; 2 bad skipped' <<<"$out" &&
-  grep -q 'document 12: patch of a node that was never created' <<<"$out" &&
-  grep -q 'document 13: method must be create, patch or delete' <<<"$out" || fail "kwok import: $out"
+  grep -q 'document 12 (line [0-9]*): patch of a node that was never created' <<<"$out" &&
+  grep -q 'document 13 (line [0-9]*): method must be create, patch or delete' <<<"$out" || fail "kwok import: $out"
+# the line named is where that document starts (its "---")
+l12=$(sed -n 's/.*document 12 (line \([0-9]*\)).*/\1/p' <<<"$out")
+[ "$(sed -n "${l12}p" "$work/kwok.yaml")" = '---' ] && sed -n "$((l12 + 4))p" "$work/kwok.yaml" | grep -q 'name: never-created' ||
+  fail "kwok import: line $l12 is not document 12's start"
 # the Ready patch merged into the five conditions by type (not a replaced list)
 sed -n 7p "$work/kwok.jsonl" | grep -q '"t":5.000000,"type":"MODIFIED"' &&
   sed -n 7p "$work/kwok.jsonl" | grep -o '"type":"[A-Za-z]*","status":"[A-Za-z]*"' | tr '\n' ' ' |
