@@ -46,6 +46,8 @@ struct param_set {
     struct guard_state guard;
     unsigned long holds, limits;
     char last_reason[400];
+    char json_keys[3][32];  /* ,"replicas[_i]": ,"action[_i]": ,"guard[_i]": for timeline.jsonl */
+    size_t json_key_len[3];
 };
 
 struct replay {
@@ -59,7 +61,7 @@ struct replay {
     bool has_from, has_to;
     double qps_replica, qps_node;
     FILE *csv, *jsonl;
-    struct buf csv_row, jsonl_row; /* the row being formatted (one fwrite per row and file) */
+    struct buf csv_rows, jsonl_rows; /* formatted rows not yet written (flushed in large writes) */
     bool no_timeline;
     bool row_failed;
     unsigned long rows, events, node_events;
@@ -147,16 +149,18 @@ static void json_quoted(struct buf *b, const char *s)
     buf_putc(b, '"');
 }
 
-/* ,"name_i": (i > 0: the params set's number, when several are compared) */
-static void json_key(struct buf *b, const char *name, int i)
+#define PUT_LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+
+/* Write out the buffered rows; they are kept in memory up to ROWS_FLUSH bytes per file. */
+#define ROWS_FLUSH (512u << 10)
+static void flush_rows(struct replay *r)
 {
-    buf_puts(b, ",\"");
-    buf_puts(b, name);
-    if (i > 0) {
-        buf_putc(b, '_');
-        put_i64(b, i);
-    }
-    buf_puts(b, "\":");
+    struct buf *c = &r->csv_rows, *j = &r->jsonl_rows;
+    if (c->failed || j->failed || fwrite(c->data, 1, c->len, r->csv) != c->len ||
+        fwrite(j->data, 1, j->len, r->jsonl) != j->len)
+        r->row_failed = true; /* reported as a write error at the end */
+    buf_reset(c);
+    buf_reset(j);
 }
 
 /* The rule's answer for set p, through the guard when it is on. *reason: "" or why it was held
@@ -254,53 +258,59 @@ static void decide(struct replay *r, double t)
         r->prev = s;
         return;
     }
-    struct buf *c = &r->csv_row, *j = &r->jsonl_row;
-    buf_reset(c);
-    buf_reset(j);
+    struct buf *c = &r->csv_rows, *j = &r->jsonl_rows;
     char tt[DECIMAL_BUF];
     size_t tn = decimal_format6(t, tt);
     buf_append(c, tt, tn);
-    buf_puts(j, "{\"t\":");
+    PUT_LIT(j, "{\"t\":");
     buf_append(j, tt, tn);
-    static const char *counts[] = {"total_nodes", "schedulable_nodes", "total_cores", "schedulable_cores"};
-    const int64_t values[] = {s.total_nodes, s.schedulable_nodes, s.total_cores, s.schedulable_cores};
-    for (int k = 0; k < 4; k++) {
-        buf_putc(c, ',');
-        put_i64(c, values[k]);
-        json_key(j, counts[k], 0);
-        put_i64(j, values[k]);
-    }
+    buf_putc(c, ',');
+    put_i64(c, s.total_nodes);
+    buf_putc(c, ',');
+    put_i64(c, s.schedulable_nodes);
+    buf_putc(c, ',');
+    put_i64(c, s.total_cores);
+    buf_putc(c, ',');
+    put_i64(c, s.schedulable_cores);
+    PUT_LIT(j, ",\"total_nodes\":");
+    put_i64(j, s.total_nodes);
+    PUT_LIT(j, ",\"schedulable_nodes\":");
+    put_i64(j, s.schedulable_nodes);
+    PUT_LIT(j, ",\"total_cores\":");
+    put_i64(j, s.total_cores);
+    PUT_LIT(j, ",\"schedulable_cores\":");
+    put_i64(j, s.schedulable_cores);
     for (int i = 0; i < r->n_sets; i++) {
         struct param_set *p = &r->sets[i];
         const char *why;
         int32_t before = step_set(r, p, t, &s, &why);
         char action[48] = "";
+        size_t an = 0;
         if (before != p->current) {
-            size_t an = decimal_format_i64(before, action);
+            an = decimal_format_i64(before, action);
             action[an++] = '-';
             action[an++] = '>';
-            decimal_format_i64(p->current, action + an);
+            an += decimal_format_i64(p->current, action + an);
         }
-        int n = r->n_sets == 1 ? 0 : i + 1;
         buf_putc(c, ',');
         put_i64(c, p->current);
         buf_putc(c, ',');
-        buf_puts(c, action);
+        buf_append(c, action, an);
         buf_putc(c, ',');
         csv_quoted(c, why);
-        json_key(j, "replicas", n);
+        buf_append(j, p->json_keys[0], p->json_key_len[0]);
         put_i64(j, p->current);
-        json_key(j, "action", n);
-        json_quoted(j, action);
-        json_key(j, "guard", n);
+        buf_append(j, p->json_keys[1], p->json_key_len[1]);
+        buf_putc(j, '"');
+        buf_append(j, action, an); /* digits and "->" only */
+        buf_putc(j, '"');
+        buf_append(j, p->json_keys[2], p->json_key_len[2]);
         json_quoted(j, why);
     }
     buf_putc(c, '\n');
-    buf_puts(j, "}\n");
-    if (c->failed || j->failed)
-        r->row_failed = true; /* reported as a write error at the end */
-    else if (fwrite(c->data, 1, c->len, r->csv) != c->len || fwrite(j->data, 1, j->len, r->jsonl) != j->len)
-        r->row_failed = true;
+    PUT_LIT(j, "}\n");
+    if (c->len >= ROWS_FLUSH || j->len >= ROWS_FLUSH)
+        flush_rows(r);
     r->prev = s;
 }
 
@@ -767,8 +777,8 @@ int replay_main(int argc, char **argv)
     static struct replay r;
     memset(&r, 0, sizeof r);
     r.poll = 10;
-    buf_init(&r.csv_row, 1u << 20);
-    buf_init(&r.jsonl_row, 1u << 20);
+    buf_init(&r.csv_rows, 4u << 20); /* ROWS_FLUSH plus the longest row, with room to spare */
+    buf_init(&r.jsonl_rows, 4u << 20);
     node_count_opts_init(&r.nopts);
     guard_opts_default(&r.gopts);
     r.gopts.enabled = false;
@@ -943,6 +953,12 @@ int replay_main(int argc, char **argv)
             fputs(",replicas,action,guard", r.csv);
         else
             fprintf(r.csv, ",replicas_%d,action_%d,guard_%d", i + 1, i + 1, i + 1);
+        static const char *const keys[3] = {"replicas", "action", "guard"};
+        for (int k = 0; k < 3; k++) {
+            int n = r.n_sets == 1 ? snprintf(r.sets[i].json_keys[k], sizeof r.sets[i].json_keys[k], ",\"%s\":", keys[k])
+                                  : snprintf(r.sets[i].json_keys[k], sizeof r.sets[i].json_keys[k], ",\"%s_%d\":", keys[k], i + 1);
+            r.sets[i].json_key_len[k] = (size_t)n;
+        }
     }
     fputc('\n', r.csv);
 
@@ -995,6 +1011,7 @@ int replay_main(int argc, char **argv)
     }
     if (pending)
         decide(&r, pending_t);
+    flush_rows(&r);
     if (r.row_failed || fflush(r.csv) != 0 || fflush(r.jsonl) != 0 || ferror(r.csv) || ferror(r.jsonl)) {
         fprintf(stderr, "propsim replay: writing the timeline failed: %s\n", strerror(errno));
         rc = 1;
@@ -1039,8 +1056,8 @@ done:
         fclose(r.jsonl);
     trace_close(t);
     node_set_free(r.nodes);
-    buf_release(&r.csv_row);
-    buf_release(&r.jsonl_row);
+    buf_release(&r.csv_rows);
+    buf_release(&r.jsonl_rows);
     for (int i = 0; i < r.n_sets; i++)
         params_release(&r.sets[i].params);
     selector_free(sel);

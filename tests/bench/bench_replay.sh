@@ -27,16 +27,23 @@ t4=$(now)
 "$BUILD/propsim" replay "$work/big.jsonl.gz" --params "$P" --out "$work/bigj" --no-timeline --json-decode >/dev/null
 t5=$(now)
 cmp -s "$work/big/summary.json" "$work/bigj/summary.json" || echo "WARNING: the fast path and --json-decode summaries differ"
+"$BUILD/propsim" replay "$work/big.jsonl.gz" --params "$P" --out "$work/bigt" >/dev/null
+t6=$(now)
+tl_mib=$(( $(stat -c %s "$work/bigt/timeline.csv") / 1048576 + $(stat -c %s "$work/bigt/timeline.jsonl") / 1048576 ))
+rm -rf "$work/bigt"
 # a tenth of the events: memory must not grow with the trace length
 "$BUILD/propsim" generate flapping --nodes 10000 --flappers 2000 --period 10 --events "$((EVENTS / 10))" -o "$work/small.jsonl.gz" >/dev/null
 /usr/bin/time -f '%M' -o "$work/small.mem" "$BUILD/propsim" replay "$work/small.jsonl.gz" --params "$P" --out "$work/small" --no-timeline >/dev/null
 rate=$(echo "$EVENTS / ($t4 - $t3)" | bc)
 jrate=$(echo "$EVENTS / ($t5 - $t4)" | bc)
+trate=$(echo "$EVENTS / ($t6 - $t5)" | bc)
 printf '\npropsim replay benchmark on %s, %s cores (one used)\n' "$(uname -m)" "$(nproc)"
 printf '%-62s %.2fs\n' "import google2011 (37,780 rows)" "$(echo "$t1 - $t0" | bc)"
 printf '%-62s %.2fs, peak RSS %d MiB\n' "replay google2011 with timeline + summary + chart" "$(echo "$t2 - $t1" | bc)" "$(($(cat "$work/g.mem") / 1024))"
 printf '%-62s %.2fs = %s events/s, peak RSS %d MiB\n' "replay $EVENTS generated events (10,000 nodes, --no-timeline)" \
   "$(echo "$t4 - $t3" | bc)" "$rate" "$(($(cat "$work/big.mem") / 1024))"
 printf '%-62s %.2fs = %s events/s\n' "the same with --json-decode (no fast path)" "$(echo "$t5 - $t4" | bc)" "$jrate"
+printf '%-62s %.2fs = %s events/s, %s MiB of timeline\n' "the same writing timeline.csv, timeline.jsonl, chart.svg" \
+  "$(echo "$t6 - $t5" | bc)" "$trate" "$tl_mib"
 printf '%-62s peak RSS %d MiB\n' "replay $((EVENTS / 10)) events of the same cluster" "$(($(cat "$work/small.mem") / 1024))"
 printf '\nrerun: bash tests/bench/bench_replay.sh %s %s\n' "$BUILD" "$EVENTS"

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "yamljson.h"
 
 static cJSON *parse_ok(const char *text)
@@ -108,6 +109,78 @@ static void test_errors_and_bombs(void **state)
     assert_non_null(strstr(err, "mapping keys must be scalars"));
 }
 
+/* The reader: one document at a time with its starting line; the node cap per document, so a
+ * stream larger than the cap as a whole still reads; an error ends the stream after the good
+ * documents before it. */
+static void test_reader(void **state)
+{
+    (void)state;
+    char err[512];
+    const char *text = "a: 1\n---\nb: 2\n---\n\n# comment\nc: [3]\n---\n";
+    struct yamljson_reader *r = yamljson_reader_new(text, strlen(text), err, sizeof err);
+    assert_non_null(r);
+    cJSON *doc;
+    size_t line;
+    static const size_t lines[] = {1, 2, 4, 8};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(yamljson_reader_next(r, &doc, &line, err, sizeof err), 1);
+        assert_int_equal(line, lines[i]);
+        if (i == 3)
+            assert_true(cJSON_IsNull(doc)); /* the trailing empty document */
+        else
+            assert_non_null(cJSON_GetObjectItem(doc, i == 0 ? "a" : i == 1 ? "b" : "c"));
+        cJSON_Delete(doc);
+    }
+    assert_int_equal(yamljson_reader_next(r, &doc, &line, err, sizeof err), 0);
+    assert_int_equal(yamljson_reader_next(r, &doc, &line, err, sizeof err), 0);
+    yamljson_reader_free(r);
+
+    /* 2,000 documents of 1,001 nodes each: over the cap as one stream, fine one at a time */
+    struct buf b;
+    buf_init(&b, 64u << 20);
+    for (int i = 0; i < 2000; i++) {
+        buf_puts(&b, "---\nitems: [");
+        for (int k = 0; k < 999; k++)
+            buf_puts(&b, "1,");
+        buf_puts(&b, "1]\n");
+    }
+    assert_false(b.failed);
+    assert_null(yamljson_parse(b.data, b.len, err, sizeof err));
+    assert_non_null(strstr(err, "more than 2000000 nodes"));
+    r = yamljson_reader_new(b.data, b.len, err, sizeof err);
+    int n = 0, got;
+    while ((got = yamljson_reader_next(r, &doc, NULL, err, sizeof err)) == 1) {
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "items")), 1000);
+        cJSON_Delete(doc);
+        n++;
+    }
+    assert_int_equal(got, 0);
+    assert_int_equal(n, 2000);
+    yamljson_reader_free(r);
+    buf_release(&b);
+
+    /* a syntax error in the third document: two documents, then -1 naming the line */
+    const char *bad = "a: 1\n---\nb: 2\n---\nc: [unclosed\n";
+    r = yamljson_reader_new(bad, strlen(bad), err, sizeof err);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(yamljson_reader_next(r, &doc, NULL, err, sizeof err), 1);
+        cJSON_Delete(doc);
+    }
+    assert_int_equal(yamljson_reader_next(r, &doc, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "YAML error at line"));
+    assert_int_equal(yamljson_reader_next(r, &doc, NULL, err, sizeof err), 0);
+    yamljson_reader_free(r);
+
+    /* JSON input: one document */
+    r = yamljson_reader_new(" {\"x\": [1]}", 11, err, sizeof err);
+    assert_int_equal(yamljson_reader_next(r, &doc, &line, err, sizeof err), 1);
+    assert_int_equal(line, 1);
+    assert_non_null(cJSON_GetObjectItem(doc, "x"));
+    cJSON_Delete(doc);
+    assert_int_equal(yamljson_reader_next(r, &doc, &line, err, sizeof err), 0);
+    yamljson_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_multi_document_and_real_manifest),
         cmocka_unit_test(test_json_path),
         cmocka_unit_test(test_errors_and_bombs),
+        cmocka_unit_test(test_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
