@@ -74,6 +74,17 @@ int buf_append(struct buf *b, const void *bytes, size_t n)
 
 int buf_puts(struct buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
 
+char *buf_space(struct buf *b, size_t n)
+{
+    return buf_reserve(b, n) == 0 ? b->data + b->len : NULL;
+}
+
+void buf_advance(struct buf *b, size_t n)
+{
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
 int buf_putc(struct buf *b, char c) { return buf_append(b, &c, 1); }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -35,6 +35,12 @@ int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* Direct writes for hot loops: buf_space() makes room for n more bytes and returns where they
+ * go (NULL on failure, with `failed` set); buf_advance() then counts the bytes written there
+ * (at most n) and keeps the NUL terminator. */
+char *buf_space(struct buf *b, size_t n);
+void buf_advance(struct buf *b, size_t n);
+
 /* Borrowed view of the contents: "" when empty, never NULL. */
 const char *buf_str(const struct buf *b);
 

@@ -113,43 +113,52 @@ static void add_level_time(struct param_set *p, int32_t replicas, double dt)
         p->levels[p->n_levels++] = (struct level_time){replicas, dt};
 }
 
-/* Timeline rows are formatted by hand into buffers: at millions of rows, printf's float and
- * integer paths cost more than the decisions (decimal_format6 is exactly "%.6f"). */
-static void put_i64(struct buf *b, int64_t v)
-{
-    char num[DECIMAL_BUF];
-    buf_append(b, num, decimal_format_i64(v, num));
-}
+/* Timeline rows are formatted by hand, straight into the output buffers: at millions of rows,
+ * printf's float and integer paths cost more than the decisions (decimal_format6 is exactly
+ * "%.6f"). Each writer returns the position after what it wrote; the caller reserved room. */
+static char *put_i64(char *p, int64_t v) { return p + decimal_format_i64(v, p); }
 
-static void csv_quoted(struct buf *b, const char *s)
+static char *put_bytes(char *p, const char *s, size_t n)
 {
-    buf_putc(b, '"');
+    memcpy(p, s, n);
+    return p + n;
+}
+#define PUT_LIT(p, s) put_bytes((p), (s), sizeof(s) - 1)
+
+/* at most 2 bytes per byte of s, plus the quotes */
+static char *csv_quoted(char *p, const char *s)
+{
+    *p++ = '"';
     for (; *s; s++) {
         if (*s == '"')
-            buf_putc(b, '"');
-        buf_putc(b, *s);
+            *p++ = '"';
+        *p++ = *s;
     }
-    buf_putc(b, '"');
+    *p++ = '"';
+    return p;
 }
 
-static void json_quoted(struct buf *b, const char *s)
+/* at most 6 bytes per byte of s, plus the quotes */
+static char *json_quoted(char *p, const char *s)
 {
-    buf_putc(b, '"');
+    static const char hex[] = "0123456789abcdef";
+    *p++ = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
-            buf_putc(b, '\\');
-            buf_putc(b, (char)c);
+            *p++ = '\\';
+            *p++ = (char)c;
         } else if (c < 0x20) {
-            buf_printf(b, "\\u%04x", c);
+            p = PUT_LIT(p, "\\u00");
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
         } else {
-            buf_putc(b, (char)c);
+            *p++ = (char)c;
         }
     }
-    buf_putc(b, '"');
+    *p++ = '"';
+    return p;
 }
-
-#define PUT_LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
 
 /* Write out the buffered rows; they are kept in memory up to ROWS_FLUSH bytes per file. */
 #define ROWS_FLUSH (512u << 10)
@@ -258,58 +267,70 @@ static void decide(struct replay *r, double t)
         r->prev = s;
         return;
     }
-    struct buf *c = &r->csv_rows, *j = &r->jsonl_rows;
+    /* decide every set first, then write the row in one go */
+    int32_t before[MAX_SETS];
+    const char *why[MAX_SETS];
+    size_t room = 5 * DECIMAL_BUF + 128; /* t, four counts, keys and punctuation */
+    for (int i = 0; i < r->n_sets; i++) {
+        before[i] = step_set(r, &r->sets[i], t, &s, &why[i]);
+        room += 3 * DECIMAL_BUF + 3 * 32 + 6 * strlen(why[i]) + 16;
+    }
+    struct buf *cb = &r->csv_rows, *jb = &r->jsonl_rows;
+    char *c0 = buf_space(cb, room), *j0 = buf_space(jb, room);
+    if (!c0 || !j0) {
+        r->row_failed = true; /* reported as a write error at the end */
+        r->prev = s;
+        return;
+    }
+    char *c = c0, *j = j0;
     char tt[DECIMAL_BUF];
     size_t tn = decimal_format6(t, tt);
-    buf_append(c, tt, tn);
-    PUT_LIT(j, "{\"t\":");
-    buf_append(j, tt, tn);
-    buf_putc(c, ',');
-    put_i64(c, s.total_nodes);
-    buf_putc(c, ',');
-    put_i64(c, s.schedulable_nodes);
-    buf_putc(c, ',');
-    put_i64(c, s.total_cores);
-    buf_putc(c, ',');
-    put_i64(c, s.schedulable_cores);
-    PUT_LIT(j, ",\"total_nodes\":");
-    put_i64(j, s.total_nodes);
-    PUT_LIT(j, ",\"schedulable_nodes\":");
-    put_i64(j, s.schedulable_nodes);
-    PUT_LIT(j, ",\"total_cores\":");
-    put_i64(j, s.total_cores);
-    PUT_LIT(j, ",\"schedulable_cores\":");
-    put_i64(j, s.schedulable_cores);
+    c = put_bytes(c, tt, tn);
+    j = PUT_LIT(j, "{\"t\":");
+    j = put_bytes(j, tt, tn);
+    const int64_t counts[4] = {s.total_nodes, s.schedulable_nodes, s.total_cores, s.schedulable_cores};
+    for (int k = 0; k < 4; k++) {
+        *c++ = ',';
+        c = put_i64(c, counts[k]);
+    }
+    j = PUT_LIT(j, ",\"total_nodes\":");
+    j = put_i64(j, counts[0]);
+    j = PUT_LIT(j, ",\"schedulable_nodes\":");
+    j = put_i64(j, counts[1]);
+    j = PUT_LIT(j, ",\"total_cores\":");
+    j = put_i64(j, counts[2]);
+    j = PUT_LIT(j, ",\"schedulable_cores\":");
+    j = put_i64(j, counts[3]);
     for (int i = 0; i < r->n_sets; i++) {
-        struct param_set *p = &r->sets[i];
-        const char *why;
-        int32_t before = step_set(r, p, t, &s, &why);
-        char action[48] = "";
+        const struct param_set *p = &r->sets[i];
+        char action[2 * DECIMAL_BUF];
         size_t an = 0;
-        if (before != p->current) {
-            an = decimal_format_i64(before, action);
+        if (before[i] != p->current) {
+            an = decimal_format_i64(before[i], action);
             action[an++] = '-';
             action[an++] = '>';
             an += decimal_format_i64(p->current, action + an);
         }
-        buf_putc(c, ',');
-        put_i64(c, p->current);
-        buf_putc(c, ',');
-        buf_append(c, action, an);
-        buf_putc(c, ',');
-        csv_quoted(c, why);
-        buf_append(j, p->json_keys[0], p->json_key_len[0]);
-        put_i64(j, p->current);
-        buf_append(j, p->json_keys[1], p->json_key_len[1]);
-        buf_putc(j, '"');
-        buf_append(j, action, an); /* digits and "->" only */
-        buf_putc(j, '"');
-        buf_append(j, p->json_keys[2], p->json_key_len[2]);
-        json_quoted(j, why);
+        *c++ = ',';
+        c = put_i64(c, p->current);
+        *c++ = ',';
+        c = put_bytes(c, action, an);
+        *c++ = ',';
+        c = csv_quoted(c, why[i]);
+        j = put_bytes(j, p->json_keys[0], p->json_key_len[0]);
+        j = put_i64(j, p->current);
+        j = put_bytes(j, p->json_keys[1], p->json_key_len[1]);
+        *j++ = '"';
+        j = put_bytes(j, action, an); /* digits and "->" only */
+        *j++ = '"';
+        j = put_bytes(j, p->json_keys[2], p->json_key_len[2]);
+        j = json_quoted(j, why[i]);
     }
-    buf_putc(c, '\n');
-    PUT_LIT(j, "}\n");
-    if (c->len >= ROWS_FLUSH || j->len >= ROWS_FLUSH)
+    *c++ = '\n';
+    j = PUT_LIT(j, "}\n");
+    buf_advance(cb, (size_t)(c - c0));
+    buf_advance(jb, (size_t)(j - j0));
+    if (cb->len >= ROWS_FLUSH || jb->len >= ROWS_FLUSH)
         flush_rows(r);
     r->prev = s;
 }
