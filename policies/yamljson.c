@@ -1,5 +1,6 @@
 #include "yamljson.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,31 +185,138 @@ struct yamljson_reader {
     bool done;
     const char *data;
     size_t len;
+    /* reading from a file: the first bytes (read to tell JSON from YAML) are served again to the
+     * parser, then the file follows; `owned` is freed with the reader */
+    FILE *file;
+    char *owned;
+    size_t head_pos;
+    size_t total, cap;
+    int read_errno;  /* the file could not be read */
+    bool too_large;  /* more than cap bytes */
 };
+
+static bool starts_as_json(const char *data, size_t len)
+{
+    size_t i = 0;
+    while (i < len && data[i] && strchr(" \t\r\n", data[i]))
+        i++;
+    return i < len && (data[i] == '{' || data[i] == '[');
+}
+
+static struct yamljson_reader *reader_alloc(char *err, size_t errlen)
+{
+    struct yamljson_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        snprintf(err, errlen, "out of memory");
+    return r;
+}
+
+static int yaml_start(struct yamljson_reader *r, char *err, size_t errlen)
+{
+    if (!yaml_parser_initialize(&r->parser)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
 
 struct yamljson_reader *yamljson_reader_new(const char *data, size_t len, char *err, size_t errlen)
 {
-    struct yamljson_reader *r = calloc(1, sizeof *r);
-    if (!r) {
-        snprintf(err, errlen, "out of memory");
+    struct yamljson_reader *r = reader_alloc(err, errlen);
+    if (!r)
         return NULL;
-    }
     r->data = data;
     r->len = len;
-    size_t i = 0;
-    while (i < len && strchr(" \t\r\n", data[i]) && data[i])
-        i++;
-    if (i < len && (data[i] == '{' || data[i] == '[')) {
+    if (starts_as_json(data, len)) {
         r->json = true;
         return r;
     }
-    if (!yaml_parser_initialize(&r->parser)) {
+    if (yaml_start(r, err, errlen) != 0) {
         free(r);
-        snprintf(err, errlen, "out of memory");
         return NULL;
     }
     yaml_parser_set_input_string(&r->parser, (const unsigned char *)data, len);
     return r;
+}
+
+/* libyaml's input handler: the bytes already read, then the rest of the file, up to the cap.
+ * Returning 0 makes the parser fail with "input error"; reader_next says why. */
+static int read_file_input(void *opaque, unsigned char *buffer, size_t size, size_t *size_read)
+{
+    struct yamljson_reader *r = opaque;
+    if (r->head_pos < r->len) {
+        size_t n = r->len - r->head_pos < size ? r->len - r->head_pos : size;
+        memcpy(buffer, r->data + r->head_pos, n);
+        r->head_pos += n;
+        *size_read = n;
+        return 1;
+    }
+    size_t got = fread(buffer, 1, size, r->file);
+    if (got == 0 && ferror(r->file)) {
+        r->read_errno = errno ? errno : EIO;
+        return 0;
+    }
+    r->total += got;
+    if (r->total > r->cap) {
+        r->too_large = true;
+        return 0;
+    }
+    *size_read = got;
+    return 1;
+}
+
+/* Read up to `want` more bytes of the file into r->owned (grown as needed); -1 on a read error
+ * or past the cap. */
+static int read_more(struct yamljson_reader *r, size_t want, char *err, size_t errlen)
+{
+    char *d = realloc(r->owned, r->len + want + 1);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    r->owned = d;
+    r->data = d;
+    size_t got = fread(d + r->len, 1, want, r->file);
+    r->len += got;
+    d[r->len] = '\0';
+    if (got < want && ferror(r->file)) {
+        snprintf(err, errlen, "cannot read the input: %s", strerror(errno ? errno : EIO));
+        return -1;
+    }
+    if (r->len > r->cap) {
+        snprintf(err, errlen, "the input is larger than the %zu-byte limit", r->cap);
+        return -1;
+    }
+    return (int)(got == want);
+}
+
+struct yamljson_reader *yamljson_reader_open(FILE *f, size_t cap, char *err, size_t errlen)
+{
+    struct yamljson_reader *r = reader_alloc(err, errlen);
+    if (!r)
+        return NULL;
+    r->file = f;
+    r->cap = cap;
+    int more = read_more(r, 1u << 16, err, errlen);
+    if (more < 0)
+        goto fail;
+    r->total = r->len;
+    if (starts_as_json(r->data, r->len)) {
+        /* one JSON document: cJSON needs all of it */
+        r->json = true;
+        for (size_t chunk = 1u << 16; more == 1; chunk = chunk < (1u << 26) ? chunk * 2 : chunk)
+            if ((more = read_more(r, chunk, err, errlen)) < 0)
+                goto fail;
+        return r;
+    }
+    if (yaml_start(r, err, errlen) != 0)
+        goto fail;
+    yaml_parser_set_input(&r->parser, read_file_input, r);
+    return r;
+fail:
+    free(r->owned);
+    free(r);
+    return NULL;
 }
 
 void yamljson_reader_free(struct yamljson_reader *r)
@@ -217,6 +325,7 @@ void yamljson_reader_free(struct yamljson_reader *r)
         return;
     if (!r->json)
         yaml_parser_delete(&r->parser);
+    free(r->owned);
     free(r);
 }
 
@@ -238,7 +347,14 @@ int yamljson_reader_next(struct yamljson_reader *r, cJSON **out, size_t *line, c
     }
     yaml_document_t doc;
     if (!yaml_parser_load(&r->parser, &doc)) {
-        snprintf(err, errlen, "YAML error at line %zu, column %zu: %s%s%s", r->parser.problem_mark.line + 1,
+        if (r->read_errno)
+            snprintf(err, errlen, "cannot read the input after line %zu: %s", r->parser.mark.line + 1,
+                     strerror(r->read_errno));
+        else if (r->too_large)
+            snprintf(err, errlen, "the input is larger than the %zu-byte limit (after line %zu)", r->cap,
+                     r->parser.mark.line + 1);
+        else
+            snprintf(err, errlen, "YAML error at line %zu, column %zu: %s%s%s", r->parser.problem_mark.line + 1,
                  r->parser.problem_mark.column + 1, r->parser.problem ? r->parser.problem : "syntax error",
                  r->parser.context ? " " : "", r->parser.context ? r->parser.context : "");
         r->done = true;

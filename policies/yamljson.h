@@ -14,13 +14,16 @@
  * multi-document stream — a KWOK recording — needs memory for one document, not all.
  *
  * Ownership: the returned cJSON array / each document belongs to the caller (cJSON_Delete). The
- * reader borrows `data` until yamljson_reader_free. Errors return NULL / -1 and write a message
+ * reader borrows `data` until yamljson_reader_free; a reader opened on a FILE reads it as the
+ * parser asks (YAML: a few KiB at a time, so memory follows the largest document, not the file;
+ * JSON: all of it, cJSON needs it whole), never more than `cap` bytes, and does not close it. Errors return NULL / -1 and write a message
  * with the line and column (1-based) to err.
  */
 #ifndef PROPSCALER_YAMLJSON_H
 #define PROPSCALER_YAMLJSON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -36,6 +39,7 @@ struct yamljson_reader *yamljson_reader_new(const char *data, size_t len, char *
 /* 1: *doc is the next document (an empty one is a cJSON null) and *line (may be NULL) the line it
  * starts on; 0: end of the stream; -1: an error (err set; the stream cannot go on). */
 int yamljson_reader_next(struct yamljson_reader *r, cJSON **doc, size_t *line, char *err, size_t errlen);
+struct yamljson_reader *yamljson_reader_open(FILE *f, size_t cap, char *err, size_t errlen);
 void yamljson_reader_free(struct yamljson_reader *r);
 
 #endif

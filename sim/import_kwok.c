@@ -13,10 +13,12 @@
  * subset of strategic merge patch that Node objects use). Only nodes become trace events;
  * other resources are counted and skipped. Bad documents are named by number and line, and skipped.
  *
- * Memory: the file's bytes, one document's tree at a time (yamljson's reader), and each live
- * node's current object, indexed by name in a balanced tree (tsearch) so a patch costs O(log n).
+ * Memory: the recording is streamed (yamljson's file reader: one document's tree at a time, the
+ * file is never held whole), plus each live node's current object as compact JSON text, indexed
+ * by name in a balanced tree (tsearch) so a patch costs O(log n).
  */
 #define _GNU_SOURCE /* tdestroy */
+#include <errno.h>
 #include <math.h>
 #include <search.h>
 #include <stdio.h>
@@ -25,10 +27,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "fileio.h"
 #include "import.h"
 #include "tracewrite.h"
 #include "yamljson.h"
+
+/* The recording is streamed, so this bounds time, not memory (that is bounded per document). */
+#define KWOK_MAX_BYTES ((size_t)64 << 30)
 
 /* Lists of Node (and ObjectMeta) that strategic merge patch merges per element, with their
  * merge keys (k8s.io/api core/v1 and meta/v1 patchMergeKey tags). Every other list is
@@ -178,10 +182,12 @@ static cJSON *smp_apply(cJSON *target, const cJSON *patch)
     return target;
 }
 
-/* The current object of each live node, by name (stored after the entry). */
+/* The current object of each live node, by name (stored after the entry), kept as the compact
+ * JSON text that was last written to the trace: a third of the memory of a cJSON tree, and a
+ * patch parses it back (cJSON prints numbers so that they read back to the same text). */
 struct node_entry {
     const char *name;
-    cJSON *obj;
+    char *json;
     char storage[];
 };
 
@@ -193,7 +199,7 @@ static int entry_cmp(const void *a, const void *b)
 static void entry_free(void *p)
 {
     struct node_entry *e = p;
-    cJSON_Delete(e->obj);
+    free(e->json);
     free(e);
 }
 
@@ -214,30 +220,37 @@ static struct node_entry *node_find(struct kwok_import *k, const char *name)
     return found ? *found : NULL;
 }
 
-static cJSON *node_get(struct kwok_import *k, const char *name)
+static const char *node_get(struct kwok_import *k, const char *name)
 {
     struct node_entry *e = node_find(k, name);
-    return e ? e->obj : NULL;
+    return e ? e->json : NULL;
 }
 
-/* Replace (or add) a node's object; takes ownership of obj. Returns -1 when out of memory. */
-static int node_put(struct kwok_import *k, const char *name, cJSON *obj)
+/* Write obj as a `type` event at the current time and keep it as the node's state (added or
+ * replaced). Returns -1 on a write error or when out of memory. */
+static int node_record(struct kwok_import *k, const char *name, const char *type, const cJSON *obj)
 {
+    char *text = cJSON_PrintUnformatted(obj);
+    if (!text || tracewriter_raw(k->w, k->t, type, text) != 0) {
+        free(text);
+        return -1;
+    }
+    k->events++;
     struct node_entry *e = node_find(k, name);
     if (e) {
-        cJSON_Delete(e->obj);
-        e->obj = obj;
+        free(e->json);
+        e->json = text;
         return 0;
     }
     size_t len = strlen(name);
     e = malloc(sizeof *e + len + 1);
     if (!e) {
-        cJSON_Delete(obj);
+        free(text);
         return -1;
     }
     memcpy(e->storage, name, len + 1);
     e->name = e->storage;
-    e->obj = obj;
+    e->json = text;
     if (!tsearch(e, &k->nodes, entry_cmp)) {
         entry_free(e);
         return -1;
@@ -245,13 +258,15 @@ static int node_put(struct kwok_import *k, const char *name, cJSON *obj)
     return 0;
 }
 
-static void node_drop(struct kwok_import *k, const char *name)
+/* Write the node's last state as a DELETED event and forget it. */
+static int node_delete(struct kwok_import *k, const char *name)
 {
     struct node_entry *e = node_find(k, name);
-    if (!e)
-        return;
+    int rc = tracewriter_raw(k->w, k->t, "DELETED", e->json);
+    k->events += rc == 0;
     tdelete(e, &k->nodes, entry_cmp);
     entry_free(e);
+    return rc;
 }
 
 static void bad_doc(struct kwok_import *k, int doc, const char *why)
@@ -259,15 +274,6 @@ static void bad_doc(struct kwok_import *k, int doc, const char *why)
     k->bad++;
     if (!k->quiet)
         fprintf(stderr, "propsim import: %s: document %d (line %zu): %s, skipped\n", k->in, doc, k->line, why);
-}
-
-static int emit(struct kwok_import *k, const char *type, const cJSON *obj)
-{
-    char *o = cJSON_PrintUnformatted(obj);
-    int rc = o ? tracewriter_raw(k->w, k->t, type, o) : -1;
-    free(o);
-    k->events += rc == 0;
-    return rc;
 }
 
 /* One ResourcePatch document. Returns -1 on a write error or out of memory (stop), else 0. */
@@ -301,16 +307,14 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
                  : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "create")) ? "create"
                                                                                   : "patch";
     }
-    cJSON *cur = node_get(k, name);
+    const char *cur = node_get(k, name);
     const char *whole = str_of(body, "$patch");
     if (strcmp(method, "delete") == 0 || (strcmp(method, "patch") == 0 && whole && strcmp(whole, "delete") == 0)) {
         if (!cur) {
             bad_doc(k, n, "delete of a node that does not exist");
             return 0;
         }
-        int rc = emit(k, "DELETED", cur);
-        node_drop(k, name);
-        return rc;
+        return node_delete(k, name);
     }
     if (!cJSON_IsObject(body)) {
         bad_doc(k, n, "create or patch without an object (template/patch)");
@@ -329,10 +333,9 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
         }
         if (!str_of(meta, "name"))
             cJSON_AddStringToObject(meta, "name", name);
-        const char *type = cur ? "MODIFIED" : "ADDED";
-        if (node_put(k, name, obj) != 0)
-            return -1;
-        return emit(k, type, obj);
+        int rc = node_record(k, name, cur ? "MODIFIED" : "ADDED", obj);
+        cJSON_Delete(obj);
+        return rc;
     }
     if (strcmp(method, "patch") != 0) {
         bad_doc(k, n, "method must be create, patch or delete");
@@ -342,35 +345,37 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
         bad_doc(k, n, "patch of a node that was never created (is the recording's start missing?)");
         return 0;
     }
-    /* smp_apply changes the object in place (it returns it, or its replacement) */
-    struct node_entry *e = node_find(k, name);
-    e->obj = smp_apply(e->obj, body);
-    if (!e->obj) {
-        node_drop(k, name);
+    /* smp_apply changes the object in place (it returns it, or its replacement; NULL only when
+     * out of memory: a whole-object $patch: delete was handled above) */
+    cJSON *obj = smp_apply(cJSON_Parse(cur), body);
+    if (!obj)
         return -1;
-    }
-    if (!cJSON_GetObjectItemCaseSensitive(e->obj, "kind")) /* a $retainKeys may drop it; it is still a Node */
-        cJSON_AddStringToObject(e->obj, "kind", "Node");
-    return emit(k, "MODIFIED", e->obj);
+    if (!cJSON_GetObjectItemCaseSensitive(obj, "kind")) /* a $retainKeys may drop it; it is still a Node */
+        cJSON_AddStringToObject(obj, "kind", "Node");
+    int rc = node_record(k, name, "MODIFIED", obj);
+    cJSON_Delete(obj);
+    return rc;
 }
 
 int import_kwok(const char *in, const char *out, bool quiet)
 {
-    char *data = NULL, err[512];
-    size_t len;
-    if (fileio_read_all(in, 1u << 30, &data, &len, err, sizeof err) != 0) {
+    char err[512];
+    /* streamed: memory follows the live nodes and the largest document, not the recording */
+    FILE *f = strcmp(in, "-") == 0 ? stdin : fopen(in, "rb");
+    if (!f) {
         if (!quiet)
-            fprintf(stderr, "propsim import: %s\n", err);
+            fprintf(stderr, "propsim import: cannot open %s: %s\n", in, strerror(errno));
         return 1;
     }
     struct kwok_import k = {.quiet = quiet, .in = in};
-    struct yamljson_reader *yr = yamljson_reader_new(data, len, err, sizeof err);
+    struct yamljson_reader *yr = yamljson_reader_open(f, KWOK_MAX_BYTES, err, sizeof err);
     k.w = yr ? tracewriter_open(out, err, sizeof err) : NULL;
     if (!k.w) {
         if (!quiet)
-            fprintf(stderr, "propsim import: %s\n", err);
+            fprintf(stderr, "propsim import: %s: %s\n", in, err);
         yamljson_reader_free(yr);
-        free(data);
+        if (f != stdin)
+            fclose(f);
         return 1;
     }
     int n = 0, rc = 0, got;
@@ -390,9 +395,7 @@ int import_kwok(const char *in, const char *out, bool quiet)
             if (!name) {
                 bad_doc(&k, n, "a Node without metadata.name");
             } else {
-                const char *type = node_get(&k, name) ? "MODIFIED" : "ADDED";
-                cJSON *obj = cJSON_Duplicate(doc, 1);
-                rc = !obj || node_put(&k, name, obj) != 0 || emit(&k, type, obj) != 0;
+                rc = node_record(&k, name, node_get(&k, name) ? "MODIFIED" : "ADDED", doc) != 0;
             }
         } else {
             k.other++;
@@ -417,7 +420,8 @@ int import_kwok(const char *in, const char *out, bool quiet)
                "last t %.3f s -> %s\n",
                k.events, in, n, k.other, k.bad, k.t, out);
     yamljson_reader_free(yr);
-    free(data);
+    if (f != stdin)
+        fclose(f);
     tdestroy(k.nodes, entry_free);
     return rc;
 }

@@ -247,6 +247,14 @@ sed -n 2p "$work/kwd.jsonl" | grep -q '"conditions":\[{"type":"Ready","status":"
 sed -n 4p "$work/kwd.jsonl" | grep -q '"addresses":\[{"type":"Hostname","address":"b"}\]},"spec":{"unschedulable":true}}' ||
   fail "kwok \$patch replace: $(sed -n 4p "$work/kwd.jsonl")"
 out=$("$PROPSIM" import kwok /nonexistent -o "$work/x.jsonl" 2>&1); [ $? = 1 ] || fail "kwok: missing file -> 1: $out"
+# streamed: from stdin the same trace; a recording cut mid-document keeps the events before the cut
+"$PROPSIM" import kwok - -o "$work/kwok-stdin.jsonl" <"$work/kwok.yaml" >/dev/null 2>&1
+cmp -s "$work/kwok.jsonl" "$work/kwok-stdin.jsonl" || fail "kwok import from stdin differs from the file"
+head -c "$(($(grep -b -m1 'name: never-created' "$work/kwok.yaml" | cut -d: -f1) + 3))" "$work/kwok.yaml" >"$work/kwok-cut.yaml"
+echo '  bad: [unclosed' >>"$work/kwok-cut.yaml"
+out=$("$PROPSIM" import kwok "$work/kwok-cut.yaml" -o "$work/kwok-cut.jsonl" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q 'YAML error at line' <<<"$out" && grep -q 'the events before it are kept' <<<"$out" &&
+  head -9 "$work/kwok.jsonl" | cmp -s - "$work/kwok-cut.jsonl" || fail "kwok cut recording: rc=$rc $out"
 
 # 7. generated scenarios
 for sc in growth outage mass-delete upgrade flapping; do

@@ -181,6 +181,98 @@ static void test_reader(void **state)
     yamljson_reader_free(r);
 }
 
+/* Every document of `text`, read through a file reader, printed one per line. */
+static char *read_file_docs(const char *text, size_t len, size_t cap, int *rc, char *err, size_t errlen)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    rewind(f);
+    struct buf out;
+    buf_init(&out, 256u << 20);
+    struct yamljson_reader *r = yamljson_reader_open(f, cap, err, errlen);
+    *rc = -1;
+    if (r) {
+        cJSON *doc;
+        size_t line;
+        while ((*rc = yamljson_reader_next(r, &doc, &line, err, errlen)) == 1) {
+            char *p = cJSON_PrintUnformatted(doc);
+            buf_printf(&out, "%zu %s\n", line, p);
+            free(p);
+            cJSON_Delete(doc);
+        }
+        yamljson_reader_free(r);
+    }
+    fclose(f);
+    return buf_take(&out);
+}
+
+/* The same documents, lines and errors as the in-memory reader. */
+static char *read_mem_docs(const char *text, size_t len, int *rc, char *err, size_t errlen)
+{
+    struct buf out;
+    buf_init(&out, 256u << 20);
+    struct yamljson_reader *r = yamljson_reader_new(text, len, err, errlen);
+    cJSON *doc;
+    size_t line;
+    while ((*rc = yamljson_reader_next(r, &doc, &line, err, errlen)) == 1) {
+        char *p = cJSON_PrintUnformatted(doc);
+        buf_printf(&out, "%zu %s\n", line, p);
+        free(p);
+        cJSON_Delete(doc);
+    }
+    yamljson_reader_free(r);
+    return buf_take(&out);
+}
+
+/* The file reader streams the YAML (across libyaml's read chunks and the 64 KiB head it reads
+ * to tell JSON from YAML) and gives exactly what the in-memory reader gives; JSON is read whole;
+ * the byte cap is an error that says so. */
+static void test_file_reader(void **state)
+{
+    (void)state;
+    char err1[512], err2[512];
+    struct buf big;
+    buf_init(&big, 64u << 20);
+    for (int i = 0; i < 3000; i++) /* ~200 KiB: several chunks, documents straddling them */
+        buf_printf(&big, "---\nkind: Node\nmetadata: {name: n%d, labels: {zone: \"z%d\"}}\nitems: [%d, x%d, 'q']\n", i,
+                   i % 7, i, i);
+    const char *texts[] = {"a: 1\n---\nb: 2\n---\n\n# c\nc: [3]\n---\n", "", "  \n {\"x\": [1, {\"y\": null}]}\n",
+                           "a: 1\n---\nb: [unclosed\n", "[1, 2", big.data};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        int rc1, rc2;
+        char *want = read_mem_docs(texts[i], strlen(texts[i]), &rc1, err1, sizeof err1);
+        char *got = read_file_docs(texts[i], strlen(texts[i]), 1u << 30, &rc2, err2, sizeof err2);
+        assert_int_equal(rc1, rc2);
+        assert_string_equal(want, got);
+        if (rc1 < 0)
+            assert_string_equal(err1, err2);
+        free(want);
+        free(got);
+    }
+    /* over the cap: the documents before it, then an error naming the limit (YAML and JSON) */
+    int rc;
+    char *got = read_file_docs(big.data, big.len, 100000, &rc, err1, sizeof err1);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err1, "larger than the 100000-byte limit"));
+    assert_true(strlen(got) > 0);
+    free(got);
+    buf_reset(&big);
+    buf_puts(&big, "[");
+    for (int i = 0; i < 50000; i++)
+        buf_puts(&big, "12345,");
+    buf_puts(&big, "0]");
+    got = read_file_docs(big.data, big.len, 200000, &rc, err1, sizeof err1);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err1, "larger than the 200000-byte limit"));
+    free(got);
+    got = read_file_docs(big.data, big.len, 1u << 30, &rc, err1, sizeof err1);
+    assert_int_equal(rc, 0);
+    assert_int_equal(strncmp(got, "1 [12345,", 9), 0);
+    free(got);
+    buf_release(&big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_json_path),
         cmocka_unit_test(test_errors_and_bombs),
         cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_file_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
