@@ -377,6 +377,7 @@ static int apply_event(struct replay *r, const struct trace_event *te, long line
 #define CHART_W 1100
 #define PLOT_X 70
 #define PLOT_W 900
+#define LEGEND_CHARS 160 /* of a params label under the chart */
 #define BUCKETS PLOT_W
 
 struct series {
@@ -409,32 +410,98 @@ static void series_add(struct series *s, int b, double v)
         s->hi = v;
 }
 
-static void fmt_time(double secs, char *out, size_t len)
+/* The time axis: ticks at a round step (seconds to weeks) chosen for at most 7 intervals,
+ * labelled in the step's unit so every label is a whole number. */
+static double time_step(double span)
 {
-    if (secs >= 2 * 86400)
-        snprintf(out, len, "%.1fd", secs / 86400);
-    else if (secs >= 2 * 3600)
-        snprintf(out, len, "%.1fh", secs / 3600);
-    else if (secs >= 120)
+    static const double steps[] = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                                   43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400};
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
+        if (span / steps[i] <= 7)
+            return steps[i];
+    return 28 * 86400 * ceil(span / (7 * 28 * 86400.0));
+}
+
+static void fmt_time(double secs, double step, char *out, size_t len)
+{
+    if (step >= 86400)
+        snprintf(out, len, "%.0fd", secs / 86400);
+    else if (step >= 3600)
+        snprintf(out, len, "%.0fh", secs / 3600);
+    else if (step >= 60)
         snprintf(out, len, "%.0fm", secs / 60);
     else
         snprintf(out, len, "%.0fs", secs);
 }
 
-/* One panel: a few series drawn as step lines from per-bucket min/max/last. */
-static void panel(FILE *f, int y0, int h, const char *title, struct series **ss, const char **colors, const char **names,
-                  int n, double t0, double t1)
+/* A panel's value axis: round tick values (1, 2, 2.5 or 5 times a power of ten, at least 1,
+ * since every series counts something). It starts at 0 unless the data sit in a band narrow
+ * next to their level (a 12,500-node cluster moving by 200 nodes, CoreDNS at 817..829
+ * replicas): then it is zoomed onto the band, or the changes would be invisible, and says so. */
+struct axis {
+    double lo, hi, step;
+    bool zoomed;
+};
+
+static double nice_step(double raw)
 {
-    double lo = 0, hi = 1;
-    for (int i = 0; i < n; i++)
-        if (ss[i]->hi > hi)
-            hi = ss[i]->hi;
-    hi = hi * 1.08 + 0.5;
+    if (!(raw > 1))
+        return 1;
+    double p = pow(10, floor(log10(raw)));
+    static const double mult[] = {1, 2, 2.5, 5, 10};
+    for (size_t i = 0; i < sizeof mult / sizeof *mult; i++)
+        if (raw <= mult[i] * p && (mult[i] != 2.5 || p >= 10)) /* whole-number ticks */
+            return mult[i] * p;
+    return 10 * p;
+}
+
+static struct axis axis_for(struct series **ss, int n)
+{
+    double dlo = INFINITY, dhi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        dlo = ss[i]->lo < dlo ? ss[i]->lo : dlo;
+        dhi = ss[i]->hi > dhi ? ss[i]->hi : dhi;
+    }
+    struct axis a = {0, 1, 1, false};
+    if (!(dlo <= dhi)) /* no data */
+        return a;
+    double lo = 0, hi = dhi * 1.05;
+    if (dlo > 0 && dhi - dlo < 0.25 * dhi) {
+        double pad = (dhi - dlo) * 0.15 > 1 ? (dhi - dlo) * 0.15 : 1;
+        lo = dlo - pad;
+        hi = dhi + pad;
+        a.zoomed = true;
+    }
+    a.step = nice_step((hi - lo) / 4);
+    a.lo = floor(lo / a.step) * a.step;
+    a.lo = a.lo < 0 ? 0 : a.lo;
+    a.zoomed = a.zoomed && a.lo > 0;
+    a.hi = ceil(hi / a.step) * a.step;
+    if (a.hi <= a.lo)
+        a.hi = a.lo + a.step;
+    return a;
+}
+
+static int axis_y(const struct axis *a, int y0, int h, double v)
+{
+    return y0 + h - (int)lround((v - a->lo) / (a->hi - a->lo) * h);
+}
+
+/* One panel: a few series drawn as step lines from per-bucket min/max/last, over amber columns
+ * where shade[] is set (NULL: none). */
+static void panel(FILE *f, int y0, int h, const char *title, struct series **ss, const char **colors, const char **names,
+                  int n, double t0, double t1, const struct axis *a, const bool *shade)
+{
     fprintf(f, "<g><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", PLOT_X, y0, PLOT_W, h);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s</text>\n", PLOT_X, y0 - 6, title);
-    for (int k = 0; k <= 4; k++) {
-        double v = lo + (hi - lo) * k / 4;
-        int y = y0 + h - (int)((v - lo) / (hi - lo) * h);
+    for (int b = 0; shade && b < BUCKETS; b++)
+        if (shade[b])
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"#ffbf00\" opacity=\"0.45\"/>", PLOT_X + b, y0, h);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s%s</text>\n", PLOT_X, y0 - 6, title,
+            a->zoomed ? " (axis zoomed: it does not start at 0)" : "");
+    int ticks = (int)lround((a->hi - a->lo) / a->step);
+    for (int k = 0; k <= ticks; k++) {
+        double v = a->lo + k * a->step;
+        int y = axis_y(a, y0, h, v);
         fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e5e5e5\"/>", PLOT_X, y, PLOT_X + PLOT_W, y);
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">%.0f</text>\n", PLOT_X - 6, y + 4, v);
     }
@@ -448,19 +515,21 @@ static void panel(FILE *f, int y0, int h, const char *title, struct series **ss,
             int x = PLOT_X + b;
             double ys[3] = {isnan(prev) ? s->min[b] : prev, s->min[b], s->max[b]};
             for (int k = 0; k < 3; k++)
-                fprintf(f, "%d,%d ", x, y0 + h - (int)((ys[k] - lo) / (hi - lo) * h));
-            fprintf(f, "%d,%d ", x, y0 + h - (int)((s->last[b] - lo) / (hi - lo) * h));
+                fprintf(f, "%d,%d ", x, axis_y(a, y0, h, ys[k]));
+            fprintf(f, "%d,%d ", x, axis_y(a, y0, h, s->last[b]));
             prev = s->last[b];
         }
         fprintf(f, "\"/>\n");
         fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
                 PLOT_X + PLOT_W + 12, y0 + 10 + i * 16, colors[i], PLOT_X + PLOT_W + 28, y0 + 14 + i * 16, names[i]);
     }
-    for (int k = 0; k <= 6; k++) {
-        char lab[32];
-        fmt_time(t0 + (t1 - t0) * k / 6, lab, sizeof lab);
-        int x = PLOT_X + PLOT_W * k / 6;
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", x, y0 + h + 14, lab);
+    double step = time_step(t1 - t0);
+    for (double v = ceil(t0 / step) * step; v <= t1 + step * 1e-9; v += step) {
+        char lab[48];
+        fmt_time(v, step, lab, sizeof lab);
+        int x = PLOT_X + (int)lround((v - t0) / (t1 - t0) * PLOT_W);
+        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\"/>", x, y0 + h, x, y0 + h + 4);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", x, y0 + h + 16, lab);
     }
     fprintf(f, "</g>\n");
 }
@@ -515,7 +584,7 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         rep[i] = &all[4 + i];
     /* action markers: at most one per pixel column and set */
     static double marks[MAX_SETS][BUCKETS];
-    static bool marked[MAX_SETS][BUCKETS], held[MAX_SETS][BUCKETS];
+    static bool marked[MAX_SETS][BUCKETS], held[BUCKETS]; /* held: by any set's guard */
     memset(marked, 0, sizeof marked);
     memset(held, 0, sizeof held);
     char line[4096];
@@ -558,13 +627,13 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
                 marks[i][b] = rv;
             }
             if (strlen(fields[7 + 3 * i]) > 2) /* a non-empty quoted reason */
-                held[i][b] = true;
+                held[b] = true;
         }
     }
     fclose(in);
     static const char *set_colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
     int ph = 150, gap = 60, top = 70;
-    int height = top + 3 * (ph + gap) + 40 + 18 * r->n_sets;
+    int height = top + 3 * (ph + gap) + 30 + 34 * r->n_sets;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", CHART_W, height);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">propsim replay: ", PLOT_X);
     xml_escape(f, trace_name);
@@ -572,10 +641,12 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
             PLOT_X, r->rows, r->node_events, (long long)r->min_nodes, (long long)r->max_nodes, r->poll);
     struct series *nodes_s[2] = {tn, sn};
     const char *nodes_c[2] = {"#888", "#1f77b4"}, *nodes_n[2] = {"total nodes", "schedulable"};
-    panel(f, top, ph, "Nodes", nodes_s, nodes_c, nodes_n, 2, t0, t1);
+    struct axis nodes_a = axis_for(nodes_s, 2);
+    panel(f, top, ph, "Nodes", nodes_s, nodes_c, nodes_n, 2, t0, t1, &nodes_a, NULL);
     struct series *cores_s[2] = {tc, sc};
     const char *cores_n[2] = {"total cores", "schedulable"};
-    panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1);
+    struct axis cores_a = axis_for(cores_s, 2);
+    panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1, &cores_a, NULL);
     const char *rep_n[MAX_SETS];
     char labels[MAX_SETS][64];
     for (int i = 0; i < r->n_sets; i++) {
@@ -583,33 +654,36 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         rep_n[i] = labels[i];
     }
     int ry = top + 2 * (ph + gap);
-    /* guard holds and limits: a shaded band under the replicas panel */
-    for (int i = 0; i < r->n_sets; i++)
-        for (int b = 0; b < BUCKETS; b++)
-            if (held[i][b])
-                fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"#ffbf00\" opacity=\"0.35\"/>",
-                        PLOT_X + b, ry, ph);
+    struct axis rep_a = axis_for(rep, r->n_sets);
     panel(f, ry, ph, "Replicas (each dot: a scaling action; amber: the guard held or limited a scale-down)", rep,
-          set_colors, rep_n, r->n_sets, t0, t1);
-    double hi = 1;
-    for (int i = 0; i < r->n_sets; i++)
-        if (rep[i]->hi > hi)
-            hi = rep[i]->hi;
-    hi = hi * 1.08 + 0.5;
+          set_colors, rep_n, r->n_sets, t0, t1, &rep_a, held);
     for (int i = 0; i < r->n_sets; i++)
         for (int b = 0; b < BUCKETS; b++)
             if (marked[i][b])
                 fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"%s\"/>", PLOT_X + b,
-                        ry + ph - (int)(marks[i][b] / hi * ph), set_colors[i]);
+                        axis_y(&rep_a, ry, ph, marks[i][b]), set_colors[i]);
     fprintf(f, "\n");
+    /* the legend: each set's numbers, then its params (cut to the chart's width) */
     int ly = ry + ph + 40;
     for (int i = 0; i < r->n_sets; i++) {
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"%s\">params %d: ", PLOT_X, ly + 18 * i, set_colors[i], i + 1);
-        xml_escape(f, r->sets[i].label);
-        fprintf(f, " — %lu actions (%lu up, %lu down), replicas %d..%d", r->sets[i].actions, r->sets[i].ups,
-                r->sets[i].downs, r->sets[i].min, r->sets[i].max);
+        const struct param_set *p = &r->sets[i];
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\" fill=\"%s\">params %d: %lu actions "
+                "(%lu up, %lu down), replicas %d..%d", PLOT_X, ly + 34 * i, set_colors[i], i + 1, p->actions, p->ups,
+                p->downs, p->min, p->max);
         if (r->gopts.enabled)
-            fprintf(f, "; guard held %lu and limited %lu decisions", r->sets[i].holds, r->sets[i].limits);
+            fprintf(f, "; guard held %lu and limited %lu decisions", p->holds, p->limits);
+        fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">", PLOT_X + 12, ly + 34 * i + 15,
+                set_colors[i]);
+        char label[LEGEND_CHARS + 4];
+        size_t n = strlen(p->label);
+        if (n > LEGEND_CHARS) {
+            n = LEGEND_CHARS;
+            while (n > 0 && ((unsigned char)p->label[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
+                n--;
+        }
+        memcpy(label, p->label, n);
+        strcpy(label + n, n < strlen(p->label) ? "…" : "");
+        xml_escape(f, label);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");

@@ -78,6 +78,13 @@ done
 head -1 "$work/g/chart.svg" | grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' && grep -q '<polyline' "$work/g/chart.svg" &&
   tail -1 "$work/g/chart.svg" | grep -q '</svg>' || fail "chart.svg"
 grep -c '<circle' "$work/g/chart.svg" | grep -qv '^0$' || fail "actions are marked on the chart"
+# readable axes: 29 days ticked in whole weeks; 12,326..12,515 nodes (a narrow band) on a zoomed
+# axis with round values; the replicas (817..829) likewise
+[ "$(grep -o 'text-anchor="middle" fill="#555">[^<]*' "$work/g/chart.svg" | sed 's/.*>//' | sort -u | sort -n | tr '\n' ' ')" = \
+  "0d 7d 14d 21d 28d " ] || fail "chart time ticks: $(grep -o 'text-anchor="middle" fill="#555">[^<]*' "$work/g/chart.svg" | sed 's/.*>//' | sort -u | tr '\n' ' ')"
+grep -q 'Nodes (axis zoomed: it does not start at 0)' "$work/g/chart.svg" || fail "chart: narrow node band zoomed"
+ylabels=$(grep -o 'text-anchor="end" fill="#555">[^<]*' "$work/g/chart.svg" | sed 's/.*>//' | head -5 | tr '\n' ' ')
+[ "$ylabels" = "12200 12300 12400 12500 12600 " ] || fail "chart node axis: $ylabels"
 
 # 5. compare two params sets; a window; the capacity model; a ConfigMap file
 "$PROPSIM" generate growth --nodes 100 --start-nodes 4 --duration 100 -o "$work/grow.jsonl" >/dev/null
