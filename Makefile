@@ -6,7 +6,7 @@ BUILD_FUZZ  ?= build-fuzz
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 
-.PHONY: deps build demo demo-eval check check-asan check-valgrind fuzz clean
+.PHONY: deps build demo demo-eval demo-replay check check-asan check-valgrind fuzz clean
 
 deps:
 	@bash .ci/install-deps
@@ -40,6 +40,17 @@ demo-eval: build
 	  --nodes-file tests/data/nodes/eks-nodelist.json
 	./$(BUILD)/propsim eval --configmap manifests/examples/coredns-autoscaler-params.yaml \
 	  $(addprefix --nodes-file ,$(DEMO_NODES)) --ignore-taint node-role.kubernetes.io/master:NoSchedule
+
+# The offline simulator on real data: the Google 2011 cluster history (12,583 machines, 29 days)
+# replayed through the decision core with CoreDNS's usual params; open the chart in a browser.
+REPLAY_DIR ?= /tmp/propscaler-replay
+demo-replay: build
+	@mkdir -p $(REPLAY_DIR)
+	./$(BUILD)/propsim import google2011 tests/data/traces/google2011-machine-events.csv.gz --cores-per-unit 32 \
+	  -o $(REPLAY_DIR)/google2011.jsonl.gz
+	./$(BUILD)/propsim replay $(REPLAY_DIR)/google2011.jsonl.gz --config manifests/examples/coredns-autoscaler-params.yaml \
+	  --out $(REPLAY_DIR)
+	@echo "== open $(REPLAY_DIR)/chart.svg in a browser (summary: $(REPLAY_DIR)/summary.json)"
 
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE valgrind
