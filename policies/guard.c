@@ -96,6 +96,21 @@ static void fmt_dur(double s, char *out, size_t len)
         snprintf(out, len, "%.0f s", s);
 }
 
+/* A percentage beside the threshold it exceeds, with as many decimals (up to 3) as it takes
+ * not to print the threshold itself: 1,251 of 2,500 nodes is "50.04%", not "50%", when the
+ * rule is "more than 50%". */
+static void fmt_pct(double pct, double threshold, char *out, size_t len)
+{
+    char t[32];
+    for (int d = 0; d < 3; d++) {
+        snprintf(out, len, "%.*f%%", d, pct);
+        snprintf(t, sizeof t, "%.*f%%", d, threshold);
+        if (strcmp(out, t) != 0)
+            return;
+    }
+    snprintf(out, len, "%.3f%%", pct);
+}
+
 /* Record an answer for the stabilization window. A monotonic deque (values decreasing from the
  * head) gives the window's maximum in O(1): an answer is dropped once a newer one is at least as
  * high, since it can never be the maximum again. */
@@ -163,19 +178,21 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
         out->replicas = current;
         g->holds++;
         remember(g, o, now, current); /* held: the count kept is the answer, also after release */
-        if (big_drop)
+        char pct[32];
+        if (big_drop) {
+            fmt_pct(100.0 * (double)drop / (double)hwm, 100 * o->max_node_loss, pct, sizeof pct);
             snprintf(out->reason, sizeof out->reason,
-                     "holding %d replicas (would scale down to %d): the counted nodes fell from %lld to %lld (-%.0f%%) "
+                     "holding %d replicas (would scale down to %d): the counted nodes fell from %lld to %lld (-%s) "
                      "within %s, more than the %.0f%% a real shrink would; this looks like a control-plane outage. "
                      "Released when nodes return, after %s stable at the lower count, or by an operator override",
-                     current, desired, (long long)hwm, (long long)counted, 100.0 * (double)drop / (double)hwm, wn,
-                     100 * o->max_node_loss, sn);
-        else
+                     current, desired, (long long)hwm, (long long)counted, pct, wn, 100 * o->max_node_loss, sn);
+        } else {
+            fmt_pct(100.0 * (double)notready / (double)s->total_nodes, 100 * o->max_node_loss, pct, sizeof pct);
             snprintf(out->reason, sizeof out->reason,
-                     "holding %d replicas (would scale down to %d): %lld of %lld nodes (%.0f%%) are NotReady at once, "
+                     "holding %d replicas (would scale down to %d): %lld of %lld nodes (%s) are NotReady at once, "
                      "more than %.0f%%; this looks like a control-plane outage. Released when they recover or after %s",
-                     current, desired, (long long)notready, (long long)s->total_nodes,
-                     100.0 * (double)notready / (double)s->total_nodes, 100 * o->max_node_loss, sn);
+                     current, desired, (long long)notready, (long long)s->total_nodes, pct, 100 * o->max_node_loss, sn);
+        }
         return;
     }
     /* 2. stabilization: scale down only to the highest answer of the recent window */

@@ -49,6 +49,30 @@ static void test_outage_holds_then_recovers(void **state)
     assert_int_equal(g.holds, 2);
 }
 
+/* The reason never prints a share equal to the threshold it exceeds: 1,251 of 2,500 is 50.04%. */
+static void test_reason_share_beside_threshold(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    struct cluster_summary s = sum(2500, 2500);
+    guard_decide(&g, &o, 0, &s, 2500, 157, 157, false, &r);
+    s = sum(2500, 1249);
+    guard_decide(&g, &o, 10, &s, 2500, 157, 79, false, &r);
+    assert_int_equal(r.verdict, GUARD_HOLD);
+    assert_non_null(strstr(r.reason, "1251 of 2500 nodes (50.04%) are NotReady at once, more than 50%"));
+    guard_init(&g);
+    s = sum(1000, 1000);
+    guard_decide(&g, &o, 0, &s, 1000, 63, 63, false, &r);
+    s = sum(499, 499);
+    guard_decide(&g, &o, 10, &s, 499, 63, 32, false, &r);
+    assert_int_equal(r.verdict, GUARD_HOLD);
+    assert_non_null(strstr(r.reason, "from 1000 to 499 (-50.1%)"));
+}
+
 static void test_real_shrink_settles(void **state)
 {
     (void)state;
@@ -225,7 +249,8 @@ static void test_outage_ramp_never_scales_down(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_outage_holds_then_recovers), cmocka_unit_test(test_real_shrink_settles),
+        cmocka_unit_test(test_outage_holds_then_recovers),
+        cmocka_unit_test(test_reason_share_beside_threshold), cmocka_unit_test(test_real_shrink_settles),
         cmocka_unit_test(test_gradual_shrink_follows),     cmocka_unit_test(test_override_and_disabled),
         cmocka_unit_test(test_small_clusters_not_frozen),  cmocka_unit_test(test_step_limits),
         cmocka_unit_test(test_allow_removal), cmocka_unit_test(test_outage_ramp_never_scales_down),
