@@ -1032,6 +1032,54 @@ int controller_last_poll(struct controller *c, char *body, size_t len)
     return code;
 }
 
+/* The per-target series of /metrics: one table, one loop (each line labelled namespace and
+ * target). A value is left out where it means nothing yet: replicas before the target was
+ * observed, eligible nodes without required anti-affinity, pod spread before pods were listed. */
+enum target_metric_id {
+    TM_DESIRED, TM_CURRENT, TM_FIGHTING, TM_GUARD_HOLDS, TM_GUARD_LIMITS, TM_GUARD_HOLDING, TM_ELIGIBLE,
+    TM_CAPPED, TM_BUSIEST, TM_OVER_LIMIT, TM_OVER_QPS,
+};
+
+struct target_metric {
+    enum target_metric_id which;
+    const char *name, *type, *help;
+};
+
+static const struct target_metric target_metrics[] = {
+    {TM_DESIRED, "propscaler_desired_replicas", "gauge", "Replicas the params ask for."},
+    {TM_CURRENT, "propscaler_current_replicas", "gauge", "Replicas last seen on the target."},
+    {TM_FIGHTING, "propscaler_conflicting_writer", "gauge", "1 while another writer is fighting over the target's replicas."},
+    {TM_GUARD_HOLDS, "propscaler_guard_holds_total", "counter", "Decisions whose scale-down the guard held."},
+    {TM_GUARD_LIMITS, "propscaler_guard_limits_total", "counter", "Scale-downs the guard delayed or limited."},
+    {TM_GUARD_HOLDING, "propscaler_guard_holding", "gauge", "1 while the guard holds the target's replicas."},
+    {TM_ELIGIBLE, "propscaler_eligible_nodes", "gauge",
+     "Schedulable nodes a target's pods may run on (under required hostname anti-affinity)."},
+    {TM_CAPPED, "propscaler_placement_capped", "gauge", "1 while desired replicas exceed the eligible nodes."},
+    {TM_BUSIEST, "propscaler_replicas_on_busiest_node", "gauge", "Replicas of the target on its busiest node."},
+    {TM_OVER_LIMIT, "propscaler_nodes_over_replica_limit", "gauge",
+     "Nodes holding more replicas than --max-replicas-per-node."},
+    {TM_OVER_QPS, "propscaler_nodes_over_dns_qps_limit", "gauge",
+     "Nodes whose replicas would exceed --dns-qps-per-node-limit."},
+};
+
+static bool target_metric_value(const struct target_state *t, enum target_metric_id which, double now, long long *v)
+{
+    switch (which) {
+    case TM_DESIRED: *v = t->desired; return t->observed;
+    case TM_CURRENT: *v = t->current; return t->observed;
+    case TM_FIGHTING: *v = now < t->fighting_until; return true;
+    case TM_GUARD_HOLDS: *v = (long long)t->guard_holds; return true;
+    case TM_GUARD_LIMITS: *v = (long long)t->guard_limits; return true;
+    case TM_GUARD_HOLDING: *v = t->held ? 1 : 0; return true;
+    case TM_ELIGIBLE: *v = (long long)t->eligible; return t->rules_known && t->rules.required_anti;
+    case TM_CAPPED: *v = t->capped ? 1 : 0; return true;
+    case TM_BUSIEST: *v = t->busiest; return t->pods != NULL;
+    case TM_OVER_LIMIT: *v = t->over_limit; return t->pods != NULL;
+    case TM_OVER_QPS: *v = t->over_qps; return t->pods != NULL;
+    }
+    return false;
+}
+
 char *controller_metrics(struct controller *c)
 {
     struct buf b;
@@ -1044,16 +1092,6 @@ char *controller_metrics(struct controller *c)
     buf_printf(&b, "# HELP propscaler_cores Cores counted (ceiling of the summed allocatable CPU).\n# TYPE propscaler_cores gauge\n");
     buf_printf(&b, "propscaler_cores{kind=\"total\"} %lld\npropscaler_cores{kind=\"schedulable\"} %lld\n",
                (long long)s->total_cores, (long long)s->schedulable_cores);
-    buf_printf(&b, "# HELP propscaler_desired_replicas Replicas the params ask for.\n# TYPE propscaler_desired_replicas gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        if (c->targets[i].observed)
-            buf_printf(&b, "propscaler_desired_replicas{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].desired);
-    buf_printf(&b, "# HELP propscaler_current_replicas Replicas last seen on the target.\n# TYPE propscaler_current_replicas gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        if (c->targets[i].observed)
-            buf_printf(&b, "propscaler_current_replicas{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].current);
     buf_printf(&b, "# HELP propscaler_reconciles_total Reconciles run.\n# TYPE propscaler_reconciles_total counter\npropscaler_reconciles_total %lu\n", c->reconciles);
     buf_printf(&b, "# HELP propscaler_reconcile_errors_total Reconciles that failed.\n# TYPE propscaler_reconcile_errors_total counter\npropscaler_reconcile_errors_total %lu\n", c->reconcile_errors);
     buf_printf(&b, "# HELP propscaler_scale_writes_total Replica counts written.\n# TYPE propscaler_scale_writes_total counter\npropscaler_scale_writes_total %lu\n", c->scale_writes);
@@ -1061,47 +1099,17 @@ char *controller_metrics(struct controller *c)
     buf_printf(&b, "# HELP propscaler_last_success_timestamp_seconds Time of the last successful reconcile.\n# TYPE propscaler_last_success_timestamp_seconds gauge\npropscaler_last_success_timestamp_seconds %.3f\n", c->last_success);
     buf_printf(&b, "# HELP propscaler_leader 1 when this instance may write (it leads, or runs without --leader-elect).\n# TYPE propscaler_leader gauge\npropscaler_leader %d\n",
                c->leader ? leader_is_leading(c->leader) : 1);
-    buf_printf(&b, "# HELP propscaler_conflicting_writer 1 while another writer is fighting over the target's replicas.\n# TYPE propscaler_conflicting_writer gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        buf_printf(&b, "propscaler_conflicting_writer{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name,
-                   ev_now(c->loop) < c->targets[i].fighting_until);
-    buf_printf(&b, "# HELP propscaler_guard_holds_total Decisions whose scale-down the guard held.\n# TYPE propscaler_guard_holds_total counter\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        buf_printf(&b, "propscaler_guard_holds_total{namespace=\"%s\",target=\"%s/%s\"} %lu\n", c->cfg->namespace_,
-                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].guard_holds);
-    buf_printf(&b, "# HELP propscaler_guard_limits_total Scale-downs the guard delayed or limited.\n# TYPE propscaler_guard_limits_total counter\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        buf_printf(&b, "propscaler_guard_limits_total{namespace=\"%s\",target=\"%s/%s\"} %lu\n", c->cfg->namespace_,
-                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].guard_limits);
-    buf_printf(&b, "# HELP propscaler_guard_holding 1 while the guard holds the target's replicas.\n# TYPE propscaler_guard_holding gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        buf_printf(&b, "propscaler_guard_holding{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].held ? 1 : 0);
-    buf_printf(&b, "# HELP propscaler_eligible_nodes Schedulable nodes a target's pods may run on (under required hostname anti-affinity).\n# TYPE propscaler_eligible_nodes gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        if (c->targets[i].rules_known && c->targets[i].rules.required_anti)
-            buf_printf(&b, "propscaler_eligible_nodes{namespace=\"%s\",target=\"%s/%s\"} %lld\n", c->cfg->namespace_,
-                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, (long long)c->targets[i].eligible);
-    buf_printf(&b, "# HELP propscaler_placement_capped 1 while desired replicas exceed the eligible nodes.\n# TYPE propscaler_placement_capped gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        buf_printf(&b, "propscaler_placement_capped{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                   target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].capped ? 1 : 0);
-    buf_printf(&b, "# HELP propscaler_replicas_on_busiest_node Replicas of the target on its busiest node.\n# TYPE propscaler_replicas_on_busiest_node gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        if (c->targets[i].pods)
-            buf_printf(&b, "propscaler_replicas_on_busiest_node{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].busiest);
-    buf_printf(&b, "# HELP propscaler_nodes_over_replica_limit Nodes holding more replicas than --max-replicas-per-node.\n# TYPE propscaler_nodes_over_replica_limit gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        if (c->targets[i].pods)
-            buf_printf(&b, "propscaler_nodes_over_replica_limit{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].over_limit);
-    buf_printf(&b, "# HELP propscaler_nodes_over_dns_qps_limit Nodes whose replicas would exceed --dns-qps-per-node-limit.\n# TYPE propscaler_nodes_over_dns_qps_limit gauge\n");
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
-        if (c->targets[i].pods)
-            buf_printf(&b, "propscaler_nodes_over_dns_qps_limit{namespace=\"%s\",target=\"%s/%s\"} %d\n", c->cfg->namespace_,
-                       target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, c->targets[i].over_qps);
+    double now = ev_now(c->loop);
+    for (size_t m = 0; m < sizeof target_metrics / sizeof *target_metrics; m++) {
+        const struct target_metric *tm = &target_metrics[m];
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", tm->name, tm->help, tm->name, tm->type);
+        for (size_t i = 0; i < c->cfg->n_targets; i++) {
+            long long v;
+            if (target_metric_value(&c->targets[i], tm->which, now, &v))
+                buf_printf(&b, "%s{namespace=\"%s\",target=\"%s/%s\"} %lld\n", tm->name, c->cfg->namespace_,
+                           target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, v);
+        }
+    }
     buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
     pthread_mutex_unlock(&c->mu);
     /* reflector and client counters are only written by the loop thread; a torn read of a
