@@ -18,12 +18,13 @@
 #include "nodes.h"
 #include "params.h"
 #include "quantity.h"
+#include "replaychart.h"
 #include "replicas.h"
 #include "selector.h"
 #include "trace.h"
 #include "yamljson.h"
 
-#define MAX_SETS 8
+#define MAX_SETS REPLAY_CHART_MAX_SETS
 #define MAX_LEVELS 512
 
 struct level_time {
@@ -69,6 +70,7 @@ struct replay {
     bool started;
     int64_t min_nodes, max_nodes;
     struct cluster_summary prev;
+    struct replay_chart *chart; /* NULL: --no-chart */
 };
 
 /* A per-event arena for cJSON during the replay loop: a parsed event lives until the next one is
@@ -259,22 +261,26 @@ static void decide(struct replay *r, double t)
     if (s.total_nodes > r->max_nodes)
         r->max_nodes = s.total_nodes;
     r->rows++;
+    /* decide every set first, then record the decision point */
+    int32_t before[MAX_SETS], after[MAX_SETS];
+    const char *why[MAX_SETS];
+    bool acted[MAX_SETS], guarded_now[MAX_SETS];
+    for (int i = 0; i < r->n_sets; i++) {
+        before[i] = step_set(r, &r->sets[i], t, &s, &why[i]);
+        after[i] = r->sets[i].current;
+        acted[i] = before[i] != after[i];
+        guarded_now[i] = why[i][0] != '\0';
+    }
+    const int64_t counts[4] = {s.total_nodes, s.schedulable_nodes, s.total_cores, s.schedulable_cores};
+    if (r->chart)
+        replay_chart_point(r->chart, t, counts, after, acted, guarded_now);
     if (r->no_timeline) {
-        for (int i = 0; i < r->n_sets; i++) {
-            const char *why;
-            step_set(r, &r->sets[i], t, &s, &why);
-        }
         r->prev = s;
         return;
     }
-    /* decide every set first, then write the row in one go */
-    int32_t before[MAX_SETS];
-    const char *why[MAX_SETS];
     size_t room = 5 * DECIMAL_BUF + 128; /* t, four counts, keys and punctuation */
-    for (int i = 0; i < r->n_sets; i++) {
-        before[i] = step_set(r, &r->sets[i], t, &s, &why[i]);
+    for (int i = 0; i < r->n_sets; i++)
         room += 3 * DECIMAL_BUF + 3 * 32 + 6 * strlen(why[i]) + 16;
-    }
     struct buf *cb = &r->csv_rows, *jb = &r->jsonl_rows;
     char *c0 = buf_space(cb, room), *j0 = buf_space(jb, room);
     if (!c0 || !j0) {
@@ -288,7 +294,6 @@ static void decide(struct replay *r, double t)
     c = put_bytes(c, tt, tn);
     j = PUT_LIT(j, "{\"t\":");
     j = put_bytes(j, tt, tn);
-    const int64_t counts[4] = {s.total_nodes, s.schedulable_nodes, s.total_cores, s.schedulable_cores};
     for (int k = 0; k < 4; k++) {
         *c++ = ',';
         c = put_i64(c, counts[k]);
@@ -371,325 +376,19 @@ static int apply_event(struct replay *r, const struct trace_event *te, long line
     return 1;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* chart.svg, drawn from timeline.csv in fixed memory (min/max per pixel column)              */
-
-#define CHART_W 1100
-#define PLOT_X 70
-#define PLOT_W 900
-#define LEGEND_CHARS 160 /* of a params label under the chart */
-#define BUCKETS PLOT_W
-
-struct series {
-    double min[BUCKETS], max[BUCKETS], last[BUCKETS];
-    bool seen[BUCKETS];
-    double lo, hi;
-};
-
-static void series_init(struct series *s)
-{
-    memset(s, 0, sizeof *s);
-    s->lo = INFINITY;
-    s->hi = -INFINITY;
-}
-
-static void series_add(struct series *s, int b, double v)
-{
-    if (!s->seen[b]) {
-        s->min[b] = s->max[b] = v;
-        s->seen[b] = true;
-    }
-    if (v < s->min[b])
-        s->min[b] = v;
-    if (v > s->max[b])
-        s->max[b] = v;
-    s->last[b] = v;
-    if (v < s->lo)
-        s->lo = v;
-    if (v > s->hi)
-        s->hi = v;
-}
-
-/* The time axis: ticks at a round step (seconds to weeks) chosen for at most 7 intervals,
- * labelled in the step's unit so every label is a whole number. */
-static double time_step(double span)
-{
-    static const double steps[] = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
-                                   43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400};
-    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
-        if (span / steps[i] <= 7)
-            return steps[i];
-    return 28 * 86400 * ceil(span / (7 * 28 * 86400.0));
-}
-
-static void fmt_time(double secs, double step, char *out, size_t len)
-{
-    if (step >= 86400)
-        snprintf(out, len, "%.0fd", secs / 86400);
-    else if (step >= 3600)
-        snprintf(out, len, "%.0fh", secs / 3600);
-    else if (step >= 60)
-        snprintf(out, len, "%.0fm", secs / 60);
-    else
-        snprintf(out, len, "%.0fs", secs);
-}
-
-/* A panel's value axis: round tick values (1, 2, 2.5 or 5 times a power of ten, at least 1,
- * since every series counts something). It starts at 0 unless the data sit in a band narrow
- * next to their level (a 12,500-node cluster moving by 200 nodes, CoreDNS at 817..829
- * replicas): then it is zoomed onto the band, or the changes would be invisible, and says so. */
-struct axis {
-    double lo, hi, step;
-    bool zoomed;
-};
-
-static double nice_step(double raw)
-{
-    if (!(raw > 1))
-        return 1;
-    double p = pow(10, floor(log10(raw)));
-    static const double mult[] = {1, 2, 2.5, 5, 10};
-    for (size_t i = 0; i < sizeof mult / sizeof *mult; i++)
-        if (raw <= mult[i] * p && (mult[i] != 2.5 || p >= 10)) /* whole-number ticks */
-            return mult[i] * p;
-    return 10 * p;
-}
-
-static struct axis axis_for(struct series **ss, int n)
-{
-    double dlo = INFINITY, dhi = -INFINITY;
-    for (int i = 0; i < n; i++) {
-        dlo = ss[i]->lo < dlo ? ss[i]->lo : dlo;
-        dhi = ss[i]->hi > dhi ? ss[i]->hi : dhi;
-    }
-    struct axis a = {0, 1, 1, false};
-    if (!(dlo <= dhi)) /* no data */
-        return a;
-    double lo = 0, hi = dhi * 1.05;
-    if (dlo > 0 && dhi - dlo < 0.25 * dhi) {
-        double pad = (dhi - dlo) * 0.15 > 1 ? (dhi - dlo) * 0.15 : 1;
-        lo = dlo - pad;
-        hi = dhi + pad;
-        a.zoomed = true;
-    }
-    a.step = nice_step((hi - lo) / 4);
-    a.lo = floor(lo / a.step) * a.step;
-    a.lo = a.lo < 0 ? 0 : a.lo;
-    a.zoomed = a.zoomed && a.lo > 0;
-    a.hi = ceil(hi / a.step) * a.step;
-    if (a.hi <= a.lo)
-        a.hi = a.lo + a.step;
-    return a;
-}
-
-static int axis_y(const struct axis *a, int y0, int h, double v)
-{
-    return y0 + h - (int)lround((v - a->lo) / (a->hi - a->lo) * h);
-}
-
-/* One panel: a few series drawn as step lines from per-bucket min/max/last, over amber columns
- * where shade[] is set (NULL: none). */
-static void panel(FILE *f, int y0, int h, const char *title, struct series **ss, const char **colors, const char **names,
-                  int n, double t0, double t1, const struct axis *a, const bool *shade)
-{
-    fprintf(f, "<g><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", PLOT_X, y0, PLOT_W, h);
-    for (int b = 0; shade && b < BUCKETS; b++)
-        if (shade[b])
-            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"#ffbf00\" opacity=\"0.45\"/>", PLOT_X + b, y0, h);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s%s</text>\n", PLOT_X, y0 - 6, title,
-            a->zoomed ? " (axis zoomed: it does not start at 0)" : "");
-    int ticks = (int)lround((a->hi - a->lo) / a->step);
-    for (int k = 0; k <= ticks; k++) {
-        double v = a->lo + k * a->step;
-        int y = axis_y(a, y0, h, v);
-        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e5e5e5\"/>", PLOT_X, y, PLOT_X + PLOT_W, y);
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">%.0f</text>\n", PLOT_X - 6, y + 4, v);
-    }
-    for (int i = 0; i < n; i++) {
-        struct series *s = ss[i];
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"", colors[i]);
-        double prev = NAN;
-        for (int b = 0; b < BUCKETS; b++) {
-            if (!s->seen[b])
-                continue;
-            int x = PLOT_X + b;
-            double ys[3] = {isnan(prev) ? s->min[b] : prev, s->min[b], s->max[b]};
-            for (int k = 0; k < 3; k++)
-                fprintf(f, "%d,%d ", x, axis_y(a, y0, h, ys[k]));
-            fprintf(f, "%d,%d ", x, axis_y(a, y0, h, s->last[b]));
-            prev = s->last[b];
-        }
-        fprintf(f, "\"/>\n");
-        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
-                PLOT_X + PLOT_W + 12, y0 + 10 + i * 16, colors[i], PLOT_X + PLOT_W + 28, y0 + 14 + i * 16, names[i]);
-    }
-    double step = time_step(t1 - t0);
-    for (double v = ceil(t0 / step) * step; v <= t1 + step * 1e-9; v += step) {
-        char lab[48];
-        fmt_time(v, step, lab, sizeof lab);
-        int x = PLOT_X + (int)lround((v - t0) / (t1 - t0) * PLOT_W);
-        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\"/>", x, y0 + h, x, y0 + h + 4);
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", x, y0 + h + 16, lab);
-    }
-    fprintf(f, "</g>\n");
-}
-
-static void xml_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-/* A timeline field as a number: decimal_parse is strtod's answer, without strtod's cost. */
-static double field_value(const char *s)
-{
-    double v;
-    size_t len = strlen(s);
-    if (len && decimal_parse(s, len, &v) == len)
-        return v;
-    return strtod(s, NULL);
-}
-
+/* chart.svg: what the chart's title and legend say about this replay */
 static int write_chart(const struct replay *r, const char *dir, const char *trace_name)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/timeline.csv", dir);
-    FILE *in = fopen(path, "r");
-    snprintf(path, sizeof path, "%s/chart.svg", dir);
-    FILE *f = fopen(path, "w");
-    if (!in || !f) {
-        if (in)
-            fclose(in);
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    struct series *all = malloc((size_t)(4 + r->n_sets) * sizeof *all); /* ~30 KiB each */
-    if (!all) {
-        fclose(in);
-        fclose(f);
-        return -1;
-    }
-    for (int i = 0; i < 4 + r->n_sets; i++)
-        series_init(&all[i]);
-    struct series *tn = &all[0], *sn = &all[1], *tc = &all[2], *sc = &all[3], *rep[MAX_SETS];
-    for (int i = 0; i < r->n_sets; i++)
-        rep[i] = &all[4 + i];
-    /* action markers: at most one per pixel column and set */
-    static double marks[MAX_SETS][BUCKETS];
-    static bool marked[MAX_SETS][BUCKETS], held[BUCKETS]; /* held: by any set's guard */
-    memset(marked, 0, sizeof marked);
-    memset(held, 0, sizeof held);
-    char line[4096];
-    double t0 = r->t_first, t1 = r->t_last > r->t_first ? r->t_last : r->t_first + 1;
-    if (!fgets(line, sizeof line, in)) /* header */
-        line[0] = '\0';
-    while (fgets(line, sizeof line, in)) {
-        /* t,total_nodes,schedulable_nodes,total_cores,schedulable_cores,(replicas,action)... */
-        char *fields[5 + 3 * MAX_SETS];
-        int nf = 0;
-        char *p = line;
-        line[strcspn(line, "\n")] = '\0';
-        while (nf < 5 + 3 * MAX_SETS) {
-            fields[nf++] = p;
-            bool quoted = *p == '"';
-            char *q = p + (quoted ? 1 : 0);
-            while (*q && (quoted ? !(q[0] == '"' && q[1] != '"') : *q != ','))
-                q += quoted && q[0] == '"' ? 2 : 1;
-            if (quoted && *q == '"')
-                q++;
-            if (*q != ',')
-                break;
-            *q = '\0';
-            p = q + 1;
-        }
-        if (nf < 5 + 3 * r->n_sets)
-            continue;
-        double t = field_value(fields[0]);
-        int b = (int)((t - t0) / (t1 - t0) * (BUCKETS - 1));
-        b = b < 0 ? 0 : b >= BUCKETS ? BUCKETS - 1 : b;
-        series_add(tn, b, field_value(fields[1]));
-        series_add(sn, b, field_value(fields[2]));
-        series_add(tc, b, field_value(fields[3]));
-        series_add(sc, b, field_value(fields[4]));
-        for (int i = 0; i < r->n_sets; i++) {
-            double rv = field_value(fields[5 + 3 * i]);
-            series_add(rep[i], b, rv);
-            if (fields[6 + 3 * i][0]) {
-                marked[i][b] = true;
-                marks[i][b] = rv;
-            }
-            if (strlen(fields[7 + 3 * i]) > 2) /* a non-empty quoted reason */
-                held[b] = true;
-        }
-    }
-    fclose(in);
-    static const char *set_colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
-    int ph = 150, gap = 60, top = 70;
-    int height = top + 3 * (ph + gap) + 30 + 34 * r->n_sets;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", CHART_W, height);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">propsim replay: ", PLOT_X);
-    xml_escape(f, trace_name);
-    fprintf(f, "</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#555\">%lu decision points, %lu node events; nodes %lld..%lld; poll period %gs</text>\n",
-            PLOT_X, r->rows, r->node_events, (long long)r->min_nodes, (long long)r->max_nodes, r->poll);
-    struct series *nodes_s[2] = {tn, sn};
-    const char *nodes_c[2] = {"#888", "#1f77b4"}, *nodes_n[2] = {"total nodes", "schedulable"};
-    struct axis nodes_a = axis_for(nodes_s, 2);
-    panel(f, top, ph, "Nodes", nodes_s, nodes_c, nodes_n, 2, t0, t1, &nodes_a, NULL);
-    struct series *cores_s[2] = {tc, sc};
-    const char *cores_n[2] = {"total cores", "schedulable"};
-    struct axis cores_a = axis_for(cores_s, 2);
-    panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1, &cores_a, NULL);
-    const char *rep_n[MAX_SETS];
-    char labels[MAX_SETS][64];
-    for (int i = 0; i < r->n_sets; i++) {
-        snprintf(labels[i], sizeof labels[i], "params %d", i + 1);
-        rep_n[i] = labels[i];
-    }
-    int ry = top + 2 * (ph + gap);
-    struct axis rep_a = axis_for(rep, r->n_sets);
-    panel(f, ry, ph, "Replicas (each dot: a scaling action; amber: the guard held or limited a scale-down)", rep,
-          set_colors, rep_n, r->n_sets, t0, t1, &rep_a, held);
-    for (int i = 0; i < r->n_sets; i++)
-        for (int b = 0; b < BUCKETS; b++)
-            if (marked[i][b])
-                fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"%s\"/>", PLOT_X + b,
-                        axis_y(&rep_a, ry, ph, marks[i][b]), set_colors[i]);
-    fprintf(f, "\n");
-    /* the legend: each set's numbers, then its params (cut to the chart's width) */
-    int ly = ry + ph + 40;
+    struct replay_chart_set sets[MAX_SETS];
     for (int i = 0; i < r->n_sets; i++) {
         const struct param_set *p = &r->sets[i];
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\" fill=\"%s\">params %d: %lu actions "
-                "(%lu up, %lu down), replicas %d..%d", PLOT_X, ly + 34 * i, set_colors[i], i + 1, p->actions, p->ups,
-                p->downs, p->min, p->max);
-        if (r->gopts.enabled)
-            fprintf(f, "; guard held %lu and limited %lu decisions", p->holds, p->limits);
-        fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">", PLOT_X + 12, ly + 34 * i + 15,
-                set_colors[i]);
-        char label[LEGEND_CHARS + 4];
-        size_t n = strlen(p->label);
-        if (n > LEGEND_CHARS) {
-            n = LEGEND_CHARS;
-            while (n > 0 && ((unsigned char)p->label[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
-                n--;
-        }
-        memcpy(label, p->label, n);
-        strcpy(label + n, n < strlen(p->label) ? "…" : "");
-        xml_escape(f, label);
-        fprintf(f, "</text>\n");
+        sets[i] = (struct replay_chart_set){p->label, p->actions, p->ups, p->downs, p->holds, p->limits, p->min, p->max};
     }
-    fprintf(f, "</svg>\n");
-    free(all);
-    bool write_error = ferror(f) != 0;
-    return fclose(f) != 0 || write_error ? -1 : 0;
+    struct replay_chart_info info = {trace_name, r->rows, r->node_events, (long long)r->min_nodes,
+                                     (long long)r->max_nodes, r->poll, r->gopts.enabled, sets};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/chart.svg", dir);
+    return replay_chart_write(r->chart, path, &info);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -769,7 +468,7 @@ static void usage(FILE *out)
           "  --initial-replicas N the target's replicas before the trace (default 1)\n"
           "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
           "  --no-chart           skip chart.svg\n"
-          "  --no-timeline        only summary.json (no timeline files, no chart): for very long traces\n"
+          "  --no-timeline        no timeline files (summary.json and chart.svg only): for very long traces\n"
           "  --json-decode        decode every line as JSON (no fast path for canonical Node lines); the\n"
           "                       results are the same, only slower: for checking and benchmarks\n"
           "The safety guard (off unless asked, like every divergence from CPA):\n"
@@ -949,7 +648,7 @@ int replay_main(int argc, char **argv)
         case O_SPOF_MAX: r.popts.spof_respects_max = true; break;
         case O_REFUSE_EMPTY: r.popts.refuse_empty_ladder = true; break;
         case O_NO_CHART: chart = false; break;
-        case O_NO_TIMELINE: r.no_timeline = true; chart = false; break;
+        case O_NO_TIMELINE: r.no_timeline = true; break;
         case O_JSON_DECODE: json_decode = true; break;
         case O_GUARD: r.gopts.enabled = true; break;
         case O_GUARD_LOSS:
@@ -1032,7 +731,8 @@ int replay_main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/timeline.jsonl", out);
     r.jsonl = fopen(r.no_timeline ? "/dev/null" : path, "w");
     r.nodes = node_set_new();
-    if (!r.csv || !r.jsonl || !r.nodes) {
+    r.chart = chart ? replay_chart_new(r.n_sets) : NULL;
+    if (!r.csv || !r.jsonl || !r.nodes || (chart && !r.chart)) {
         fprintf(stderr, "propsim replay: cannot write to %s: %s\n", out, strerror(errno));
         rc = 1;
         goto done;
@@ -1117,7 +817,7 @@ int replay_main(int argc, char **argv)
     r.csv = r.jsonl = NULL;
     const char *base = strrchr(trace_path, '/');
     base = base ? base + 1 : trace_path;
-    if (write_summary(&r, out, trace_path, bad_lines) != 0 || (chart && write_chart(&r, out, base) != 0)) {
+    if (write_summary(&r, out, trace_path, bad_lines) != 0 || (r.chart && write_chart(&r, out, base) != 0)) {
         fprintf(stderr, "propsim replay: cannot write the summary or chart in %s\n", out);
         rc = 1;
         goto done;
@@ -1133,7 +833,7 @@ int replay_main(int argc, char **argv)
                    r.sets[i].limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
     }
     if (r.no_timeline)
-        printf("outputs: %s/summary.json\n", out);
+        printf("outputs: %s/summary.json%s\n", out, chart ? ", chart.svg" : "");
     else
         printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
     rc = 0;
@@ -1151,6 +851,7 @@ done:
         fclose(r.jsonl);
     trace_close(t);
     node_set_free(r.nodes);
+    replay_chart_free(r.chart);
     buf_release(&r.csv_rows);
     buf_release(&r.jsonl_rows);
     for (int i = 0; i < r.n_sets; i++)

@@ -6,7 +6,7 @@
  * decides, and its simulated target records an action whenever the answer changes — the writes
  * the live controller would make. Outputs in --out DIR: timeline.csv, timeline.jsonl (a row per
  * decision point), summary.json, chart.svg. Memory is the node set plus fixed-size state: the
- * timeline streams to disk and the chart is drawn from it afterwards.
+ * timeline streams to disk and the chart accumulates in fixed-size time buckets (replaychart).
  * Exit codes: 0 ok, 1 the trace could not be read, 2 usage or params error.
  */
 #ifndef PROPSIM_REPLAY_H

@@ -35,6 +35,12 @@ grep -q '"events":[[:space:]]*37780' "$work/g/summary.json" || fail "summary eve
 for f in timeline.csv timeline.jsonl summary.json chart.svg; do
   cmp -s "$work/g/$f" "$work/g2/$f" || fail "replay is not deterministic: $f differs"
 done
+# --no-timeline: no timeline files, and the same summary and chart (drawn during the replay)
+"$PROPSIM" replay "$work/g.jsonl.gz" --params "$COREDNS" --out "$work/g3" --no-timeline >/dev/null 2>&1 || fail "--no-timeline"
+[ ! -e "$work/g3/timeline.csv" ] && [ ! -e "$work/g3/timeline.jsonl" ] || fail "--no-timeline wrote timeline files"
+for f in summary.json chart.svg; do
+  cmp -s "$work/g/$f" "$work/g3/$f" || fail "--no-timeline: $f differs"
+done
 
 # 3b. the fast path for canonical Node lines (policies/nodeline) decides exactly as JSON decoding:
 #     byte-identical outputs with --json-decode, on the real trace and on every generated scenario,

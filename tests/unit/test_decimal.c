@@ -14,15 +14,9 @@
 #include <cmocka.h>
 
 #include "decimal.h"
+#define TEST_RNG_SEED 0x2545f4914f6cdd1du
+#include "test_rng.h"
 
-static uint64_t rng_state = 0x2545f4914f6cdd1du;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static void check_format6(double v)
 {

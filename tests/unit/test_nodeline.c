@@ -18,6 +18,7 @@
 #include "nodeline_ref.h"
 #include "selector.h"
 #include "tracewrite.h"
+#include "test_rng.h"
 
 /* Counting options the fast path must honour exactly as node_decode does. */
 struct optset {
@@ -220,14 +221,6 @@ static void test_near_misses_are_declined(void **state)
 #undef REST
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 /* t: the fast path's double is strtod's, bit for bit, for every digit count it accepts; it
  * declines when the digits exceed 2^53 as one integer. */

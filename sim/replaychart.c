@@ -1,0 +1,441 @@
+#include "replaychart.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHART_W 1100
+#define PLOT_X 70
+#define PLOT_W REPLAY_CHART_COLUMNS
+#define LEGEND_CHARS 160 /* of a params label under the chart */
+#define BUCKETS REPLAY_CHART_COLUMNS
+#define FINE (4 * BUCKETS) /* time buckets while accumulating: at least 2 per column once drawn */
+#define N_COUNTS 4
+
+
+/* ------------------------------------------------------------------------------------------ */
+/* accumulation                                                                               */
+
+struct replay_chart {
+    int n_sets, n_series; /* the four counts, then one series per set */
+    bool started;
+    double t0, width, t_last; /* bucket k covers [t0 + k*width, t0 + (k+1)*width) */
+    bool seen[FINE], held[FINE];
+    double *min, *max, *last; /* [series * FINE + k] */
+    double *mark;             /* [set * FINE + k]: replicas after the bucket's last action, or NAN */
+};
+
+struct replay_chart *replay_chart_new(int n_sets)
+{
+    if (n_sets < 1 || n_sets > REPLAY_CHART_MAX_SETS)
+        return NULL;
+    struct replay_chart *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->n_sets = n_sets;
+    c->n_series = N_COUNTS + n_sets;
+    size_t n = (size_t)c->n_series * FINE;
+    c->min = malloc(n * sizeof *c->min);
+    c->max = malloc(n * sizeof *c->max);
+    c->last = malloc(n * sizeof *c->last);
+    c->mark = malloc((size_t)n_sets * FINE * sizeof *c->mark);
+    if (!c->min || !c->max || !c->last || !c->mark) {
+        replay_chart_free(c);
+        return NULL;
+    }
+    for (size_t k = 0; k < (size_t)n_sets * FINE; k++)
+        c->mark[k] = NAN;
+    return c;
+}
+
+void replay_chart_free(struct replay_chart *c)
+{
+    if (!c)
+        return;
+    free(c->min);
+    free(c->max);
+    free(c->last);
+    free(c->mark);
+    free(c);
+}
+
+/* Double the bucket width: bucket j becomes buckets 2j and 2j+1 together. Reading 2j and 2j+1
+ * before writing j (j <= 2j) makes the merge safe in place. */
+static void merge_halves(struct replay_chart *c)
+{
+    for (int j = 0; j < FINE / 2; j++) {
+        int a = 2 * j, b = 2 * j + 1;
+        for (int s = 0; s < c->n_series; s++) {
+            double *mn = c->min + (size_t)s * FINE, *mx = c->max + (size_t)s * FINE, *ls = c->last + (size_t)s * FINE;
+            if (c->seen[a] && c->seen[b]) {
+                mn[j] = fmin(mn[a], mn[b]);
+                mx[j] = fmax(mx[a], mx[b]);
+                ls[j] = ls[b];
+            } else if (c->seen[b]) {
+                mn[j] = mn[b];
+                mx[j] = mx[b];
+                ls[j] = ls[b];
+            } else if (c->seen[a]) {
+                mn[j] = mn[a];
+                mx[j] = mx[a];
+                ls[j] = ls[a];
+            }
+        }
+        for (int i = 0; i < c->n_sets; i++) {
+            double *m = c->mark + (size_t)i * FINE;
+            m[j] = isnan(m[b]) ? m[a] : m[b];
+        }
+        c->seen[j] = c->seen[a] || c->seen[b];
+        c->held[j] = c->held[a] || c->held[b];
+    }
+    for (int k = FINE / 2; k < FINE; k++) {
+        c->seen[k] = c->held[k] = false;
+        for (int i = 0; i < c->n_sets; i++)
+            c->mark[(size_t)i * FINE + (size_t)k] = NAN;
+    }
+    c->width *= 2;
+}
+
+void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4], const int32_t *replicas,
+                        const bool *acted, const bool *guarded)
+{
+    if (!c->started) {
+        c->started = true;
+        c->t0 = t;
+        /* a microsecond (trace times have six decimals), doubled as the trace grows: about 45
+         * merges take it to ten years, each O(buckets) */
+        c->width = 1e-6;
+    }
+    double off = t > c->t0 ? t - c->t0 : 0;
+    while (off >= c->width * FINE)
+        merge_halves(c);
+    int k = (int)(off / c->width);
+    k = k >= FINE ? FINE - 1 : k;
+    for (int s = 0; s < c->n_series; s++) {
+        double v = s < N_COUNTS ? (double)counts[s] : (double)replicas[s - N_COUNTS];
+        size_t at = (size_t)s * FINE + (size_t)k;
+        if (!c->seen[k] || v < c->min[at])
+            c->min[at] = v;
+        if (!c->seen[k] || v > c->max[at])
+            c->max[at] = v;
+        c->last[at] = v;
+    }
+    c->seen[k] = true;
+    for (int i = 0; i < c->n_sets; i++) {
+        if (acted[i])
+            c->mark[(size_t)i * FINE + (size_t)k] = replicas[i];
+        c->held[k] = c->held[k] || guarded[i];
+    }
+    c->t_last = t > c->t_last ? t : c->t_last;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* drawing                                                                                    */
+
+static void series_init(struct replay_chart_columns *s)
+{
+    memset(s, 0, sizeof *s);
+    s->lo = INFINITY;
+    s->hi = -INFINITY;
+}
+
+static void series_add(struct replay_chart_columns *s, int b, double v)
+{
+    if (!s->seen[b]) {
+        s->min[b] = s->max[b] = v;
+        s->seen[b] = true;
+    }
+    if (v < s->min[b])
+        s->min[b] = v;
+    if (v > s->max[b])
+        s->max[b] = v;
+    s->last[b] = v;
+    if (v < s->lo)
+        s->lo = v;
+    if (v > s->hi)
+        s->hi = v;
+}
+
+static double chart_end(const struct replay_chart *c) { return c->t_last > c->t0 ? c->t_last : c->t0 + 1; }
+
+/* The pixel column of time bucket k (at its start time). */
+static int column_of(const struct replay_chart *c, int k)
+{
+    int b = (int)((double)k * c->width / (chart_end(c) - c->t0) * (BUCKETS - 1));
+    return b < 0 ? 0 : b >= BUCKETS ? BUCKETS - 1 : b;
+}
+
+void replay_chart_columns(const struct replay_chart *c, int series, struct replay_chart_columns *out)
+{
+    series_init(out);
+    if (series < 0 || series >= c->n_series)
+        return;
+    for (int k = 0; k < FINE; k++) {
+        if (!c->seen[k])
+            continue;
+        int b = column_of(c, k);
+        size_t at = (size_t)series * FINE + (size_t)k;
+        series_add(out, b, c->min[at]);
+        series_add(out, b, c->max[at]);
+        series_add(out, b, c->last[at]); /* the column's last value is its last bucket's last */
+    }
+}
+
+/* The time axis: ticks at a round step (seconds to weeks) chosen for at most 7 intervals,
+ * labelled in the step's unit so every label is a whole number. */
+static double time_step(double span)
+{
+    static const double steps[] = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                                   43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400};
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
+        if (span / steps[i] <= 7)
+            return steps[i];
+    return 28 * 86400 * ceil(span / (7 * 28 * 86400.0));
+}
+
+static void fmt_time(double secs, double step, char *out, size_t len)
+{
+    if (step >= 86400)
+        snprintf(out, len, "%.0fd", secs / 86400);
+    else if (step >= 3600)
+        snprintf(out, len, "%.0fh", secs / 3600);
+    else if (step >= 60)
+        snprintf(out, len, "%.0fm", secs / 60);
+    else
+        snprintf(out, len, "%.0fs", secs);
+}
+
+/* A panel's value axis: round tick values (1, 2, 2.5 or 5 times a power of ten, at least 1,
+ * since every series counts something). It starts at 0 unless the data sit in a band narrow
+ * next to their level (a 12,500-node cluster moving by 200 nodes, CoreDNS at 817..829
+ * replicas): then it is zoomed onto the band, or the changes would be invisible, and says so. */
+struct axis {
+    double lo, hi, step;
+    bool zoomed;
+};
+
+static double nice_step(double raw)
+{
+    if (!(raw > 1))
+        return 1;
+    double p = pow(10, floor(log10(raw)));
+    static const double mult[] = {1, 2, 2.5, 5, 10};
+    for (size_t i = 0; i < sizeof mult / sizeof *mult; i++)
+        if (raw <= mult[i] * p && (mult[i] != 2.5 || p >= 10)) /* whole-number ticks */
+            return mult[i] * p;
+    return 10 * p;
+}
+
+static struct axis axis_for(struct replay_chart_columns **ss, int n)
+{
+    double dlo = INFINITY, dhi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        dlo = ss[i]->lo < dlo ? ss[i]->lo : dlo;
+        dhi = ss[i]->hi > dhi ? ss[i]->hi : dhi;
+    }
+    struct axis a = {0, 1, 1, false};
+    if (!(dlo <= dhi)) /* no data */
+        return a;
+    double lo = 0, hi = dhi * 1.05;
+    if (dlo > 0 && dhi - dlo < 0.25 * dhi) {
+        double pad = (dhi - dlo) * 0.15 > 1 ? (dhi - dlo) * 0.15 : 1;
+        lo = dlo - pad;
+        hi = dhi + pad;
+        a.zoomed = true;
+    }
+    a.step = nice_step((hi - lo) / 4);
+    a.lo = floor(lo / a.step) * a.step;
+    a.lo = a.lo < 0 ? 0 : a.lo;
+    a.zoomed = a.zoomed && a.lo > 0;
+    a.hi = ceil(hi / a.step) * a.step;
+    if (a.hi <= a.lo)
+        a.hi = a.lo + a.step;
+    return a;
+}
+
+static int axis_y(const struct axis *a, int y0, int h, double v)
+{
+    return y0 + h - (int)lround((v - a->lo) / (a->hi - a->lo) * h);
+}
+
+struct pt {
+    int x, y;
+};
+
+/* Append q to the polyline pts[0..n), dropping a repeat of the last point and a last point that
+ * lies on the straight horizontal or vertical run from the one before it to q. Returns the new n. */
+static int polyline_add(struct pt *pts, int n, struct pt q)
+{
+    if (n > 0 && pts[n - 1].x == q.x && pts[n - 1].y == q.y)
+        return n;
+    if (n > 1) {
+        struct pt a = pts[n - 2], m = pts[n - 1];
+        bool horizontal = a.y == m.y && m.y == q.y && a.x <= m.x && m.x <= q.x;
+        bool vertical = a.x == m.x && m.x == q.x && ((a.y <= m.y && m.y <= q.y) || (a.y >= m.y && m.y >= q.y));
+        if (horizontal || vertical)
+            n--;
+    }
+    pts[n] = q;
+    return n + 1;
+}
+
+/* One panel: a few series drawn as step lines from per-bucket min/max/last, over amber columns
+ * where shade[] is set (NULL: none). */
+static void panel(FILE *f, int y0, int h, const char *title, struct replay_chart_columns **ss, const char **colors, const char **names,
+                  int n, double t0, double t1, const struct axis *a, const bool *shade)
+{
+    fprintf(f, "<g><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", PLOT_X, y0, PLOT_W, h);
+    for (int b = 0; shade && b < BUCKETS; b++)
+        if (shade[b])
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"#ffbf00\" opacity=\"0.45\"/>", PLOT_X + b, y0, h);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s%s</text>\n", PLOT_X, y0 - 6, title,
+            a->zoomed ? " (axis zoomed: it does not start at 0)" : "");
+    int ticks = (int)lround((a->hi - a->lo) / a->step);
+    for (int k = 0; k <= ticks; k++) {
+        double v = a->lo + k * a->step;
+        int y = axis_y(a, y0, h, v);
+        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e5e5e5\"/>", PLOT_X, y, PLOT_X + PLOT_W, y);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">%.0f</text>\n", PLOT_X - 6, y + 4, v);
+    }
+    for (int i = 0; i < n; i++) {
+        struct replay_chart_columns *s = ss[i];
+        /* per column: from the previous column's last value, down to the min, up to the max,
+         * to the last; points on a straight run between their neighbours are left out */
+        struct pt pts[4 * BUCKETS];
+        int np = 0;
+        double prev = NAN;
+        for (int b = 0; b < BUCKETS; b++) {
+            if (!s->seen[b])
+                continue;
+            double ys[4] = {isnan(prev) ? s->min[b] : prev, s->min[b], s->max[b], s->last[b]};
+            for (int k = 0; k < 4; k++)
+                np = polyline_add(pts, np, (struct pt){PLOT_X + b, axis_y(a, y0, h, ys[k])});
+            prev = s->last[b];
+        }
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"", colors[i]);
+        for (int k = 0; k < np; k++)
+            fprintf(f, "%s%d,%d", k ? " " : "", pts[k].x, pts[k].y);
+        fprintf(f, "\"/>\n");
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
+                PLOT_X + PLOT_W + 12, y0 + 10 + i * 16, colors[i], PLOT_X + PLOT_W + 28, y0 + 14 + i * 16, names[i]);
+    }
+    double step = time_step(t1 - t0);
+    for (double v = ceil(t0 / step) * step; v <= t1 + step * 1e-9; v += step) {
+        char lab[48];
+        fmt_time(v, step, lab, sizeof lab);
+        int x = PLOT_X + (int)lround((v - t0) / (t1 - t0) * PLOT_W);
+        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\"/>", x, y0 + h, x, y0 + h + 4);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", x, y0 + h + 16, lab);
+    }
+    fprintf(f, "</g>\n");
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+
+int replay_chart_write(const struct replay_chart *c, const char *path, const struct replay_chart_info *info)
+{
+    struct replay_chart_columns *all = malloc((size_t)c->n_series * sizeof *all); /* ~30 KiB each */
+    struct marks {
+        double at[REPLAY_CHART_MAX_SETS][BUCKETS];
+        bool marked[REPLAY_CHART_MAX_SETS][BUCKETS], held[BUCKETS];
+    } *mk = calloc(1, sizeof *mk);
+    FILE *f = all && mk ? fopen(path, "w") : NULL;
+    if (!f) {
+        free(all);
+        free(mk);
+        return -1;
+    }
+    for (int s = 0; s < c->n_series; s++)
+        replay_chart_columns(c, s, &all[s]);
+    double t0 = c->t0, t1 = chart_end(c);
+    for (int k = 0; k < FINE; k++) {
+        if (!c->seen[k])
+            continue;
+        int b = column_of(c, k);
+        for (int i = 0; i < c->n_sets; i++) {
+            double m = c->mark[(size_t)i * FINE + (size_t)k];
+            if (!isnan(m)) {
+                mk->marked[i][b] = true;
+                mk->at[i][b] = m;
+            }
+        }
+        mk->held[b] = mk->held[b] || c->held[k];
+    }
+    struct replay_chart_columns *tn = &all[0], *sn = &all[1], *tc = &all[2], *sc = &all[3], *rep[REPLAY_CHART_MAX_SETS];
+    for (int i = 0; i < c->n_sets; i++)
+        rep[i] = &all[N_COUNTS + i];
+    static const char *set_colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+    int ph = 150, gap = 60, top = 70;
+    int height = top + 3 * (ph + gap) + 30 + 34 * c->n_sets;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", CHART_W, height);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">propsim replay: ", PLOT_X);
+    xml_escape(f, info->trace_name);
+    fprintf(f, "</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#555\">%lu decision points, %lu node events; nodes %lld..%lld; poll period %gs</text>\n",
+            PLOT_X, info->decision_points, info->node_events, info->min_nodes, info->max_nodes, info->poll);
+    struct replay_chart_columns *nodes_s[2] = {tn, sn};
+    const char *nodes_c[2] = {"#888", "#1f77b4"}, *nodes_n[2] = {"total nodes", "schedulable"};
+    struct axis nodes_a = axis_for(nodes_s, 2);
+    panel(f, top, ph, "Nodes", nodes_s, nodes_c, nodes_n, 2, t0, t1, &nodes_a, NULL);
+    struct replay_chart_columns *cores_s[2] = {tc, sc};
+    const char *cores_n[2] = {"total cores", "schedulable"};
+    struct axis cores_a = axis_for(cores_s, 2);
+    panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1, &cores_a, NULL);
+    const char *rep_n[REPLAY_CHART_MAX_SETS];
+    char labels[REPLAY_CHART_MAX_SETS][64];
+    for (int i = 0; i < c->n_sets; i++) {
+        snprintf(labels[i], sizeof labels[i], "params %d", i + 1);
+        rep_n[i] = labels[i];
+    }
+    int ry = top + 2 * (ph + gap);
+    struct axis rep_a = axis_for(rep, c->n_sets);
+    panel(f, ry, ph, "Replicas (each dot: a scaling action; amber: the guard held or limited a scale-down)", rep,
+          set_colors, rep_n, c->n_sets, t0, t1, &rep_a, mk->held);
+    for (int i = 0; i < c->n_sets; i++)
+        for (int b = 0; b < BUCKETS; b++)
+            if (mk->marked[i][b])
+                fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"%s\"/>", PLOT_X + b,
+                        axis_y(&rep_a, ry, ph, mk->at[i][b]), set_colors[i]);
+    fprintf(f, "\n");
+    /* the legend: each set's numbers, then its params (cut to the chart's width) */
+    int ly = ry + ph + 40;
+    for (int i = 0; i < c->n_sets; i++) {
+        const struct replay_chart_set *p = &info->sets[i];
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\" fill=\"%s\">params %d: %lu actions "
+                "(%lu up, %lu down), replicas %d..%d", PLOT_X, ly + 34 * i, set_colors[i], i + 1, p->actions, p->ups,
+                p->downs, p->min, p->max);
+        if (info->guard)
+            fprintf(f, "; guard held %lu and limited %lu decisions", p->holds, p->limits);
+        fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">", PLOT_X + 12, ly + 34 * i + 15,
+                set_colors[i]);
+        char label[LEGEND_CHARS + 4];
+        size_t n = strlen(p->label);
+        if (n > LEGEND_CHARS) {
+            n = LEGEND_CHARS;
+            while (n > 0 && ((unsigned char)p->label[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
+                n--;
+        }
+        memcpy(label, p->label, n);
+        strcpy(label + n, n < strlen(p->label) ? "…" : "");
+        xml_escape(f, label);
+        fprintf(f, "</text>\n");
+    }
+    fprintf(f, "</svg>\n");
+    free(all);
+    free(mk);
+    bool write_error = ferror(f) != 0;
+    return fclose(f) != 0 || write_error ? -1 : 0;
+}
+
