@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark propsim import/replay: the real Google 2011 history (37,780 events, 12,583 machines,
 # 29 days) end to end, and a generated flapping trace of EVENTS events (default 10 million) replayed
-# on one core with --no-timeline: events per second and peak memory (which should follow the node
-# count, 10,000 here, not the trace length). The generated lines are in the trace writer's canonical
+# on one core with --no-timeline (summary and chart): events per second and peak memory (which
+# should follow the node count, 10,000 here, not the trace length). The generated lines are in the trace writer's canonical
 # form, which the fast path (policies/nodeline) decodes; the same replay with --json-decode shows the
 # general JSON path (recorded or hand-written traces). Prints figures; asserts nothing.
 #
@@ -38,12 +38,12 @@ rate=$(echo "$EVENTS / ($t4 - $t3)" | bc)
 jrate=$(echo "$EVENTS / ($t5 - $t4)" | bc)
 trate=$(echo "$EVENTS / ($t6 - $t5)" | bc)
 printf '\npropsim replay benchmark on %s, %s cores (one used)\n' "$(uname -m)" "$(nproc)"
-printf '%-62s %.2fs\n' "import google2011 (37,780 rows)" "$(echo "$t1 - $t0" | bc)"
-printf '%-62s %.2fs, peak RSS %d MiB\n' "replay google2011 with timeline + summary + chart" "$(echo "$t2 - $t1" | bc)" "$(($(cat "$work/g.mem") / 1024))"
-printf '%-62s %.2fs = %s events/s, peak RSS %d MiB\n' "replay $EVENTS generated events (10,000 nodes, --no-timeline)" \
+printf '%-72s %.2fs\n' "import google2011 (37,780 rows)" "$(echo "$t1 - $t0" | bc)"
+printf '%-72s %.2fs, peak RSS %d MiB\n' "replay google2011 with timeline + summary + chart" "$(echo "$t2 - $t1" | bc)" "$(($(cat "$work/g.mem") / 1024))"
+printf '%-72s %.2fs = %s events/s, peak RSS %d MiB\n' "replay $EVENTS generated events (10,000 nodes, --no-timeline: summary + chart)" \
   "$(echo "$t4 - $t3" | bc)" "$rate" "$(($(cat "$work/big.mem") / 1024))"
-printf '%-62s %.2fs = %s events/s\n' "the same with --json-decode (no fast path)" "$(echo "$t5 - $t4" | bc)" "$jrate"
-printf '%-62s %.2fs = %s events/s, %s MiB of timeline\n' "the same writing timeline.csv, timeline.jsonl, chart.svg" \
+printf '%-72s %.2fs = %s events/s\n' "the same with --json-decode (no fast path)" "$(echo "$t5 - $t4" | bc)" "$jrate"
+printf '%-72s %.2fs = %s events/s, %s MiB of timeline\n' "the same writing timeline.csv, timeline.jsonl, chart.svg" \
   "$(echo "$t6 - $t5" | bc)" "$trate" "$tl_mib"
-printf '%-62s peak RSS %d MiB\n' "replay $((EVENTS / 10)) events of the same cluster" "$(($(cat "$work/small.mem") / 1024))"
+printf '%-72s peak RSS %d MiB\n' "replay $((EVENTS / 10)) events of the same cluster" "$(($(cat "$work/small.mem") / 1024))"
 printf '\nrerun: bash tests/bench/bench_replay.sh %s %s\n' "$BUILD" "$EVENTS"
