@@ -15,14 +15,14 @@
 
 #include <cjson/cJSON.h>
 
-#include "fileio.h"
 #include "tracewrite.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: propsim import google2011 FILE.csv[.gz] --cores-per-unit N -o TRACE.jsonl[.gz]\n"
-          "       propsim import kubectl-watch FILE [--interval S] -o TRACE.jsonl[.gz]\n"
+          "       propsim import kubectl-watch FILE[.gz] [--interval S] -o TRACE.jsonl[.gz]\n"
           "       propsim import kwok RECORDING.yaml -o TRACE.jsonl[.gz]\n"
+          "FILE - reads standard input (kubectl-watch, kwok). Recordings are streamed: any length.\n"
           "\n"
           "google2011: the Google cluster-data 2011 machine_events table (time in microseconds, machine ID,\n"
           "event type 0=ADD 1=REMOVE 2=UPDATE, platform, CPUs normalised to the largest machine, memory).\n"
@@ -179,18 +179,87 @@ static bool parse_stamp(const char *s, size_t len, double *out)
     return true;
 }
 
+/* The recording is read in chunks (gzip or plain: zlib reads both), so memory follows the
+ * largest event, not the recording: a month of a large cluster's node updates is many GB. */
+#define KWATCH_CHUNK ((size_t)1 << 20)
+#define KWATCH_MAX_EVENT ((size_t)64 << 20) /* one event (Node objects are a few KiB) */
+
+struct kwatch_input {
+    gzFile f;
+    char *data;
+    size_t len, alloc;
+    bool eof;
+    int error; /* errno of a failed read */
+};
+
+/* Append up to KWATCH_CHUNK more bytes; at the end of the file sets eof. -1: read error or out
+ * of memory. */
+static int kwatch_more(struct kwatch_input *in)
+{
+    if (in->len + KWATCH_CHUNK + 1 > in->alloc) {
+        size_t alloc = in->alloc ? in->alloc * 2 : 2 * KWATCH_CHUNK;
+        char *d = realloc(in->data, alloc);
+        if (!d) {
+            in->error = ENOMEM;
+            return -1;
+        }
+        in->data = d;
+        in->alloc = alloc;
+    }
+    int got = gzread(in->f, in->data + in->len, (unsigned)KWATCH_CHUNK);
+    if (got < 0) {
+        int zerr;
+        const char *msg = gzerror(in->f, &zerr);
+        in->error = zerr == Z_ERRNO ? errno : EIO;
+        (void)msg;
+        return -1;
+    }
+    in->len += (size_t)got;
+    in->data[in->len] = '\0';
+    if (got == 0)
+        in->eof = true;
+    return 0;
+}
+
+/* Where the JSON object starting at s[0] == '{' ends (one past its closing brace), by counting
+ * braces outside strings; 0 when it does not end within n bytes. */
+static size_t object_end(const char *s, size_t n)
+{
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (ch == '\\')
+                escaped = true;
+            else if (ch == '"')
+                in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if ((ch == '}' || ch == ']') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
 int import_kubectl_watch(const char *in, double interval, const char *out, bool quiet)
 {
-    char *data = NULL, err[512];
-    size_t len;
-    if (fileio_read_all(in, 1u << 30, &data, &len, err, sizeof err) != 0) {
+    char err[512];
+    struct kwatch_input src = {.f = strcmp(in, "-") == 0 ? gzdopen(0, "rb") : gzopen(in, "rb")};
+    if (!src.f) {
         if (!quiet)
-            fprintf(stderr, "propsim import: %s\n", err);
+            fprintf(stderr, "propsim import: cannot open %s: %s\n", in, strerror(errno ? errno : ENOMEM));
         return 1;
     }
+    gzbuffer(src.f, 1u << 17);
     struct tracewriter *w = tracewriter_open(out, err, sizeof err);
     if (!w) {
-        free(data);
+        gzclose(src.f);
         if (!quiet)
             fprintf(stderr, "propsim import: %s\n", err);
         return 1;
@@ -198,11 +267,27 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
     size_t pos = 0, line_counted_to = 0;
     long events = 0, bad = 0, line = 1;
     double first_stamp = -1, stamp = -1, t = 0, last_written = 0;
-    while (pos < len) {
+    int rc = 0;
+    for (;;) {
+        if (pos >= KWATCH_CHUNK) { /* drop what was consumed, its lines counted first */
+            for (; line_counted_to < pos; line_counted_to++)
+                line += src.data[line_counted_to] == '\n';
+            memmove(src.data, src.data + pos, src.len - pos + 1);
+            src.len -= pos;
+            line_counted_to -= pos;
+            pos = 0;
+        }
+        const char *data = src.data;
+        size_t len = src.len;
         while (pos < len && strchr(" \t\r\n", data[pos]) && data[pos])
             pos++;
-        if (pos >= len)
-            break;
+        if (pos >= len) {
+            if (src.eof)
+                break;
+            if (kwatch_more(&src) != 0)
+                goto read_error;
+            continue;
+        }
         /* line numbers for messages, counted incrementally (a recording can be large) */
         for (; line_counted_to < pos; line_counted_to++)
             line += data[line_counted_to] == '\n';
@@ -211,6 +296,12 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             size_t e = pos;
             while (e < len && !strchr(" \t\r\n{", data[e]))
                 e++;
+            const char *nl = memchr(data + pos, '\n', len - pos);
+            if ((e == len || !nl) && !src.eof && len - pos < KWATCH_MAX_EVENT) {
+                if (kwatch_more(&src) != 0)
+                    goto read_error;
+                continue;
+            }
             double v;
             if (parse_stamp(data + pos, e - pos, &v)) {
                 stamp = v;
@@ -220,23 +311,29 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             if (!quiet)
                 fprintf(stderr, "propsim import: %s:%ld: not an event or a timestamp, line skipped\n", in, line);
             bad++;
-            while (pos < len && data[pos] != '\n')
-                pos++;
+            pos = nl ? (size_t)(nl - data) : len;
+            continue;
+        }
+        size_t n = object_end(data + pos, len - pos);
+        if (n == 0 && !src.eof && len - pos < KWATCH_MAX_EVENT) {
+            if (kwatch_more(&src) != 0)
+                goto read_error;
             continue;
         }
         const char *end = NULL;
-        cJSON *ev = cJSON_ParseWithLengthOpts(data + pos, len - pos, &end, 0);
+        cJSON *ev = cJSON_ParseWithLengthOpts(data + pos, n ? n : len - pos, &end, 0);
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
         const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
         if (!ev || !cJSON_IsString(type) || !cJSON_IsObject(obj)) {
             if (!quiet)
                 fprintf(stderr, "propsim import: %s:%ld: not a watch event {\"type\":..,\"object\":{..}}, skipped\n", in, line);
             bad++;
-            if (ev && end)
+            if (ev && end) {
                 pos = (size_t)(end - data);
-            else
-                while (pos < len && data[pos] != '\n')
-                    pos++;
+            } else {
+                const char *nl = memchr(data + pos, '\n', len - pos);
+                pos = nl ? (size_t)(nl - data) : len;
+            }
             cJSON_Delete(ev);
             stamp = -1;
             continue;
@@ -263,6 +360,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             if (!o || tracewriter_raw(w, t, type->valuestring, o) != 0) {
                 free(o);
                 cJSON_Delete(ev);
+                rc = 1;
                 break;
             }
             free(o);
@@ -272,8 +370,15 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
         pos = (size_t)(end - data);
         cJSON_Delete(ev);
     }
-    free(data);
-    int rc = 0;
+    if (0) {
+    read_error:
+        if (!quiet)
+            fprintf(stderr, "propsim import: cannot read %s after line %ld: %s; the events before are kept\n", in, line,
+                    strerror(src.error));
+        rc = 1;
+    }
+    free(src.data);
+    gzclose(src.f);
     if (tracewriter_close(w, err, sizeof err) != 0) {
         if (!quiet)
             fprintf(stderr, "propsim import: %s\n", err);

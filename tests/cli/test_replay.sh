@@ -161,6 +161,19 @@ grep -q 'imported 7 events' <<<"$out" && tail -1 "$work/kwpretty.jsonl" | grep -
 out=$("$PROPSIM" import kubectl-watch "$work/kwbad.json" -o "$work/kwbad.jsonl" 2>&1)
 grep -q 'kwbad.json:4: unknown event type "RENAMED"' <<<"$out" && grep -q 'imported 2 events' <<<"$out" &&
   grep -q '1 bad entries skipped; last t 1.000 s' <<<"$out" && [ "$(wc -l <"$work/kwbad.jsonl")" = 2 ] || fail "unknown event type: $out"
+# streamed in 1 MiB chunks: an 11 MiB recording (stamped, pretty-printed, two junk lines per copy)
+# gives every event, and every junk line is named with its true line number, across chunks;
+# gzip and stdin give the same trace
+for i in $(seq 1 300); do cat "$work/kwpretty.json"; echo "junk $i"; done >"$work/kwbig.json"
+out=$("$PROPSIM" import kubectl-watch "$work/kwbig.json" -o "$work/kwbig.jsonl" 2>&1)
+grep -q 'imported 2100 events' <<<"$out" && grep -q '600 bad entries skipped' <<<"$out" || fail "kubectl-watch big: $(tail -1 <<<"$out")"
+[ "$(grep -o 'kwbig.json:[0-9]*' <<<"$out" | cut -d: -f2 | tr '\n' ' ')" = "$(grep -n -e '^junk' -e '^garbage line' "$work/kwbig.json" | cut -d: -f1 | tr '\n' ' ')" ] ||
+  fail "kubectl-watch big: junk line numbers across chunks"
+gzip -c "$work/kwbig.json" >"$work/kwbig.json.gz"
+"$PROPSIM" import kubectl-watch "$work/kwbig.json.gz" -o "$work/kwbig-gz.jsonl" >/dev/null 2>&1
+"$PROPSIM" import kubectl-watch - -o "$work/kwbig-in.jsonl" <"$work/kwbig.json" >/dev/null 2>&1
+cmp -s "$work/kwbig.jsonl" "$work/kwbig-gz.jsonl" && cmp -s "$work/kwbig.jsonl" "$work/kwbig-in.jsonl" ||
+  fail "kubectl-watch: gzip or stdin input gives another trace"
 
 # 6c. KWOK recordings (kwokctl snapshot record): snapshot Nodes, then ResourcePatch documents in
 #     both of kwok's shapes; patches are strategic merge patches on the previous node state
