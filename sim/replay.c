@@ -167,8 +167,8 @@ static char *json_quoted(char *p, const char *s)
 static void flush_rows(struct replay *r)
 {
     struct buf *c = &r->csv_rows, *j = &r->jsonl_rows;
-    if (c->failed || j->failed || fwrite(c->data, 1, c->len, r->csv) != c->len ||
-        fwrite(j->data, 1, j->len, r->jsonl) != j->len)
+    if (c->failed || j->failed || (c->len && fwrite(c->data, 1, c->len, r->csv) != c->len) ||
+        (j->len && fwrite(j->data, 1, j->len, r->jsonl) != j->len))
         r->row_failed = true; /* reported as a write error at the end */
     buf_reset(c);
     buf_reset(j);
