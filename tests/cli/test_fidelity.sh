@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fidelity: the same trace replayed offline (propsim replay) and served live (propsim serve) to
-# the real propscaler yields the same sequence of replica writes, decision for decision.
+# the real propscaler yields the same sequence of replica writes, decision for decision: for a
+# linear rule (schedulable nodes) and, from a second controller on the same cluster, a ladder
+# counting unschedulable nodes too.
 set -u
 PROPSCALER=$1
 PROPSIM=$2
@@ -9,6 +11,7 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 PARAMS='{"linear":{"nodesPerReplica":4,"preventSinglePointFailure":true}}'
+LADDER='{"ladder":{"nodesToReplicas":[[1,1],[10,2],[20,3],[30,5],[40,7]],"includeUnschedulableNodes":true}}'
 
 # A history with growth, a cordon wave, NotReady nodes and deletions; events 0.4 s apart so each
 # is its own decision live too (propscaler coalesces changes within 10 ms).
@@ -29,14 +32,21 @@ node() { # node T TYPE NAME [unschedulable] [ready]
   for i in 1 2 3 4 5; do node "$t" MODIFIED "n$i"; t=$(echo "$t + 0.4" | bc); done
 } >"$work/trace.jsonl"
 
-# offline
-"$PROPSIM" replay "$work/trace.jsonl" --params "$PARAMS" --out "$work/replay" --initial-replicas 1 --no-chart >/dev/null 2>&1 ||
-  fail "replay failed"
-offline=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/replay/timeline.csv" | tr '\n' ' ')
+# offline: both params sets on the same trace (timeline columns 7 and 10 are their actions)
+"$PROPSIM" replay "$work/trace.jsonl" --params "$PARAMS" --params "$LADDER" --out "$work/replay" --initial-replicas 1 \
+  --no-chart >/dev/null 2>&1 || fail "replay failed"
+offline_linear=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/replay/timeline.csv" | tr '\n' ' ')
+offline_ladder=$(awk -F, 'NR > 1 && $10 != "" {print $10}' "$work/replay/timeline.csv" | tr '\n' ' ')
 
-# live: the same trace served (paused until the controller has synced), the same params
-printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' "'$PARAMS'" >"$work/objects.yaml"
-sed -i "s/linear: '{\"linear\":\(.*\)}'/linear: '\1'/" "$work/objects.yaml"
+# live: the same trace served (paused until both controllers have synced), the same params
+{
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n'
+  printf -- '---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: metrics, namespace: kube-system}\nspec: {replicas: 1}\n'
+  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' \
+    "'$(sed 's/^{"linear":\(.*\)}$/\1/' <<<"$PARAMS")'"
+  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-ladder, namespace: kube-system}\ndata:\n  ladder: %s\n' \
+    "'$(sed 's/^{"ladder":\(.*\)}$/\1/' <<<"$LADDER")'"
+} >"$work/objects.yaml"
 "$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/trace.jsonl" --paused --no-pods --apply "$work/objects.yaml" \
   --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
@@ -44,19 +54,33 @@ URL=http://127.0.0.1:$(head -1 "$work/port")
 "$PROPSCALER" --kubeconfig "$work/kc" --namespace kube-system --configmap cm --target deployment/coredns \
   --metrics-addr 127.0.0.1:18594 >/dev/null 2>"$work/live.log" &
 PS=$!
-for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18594/readyz)" = 200 ] && break; sleep 0.05; done
+"$PROPSCALER" --kubeconfig "$work/kc" --namespace kube-system --configmap cm-ladder --target deployment/metrics \
+  --metrics-addr 127.0.0.1:18595 >/dev/null 2>"$work/live-ladder.log" &
+PS2=$!
+for port in 18594 18595; do
+  for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$port/readyz)" = 200 ] && break; sleep 0.05; done
+done
 curl -s -X POST "$URL/propsim/resume" >/dev/null
 for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
 sleep 1
-kill -TERM $PS; wait $PS
-live=$(sed -n 's/.*Replicas are not as expected : updating deployment\/coredns from \([0-9]*\) to \([0-9]*\)$/\1->\2/p' "$work/live.log" | tr '\n' ' ')
+kill -TERM $PS $PS2; wait $PS $PS2
+writes() { # log target
+  sed -n "s/.*Replicas are not as expected : updating deployment\/$2 from \([0-9]*\) to \([0-9]*\)$/\1->\2/p" "$1" | tr '\n' ' '
+}
+live_linear=$(writes "$work/live.log" coredns)
+live_ladder=$(writes "$work/live-ladder.log" metrics)
 
-[ -n "$offline" ] || fail "the replay made no scaling decisions"
-echo "offline: $offline"
-echo "live:    $live"
-[ "$offline" = "$live" ] || fail "live and offline differ"
-final=$(curl -s "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns" | grep -o '"replicas":[0-9]*' | head -1 | cut -d: -f2)
-[ "$final" = "$(tail -1 "$work/replay/timeline.csv" | cut -d, -f6)" ] || fail "final replicas: live $final"
+[ -n "$offline_linear" ] && [ -n "$offline_ladder" ] || fail "the replay made no scaling decisions"
+[ "$offline_linear" != "$offline_ladder" ] || fail "the two rules should decide differently on this trace"
+echo "linear offline: $offline_linear"
+echo "linear live:    $live_linear"
+echo "ladder offline: $offline_ladder"
+echo "ladder live:    $live_ladder"
+[ "$offline_linear" = "$live_linear" ] || fail "linear: live and offline differ"
+[ "$offline_ladder" = "$live_ladder" ] || fail "ladder: live and offline differ"
+final() { curl -s "$URL/apis/apps/v1/namespaces/kube-system/deployments/$1" | grep -o '"replicas":[0-9]*' | head -1 | cut -d: -f2; }
+[ "$(final coredns)" = "$(tail -1 "$work/replay/timeline.csv" | cut -d, -f6)" ] || fail "final replicas (linear): live $(final coredns)"
+[ "$(final metrics)" = "$(tail -1 "$work/replay/timeline.csv" | cut -d, -f9)" ] || fail "final replicas (ladder): live $(final metrics)"
 
 echo "test_fidelity: $fails failure(s)"
 [ "$fails" -eq 0 ]
