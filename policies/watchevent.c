@@ -1,5 +1,6 @@
 #include "watchevent.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,8 +51,8 @@ int watch_event_parse(const char *line, size_t len, struct watch_event *out, cha
         return -1;
     }
     if (t) {
-        if (!cJSON_IsNumber(t) || t->valuedouble < 0) {
-            snprintf(err, errlen, "\"t\" must be a non-negative number of seconds");
+        if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0) || !isfinite(t->valuedouble)) {
+            snprintf(err, errlen, "\"t\" must be a finite non-negative number of seconds");
             cJSON_Delete(root);
             return -1;
         }

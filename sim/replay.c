@@ -25,6 +25,7 @@
 #include "yamljson.h"
 
 #define MAX_SETS REPLAY_CHART_MAX_SETS
+#define MAX_POLLS_PER_GAP 1e7 /* over 3 years at the default 10 s */
 #define MAX_LEVELS 512
 
 struct level_time {
@@ -780,6 +781,16 @@ int replay_main(int argc, char **argv)
         if (pending && ev.t > pending_t) {
             decide(&r, pending_t); /* all events at pending_t are in */
             pending = false;
+        }
+        /* A gap of more poll periods than 3 years of 10 s polls is a unit mix-up (seconds and
+         * epoch seconds, or microseconds), not a history: say so rather than grind through it. */
+        if (next_poll < ev.t && ((ev.t - next_poll) / r.poll > MAX_POLLS_PER_GAP || next_poll + r.poll == next_poll)) {
+            fprintf(stderr,
+                    "propsim replay: %s:%ld: t jumps from %.15g to %.15g s, %.3g poll periods of %g s; is t in another "
+                    "unit there (it must be seconds since the start)? Fix the trace, or give a larger --poll-period\n",
+                    trace_path, trace_line(t), pending_t, ev.t, (ev.t - next_poll) / r.poll, r.poll);
+            rc = 1;
+            goto done;
         }
         while (next_poll < ev.t) { /* poll ticks between decision points */
             decide(&r, next_poll);

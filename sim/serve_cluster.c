@@ -1,5 +1,6 @@
 /* Cluster contents for `propsim serve`: realistic generated nodes, trace playback, manifests. */
 #define _DEFAULT_SOURCE
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,7 +293,8 @@ void *serve_trace_thread(void *arg)
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "t");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
         const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
-        if (!ev || !cJSON_IsNumber(t) || !cJSON_IsString(type) || !cJSON_IsObject(obj)) {
+        if (!ev || !cJSON_IsNumber(t) || !(t->valuedouble >= 0) || !isfinite(t->valuedouble) || !cJSON_IsString(type) ||
+            !cJSON_IsObject(obj)) {
             if (len > 1 || (len == 1 && line[0] != '\n')) {
                 bad++;
                 fprintf(stderr, "propsim serve: %s:%ld: not a trace event (want {\"t\":..,\"type\":..,\"object\":{..}}), skipped\n",

@@ -112,6 +112,15 @@ grep -q 'bad.jsonl:6: not valid JSON' "$work/bad.err" && grep -q 'bad.jsonl:7: a
   grep -q 'bad.jsonl:23: truncated last line' "$work/bad.err" || fail "bad lines reported: $(cat "$work/bad.err")"
 grep -q '"badLines":[[:space:]]*3' "$work/bad/summary.json" || fail "bad lines counted"
 grep -q '"nodeEvents":[[:space:]]*20' "$work/bad/summary.json" || fail "the rest replayed"
+# a t that is not a finite number is a bad line; a jump of years of poll periods (t in epoch
+# seconds after relative ones) is refused with the line, instead of grinding through 10^8 polls
+{ head -3 "$work/grow.jsonl"; echo '{"t":1e999,"type":"DELETED","object":{"kind":"Node","metadata":{"name":"x"}}}'; } >"$work/inf.jsonl"
+out=$(timeout 60 "$PROPSIM" replay "$work/inf.jsonl" --params "$COREDNS" --out "$work/inf" 2>&1)
+[ $? = 0 ] && grep -q 'inf.jsonl:4: "t" must be a finite non-negative number of seconds, skipped' <<<"$out" || fail "infinite t: $out"
+{ head -3 "$work/grow.jsonl"; echo '{"t":1732442400,"type":"DELETED","object":{"kind":"Node","metadata":{"name":"x"}}}'; } >"$work/epoch.jsonl"
+out=$(timeout 60 "$PROPSIM" replay "$work/epoch.jsonl" --params "$COREDNS" --out "$work/epoch" 2>&1)
+[ $? = 1 ] && grep -q 'epoch.jsonl:4: t jumps from [0-9.]* to 1732442400 s, 1.73e+08 poll periods of 10 s; is t in another unit' <<<"$out" ||
+  fail "epoch jump: $out"
 # errors
 "$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 1 ] || fail "missing trace -> exit 1"
 "$PROPSIM" replay "$work/grow.jsonl" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "no params -> exit 2"
