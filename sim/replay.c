@@ -548,6 +548,22 @@ static int load_config(struct replay *r, const char *path)
     return rc;
 }
 
+/* A flag's number: all of arg, finite, and positive (or, when zero_ok, not negative). Says which
+ * flag and what it expects when not. */
+static bool number_flag(const char *flag, const char *arg, bool zero_ok, const char *unit, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || errno == ERANGE || !isfinite(v) || v < 0 || (!zero_ok && v == 0)) {
+        fprintf(stderr, "propsim replay: --%s: \"%s\" is not a %s number of %s\n", flag, arg,
+                zero_ok ? "non-negative" : "positive", unit);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 int replay_main(int argc, char **argv)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
@@ -609,14 +625,19 @@ int replay_main(int argc, char **argv)
             break;
         case O_OUT: out = optarg; break;
         case O_POLL:
-            r.poll = strtod(optarg, &end);
-            if (*end || r.poll <= 0) {
-                fprintf(stderr, "propsim replay: --poll-period: expected a positive number of seconds\n");
+            if (!number_flag("poll-period", optarg, false, "seconds", &r.poll))
                 goto done;
-            }
             break;
-        case O_FROM: r.from = strtod(optarg, &end); r.has_from = true; break;
-        case O_TO: r.to = strtod(optarg, &end); r.has_to = true; break;
+        case O_FROM:
+            if (!number_flag("from", optarg, true, "seconds of the trace", &r.from))
+                goto done;
+            r.has_from = true;
+            break;
+        case O_TO:
+            if (!number_flag("to", optarg, true, "seconds of the trace", &r.to))
+                goto done;
+            r.has_to = true;
+            break;
         case O_INITIAL:
             initial = strtol(optarg, &end, 10);
             if (*end || initial < 0 || initial > INT32_MAX) {
@@ -624,8 +645,14 @@ int replay_main(int argc, char **argv)
                 goto done;
             }
             break;
-        case O_QPS_R: r.qps_replica = strtod(optarg, &end); break;
-        case O_QPS_N: r.qps_node = strtod(optarg, &end); break;
+        case O_QPS_R:
+            if (!number_flag("qps-per-replica", optarg, false, "queries per second", &r.qps_replica))
+                goto done;
+            break;
+        case O_QPS_N:
+            if (!number_flag("qps-per-node", optarg, false, "queries per second", &r.qps_node))
+                goto done;
+            break;
         case O_NODELABELS:
             if (selector_parse(optarg, &sel, err, sizeof err) != 0) {
                 fprintf(stderr, "propsim replay: --nodelabels: %s\n", err);
@@ -662,22 +689,15 @@ int replay_main(int argc, char **argv)
         case O_GUARD_WINDOW:
         case O_GUARD_SETTLE: {
             r.gopts.enabled = true;
-            double v = strtod(optarg, &end);
-            if (*end || v <= 0) {
-                fprintf(stderr, "propsim replay: --guard-%s: expected a positive number of seconds\n",
-                        opt == O_GUARD_WINDOW ? "window" : "settle");
+            if (!number_flag(opt == O_GUARD_WINDOW ? "guard-window" : "guard-settle", optarg, false, "seconds",
+                             opt == O_GUARD_WINDOW ? &r.gopts.window_s : &r.gopts.settle_s))
                 goto done;
-            }
-            *(opt == O_GUARD_WINDOW ? &r.gopts.window_s : &r.gopts.settle_s) = v;
             break;
         }
         case O_DELAY:
             r.gopts.enabled = true;
-            r.gopts.stabilize_s = strtod(optarg, &end);
-            if (*end || r.gopts.stabilize_s < 0) {
-                fprintf(stderr, "propsim replay: --scale-down-delay: expected seconds (0 turns it off)\n");
+            if (!number_flag("scale-down-delay", optarg, true, "seconds (0 turns it off)", &r.gopts.stabilize_s))
                 goto done;
-            }
             break;
         case O_STEP:
             r.gopts.enabled = true;
@@ -708,6 +728,10 @@ int replay_main(int argc, char **argv)
     }
     if (r.n_sets == 0) {
         fprintf(stderr, "propsim replay: give the params with --params JSON or --config FILE\n");
+        goto done;
+    }
+    if (r.has_from && r.has_to && r.from > r.to) {
+        fprintf(stderr, "propsim replay: --from %g is after --to %g\n", r.from, r.to);
         goto done;
     }
     if ((r.qps_replica > 0) != (r.qps_node > 0)) {

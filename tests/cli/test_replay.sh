@@ -121,6 +121,11 @@ out=$(timeout 60 "$PROPSIM" replay "$work/inf.jsonl" --params "$COREDNS" --out "
 out=$(timeout 60 "$PROPSIM" replay "$work/epoch.jsonl" --params "$COREDNS" --out "$work/epoch" 2>&1)
 [ $? = 1 ] && grep -q 'epoch.jsonl:4: t jumps from [0-9.]* to 1732442400 s, 1.73e+08 poll periods of 10 s; is t in another unit' <<<"$out" ||
   fail "epoch jump: $out"
+# numeric flags are checked whole, finite and in range, and named
+for bad in "--poll-period nan" "--from x" "--to 1e999" "--from 10 --to 5" "--qps-per-replica -3 --qps-per-node 1" "--scale-down-delay 1s"; do
+  out=$("$PROPSIM" replay "$work/grow.jsonl" --params "$COREDNS" --out "$work/x" $bad 2>&1); rc=$?
+  [ $rc = 2 ] && grep -q -- "--$(cut -d' ' -f1 <<<"${bad#--}")" <<<"$out" || fail "flag $bad: rc=$rc $out"
+done
 # errors
 "$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 1 ] || fail "missing trace -> exit 1"
 "$PROPSIM" replay "$work/grow.jsonl" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "no params -> exit 2"
