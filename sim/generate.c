@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +151,20 @@ static void usage(FILE *out)
           "  --period S           flapping: seconds between state changes of a flapper (default 30)\n"
           "  --events N           flapping: stop after exactly N events (benchmarks)\n"
           "  --cpu Q              allocatable cpu per node in millicores (default 3920)\n"
-          "  --seed N             random seed (default 1)\n",
+          "  --seed N             random seed (default 1)\n"
+          "Counts are whole numbers up to 1,000,000 nodes (events: 10^10), times finite and under 100 years.\n",
           out);
+}
+
+/* Limits on generated traces: far past any real cluster, short of exhausting the machine. */
+#define MAX_NODES 1000000
+#define MAX_EVENTS 1e10
+#define MAX_SECONDS (100 * 365 * 86400.0)
+
+/* A flag's number was all of arg, finite, and within [lo, hi]. */
+static bool whole(const char *arg, const char *end, double v, double lo, double hi)
+{
+    return end != arg && *end == '\0' && isfinite(v) && v >= lo && v <= hi;
 }
 
 int generate_main(int argc, char **argv)
@@ -177,18 +190,18 @@ int generate_main(int argc, char **argv)
     bool bad = false;
     while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         switch (opt) {
-        case O_NODES: g.nodes = strtol(optarg, &end, 10); bad |= *end || g.nodes < 1; break;
-        case O_START: g.start_nodes = strtol(optarg, &end, 10); bad |= *end || g.start_nodes < 0; break;
-        case O_DURATION: g.duration = strtod(optarg, &end); bad |= *end || g.duration < 0; break;
-        case O_AT: g.at = strtod(optarg, &end); bad |= *end || g.at < 0; break;
-        case O_FRACTION: g.fraction = strtod(optarg, &end); bad |= *end || g.fraction < 0 || g.fraction > 1; break;
-        case O_OUTAGE: g.outage_duration = strtod(optarg, &end); bad |= *end || g.outage_duration < 0; break;
-        case O_BATCH: g.batch = strtol(optarg, &end, 10); bad |= *end || g.batch < 1; break;
-        case O_INTERVAL: g.interval = strtod(optarg, &end); bad |= *end || g.interval <= 0; break;
-        case O_FLAPPERS: g.flappers = strtol(optarg, &end, 10); bad |= *end || g.flappers < 1; break;
-        case O_PERIOD: g.period = strtod(optarg, &end); bad |= *end || g.period <= 0; break;
-        case O_EVENTS: g.events = strtol(optarg, &end, 10); bad |= *end || g.events < 1; break;
-        case O_CPU: g.cpu_milli = strtol(optarg, &end, 10); bad |= *end || g.cpu_milli < 0; break;
+        case O_NODES: g.nodes = strtol(optarg, &end, 10); bad |= !whole(optarg, end, (double)g.nodes, 1, MAX_NODES); break;
+        case O_START: g.start_nodes = strtol(optarg, &end, 10); bad |= !whole(optarg, end, (double)g.start_nodes, 0, MAX_NODES); break;
+        case O_DURATION: g.duration = strtod(optarg, &end); bad |= !whole(optarg, end, g.duration, 0, MAX_SECONDS); break;
+        case O_AT: g.at = strtod(optarg, &end); bad |= !whole(optarg, end, g.at, 0, MAX_SECONDS); break;
+        case O_FRACTION: g.fraction = strtod(optarg, &end); bad |= !whole(optarg, end, g.fraction, 0, 1); break;
+        case O_OUTAGE: g.outage_duration = strtod(optarg, &end); bad |= !whole(optarg, end, g.outage_duration, 0, MAX_SECONDS); break;
+        case O_BATCH: g.batch = strtol(optarg, &end, 10); bad |= !whole(optarg, end, (double)g.batch, 1, MAX_NODES); break;
+        case O_INTERVAL: g.interval = strtod(optarg, &end); bad |= !whole(optarg, end, g.interval, 1e-6, MAX_SECONDS); break;
+        case O_FLAPPERS: g.flappers = strtol(optarg, &end, 10); bad |= !whole(optarg, end, (double)g.flappers, 1, MAX_NODES); break;
+        case O_PERIOD: g.period = strtod(optarg, &end); bad |= !whole(optarg, end, g.period, 1e-6, MAX_SECONDS); break;
+        case O_EVENTS: g.events = strtol(optarg, &end, 10); bad |= !whole(optarg, end, (double)g.events, 1, MAX_EVENTS); break;
+        case O_CPU: g.cpu_milli = strtol(optarg, &end, 10); bad |= !whole(optarg, end, (double)g.cpu_milli, 0, 1e9); break;
         case O_SEED: g.seed = (unsigned)strtoul(optarg, &end, 10); bad |= *end; break;
         case 'o':
         case O_OUT: out = optarg; break;
@@ -197,7 +210,8 @@ int generate_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
         if (bad) {
-            fprintf(stderr, "propsim generate: bad value \"%s\" for --%s\n", optarg, longopts[opt - O_NODES].name);
+            fprintf(stderr, "propsim generate: bad value \"%s\" for --%s (see --help for the ranges)\n",
+                    optarg, longopts[opt - O_NODES].name);
             return 2;
         }
     }

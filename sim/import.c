@@ -406,7 +406,7 @@ int import_main(int argc, char **argv)
         switch (opt) {
         case O_CORES:
             cores = strtod(optarg, &end);
-            if (*end || !(cores > 0)) {
+            if (end == optarg || *end || !(cores > 0) || !isfinite(cores)) {
                 fprintf(stderr, "propsim import: --cores-per-unit: expected a positive number (cores of the largest machine)\n");
                 return 2;
             }
@@ -415,7 +415,7 @@ int import_main(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_INTERVAL:
             interval = strtod(optarg, &end);
-            if (*end || interval < 0) {
+            if (end == optarg || *end || !(interval >= 0) || !isfinite(interval)) {
                 fprintf(stderr, "propsim import: --interval: expected seconds between events\n");
                 return 2;
             }
