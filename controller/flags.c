@@ -1,6 +1,7 @@
 #include "flags.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +157,7 @@ static int parse_duration(const char *v, double *out)
     char *end;
     errno = 0;
     double d = strtod(v, &end);
-    if (end == v || errno || d < 0)
+    if (end == v || errno || !(d >= 0) || !isfinite(d))
         return -1;
     double scale = 1;
     if (!*end || strcmp(end, "s") == 0)
@@ -351,7 +352,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_QPS_REPLICA: {
         char *end;
         double q = strtod(v, &end);
-        if (*end || !(q > 0)) {
+        if (*end || !(q > 0) || !isfinite(q)) {
             snprintf(err, errlen, "--%s: expected a positive number of queries per second, got \"%s\"", d->name, v);
             return -1;
         }

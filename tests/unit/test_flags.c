@@ -123,6 +123,9 @@ static void test_errors(void **state)
         {{"stray", NULL}, "unexpected argument \"stray\""},
         {{"--target=deployment/x", "--configmap=cm", "--namespace=n", "--leader-elect"}, NULL},
         {{"--ignore-taint=bad key", NULL}, "invalid taint"},
+        {{"--guard-window=inf", NULL}, "--guard-window: expected a duration"},
+        {{"--guard-settle=nan", NULL}, "--guard-settle: expected a duration"},
+        {{"--qps-per-replica=inf", NULL}, "--qps-per-replica: expected a positive number"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (!cases[i].msg)
