@@ -67,7 +67,13 @@ int guard_main(int argc, char **argv)
                 return 2;
             }
             break;
-        case O_MIN: o.min_absolute = strtol(optarg, &end, 10); break;
+        case O_MIN:
+            o.min_absolute = strtol(optarg, &end, 10);
+            if (end == optarg || *end || o.min_absolute < 0) {
+                fprintf(stderr, "propsim guard: --min-absolute: expected a non-negative integer, got \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
         case O_LIST: list = optarg; break;
         case 'h':
         case O_HELP: usage(stdout); return 0;

@@ -195,11 +195,8 @@ int serve_main(int argc, char **argv)
             break;
         case O_TRACE: ctx.trace_path = optarg; break;
         case O_SPEED:
-            ctx.speed = strtod(optarg, &end);
-            if (*end || ctx.speed < 0) {
-                fprintf(stderr, "propsim serve: --speed: expected a non-negative number, got \"%s\"\n", optarg);
+            if (!flag_number("speed", optarg, 1e9, &ctx.speed))
                 goto done;
-            }
             break;
         case O_PAUSED: ctx.paused = true; break;
         case O_APPLY:
@@ -233,11 +230,8 @@ int serve_main(int argc, char **argv)
             break;
         case O_NO_PODS: ctx.pods_enabled = false; break;
         case O_FAIL_RATE:
-            ctx.faults.fail_rate = strtod(optarg, &end);
-            if (*end || ctx.faults.fail_rate < 0 || ctx.faults.fail_rate > 1) {
-                fprintf(stderr, "propsim serve: --fail-rate: expected a fraction from 0 to 1\n");
+            if (!flag_number("fail-rate", optarg, 1, &ctx.faults.fail_rate))
                 goto done;
-            }
             break;
         case O_FAIL_CODE:
             ctx.faults.fail_code = atoi(optarg);
