@@ -1,0 +1,45 @@
+/* Fuzz `propsim replay` end to end, as a user runs it: any bytes as a trace, through the trace
+ * reader, the node set, two params sets (linear and ladder), the guard, the virtual clock and the
+ * chart. It must finish (no hang on absurd times), never crash, and free what it allocates. */
+#define _DEFAULT_SOURCE /* mkdtemp */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fuzz_common.h"
+#include "replay.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char out_dir[] = "/tmp/fuzz-replay-out-XXXXXX";
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (!mkdtemp(out_dir))
+        abort();
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) { /* replay's report on stdout, once per input, is noise here */
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char in[] = "/tmp/fuzz-replay-in-XXXXXX";
+    if (fuzz_to_file(in, data, size) != 0)
+        return 0;
+    char *argv[] = {"replay", in, "--params", "{\"linear\":{\"nodesPerReplica\":2,\"coresPerReplica\":8,"
+                    "\"preventSinglePointFailure\":true,\"min\":1,\"max\":500}}",
+                    "--params", "{\"ladder\":{\"nodesToReplicas\":[[1,1],[3,2],[10,5]],\"includeUnschedulableNodes\":true}}",
+                    "--guard", "--poll-period", "60", "--no-timeline", "--out", out_dir, NULL};
+    replay_main((int)(sizeof argv / sizeof *argv) - 1, argv);
+    unlink(in);
+    return 0;
+}
