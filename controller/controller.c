@@ -206,16 +206,24 @@ static void tag_node(struct controller *c, const cJSON *obj, struct node_obs *n)
             n->tags = (uint16_t)(n->tags | (1u << i));
 }
 
+/* Decode a node for the count and tag it for placement; false (logged) when it cannot be read. */
+static bool decode_node(struct controller *c, const cJSON *obj, struct node_obs *n, const char *what)
+{
+    char err[512];
+    if (node_decode(obj, &c->cfg->count_opts, n, err, sizeof err) != 0) {
+        LOG_WARN("ignoring %s: %s", what, err);
+        return false;
+    }
+    tag_node(c, obj, n);
+    return true;
+}
+
 static void nodes_item(void *ctx, const cJSON *obj)
 {
     struct controller *c = ctx;
     struct node_obs n;
-    char err[512];
-    if (node_decode(obj, &c->cfg->count_opts, &n, err, sizeof err) != 0) {
-        LOG_WARN("ignoring a node: %s", err);
+    if (!decode_node(c, obj, &n, "a node"))
         return;
-    }
-    tag_node(c, obj, &n);
     if (c->staging && node_set_upsert(c->staging, &n) != 0)
         LOG_ERROR("out of memory adding node %s", n.name);
     if (c->record) {
@@ -244,12 +252,8 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
 {
     struct controller *c = ctx;
     struct node_obs n;
-    char err[512];
-    if (node_decode(obj, &c->cfg->count_opts, &n, err, sizeof err) != 0) {
-        LOG_WARN("ignoring a node event: %s", err);
+    if (!decode_node(c, obj, &n, "a node event"))
         return;
-    }
-    tag_node(c, obj, &n);
     if (!c->nodes)
         return;
     if (c->record) {
