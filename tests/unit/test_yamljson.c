@@ -181,16 +181,12 @@ static void test_reader(void **state)
     yamljson_reader_free(r);
 }
 
-/* Every document of `text`, read through a file reader, printed one per line. */
-static char *read_file_docs(const char *text, size_t len, size_t cap, int *rc, char *err, size_t errlen)
+/* Every document a reader gives, printed one per line after its starting line; *rc is the
+ * reader's last answer (0 at the end, -1 on an error, with err set). Frees the reader. */
+static char *print_docs(struct yamljson_reader *r, int *rc, char *err, size_t errlen)
 {
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    rewind(f);
     struct buf out;
     buf_init(&out, 256u << 20);
-    struct yamljson_reader *r = yamljson_reader_open(f, cap, err, errlen);
     *rc = -1;
     if (r) {
         cJSON *doc;
@@ -203,26 +199,25 @@ static char *read_file_docs(const char *text, size_t len, size_t cap, int *rc, c
         }
         yamljson_reader_free(r);
     }
-    fclose(f);
     return buf_take(&out);
 }
 
-/* The same documents, lines and errors as the in-memory reader. */
+/* The documents of `text` through a file reader (a temporary file). */
+static char *read_file_docs(const char *text, size_t len, size_t cap, int *rc, char *err, size_t errlen)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    rewind(f);
+    char *docs = print_docs(yamljson_reader_open(f, cap, err, errlen), rc, err, errlen);
+    fclose(f);
+    return docs;
+}
+
+/* The same through the in-memory reader. */
 static char *read_mem_docs(const char *text, size_t len, int *rc, char *err, size_t errlen)
 {
-    struct buf out;
-    buf_init(&out, 256u << 20);
-    struct yamljson_reader *r = yamljson_reader_new(text, len, err, errlen);
-    cJSON *doc;
-    size_t line;
-    while ((*rc = yamljson_reader_next(r, &doc, &line, err, errlen)) == 1) {
-        char *p = cJSON_PrintUnformatted(doc);
-        buf_printf(&out, "%zu %s\n", line, p);
-        free(p);
-        cJSON_Delete(doc);
-    }
-    yamljson_reader_free(r);
-    return buf_take(&out);
+    return print_docs(yamljson_reader_new(text, len, err, errlen), rc, err, errlen);
 }
 
 /* The file reader streams the YAML (across libyaml's read chunks and the 64 KiB head it reads
