@@ -85,6 +85,16 @@ void buf_advance(struct buf *b, size_t n)
     b->data[b->len] = '\0';
 }
 
+void buf_drop_front(struct buf *b, size_t n)
+{
+    if (n >= b->len)
+        n = b->len;
+    if (!b->data)
+        return;
+    memmove(b->data, b->data + n, b->len - n + 1); /* with the NUL */
+    b->len -= n;
+}
+
 int buf_putc(struct buf *b, char c) { return buf_append(b, &c, 1); }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -41,6 +41,10 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((forma
 char *buf_space(struct buf *b, size_t n);
 void buf_advance(struct buf *b, size_t n);
 
+/* Remove the first n bytes (a reader's consumed input; all of them when n >= len), keeping the
+ * allocation for what is appended next. */
+void buf_drop_front(struct buf *b, size_t n);
+
 /* Borrowed view of the contents: "" when empty, never NULL. */
 const char *buf_str(const struct buf *b);
 

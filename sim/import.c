@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "tracewrite.h"
 
 static void usage(FILE *out)
@@ -186,8 +187,7 @@ static bool parse_stamp(const char *s, size_t len, double *out)
 
 struct kwatch_input {
     gzFile f;
-    char *data;
-    size_t len, alloc;
+    struct buf data; /* the unconsumed part of the recording */
     bool eof;
     int error; /* errno of a failed read */
 };
@@ -196,29 +196,29 @@ struct kwatch_input {
  * of memory. */
 static int kwatch_more(struct kwatch_input *in)
 {
-    if (in->len + KWATCH_CHUNK + 1 > in->alloc) {
-        size_t alloc = in->alloc ? in->alloc * 2 : 2 * KWATCH_CHUNK;
-        char *d = realloc(in->data, alloc);
-        if (!d) {
-            in->error = ENOMEM;
-            return -1;
-        }
-        in->data = d;
-        in->alloc = alloc;
-    }
-    int got = gzread(in->f, in->data + in->len, (unsigned)KWATCH_CHUNK);
-    if (got < 0) {
-        int zerr;
-        const char *msg = gzerror(in->f, &zerr);
-        in->error = zerr == Z_ERRNO ? errno : EIO;
-        (void)msg;
+    char *p = buf_space(&in->data, KWATCH_CHUNK);
+    if (!p) {
+        in->error = ENOMEM;
         return -1;
     }
-    in->len += (size_t)got;
-    in->data[in->len] = '\0';
+    int got = gzread(in->f, p, (unsigned)KWATCH_CHUNK);
+    if (got < 0) {
+        int zerr;
+        gzerror(in->f, &zerr);
+        in->error = zerr == Z_ERRNO ? errno : EIO;
+        return -1;
+    }
+    buf_advance(&in->data, (size_t)got);
     if (got == 0)
         in->eof = true;
     return 0;
+}
+
+/* Advance the line count over data[*counted..upto). */
+static void count_lines(const char *data, size_t *counted, size_t upto, long *line)
+{
+    for (; *counted < upto; (*counted)++)
+        *line += data[*counted] == '\n';
 }
 
 /* Where the JSON object starting at s[0] == '{' ends (one past its closing brace), by counting
@@ -251,6 +251,8 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
 {
     char err[512];
     struct kwatch_input src = {.f = strcmp(in, "-") == 0 ? gzdopen(0, "rb") : gzopen(in, "rb")};
+    /* the longest event, the chunk being read, and what the last chunk left over */
+    buf_init(&src.data, KWATCH_MAX_EVENT + 3 * KWATCH_CHUNK);
     if (!src.f) {
         if (!quiet)
             fprintf(stderr, "propsim import: cannot open %s: %s\n", in, strerror(errno ? errno : ENOMEM));
@@ -270,15 +272,13 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
     int rc = 0;
     for (;;) {
         if (pos >= KWATCH_CHUNK) { /* drop what was consumed, its lines counted first */
-            for (; line_counted_to < pos; line_counted_to++)
-                line += src.data[line_counted_to] == '\n';
-            memmove(src.data, src.data + pos, src.len - pos + 1);
-            src.len -= pos;
+            count_lines(src.data.data, &line_counted_to, pos, &line);
+            buf_drop_front(&src.data, pos);
             line_counted_to -= pos;
             pos = 0;
         }
-        const char *data = src.data;
-        size_t len = src.len;
+        const char *data = buf_str(&src.data);
+        size_t len = src.data.len;
         while (pos < len && strchr(" \t\r\n", data[pos]) && data[pos])
             pos++;
         if (pos >= len) {
@@ -289,8 +289,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             continue;
         }
         /* line numbers for messages, counted incrementally (a recording can be large) */
-        for (; line_counted_to < pos; line_counted_to++)
-            line += data[line_counted_to] == '\n';
+        count_lines(data, &line_counted_to, pos, &line);
         if (data[pos] != '{') {
             /* a timestamp column before the event, or junk */
             size_t e = pos;
@@ -377,7 +376,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
                     strerror(src.error));
         rc = 1;
     }
-    free(src.data);
+    buf_release(&src.data);
     gzclose(src.f);
     if (tracewriter_close(w, err, sizeof err) != 0) {
         if (!quiet)

@@ -99,6 +99,25 @@ static void test_space_and_advance(void **state)
     buf_release(&b);
 }
 
+static void test_drop_front(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 64);
+    buf_drop_front(&b, 3); /* nothing yet: no effect */
+    assert_int_equal(b.len, 0);
+    buf_puts(&b, "abcdef");
+    buf_drop_front(&b, 2);
+    assert_string_equal(buf_str(&b), "cdef");
+    assert_int_equal(b.len, 4);
+    buf_puts(&b, "gh"); /* appends after what is left */
+    assert_string_equal(buf_str(&b), "cdefgh");
+    buf_drop_front(&b, 100); /* more than there is: empty */
+    assert_string_equal(buf_str(&b), "");
+    assert_int_equal(b.len, 0);
+    buf_release(&b);
+}
+
 static void test_take(void **state)
 {
     (void)state;
@@ -139,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_cap_is_exact_and_failure_sticky),
         cmocka_unit_test(test_printf_long_output),
         cmocka_unit_test(test_space_and_advance),
+        cmocka_unit_test(test_drop_front),
         cmocka_unit_test(test_take),
         cmocka_unit_test(test_growth),
     };
