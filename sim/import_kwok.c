@@ -347,7 +347,8 @@ static int kwok_patch(struct kwok_import *k, const cJSON *doc, int n)
     }
     /* smp_apply changes the object in place (it returns it, or its replacement; NULL only when
      * out of memory: a whole-object $patch: delete was handled above) */
-    cJSON *obj = smp_apply(cJSON_Parse(cur), body);
+    cJSON *prev = cJSON_Parse(cur); /* our own output: fails only when out of memory */
+    cJSON *obj = prev ? smp_apply(prev, body) : NULL;
     if (!obj)
         return -1;
     if (!cJSON_GetObjectItemCaseSensitive(obj, "kind")) /* a $retainKeys may drop it; it is still a Node */
