@@ -15,6 +15,8 @@
 #include "buf.h"
 #include "kclient.h"
 #include "guard.h"
+#include "kanswer.h"
+#include "krand.h"
 #include "kubeconfig.h"
 #include "leader.h"
 #include "log.h"
@@ -34,6 +36,8 @@ struct target_state {
     int32_t current;      /* last observed spec.replicas */
     bool observed;
     int attempts;         /* 409 retries within one reconcile */
+    struct kreq *req;     /* the read or write of this target in flight */
+    bool writing;         /* req is a write (a stop lets it finish) */
     unsigned long writes;
     /* another writer (an HPA, a person) fighting over spec.replicas */
     int32_t last_written; /* -1: none yet */
@@ -81,6 +85,12 @@ struct controller {
     struct kreq *create_req;
     /* reconcile */
     ev_timer coalesce, poll;
+    ev_timer retry;            /* after a failed reconcile; separate, so node events never wait for it */
+    double not_before;         /* the API server's Retry-After: no reconcile before this (ev_now) */
+    double cycle_retry_after;  /* the largest Retry-After seen in this reconcile */
+    bool checks_pending;       /* the poll tick's consistency checks are out: they reconcile when done */
+    char sync_error[1200];     /* the last reflector error since the previous poll tick */
+    ev_timer stop_deadline;    /* a stop ends the loop by this time, whatever is in flight */
     bool reconcile_running, reconcile_again;
     int pending;               /* targets in flight in this reconcile */
     char cycle_error[1200];
@@ -104,6 +114,10 @@ struct controller {
 int controller_exit_code(const struct controller *c) { return c->exit_code; }
 
 static void schedule_reconcile(struct controller *c, double delay);
+static void stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* The longest a stop (SIGTERM) takes: an in-flight write and the Lease release fit inside it. */
+#define CONTROLLER_STOP_BOUND_S 5.0
 
 /* ------------------------------------------------------------------------------------------ */
 /* --record                                                                                     */
@@ -271,8 +285,37 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
 
 static void reflector_error(void *ctx, const char *msg)
 {
-    (void)ctx;
+    struct controller *c = ctx;
     LOG_WARN("%s", msg);
+    snprintf(c->sync_error, sizeof c->sync_error, "%s", msg);
+}
+
+static size_t nodes_count(void *ctx)
+{
+    struct controller *c = ctx;
+    return c->nodes ? node_set_size(c->nodes) : 0;
+}
+
+static size_t cm_count(void *ctx)
+{
+    struct controller *c = ctx;
+    return c->cm_present ? 1 : 0;
+}
+
+static bool caches_trusted(const struct controller *c)
+{
+    return c->nodes && reflector_trusted(c->nodes_ref) && reflector_trusted(c->cm_ref);
+}
+
+/* A consistency check ended (the poll tick's, or one after a failed watch): decide now if the
+ * caches may be decided from; the reconcile itself reports an unreachable API. */
+static void reflector_checked(void *ctx, bool trusted)
+{
+    struct controller *c = ctx;
+    (void)trusted;
+    c->checks_pending = false;
+    if (caches_trusted(c))
+        schedule_reconcile(c, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -352,19 +395,16 @@ static void cm_event(void *ctx, enum watch_event_type type, const cJSON *obj)
     schedule_reconcile(c, 0);
 }
 
-static void create_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void create_done(void *ctx, const struct kresp *resp)
 {
-    (void)body;
-    (void)len;
-    (void)ra;
     struct controller *c = ctx;
     c->create_req = NULL;
-    if (status == 201 || status == 409)
+    if (resp->status == 201 || resp->status == 409)
         LOG_INFO("ConfigMap %s/%s created from --default-params%s", c->cfg->namespace_, c->cfg->configmap,
-                 status == 409 ? " (it already existed)" : "");
+                 resp->status == 409 ? " (it already existed)" : "");
     else
         LOG_ERROR("creating ConfigMap %s/%s from --default-params failed: %s (HTTP %ld)", c->cfg->namespace_,
-                  c->cfg->configmap, err ? err : "", status);
+                  c->cfg->configmap, resp->err ? resp->err : "", resp->status);
 }
 
 static void create_configmap(struct controller *c)
@@ -407,6 +447,31 @@ static void finish_stop(struct controller *c);
 static void print_hold(struct controller *c, struct target_state *ts, int32_t current, int32_t would, const char *reason);
 static void post_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg);
 
+/* A failed sync (a reconcile, or a poll period without a usable cache): /last-poll says why, and
+ * --max-sync-failures in a row end the process as CPA does. False when it is exiting. */
+static bool sync_failed(struct controller *c, const char *error)
+{
+    pthread_mutex_lock(&c->mu);
+    c->reconcile_errors++;
+    snprintf(c->last_poll_error, sizeof c->last_poll_error, "%s", error);
+    pthread_mutex_unlock(&c->mu);
+    c->consecutive_failures++;
+    if (c->cfg->max_sync_failures > 0 && c->consecutive_failures >= c->cfg->max_sync_failures) {
+        LOG_ERROR("Too many consecutive sync failures (%d); exiting", c->consecutive_failures);
+        c->exit_code = 1;
+        ev_break(c->loop, EVBREAK_ALL);
+        return false;
+    }
+    return true;
+}
+
+/* Remember a Retry-After of this reconcile's answers: the next attempt waits for it. */
+static void note_retry_after(struct controller *c, double retry_after)
+{
+    if (retry_after > c->cycle_retry_after)
+        c->cycle_retry_after = retry_after;
+}
+
 static void finish_target(struct controller *c, const char *error)
 {
     if (error && !c->cycle_error[0])
@@ -418,28 +483,30 @@ static void finish_target(struct controller *c, const char *error)
     c->override_pending = false; /* consumed by every target's decision */
     pthread_mutex_lock(&c->mu);
     c->reconciles++;
-    if (c->cycle_error[0]) {
-        c->reconcile_errors++;
-        snprintf(c->last_poll_error, sizeof c->last_poll_error, "%s", c->cycle_error);
-    } else {
+    if (!c->cycle_error[0]) {
         c->last_poll_error[0] = '\0';
         c->last_success = ev_time();
     }
     pthread_mutex_unlock(&c->mu);
     if (c->cycle_error[0]) {
-        c->consecutive_failures++;
-        if (c->cfg->max_sync_failures > 0 && c->consecutive_failures >= c->cfg->max_sync_failures) {
-            LOG_ERROR("Too many consecutive sync failures (%d); exiting", c->consecutive_failures);
-            c->exit_code = 1;
-            ev_break(c->loop, EVBREAK_ALL);
+        if (!sync_failed(c, c->cycle_error))
             return;
-        }
-        /* a transient failure should not wait a whole poll period: back off from 0.5 s */
+        /* a transient failure should not wait a whole poll period: back off from 0.5 s (jittered,
+         * never sooner than a Retry-After); node events do not wait for this timer */
         c->retry_backoff = c->retry_backoff > 0 ? c->retry_backoff * 2 : 0.5;
         if (c->retry_backoff > c->cfg->poll_period_seconds)
             c->retry_backoff = c->cfg->poll_period_seconds;
-        if (!c->stopping && !c->params_error[0])
-            schedule_reconcile(c, c->retry_backoff);
+        double delay = krand_jitter(c->retry_backoff, 0.2);
+        if (c->cycle_retry_after > 0) {
+            c->not_before = ev_now(c->loop) + c->cycle_retry_after;
+            if (c->cycle_retry_after > delay)
+                delay = c->cycle_retry_after;
+        }
+        if (!c->stopping && !c->params_error[0]) {
+            ev_timer_stop(c->loop, &c->retry);
+            ev_timer_set(&c->retry, delay, 0.);
+            ev_timer_start(c->loop, &c->retry);
+        }
     } else {
         c->consecutive_failures = 0;
         c->retry_backoff = 0;
@@ -489,14 +556,14 @@ static void print_plan(struct controller *c, struct target_state *ts, int32_t cu
     fflush(stdout);
 }
 
-static void event_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void event_done(void *ctx, const struct kresp *resp)
 {
     (void)ctx;
-    (void)body;
-    (void)len;
-    (void)ra;
-    if (status != 201)
-        LOG_V(1, "posting an Event failed: HTTP %ld%s%s", status, err ? ": " : "", err ? err : "");
+    if (resp->status != 201) {
+        char what[400];
+        kresp_describe(resp, what, sizeof what);
+        LOG_V(1, "posting an Event failed: %s%s%s", what, resp->err ? ": " : "", resp->err ? resp->err : "");
+    }
 }
 
 /* A Kubernetes Event on the target, in plain words. Fire and forget: Events are best effort. */
@@ -504,7 +571,6 @@ static void post_event(struct controller *c, struct target_state *ts, const char
 {
     if (c->cfg->dry_run || (c->leader && !leader_is_leading(c->leader)))
         return;
-    static const char *kinds[] = {"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"};
     char ts_now[40], name[400];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -520,7 +586,7 @@ static void post_event(struct controller *c, struct target_state *ts, const char
     cJSON_AddStringToObject(m, "namespace", c->cfg->namespace_);
     cJSON *io = cJSON_AddObjectToObject(e, "involvedObject");
     cJSON_AddStringToObject(io, "apiVersion", ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "v1" : "apps/v1");
-    cJSON_AddStringToObject(io, "kind", kinds[ts->t->kind]);
+    cJSON_AddStringToObject(io, "kind", target_kind_title(ts->t->kind));
     cJSON_AddStringToObject(io, "name", ts->t->name);
     cJSON_AddStringToObject(io, "namespace", c->cfg->namespace_);
     cJSON_AddStringToObject(e, "reason", reason);
@@ -566,13 +632,13 @@ static void print_hold(struct controller *c, struct target_state *ts, int32_t cu
     fflush(stdout);
 }
 
-static void put_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void put_done(void *ctx, const struct kresp *resp)
 {
-    (void)body;
-    (void)len;
-    (void)ra;
     struct target_state *ts = ctx;
     struct controller *c = ts->c;
+    ts->req = NULL;
+    ts->writing = false;
+    long status = resp->status;
     char msg[1024];
     if (status == 200) {
         char note[700], why[512];
@@ -592,7 +658,7 @@ static void put_done(void *ctx, long status, const char *body, size_t len, const
         finish_target(c, NULL);
         return;
     }
-    if (status == 409 && ts->attempts < 3) {
+    if (status == 409 && ts->attempts < 3 && !c->stopping) {
         /* someone else changed the object: read it again and decide again */
         pthread_mutex_lock(&c->mu);
         c->conflicts++;
@@ -603,28 +669,38 @@ static void put_done(void *ctx, long status, const char *body, size_t len, const
         return;
     }
     snprintf(msg, sizeof msg, "updating replicas of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind), ts->t->name,
-             err ? err : "request failed", status);
+             resp->err ? resp->err : "request failed", status);
     LOG_ERROR("Update failure: %s", msg);
+    note_retry_after(c, resp->retry_after);
     finish_target(c, msg);
 }
 
-static void get_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void get_done(void *ctx, const struct kresp *resp)
 {
-    (void)ra;
     struct target_state *ts = ctx;
     struct controller *c = ts->c;
-    char msg[1024];
+    ts->req = NULL;
+    long status = resp->status;
+    char msg[1024], why[800];
+    cJSON *scale = NULL;
+    int32_t current = 0;
     if (status != 200) {
         snprintf(msg, sizeof msg, "reading the scale of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind),
-                 ts->t->name, err ? err : (status == 404 ? "not found" : "request failed"), status);
+                 ts->t->name, resp->err ? resp->err : (status == 404 ? "not found" : "request failed"), status);
+    } else if (kanswer_object(resp, "Scale", &scale, why, sizeof why) != 0 ||
+               kanswer_scale_replicas(scale, &current, why, sizeof why) != 0) {
+        /* never decide from, nor write back, a Scale that cannot be read exactly */
+        snprintf(msg, sizeof msg, "reading the scale of %s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, why);
+        cJSON_Delete(scale);
+        scale = NULL;
+    }
+    if (!scale) {
         LOG_ERROR("Update failure: %s", msg);
+        note_retry_after(c, resp->retry_after);
         finish_target(c, msg);
         return;
     }
-    cJSON *scale = cJSON_ParseWithLength(body, len);
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(scale, "spec");
-    const cJSON *rep = cJSON_GetObjectItemCaseSensitive(spec, "replicas");
-    int32_t current = cJSON_IsNumber(rep) ? (int32_t)rep->valuedouble : 0;
     ts->current = current;
     ts->observed = true;
     struct replica_calc calc;
@@ -636,6 +712,8 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
         return;
     }
     double now = ev_now(c->loop);
+    /* last_written is cleared whenever leadership changes: a value written by the replica that led
+     * meanwhile is a failover, never a foreign writer */
     if (ts->last_written >= 0 && current != ts->last_written && calc.replicas == ts->desired) {
         /* our value was replaced while our decision stood: someone else writes this field */
         ts->override_total++;
@@ -645,12 +723,13 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
             ts->n_overrides++;
         LOG_WARN("%s/%s: replicas changed to %d by another writer (propscaler had written %d)",
                  target_kind_name(ts->t->kind), ts->t->name, current, ts->last_written);
-        if (ts->n_overrides == 3 && now - ts->overrides[0] < 600 && now >= ts->fighting_until) {
-            ts->fighting_until = now + 600;
+        double backoff = c->cfg->foreign_writer_backoff_s;
+        if (backoff > 0 && ts->n_overrides == 3 && now - ts->overrides[0] < 600 && now >= ts->fighting_until) {
+            ts->fighting_until = now + backoff;
             char note[512];
             snprintf(note, sizeof note, "Another writer (an HPA?) changed spec.replicas 3 times in %.0f s, undoing "
-                     "propscaler's %d; propscaler stops writing this target for 10 minutes instead of fighting",
-                     now - ts->overrides[0], calc.replicas);
+                     "propscaler's %d; propscaler stops writing this target for %.0f s instead of fighting "
+                     "(--foreign-writer-backoff)", now - ts->overrides[0], calc.replicas, backoff);
             LOG_WARN("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, note);
             post_event(c, ts, "Warning", "ConflictingWriter", note);
         }
@@ -755,7 +834,9 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
     char *text = cJSON_PrintUnformatted(scale);
     cJSON_Delete(scale);
     struct kreq_opts o = {.method = "PUT", .path = ts->path, .body = text};
-    if (!text || !kclient_request(c->client, &o, NULL, put_done, ts)) {
+    ts->req = text ? kclient_request(c->client, &o, NULL, put_done, ts) : NULL;
+    ts->writing = ts->req != NULL;
+    if (!ts->req) {
         free(text);
         finish_target(c, "out of memory");
         return;
@@ -766,7 +847,8 @@ static void get_done(void *ctx, long status, const char *body, size_t len, const
 static void scale_get_now(struct controller *c, struct target_state *ts)
 {
     struct kreq_opts o = {.method = "GET", .path = ts->path};
-    if (!kclient_request(c->client, &o, NULL, get_done, ts))
+    ts->req = kclient_request(c->client, &o, NULL, get_done, ts);
+    if (!ts->req)
         finish_target(c, "out of memory");
 }
 
@@ -853,14 +935,19 @@ static void evaluate_hotspots(struct controller *c, struct target_state *ts)
 
 /* The workload itself, for its pod template's placement rules. A change of the rules relists the
  * nodes so each node's eligibility is computed again. */
-static void object_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void object_done(void *ctx, const struct kresp *resp)
 {
-    (void)err;
-    (void)ra;
     struct target_state *ts = ctx;
     struct controller *c = ts->c;
+    ts->req = NULL;
+    long status = resp->status;
+    char why[800];
+    cJSON *w = NULL;
+    if (status == 200 && kanswer_object(resp, target_kind_title(ts->t->kind), &w, why, sizeof why) != 0) {
+        LOG_WARN("%s/%s: reading the workload for its placement rules: %s", target_kind_name(ts->t->kind), ts->t->name, why);
+        status = -1; /* placement rules stay as they were */
+    }
     if (status == 200) {
-        cJSON *w = cJSON_ParseWithLength(body, len);
         char before[64];
         snprintf(before, sizeof before, "%s", ts->rules_known ? ts->rules.fingerprint : "");
         placement_rules_from_workload(&ts->rules, w);
@@ -871,6 +958,7 @@ static void object_done(void *ctx, long status, const char *body, size_t len, co
             ts->pods = podwatch_new(c->loop, c->client, c->cfg->namespace_, sel, pods_changed, ts);
         }
         cJSON_Delete(w);
+        w = NULL;
         bool changed = strcmp(before, ts->rules.fingerprint) != 0;
         ts->rules_known = true;
         ts->rules_at = ev_now(c->loop);
@@ -906,7 +994,8 @@ static void scale_get(struct controller *c, struct target_state *ts)
 {
     if (ev_now(c->loop) - ts->rules_at >= c->cfg->poll_period_seconds || ts->rules_at == 0) {
         struct kreq_opts o = {.method = "GET", .path = ts->object_path};
-        if (kclient_request(c->client, &o, NULL, object_done, ts))
+        ts->req = kclient_request(c->client, &o, NULL, object_done, ts);
+        if (ts->req)
             return;
     }
     scale_get_now(c, ts);
@@ -923,9 +1012,14 @@ static void reconcile(struct controller *c)
         c->reconcile_again = true;
         return;
     }
-    /* never decide from partial data */
-    if (!c->nodes || !reflector_synced(c->nodes_ref) || !reflector_synced(c->cm_ref))
+    /* never decide from partial data, nor from a cache that may follow another server's state */
+    if (!caches_trusted(c))
         return;
+    if (ev_now(c->loop) < c->not_before) {
+        schedule_reconcile(c, c->not_before - ev_now(c->loop)); /* the server asked us to wait */
+        return;
+    }
+    ev_timer_stop(c->loop, &c->retry);
     pthread_mutex_lock(&c->mu);
     c->synced = true;
     pthread_mutex_unlock(&c->mu);
@@ -961,6 +1055,7 @@ static void reconcile(struct controller *c)
           (long long)s.schedulable_nodes, (long long)s.total_nodes, (long long)s.schedulable_cores, (long long)s.total_cores);
     c->reconcile_running = true;
     c->cycle_error[0] = '\0';
+    c->cycle_retry_after = 0;
     if (c->params_error[0])
         snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->params_error);
     c->pending = (int)c->cfg->n_targets;
@@ -977,17 +1072,49 @@ static void coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents)
     reconcile(w->data);
 }
 
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    reconcile(w->data);
+}
+
+/* Every poll period: first ask both reflectors whether the server is still the one their caches
+ * follow (a cheap LIST each); the reconcile follows when the checks are back. A period without a
+ * usable cache is a failed sync, as CPA counts it (before the first complete LIST too). */
 static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct controller *c = w->data;
     LOG_V(4, "periodic resync");
-    reconcile(c);
+    pthread_mutex_lock(&c->mu);
+    c->heartbeat = ev_now(c->loop);
+    pthread_mutex_unlock(&c->mu);
+    if (c->stopping)
+        return;
+    if (!caches_trusted(c)) {
+        char msg[1400];
+        bool listed = c->nodes && reflector_synced(c->nodes_ref) && reflector_synced(c->cm_ref);
+        snprintf(msg, sizeof msg, "%s: %s", listed ? "the API server's state is not verified since a watch failed"
+                                                   : "the first complete list of nodes and params has not arrived",
+                 c->sync_error[0] ? c->sync_error : "waiting");
+        c->sync_error[0] = '\0';
+        if (!sync_failed(c, msg))
+            return;
+    }
+    bool a = reflector_check(c->nodes_ref);
+    bool b = reflector_check(c->cm_ref);
+    c->checks_pending = a || b;
+    if (!c->checks_pending)
+        reconcile(c);
 }
 
 static void schedule_reconcile(struct controller *c, double delay)
 {
+    double wait = c->not_before - ev_now(c->loop);
+    if (wait > delay)
+        delay = wait; /* a Retry-After holds every path */
     if (ev_is_active(&c->coalesce))
         return; /* already due: this change joins it */
     ev_timer_set(&c->coalesce, delay, 0.);
@@ -1146,6 +1273,15 @@ char *controller_metrics(struct controller *c)
 static void leadership_changed(void *ctx, bool leading)
 {
     struct controller *c = ctx;
+    /* whatever was written while another replica led was written by a propscaler holding the
+     * Lease: it must never count as a foreign writer, and a back-off from a fight is the old
+     * term's */
+    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        struct target_state *ts = &c->targets[i];
+        ts->last_written = -1;
+        ts->n_overrides = 0;
+        ts->fighting_until = 0;
+    }
     if (leading)
         schedule_reconcile(c, 0); /* act at once on what the standby already knows */
 }
@@ -1175,12 +1311,15 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     if (c->ep.insecure)
         LOG_WARN("insecure-skip-tls-verify is set for context %s: the API server's certificate is NOT verified",
                  c->ep.context ? c->ep.context : "?");
+    if (strncmp(c->ep.server, "http://", 7) == 0 && (c->ep.token || c->ep.token_file))
+        LOG_WARN("the API server %s is plain http://: the bearer token is sent unencrypted; use https://", c->ep.server);
     c->client = kclient_new(loop, &c->ep, err, errlen);
     if (!c->client) {
         kube_endpoint_release(&c->ep);
         free(c);
         return NULL;
     }
+    kclient_set_max_body(c->client, cfg->max_response_bytes);
     for (size_t i = 0; i < cfg->n_targets; i++) {
         struct target_state *ts = &c->targets[i];
         ts->c = c;
@@ -1195,14 +1334,18 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         ev_init(&ts->hot_timer, hot_cb);
         ts->hot_timer.data = ts;
     }
-    static const struct reflector_sink node_sink = {nodes_list_begin, nodes_item, nodes_list_end, nodes_event, reflector_error};
-    static const struct reflector_sink cm_sink = {cm_list_begin, cm_item, cm_list_end, cm_event, reflector_error};
-    struct reflector_opts no = {.name = "nodes", .path = "/api/v1/nodes", .label_selector = cfg->nodelabels};
+    static const struct reflector_sink node_sink = {nodes_list_begin, nodes_item, nodes_list_end, nodes_event,
+                                                    reflector_error, nodes_count, reflector_checked};
+    static const struct reflector_sink cm_sink = {cm_list_begin, cm_item, cm_list_end, cm_event, reflector_error,
+                                                  cm_count, reflector_checked};
+    struct reflector_opts no = {.name = "nodes", .path = "/api/v1/nodes", .label_selector = cfg->nodelabels,
+                                .list_kind = "NodeList"};
     c->nodes_ref = reflector_new(loop, c->client, &no, &node_sink, c);
     static char cm_path[512], cm_field[512];
     snprintf(cm_path, sizeof cm_path, "/api/v1/namespaces/%s/configmaps", cfg->namespace_);
     snprintf(cm_field, sizeof cm_field, "metadata.name=%s", cfg->configmap);
-    struct reflector_opts co = {.name = "configmap", .path = cm_path, .field_selector = cm_field};
+    struct reflector_opts co = {.name = "configmap", .path = cm_path, .field_selector = cm_field,
+                                .list_kind = "ConfigMapList"};
     c->cm_ref = reflector_new(loop, c->client, &co, &cm_sink, c);
     for (size_t i = 0; i < cfg->n_targets; i++) {
         c->targets[i].last_written = -1;
@@ -1215,7 +1358,10 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
             hn[sizeof hn - 1] = '\0';
         host = hn;
     }
-    snprintf(c->identity, sizeof c->identity, "%s_%08x", host, (unsigned)rand());
+    /* a suffix from the kernel: two replicas with one hostname must never share an identity */
+    char suffix[17];
+    krand_hex(suffix, 8);
+    snprintf(c->identity, sizeof c->identity, "%.200s_%s", host, suffix);
     if (cfg->leader_elect) {
         static char lease_name[300];
         if (cfg->lease_name && cfg->lease_name[0])
@@ -1231,6 +1377,10 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     c->coalesce.data = c;
     ev_init(&c->poll, poll_cb);
     c->poll.data = c;
+    ev_init(&c->retry, retry_cb);
+    c->retry.data = c;
+    ev_init(&c->stop_deadline, stop_deadline_cb);
+    c->stop_deadline.data = c;
     c->heartbeat = ev_time();
     buf_init(&c->record_pending, (size_t)1 << 30);
     if (cfg->record_file) {
@@ -1275,11 +1425,45 @@ static void finish_stop(struct controller *c)
 
 void controller_stop(struct controller *c)
 {
+    if (c->stopping)
+        return;
     c->stopping = true;
     ev_timer_stop(c->loop, &c->poll);
     ev_timer_stop(c->loop, &c->coalesce);
-    if (!c->reconcile_running) /* otherwise this continues when the in-flight write completes */
+    ev_timer_stop(c->loop, &c->retry);
+    /* whatever happens in flight, the loop ends within the bound (Kubernetes' default grace
+     * period is 30 s; a slow server must not make the kubelet SIGKILL us mid-write) */
+    ev_timer_set(&c->stop_deadline, CONTROLLER_STOP_BOUND_S, 0.);
+    ev_timer_start(c->loop, &c->stop_deadline);
+    /* reads are cancelled at once; at most the writes already sent are waited for */
+    reflector_stop(c->nodes_ref);
+    reflector_stop(c->cm_ref);
+    if (c->create_req) {
+        kreq_cancel(c->create_req);
+        c->create_req = NULL;
+    }
+    bool was_running = c->reconcile_running;
+    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        struct target_state *ts = &c->targets[i];
+        podwatch_free(ts->pods);
+        ts->pods = NULL;
+        ev_timer_stop(c->loop, &ts->hot_timer);
+        if (ts->req && !ts->writing) {
+            kreq_cancel(ts->req);
+            ts->req = NULL;
+            finish_target(c, "stopping"); /* the last one ends the reconcile, then the stop */
+        }
+    }
+    if (!was_running) /* otherwise this continues when the in-flight write completes */
         finish_stop(c);
+}
+
+static void stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    (void)w;
+    LOG_WARN("stopping: the API server did not answer within %.0f s; exiting without waiting longer", CONTROLLER_STOP_BOUND_S);
+    ev_break(loop, EVBREAK_ALL);
 }
 
 void controller_free(struct controller *c)
@@ -1288,6 +1472,8 @@ void controller_free(struct controller *c)
         return;
     ev_timer_stop(c->loop, &c->poll);
     ev_timer_stop(c->loop, &c->coalesce);
+    ev_timer_stop(c->loop, &c->retry);
+    ev_timer_stop(c->loop, &c->stop_deadline);
     for (size_t i = 0; i < c->cfg->n_targets; i++) {
         placement_rules_release(&c->targets[i].rules);
         podwatch_free(c->targets[i].pods);

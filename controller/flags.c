@@ -1,4 +1,5 @@
 #include "flags.h"
+#include "selector.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,7 +17,8 @@ enum flag_id {
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
-    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_IGNORED
+    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
+    ID_MAX_RESPONSE, ID_IGNORED
 };
 
 struct flag_def {
@@ -63,6 +65,10 @@ static const struct flag_def defs[] = {
     {"leader-elect-renew-deadline", F_DURATION, ID_RENEW_DEADLINE, "renew deadline (default 10s)"},
     {"leader-elect-retry-period", F_DURATION, ID_RETRY_PERIOD, "retry period (default 2s)"},
     {"leader-elect-resource-name", F_STRING, ID_LEASE_NAME, "Lease name (default propscaler-<configmap>)"},
+    {"foreign-writer-backoff", F_DURATION, ID_FOREIGN_BACKOFF,
+     "stop writing a target this long when another writer undoes its value 3 times in 10m (default 10m; 0 = never stop)"},
+    {"max-response-size", F_STRING, ID_MAX_RESPONSE,
+     "largest API answer read, e.g. 16Mi (default 16Mi; keep it under an eighth of the memory limit)"},
     {"metrics-addr", F_STRING, ID_METRICS_ADDR, "address for /healthz, /readyz, /last-poll, /metrics (default :8080)"},
     {"log-format", F_STRING, ID_LOG_FORMAT, "text (klog style, default) or json"},
     {"healthz-always-ok", F_BOOL, ID_HEALTHZ_COMPAT, "CPA's /healthz: always 200, even when the loop is stuck"},
@@ -82,6 +88,12 @@ static const struct flag_def defs[] = {
     {"qps-per-replica", F_STRING, ID_QPS_REPLICA, "expected QPS served by each replica (for --dns-qps-per-node-limit)"},
     {"scale-down-delay", F_DURATION, ID_DELAY, "guard: scale down only to the highest answer of this long (default 60s)"},
 };
+
+const char *target_kind_title(enum target_kind k)
+{
+    static const char *titles[] = {"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"};
+    return titles[k];
+}
 
 const char *target_kind_name(enum target_kind k)
 {
@@ -108,6 +120,8 @@ void flags_init(struct propscaler_config *c)
     c->renew_deadline_s = 10;
     c->retry_period_s = 2;
     c->metrics_addr = ":8080";
+    c->foreign_writer_backoff_s = 600;
+    c->max_response_bytes = (size_t)16 << 20;
     cm_data_init(&c->default_data);
     node_count_opts_init(&c->count_opts);
     guard_opts_default(&c->guard);
@@ -148,6 +162,33 @@ static int parse_int(const char *v, long long min, long long max, long long *out
     if (!*v || *end || errno || n < min || n > max)
         return -1;
     *out = n;
+    return 0;
+}
+
+/* A byte size: an integer with an optional Ki/Mi/Gi (or KiB/MiB/GiB) suffix. */
+static int parse_size(const char *v, size_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*v < '0' || *v > '9')
+        return -1;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno)
+        return -1;
+    unsigned long long scale = 1;
+    if (!*end)
+        scale = 1;
+    else if (strcmp(end, "Ki") == 0 || strcmp(end, "KiB") == 0)
+        scale = 1ull << 10;
+    else if (strcmp(end, "Mi") == 0 || strcmp(end, "MiB") == 0)
+        scale = 1ull << 20;
+    else if (strcmp(end, "Gi") == 0 || strcmp(end, "GiB") == 0)
+        scale = 1ull << 30;
+    else
+        return -1;
+    if (n > (1ull << 40) / scale)
+        return -1;
+    *out = (size_t)(n * scale);
     return 0;
 }
 
@@ -274,10 +315,30 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
             snprintf(err, errlen, "--default-params: %s", qerr);
             return -1;
         }
+        {
+            /* the ConfigMap it creates must be valid params, not just JSON */
+            struct params p;
+            params_init(&p);
+            int bad = params_from_configmap(&c->default_data, &p, qerr, sizeof qerr);
+            params_release(&p);
+            if (bad) {
+                snprintf(err, errlen, "--default-params: not valid params: %s", qerr);
+                return -1;
+            }
+        }
         c->default_params = v;
         c->has_default_params = true;
         return 0;
-    case ID_NODELABELS: c->nodelabels = v; return 0;
+    case ID_NODELABELS: {
+        struct selector *sel = NULL;
+        if (selector_parse(v, &sel, qerr, sizeof qerr) != 0) {
+            snprintf(err, errlen, "--nodelabels: \"%s\" is not a valid label selector: %s", v, qerr);
+            return -1;
+        }
+        selector_free(sel);
+        c->nodelabels = v;
+        return 0;
+    }
     case ID_MAX_SYNC:
         if (parse_int(v, 0, 1000000, &n) != 0) {
             snprintf(err, errlen, "--max-sync-failures: expected a non-negative integer, got \"%s\"", v);
@@ -315,6 +376,23 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
           : d->id == ID_RENEW_DEADLINE ? &c->renew_deadline_s : &c->retry_period_s) = secs;
         return 0;
     case ID_LEASE_NAME: c->lease_name = v; return 0;
+    case ID_FOREIGN_BACKOFF:
+        if (parse_duration(v, &secs) != 0 || secs > 7 * 86400) {
+            snprintf(err, errlen, "--foreign-writer-backoff: expected a duration from 0 to 168h such as 10m (0 never "
+                     "stops writing), got \"%s\"", v);
+            return -1;
+        }
+        c->foreign_writer_backoff_s = secs;
+        return 0;
+    case ID_MAX_RESPONSE: {
+        size_t bytes = 0;
+        if (parse_size(v, &bytes) != 0 || bytes < ((size_t)64 << 10) || bytes > ((size_t)1 << 30)) {
+            snprintf(err, errlen, "--max-response-size: expected a size from 64Ki to 1Gi such as 16Mi, got \"%s\"", v);
+            return -1;
+        }
+        c->max_response_bytes = bytes;
+        return 0;
+    }
     case ID_METRICS_ADDR: c->metrics_addr = v; return 0;
     case ID_LOG_FORMAT:
         if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0) {

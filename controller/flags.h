@@ -54,6 +54,8 @@ struct propscaler_config {
     bool leader_elect;
     double lease_duration_s, renew_deadline_s, retry_period_s;
     const char *lease_name;
+    double foreign_writer_backoff_s; /* stop writing when another writer fights this long; 0 = never */
+    size_t max_response_bytes;   /* the cap on one API answer (--max-response-size) */
     const char *metrics_addr;    /* host:port for /healthz, /readyz, /last-poll, /metrics */
     bool log_json;
     bool healthz_always_ok;      /* CPA's /healthz (always 200) instead of the loop check */
@@ -73,6 +75,8 @@ void flags_release(struct propscaler_config *c);
 enum flags_result flags_parse(struct propscaler_config *c, int argc, const char *const *argv, char *err, size_t errlen);
 
 const char *target_kind_name(enum target_kind k);
+/* The API kind: Deployment, ReplicaSet, ReplicationController, StatefulSet. */
+const char *target_kind_title(enum target_kind k);
 void flags_usage(FILE *out);
 
 #endif

@@ -20,6 +20,7 @@ struct kclient {
     struct timespec token_mtime;
     struct kreq *active;  /* doubly linked, for cleanup */
     struct kclient_stats stats;
+    size_t max_body;
     /* libcurl forbids adding transfers from inside its callbacks: requests started there wait
      * here until the event loop adds them */
     int in_curl;
@@ -45,11 +46,36 @@ struct kreq {
     void *ctx;
     double retry_after;
     double started;
+    bool too_large;       /* the body passed its cap: the transfer was aborted */
+    char content_type[128];
     char errbuf[CURL_ERROR_SIZE];
     struct kreq *prev, *next;
 };
 
 const struct kclient_stats *kclient_stats(const struct kclient *c) { return &c->stats; }
+
+void kclient_set_max_body(struct kclient *c, size_t max_body) { c->max_body = max_body ? max_body : KCLIENT_DEFAULT_MAX_BODY; }
+
+void kresp_describe(const struct kresp *r, char *out, size_t outlen)
+{
+    char head[200];
+    size_t w = 0;
+    size_t show = r->len < 64 ? r->len : 64;
+    for (size_t i = 0; i < show && w + 5 < sizeof head; i++) {
+        unsigned char ch = (unsigned char)r->body[i];
+        if (ch == '"' || ch == '\\') {
+            head[w++] = '\\';
+            head[w++] = (char)ch;
+        } else if (ch >= 0x20 && ch < 0x7f) {
+            head[w++] = (char)ch;
+        } else {
+            w += (size_t)snprintf(head + w, sizeof head - w, "\\x%02x", ch);
+        }
+    }
+    head[w] = '\0';
+    snprintf(out, outlen, "HTTP %ld, Content-Type %s, body \"%s\"%s (%zu bytes)", r->status,
+             r->content_type && r->content_type[0] ? r->content_type : "(none)", head, r->len > show ? "..." : "", r->len);
+}
 
 char *kclient_escape(const char *in, char *out, size_t outlen)
 {
@@ -116,8 +142,9 @@ static void add_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
             void *ctx = r->ctx;
             unlink_req(r);
             free_req(r);
+            struct kresp kr = {.body = "", .err = "could not start the request", .content_type = ""};
             if (done)
-                done(ctx, 0, "", 0, "could not start the request", 0);
+                done(ctx, &kr);
         }
     }
 }
@@ -214,18 +241,27 @@ static void check_multi_info(struct kclient *c)
                 c->stats.latency_count++;
             }
         }
-        char err[CURL_ERROR_SIZE + 64];
-        if (res != CURLE_OK)
+        char err[CURL_ERROR_SIZE + 160];
+        if (r->too_large)
+            snprintf(err, sizeof err, "the answer is larger than the %zu MiB response cap (--max-response-size)",
+                     (r->stream ? KCLIENT_MAX_ERROR_BODY : c->max_body) >> 20);
+        else if (res != CURLE_OK)
             snprintf(err, sizeof err, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
         kreq_done_fn done = r->on_done;
         void *ctx = r->ctx;
+        char ctype[sizeof r->content_type];
+        memcpy(ctype, r->content_type, sizeof ctype);
+        bool too_large = r->too_large;
         double ra = r->retry_after;
         /* detach the body, free the transfer, then call back: the callback may start requests */
         size_t len = r->resp.len;
         char *body = buf_take(&r->resp);
         free_req(r);
+        struct kresp kr = {.status = status, .body = body ? body : "", .len = body ? len : 0,
+                           .err = res != CURLE_OK || too_large ? err : NULL, .retry_after = ra,
+                           .content_type = ctype, .too_large = too_large};
         if (done)
-            done(ctx, status, body ? body : "", body ? len : 0, res != CURLE_OK ? err : NULL, ra);
+            done(ctx, &kr);
         free(body);
     }
 }
@@ -237,9 +273,19 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     struct kreq *r = userp;
     size_t n = size * nmemb;
     r->c->stats.bytes_received += n;
-    if (r->stream)
-        return r->on_data && r->on_data(r->ctx, data, n) != 0 ? 0 : n; /* 0 aborts the transfer */
-    return buf_append(&r->resp, data, n) == 0 ? n : 0;
+    if (r->stream) {
+        /* only a 2xx answer is the stream; an error body (a Status, an HTML page) is kept for
+         * `done`, so it is never taken for watch data */
+        long status = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300)
+            return r->on_data && r->on_data(r->ctx, data, n) != 0 ? 0 : n; /* 0 aborts the transfer */
+    }
+    if (buf_append(&r->resp, data, n) != 0) {
+        r->too_large = true;
+        return 0;
+    }
+    return n;
 }
 
 static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
@@ -254,6 +300,18 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
         double v = strtod(tmp, NULL);
         if (v > 0 && v < 3600)
             r->retry_after = v;
+    } else if (n > 13 && strncasecmp(line, "Content-Type:", 13) == 0) {
+        const char *v = line + 13;
+        size_t k = n - 13;
+        while (k && (*v == ' ' || *v == '\t'))
+            v++, k--;
+        while (k && (v[k - 1] == '\r' || v[k - 1] == '\n' || v[k - 1] == ' '))
+            k--;
+        snprintf(r->content_type, sizeof r->content_type, "%.*s", (int)k, v);
+    } else if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* a new response (after a redirect or 100-continue): forget the previous one's headers */
+        r->content_type[0] = '\0';
+        r->retry_after = 0;
     }
     return n;
 }
@@ -305,6 +363,7 @@ struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep
     }
     c->loop = loop;
     c->ep = ep;
+    c->max_body = KCLIENT_DEFAULT_MAX_BODY;
     c->multi = curl_multi_init();
     if (!c->multi) {
         free(c);
@@ -368,7 +427,7 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     r->on_done = done;
     r->ctx = ctx;
     r->started = ev_now(c->loop);
-    buf_init(&r->resp, KCLIENT_MAX_BODY);
+    buf_init(&r->resp, o->stream ? KCLIENT_MAX_ERROR_BODY : c->max_body);
     r->easy = curl_easy_init();
     if (!r->easy) {
         free(r);

@@ -25,16 +25,38 @@
 
 #include "kubeconfig.h"
 
-#define KCLIENT_MAX_BODY ((size_t)256 << 20)
+/* The default cap on one response body. It sits well below the shipped 128Mi memory limit: the
+ * body and the JSON tree built from it (about 4x) must fit together. --max-response-size sets it. */
+#define KCLIENT_DEFAULT_MAX_BODY ((size_t)16 << 20)
+/* What of a stream's non-2xx answer is kept (an error Status is small). */
+#define KCLIENT_MAX_ERROR_BODY ((size_t)64 << 10)
 
 struct kclient;
 struct kreq;
 
-/* status: the HTTP status, or 0 when the transfer failed (err says why). retry_after: seconds
- * from a Retry-After header, 0 when absent. body is NUL-terminated; empty for streams. */
-typedef void (*kreq_done_fn)(void *ctx, long status, const char *body, size_t len, const char *err, double retry_after);
-/* Return 0 to continue, non-zero to abort the transfer (done then reports the failure). */
+/* One finished request, borrowed for the duration of the `done` callback.
+ * status: the HTTP status, or 0 when the transfer failed (err says why). retry_after: seconds
+ * from a Retry-After header, 0 when absent. body is NUL-terminated; for a stream it is empty
+ * on success and holds the (capped) answer when the status is not 2xx: an error body is never
+ * handed to the stream's data callback. content_type: the Content-Type header, "" when absent. */
+struct kresp {
+    long status;
+    const char *body;
+    size_t len;
+    const char *err;
+    double retry_after;
+    const char *content_type;
+    bool too_large; /* the body passed the cap: err names the cap and the flag that sets it */
+};
+
+typedef void (*kreq_done_fn)(void *ctx, const struct kresp *resp);
+/* Return 0 to continue, non-zero to abort the transfer (done then reports the failure). Only the
+ * bytes of a 2xx answer arrive here. */
 typedef int (*kreq_data_fn)(void *ctx, const char *data, size_t len);
+
+/* A one-line description of an answer for error messages: status, content type and the first
+ * bytes of the body, escaped ("HTTP 200, Content-Type text/html, body \"<html><head>...\" (3 KB)"). */
+void kresp_describe(const struct kresp *r, char *out, size_t outlen);
 
 struct kreq_opts {
     const char *method;        /* GET, POST, PUT, PATCH, DELETE */
@@ -54,6 +76,8 @@ struct kclient_stats {
 };
 
 struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep, char *err, size_t errlen);
+/* The cap on one response body (default KCLIENT_DEFAULT_MAX_BODY); 0 keeps the default. */
+void kclient_set_max_body(struct kclient *c, size_t max_body);
 void kclient_free(struct kclient *c);
 struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_data_fn data, kreq_done_fn done, void *ctx);
 void kreq_cancel(struct kreq *r);

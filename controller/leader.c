@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "kanswer.h"
 #include "log.h"
 
 struct leader {
@@ -24,6 +25,8 @@ struct leader {
     double seen_changed_at;   /* when seen_record last changed (local clock) */
     char holder[256];
     unsigned long transitions;
+    int failures;             /* consecutive failed reads/writes (a standby backs off on them) */
+    double not_before;        /* no new attempt before this (backoff, Retry-After) */
     void (*release_done)(void *);
     void *release_ctx;
 };
@@ -83,23 +86,44 @@ static cJSON *lease_body(const struct leader *l, const cJSON *old, const char *h
     return lease;
 }
 
-static void write_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+/* A failed request: a leader keeps trying every retry period (it must renew within its deadline,
+ * unless the server asked it to wait); a standby backs off, doubling up to the lease duration, so
+ * an API outage does not cost a request every retry period per replica. */
+static void note_failure(struct leader *l, const struct kresp *resp)
 {
-    (void)body;
-    (void)len;
-    (void)ra;
+    double now = ev_now(l->loop);
+    l->failures++;
+    double wait = 0;
+    if (!leader_is_leading(l) && l->failures > 1) {
+        wait = l->o.retry_period_s;
+        for (int i = 1; i < l->failures && wait < l->o.lease_duration_s; i++)
+            wait *= 2;
+        if (wait > l->o.lease_duration_s)
+            wait = l->o.lease_duration_s;
+    }
+    if (resp->retry_after > wait)
+        wait = resp->retry_after;
+    l->not_before = now + wait;
+}
+
+static void write_done(void *ctx, const struct kresp *resp)
+{
     struct leader *l = ctx;
     l->req = NULL;
-    if (status == 200 || status == 201) {
+    if (resp->status == 200 || resp->status == 201) {
         if (!l->leading)
             l->transitions++;
+        l->failures = 0;
         l->last_renew = ev_now(l->loop);
         snprintf(l->holder, sizeof l->holder, "%s", l->o.identity);
         set_leading(l, true);
         return;
     }
     /* 409: someone else wrote first; anything else: try again next tick */
-    LOG_V(1, "lease %s/%s: write answered HTTP %ld%s%s", l->o.namespace_, l->o.name, status, err ? ": " : "", err ? err : "");
+    LOG_V(1, "lease %s/%s: write answered HTTP %ld%s%s", l->o.namespace_, l->o.name, resp->status, resp->err ? ": " : "",
+          resp->err ? resp->err : "");
+    if (resp->status != 409)
+        note_failure(l, resp);
     if (!leader_is_leading(l))
         set_leading(l, false);
 }
@@ -116,29 +140,37 @@ static void put_lease(struct leader *l, cJSON *lease, const char *method)
     free(text);
 }
 
-static void get_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void get_done(void *ctx, const struct kresp *resp)
 {
-    (void)ra;
     struct leader *l = ctx;
     l->req = NULL;
     double now = ev_now(l->loop);
-    if (status == 404) {
+    if (resp->status == 404) {
         put_lease(l, lease_body(l, NULL, l->o.identity, true), "POST");
         return;
     }
-    if (status != 200) {
-        LOG_V(1, "lease %s/%s: read answered HTTP %ld%s%s", l->o.namespace_, l->o.name, status, err ? ": " : "", err ? err : "");
+    char err[600];
+    cJSON *lease = NULL;
+    struct kanswer_lease rec;
+    if (resp->status != 200) {
+        snprintf(err, sizeof err, "read answered HTTP %ld%s%s", resp->status, resp->err ? ": " : "", resp->err ? resp->err : "");
+    } else if (kanswer_object(resp, "Lease", &lease, err, sizeof err) == 0 &&
+               kanswer_lease(lease, &rec, err, sizeof err) == 0) {
+        err[0] = '\0';
+    }
+    if (err[0]) {
+        /* an answer that cannot be read says nothing about who holds the Lease */
+        LOG_V(1, "lease %s/%s: %s", l->o.namespace_, l->o.name, err);
+        cJSON_Delete(lease);
+        note_failure(l, resp);
         if (l->leading && !leader_is_leading(l))
             set_leading(l, false);
         return;
     }
-    cJSON *lease = cJSON_ParseWithLength(body, len);
-    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(lease, "spec");
-    const cJSON *holder = cJSON_GetObjectItemCaseSensitive(spec, "holderIdentity");
-    const cJSON *renew = cJSON_GetObjectItemCaseSensitive(spec, "renewTime");
-    const char *h = cJSON_IsString(holder) ? holder->valuestring : "";
+    l->failures = 0;
+    const char *h = rec.holder;
     char record[512];
-    snprintf(record, sizeof record, "%s|%s", h, cJSON_IsString(renew) ? renew->valuestring : "");
+    snprintf(record, sizeof record, "%s|%s", h, rec.renew_time);
     if (strcmp(record, l->seen_record) != 0) {
         snprintf(l->seen_record, sizeof l->seen_record, "%s", record);
         l->seen_changed_at = now;
@@ -163,8 +195,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct leader *l = w->data;
     if (l->leading && !leader_is_leading(l))
         set_leading(l, false); /* the renew deadline passed: stop writing now */
-    if (l->req)
-        return; /* the previous attempt is still in flight */
+    if (l->req || ev_now(l->loop) < l->not_before)
+        return; /* the previous attempt is still in flight, or backing off */
     struct kreq_opts o = {.method = "GET", .path = l->path, .timeout_s = l->o.renew_deadline_s};
     l->req = kclient_request(l->client, &o, NULL, get_done, l);
 }
@@ -190,31 +222,28 @@ void leader_start(struct leader *l)
     ev_timer_start(l->loop, &l->tick);
 }
 
-static void release_write_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void release_write_done(void *ctx, const struct kresp *resp)
 {
-    (void)body;
-    (void)len;
-    (void)ra;
     struct leader *l = ctx;
     l->req = NULL;
-    if (status == 200)
+    if (resp->status == 200)
         LOG_INFO("released Lease %s/%s", l->o.namespace_, l->o.name);
     else
         LOG_WARN("releasing Lease %s/%s failed (HTTP %ld%s%s); it expires on its own", l->o.namespace_, l->o.name,
-                 status, err ? ": " : "", err ? err : "");
+                 resp->status, resp->err ? ": " : "", resp->err ? resp->err : "");
     if (l->release_done)
         l->release_done(l->release_ctx);
 }
 
-static void release_get_done(void *ctx, long status, const char *body, size_t len, const char *err, double ra)
+static void release_get_done(void *ctx, const struct kresp *resp)
 {
-    (void)err;
-    (void)ra;
     struct leader *l = ctx;
     l->req = NULL;
-    cJSON *lease = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
-    const cJSON *holder = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(lease, "spec"), "holderIdentity");
-    if (!lease || !cJSON_IsString(holder) || strcmp(holder->valuestring, l->o.identity) != 0) {
+    char err[600];
+    cJSON *lease = NULL;
+    struct kanswer_lease rec;
+    if (resp->status != 200 || kanswer_object(resp, "Lease", &lease, err, sizeof err) != 0 ||
+        kanswer_lease(lease, &rec, err, sizeof err) != 0 || strcmp(rec.holder, l->o.identity) != 0) {
         cJSON_Delete(lease);
         if (l->release_done)
             l->release_done(l->release_ctx);

@@ -108,8 +108,8 @@ struct podwatch *podwatch_new(struct ev_loop *loop, struct kclient *client, cons
     snprintf(p->path, len, "/api/v1/namespaces/%s/pods", ns);
     p->changed = changed;
     p->ctx = ctx;
-    static const struct reflector_sink sink = {list_begin, item, list_end, event, error};
-    struct reflector_opts o = {.name = "pods", .path = p->path, .label_selector = p->selector};
+    static const struct reflector_sink sink = {list_begin, item, list_end, event, error, NULL, NULL};
+    struct reflector_opts o = {.name = "pods", .path = p->path, .label_selector = p->selector, .list_kind = "PodList"};
     p->ref = reflector_new(loop, client, &o, &sink, p);
     if (!p->ref) {
         podwatch_free(p);

@@ -7,7 +7,10 @@
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +87,28 @@ static struct MHD_Daemon *start_http(const char *addr, struct controller *c, cha
         snprintf(err, errlen, "--metrics-addr: \"%s\" is not an IPv4 address", host);
         return NULL;
     }
+    /* the socket is ours, so a busy or forbidden port is reported with the kernel's reason */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0) {
+        snprintf(err, errlen, "--metrics-addr: cannot listen on %s: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                                            http_handler, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                            http_handler, c, MHD_OPTION_LISTEN_SOCKET, fd,
                                             MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                                             MHD_OPTION_END);
-    if (!d)
-        snprintf(err, errlen, "cannot listen on %s for /healthz and /metrics (port in use?)", addr);
+    if (!d) {
+        snprintf(err, errlen, "--metrics-addr: cannot serve HTTP on %s", addr);
+        close(fd);
+        return NULL;
+    }
+    LOG_INFO("serving /healthz, /readyz, /last-poll and /metrics on %s:%u", host, (unsigned)ntohs(sa.sin_port));
     return d;
 }
 
@@ -127,7 +146,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "propscaler: %s\n", err);
         controller_free(c);
         flags_release(&cfg);
-        return 1;
+        return 2;
     }
     ev_signal term, intr;
     ev_signal_init(&term, on_signal, SIGTERM);

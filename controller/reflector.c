@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kanswer.h"
+#include "krand.h"
 #include "watchsplit.h"
 
 enum phase { PH_IDLE, PH_LISTING, PH_WATCHING, PH_BACKOFF };
@@ -20,8 +22,14 @@ struct reflector {
     struct kreq *req;
     ev_timer retry;    /* backoff before the next attempt */
     ev_timer idle;     /* no bytes on the watch for too long */
+    ev_timer recheck;  /* a count disagreement is probed again a second later */
     double backoff;
     bool synced;
+    bool stopped;
+    bool untrusted;    /* a watch failed: no decision from the cache until a check passes */
+    struct kreq *check_req;
+    int disagreements; /* consecutive checks whose count disagreed */
+    unsigned long events_at_check; /* stats.events at the previous disagreeing check */
     bool need_relist;  /* set by an ERROR 410 event inside the stream */
     char rv[64];
     char continue_token[1024];
@@ -30,6 +38,7 @@ struct reflector {
 };
 
 bool reflector_synced(const struct reflector *r) { return r->synced; }
+bool reflector_trusted(const struct reflector *r) { return r->synced && !r->untrusted; }
 const struct reflector_stats *reflector_stats(const struct reflector *r) { return &r->stats; }
 const char *reflector_resource_version(const struct reflector *r) { return r->rv; }
 
@@ -51,12 +60,13 @@ static void report(struct reflector *r, const char *fmt, ...)
         r->sink.error(r->ctx, msg);
 }
 
-static double jitter(double v) { return v * (0.8 + 0.4 * ((double)rand() / RAND_MAX)); }
-
-/* Retry after a failure: relist or rewatch after backoff (or the server's Retry-After). */
+/* Retry after a failure: relist or rewatch after a jittered, doubling backoff, never sooner than
+ * the server's Retry-After. */
 static void schedule_retry(struct reflector *r, double retry_after)
 {
-    double delay = retry_after > 0 ? retry_after : jitter(r->backoff);
+    double delay = krand_jitter(r->backoff, 0.2);
+    if (retry_after > delay)
+        delay = retry_after;
     r->backoff = r->backoff * 2 > r->o.backoff_max_s ? r->o.backoff_max_s : r->backoff * 2;
     r->phase = PH_BACKOFF;
     ev_timer_stop(r->loop, &r->retry);
@@ -69,10 +79,13 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct reflector *r = w->data;
-    if (r->rv[0] && !r->need_relist && r->synced)
+    if (r->rv[0] && !r->need_relist && r->synced) {
         start_watch(r);
-    else
+        if (r->untrusted)
+            reflector_check(r); /* the watch failed: whatever is behind the endpoint must prove it is the same */
+    } else {
         start_list(r);
+    }
 }
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -106,60 +119,54 @@ static void append_selectors(const struct reflector *r, char *path, size_t len)
 /* ------------------------------------------------------------------------------------------ */
 /* LIST                                                                                         */
 
-static void list_done(void *ctx, long status, const char *body, size_t len, const char *err, double retry_after)
+static void list_done(void *ctx, const struct kresp *resp)
 {
     struct reflector *r = ctx;
     r->req = NULL;
-    if (status == 410 && r->continue_token[0]) {
+    if (resp->status == 410 && r->continue_token[0]) {
         /* the continue token expired between pages: start the list again */
         r->stats.expired++;
         r->continue_token[0] = '\0';
         start_list(r);
         return;
     }
-    if (status != 200) {
-        if (status == 0)
-            report(r, "list failed: %s", err);
+    char err[700];
+    cJSON *root = NULL;
+    struct kanswer_list page;
+    if (resp->status != 200) {
+        if (resp->status == 0)
+            report(r, "list failed: %s", resp->err);
         else
-            report(r, "list answered HTTP %ld", status);
+            report(r, "list answered HTTP %ld", resp->status);
+    } else if (kanswer_object(resp, r->o.list_kind, &root, err, sizeof err) != 0 ||
+               kanswer_list_page(root, &page, err, sizeof err) != 0) {
+        /* refused whole: a malformed page is never counted as (part of) the collection */
+        report(r, "list refused: %s", err);
+    } else {
+        r->stats.list_pages++;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, page.items) r->sink.item(r->ctx, it);
+        if (page.continue_token[0]) {
+            snprintf(r->continue_token, sizeof r->continue_token, "%s", page.continue_token);
+            cJSON_Delete(root);
+            start_list(r);
+            return;
+        }
+        snprintf(r->rv, sizeof r->rv, "%s", page.resource_version);
+        cJSON_Delete(root);
         r->continue_token[0] = '\0';
-        schedule_retry(r, status == 429 || status == 503 ? retry_after : 0);
+        r->need_relist = false;
+        r->synced = true;
+        r->untrusted = false;
+        r->disagreements = 0;
+        r->backoff = r->o.backoff_initial_s;
+        r->sink.list_end(r->ctx, r->rv);
+        start_watch(r);
         return;
     }
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-    const cJSON *cont = cJSON_GetObjectItemCaseSensitive(meta, "continue");
-    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion");
-    if (!cJSON_IsArray(items) && !cJSON_IsNull(items) && items) {
-        cJSON_Delete(root);
-        report(r, "list response is not a list");
-        schedule_retry(r, 0);
-        return;
-    }
-    if (!root || !cJSON_IsString(rv)) {
-        cJSON_Delete(root);
-        report(r, "list response without metadata.resourceVersion");
-        schedule_retry(r, 0);
-        return;
-    }
-    r->stats.list_pages++;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, items) r->sink.item(r->ctx, it);
-    if (cJSON_IsString(cont) && cont->valuestring[0]) {
-        snprintf(r->continue_token, sizeof r->continue_token, "%s", cont->valuestring);
-        cJSON_Delete(root);
-        start_list(r);
-        return;
-    }
-    snprintf(r->rv, sizeof r->rv, "%s", rv->valuestring);
     cJSON_Delete(root);
     r->continue_token[0] = '\0';
-    r->need_relist = false;
-    r->synced = true;
-    r->backoff = r->o.backoff_initial_s;
-    r->sink.list_end(r->ctx, r->rv);
-    start_watch(r);
+    schedule_retry(r, resp->retry_after);
 }
 
 static void start_list(struct reflector *r)
@@ -177,6 +184,11 @@ static void start_list(struct reflector *r)
     }
     append_selectors(r, path, sizeof path);
     r->phase = PH_LISTING;
+    ev_timer_stop(r->loop, &r->recheck);
+    if (r->check_req) {
+        kreq_cancel(r->check_req); /* the LIST answers whatever the check asked */
+        r->check_req = NULL;
+    }
     struct kreq_opts o = {.method = "GET", .path = path, .timeout_s = 120};
     r->req = kclient_request(r->client, &o, NULL, list_done, r);
     if (!r->req)
@@ -196,6 +208,7 @@ static int on_line(void *ctx, const char *line, size_t len)
         return 0; /* skip it; the stream itself is fine */
     }
     int rc = 0;
+    r->backoff = r->o.backoff_initial_s; /* a well-formed event: the stream really works */
     if (ev.type == WEV_ERROR) {
         if (ev.error_code == 410) {
             r->stats.expired++;
@@ -220,7 +233,6 @@ static int watch_data(void *ctx, const char *data, size_t len)
 {
     struct reflector *r = ctx;
     ev_timer_again(r->loop, &r->idle);
-    r->backoff = r->o.backoff_initial_s;
     char err[256];
     int rc = watch_splitter_feed(&r->split, data, len, on_line, r, err, sizeof err);
     if (rc < 0)
@@ -228,36 +240,39 @@ static int watch_data(void *ctx, const char *data, size_t len)
     return rc != 0;
 }
 
-static void watch_done(void *ctx, long status, const char *body, size_t len, const char *err, double retry_after)
+static void watch_done(void *ctx, const struct kresp *resp)
 {
-    (void)body;
-    (void)len;
     struct reflector *r = ctx;
     r->req = NULL;
     ev_timer_stop(r->loop, &r->idle);
-    if (r->need_relist || status == 410) {
+    if (r->need_relist || resp->status == 410) {
         r->need_relist = true;
         start_list(r);
         return;
     }
-    if (status == 200 && !err) {
+    if (resp->status == 200 && !resp->err) {
         /* the server ended the watch (timeoutSeconds): continue from the last resourceVersion */
         r->stats.watch_restarts++;
         start_watch(r);
         return;
     }
-    if (status == 0)
-        report(r, "watch failed: %s", err);
-    else
-        report(r, "watch answered HTTP %ld", status);
+    if (resp->status == 0) {
+        report(r, "watch failed: %s", resp->err);
+    } else {
+        char what[400];
+        kresp_describe(resp, what, sizeof what);
+        report(r, "watch answered %s", what);
+    }
+    /* events may have been missed, or the server behind the endpoint may be another one */
+    r->untrusted = true;
     r->stats.watch_restarts++;
-    schedule_retry(r, status == 429 || status == 503 ? retry_after : 0);
+    schedule_retry(r, resp->retry_after);
 }
 
 static void start_watch(struct reflector *r)
 {
     char path[4096];
-    long timeout = r->o.watch_timeout_s + (long)(rand() % (r->o.watch_timeout_s + 1));
+    long timeout = r->o.watch_timeout_s + (long)(krand_unit() * (double)(r->o.watch_timeout_s + 1));
     snprintf(path, sizeof path, "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld", r->o.path,
              r->rv, timeout);
     append_selectors(r, path, sizeof path);
@@ -273,6 +288,110 @@ static void start_watch(struct reflector *r)
     }
     ev_timer_set(&r->idle, 0., (double)timeout + 60);
     ev_timer_again(r->loop, &r->idle);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Consistency check: is the server behind the endpoint still the one the cache follows?       */
+
+static bool parse_rv(const char *s, unsigned long long *v)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    char *end;
+    *v = strtoull(s, &end, 10);
+    return *end == '\0';
+}
+
+static void check_finished(struct reflector *r)
+{
+    if (r->sink.checked)
+        r->sink.checked(r->ctx, reflector_trusted(r));
+}
+
+static void state_lost(struct reflector *r, const char *why)
+{
+    report(r, "%s: relisting", why);
+    r->stats.state_losses++;
+    r->disagreements = 0;
+    r->untrusted = true; /* until the LIST completes */
+    reflector_relist(r);
+    check_finished(r);
+}
+
+static void check_done(void *ctx, const struct kresp *resp)
+{
+    struct reflector *r = ctx;
+    r->check_req = NULL;
+    if (r->stopped || r->phase == PH_LISTING)
+        return;
+    char err[700];
+    cJSON *root = NULL;
+    struct kanswer_list page;
+    if (resp->status != 200 || kanswer_object(resp, r->o.list_kind, &root, err, sizeof err) != 0 ||
+        kanswer_list_page(root, &page, err, sizeof err) != 0) {
+        if (resp->status != 200)
+            snprintf(err, sizeof err, "HTTP %ld%s%s", resp->status, resp->err ? ": " : "", resp->err ? resp->err : "");
+        report(r, "consistency check failed: %s", err);
+        cJSON_Delete(root);
+        check_finished(r); /* nothing learnt: the trust stays as it was */
+        return;
+    }
+    unsigned long long server_rv, cache_rv;
+    if (parse_rv(page.resource_version, &server_rv) && parse_rv(r->rv, &cache_rv) && server_rv < cache_rv) {
+        char why[200];
+        snprintf(why, sizeof why, "the API server's resourceVersion went back from %s to %s (its state was lost or restored)",
+                 r->rv, page.resource_version);
+        cJSON_Delete(root);
+        state_lost(r, why);
+        return;
+    }
+    bool countable = r->sink.count && (page.remaining >= 0 || !page.continue_token[0]);
+    long long server_n = (long long)cJSON_GetArraySize(page.items) + (page.remaining > 0 ? page.remaining : 0);
+    cJSON_Delete(root);
+    long long cache_n = countable ? (long long)r->sink.count(r->ctx) : server_n;
+    if (server_n == cache_n) {
+        r->disagreements = 0;
+        r->untrusted = false;
+        check_finished(r);
+        return;
+    }
+    /* a disagreement may be an event still on its way: it counts when it persists while no event
+     * arrived, or for ten checks in a row */
+    bool quiet = r->disagreements > 0 && r->stats.events == r->events_at_check;
+    r->disagreements++;
+    if (quiet || r->disagreements >= 10) {
+        char why[200];
+        snprintf(why, sizeof why, "the API server holds %lld items where the cache holds %lld (%d checks in a row)",
+                 server_n, cache_n, r->disagreements);
+        state_lost(r, why);
+        return;
+    }
+    r->events_at_check = r->stats.events;
+    ev_timer_stop(r->loop, &r->recheck);
+    ev_timer_set(&r->recheck, 1.0, 0.);
+    ev_timer_start(r->loop, &r->recheck);
+    check_finished(r);
+}
+
+bool reflector_check(struct reflector *r)
+{
+    if (r->stopped || !r->synced || r->phase == PH_LISTING || r->check_req)
+        return false;
+    char path[4096];
+    snprintf(path, sizeof path, "%s?limit=1", r->o.path);
+    append_selectors(r, path, sizeof path);
+    struct kreq_opts o = {.method = "GET", .path = path, .timeout_s = 10};
+    r->check_req = kclient_request(r->client, &o, NULL, check_done, r);
+    if (r->check_req)
+        r->stats.checks++;
+    return r->check_req != NULL;
+}
+
+static void recheck_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    reflector_check(w->data);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -301,27 +420,41 @@ struct reflector *reflector_new(struct ev_loop *loop, struct kclient *client, co
     r->retry.data = r;
     ev_init(&r->idle, idle_cb);
     r->idle.data = r;
+    ev_init(&r->recheck, recheck_cb);
+    r->recheck.data = r;
     watch_splitter_init(&r->split, 16u << 20);
     return r;
 }
 
 void reflector_start(struct reflector *r) { start_list(r); }
 
+void reflector_stop(struct reflector *r)
+{
+    if (!r)
+        return;
+    r->stopped = true;
+    if (r->req)
+        kreq_cancel(r->req);
+    if (r->check_req)
+        kreq_cancel(r->check_req);
+    r->req = r->check_req = NULL;
+    ev_timer_stop(r->loop, &r->retry);
+    ev_timer_stop(r->loop, &r->idle);
+    ev_timer_stop(r->loop, &r->recheck);
+}
+
 void reflector_free(struct reflector *r)
 {
     if (!r)
         return;
-    if (r->req)
-        kreq_cancel(r->req);
-    ev_timer_stop(r->loop, &r->retry);
-    ev_timer_stop(r->loop, &r->idle);
+    reflector_stop(r);
     watch_splitter_release(&r->split);
     free(r);
 }
 
 void reflector_relist(struct reflector *r)
 {
-    if (r->phase == PH_LISTING)
+    if (r->stopped || r->phase == PH_LISTING)
         return; /* a list is already under way */
     if (r->req) {
         kreq_cancel(r->req);

@@ -9,6 +9,16 @@
  * and swaps it in at list_end, so nothing is ever decided from a partial list. After that, each
  * watch event arrives through `event`.
  *
+ * State loss (an etcd restore, another cluster behind the same endpoint) is not announced by the
+ * API server: a watch from a resourceVersion it has not reached is held open without events. So
+ * the reflector checks itself: reflector_check() sends a cheap consistent LIST (limit=1, no
+ * resourceVersion) and compares it with the cache. A resourceVersion below the last one seen
+ * (compared as integers when both are, as etcd's revisions are; otherwise skipped) relists at
+ * once; an item count (items + remainingItemCount) that disagrees with the sink's count is
+ * probed again a second later and relists when it persists while no event arrived, or after ten
+ * probes in a row. After a watch fails (transport error or an error status) the cache is not
+ * trusted until such a check passes or a LIST completes: reflector_trusted() says so.
+ *
  * Ownership: reflector_new() borrows the loop, client, options strings and sink context (all
  * must outlive it); reflector_free() cancels any transfer in flight.
  */
@@ -29,6 +39,10 @@ struct reflector_sink {
     void (*list_end)(void *ctx, const char *resource_version);
     void (*event)(void *ctx, enum watch_event_type type, const cJSON *obj);
     void (*error)(void *ctx, const char *message); /* a failed request, for logs/health */
+    /* Optional: how many items the consumer holds (for the consistency check; NULL skips the count). */
+    size_t (*count)(void *ctx);
+    /* Optional: a check ended; trusted is reflector_trusted() at that moment. */
+    void (*checked)(void *ctx, bool trusted);
 };
 
 struct reflector_opts {
@@ -36,6 +50,7 @@ struct reflector_opts {
     const char *path;            /* collection path: /api/v1/nodes */
     const char *label_selector;  /* NULL or "" for none */
     const char *field_selector;
+    const char *list_kind;       /* the kind a LIST answers with: NodeList, ConfigMapList, PodList */
     long page_size;              /* LIST limit (default 500) */
     long watch_timeout_s;        /* timeoutSeconds asked of the server (default 300..600, jittered) */
     double backoff_initial_s;    /* default 0.2 */
@@ -44,6 +59,7 @@ struct reflector_opts {
 
 struct reflector_stats {
     unsigned long lists, relists, list_pages, watches, watch_restarts, events, errors, expired;
+    unsigned long checks, state_losses; /* consistency checks sent; relists they triggered */
 };
 
 struct reflector;
@@ -55,6 +71,14 @@ void reflector_free(struct reflector *r);
 /* Start over with a fresh LIST now (e.g. when what the sink derives from each object changed). */
 void reflector_relist(struct reflector *r);
 bool reflector_synced(const struct reflector *r);
+/* Synced, and no check pending after a failed watch: the cache may be decided from. */
+bool reflector_trusted(const struct reflector *r);
+/* Compare the cache with the server now (see above). Returns true when a check was sent (then
+ * `checked` reports its end), false while a LIST or a check is already under way, before the
+ * first LIST and after reflector_stop(). */
+bool reflector_check(struct reflector *r);
+/* Stop every transfer and timer (shutdown); nothing more is reported. */
+void reflector_stop(struct reflector *r);
 const struct reflector_stats *reflector_stats(const struct reflector *r);
 const char *reflector_resource_version(const struct reflector *r);
 

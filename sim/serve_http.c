@@ -617,7 +617,9 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
         }
         if (n > 0)
             continue;
-        if (w->bookmarks && now >= w->next_bookmark) {
+        /* a watch from a resourceVersion the server has not reached (asked of a server whose state
+         * was lost or restored) is held open without events or bookmarks, as kube-apiserver does */
+        if (w->bookmarks && now >= w->next_bookmark && current >= w->last_rv) {
             /* no events up to `current` are pending for us: it is a safe place to resume from */
             if (current > w->last_rv)
                 w->last_rv = current;
