@@ -1,6 +1,12 @@
 #define _DEFAULT_SOURCE
 #include "kubeconfig.h"
 
+#include <sys/stat.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +82,11 @@ char *kube_base64_decode(const char *in, size_t *out_len)
 
 static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file%s", path, S_ISDIR(st.st_mode) ? " (it is a directory)" : "");
+        return -1;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -230,6 +241,18 @@ int kubeconfig_load(const char *path, const char *context, struct kube_endpoint 
                  cluster_name, server ? server : "");
         goto done;
     }
+    const char *host = server + (server[4] == 's' ? 8 : 7);
+    if (!*host || *host == '/' || *host == ':' || *host == '?' || *host == '#') {
+        snprintf(err, errlen, "kubeconfig %s: cluster \"%s\": server \"%s\" has no host", path, cluster_name, server);
+        goto done;
+    }
+    const cJSON *insecure = get(cluster, "insecure-skip-tls-verify");
+    if (insecure && !cJSON_IsBool(insecure) && !cJSON_IsNull(insecure)) {
+        snprintf(err, errlen, "kubeconfig %s: cluster \"%s\": insecure-skip-tls-verify must be true or false, got %s%s%s",
+                 path, cluster_name, cJSON_IsString(insecure) ? "\"" : "",
+                 cJSON_IsString(insecure) ? insecure->valuestring : "a non-boolean", cJSON_IsString(insecure) ? "\"" : "");
+        goto done;
+    }
     out->server = strdup(server);
     size_t sl = strlen(out->server);
     while (sl > 0 && out->server[sl - 1] == '/')
@@ -263,9 +286,19 @@ int kubeconfig_load(const char *path, const char *context, struct kube_endpoint 
         }
         if (str(user, "token"))
             out->token = strdup(str(user, "token"));
-        if (str(user, "tokenFile"))
+        if (str(user, "tokenFile")) {
             out->token_file = resolve(dir, str(user, "tokenFile"));
+            struct stat st;
+            if (!out->token_file || stat(out->token_file, &st) != 0 || !S_ISREG(st.st_mode)) {
+                snprintf(err, errlen, "%s: tokenFile %s: %s", what, out->token_file ? out->token_file : "?",
+                         out->token_file && stat(out->token_file, &st) != 0 ? strerror(errno) : "not a regular file");
+                goto done;
+            }
+        }
     }
+    snprintf(what, sizeof what, "kubeconfig %s: context \"%s\"", path, ctxname);
+    if (kube_endpoint_check(out, what, err, errlen) != 0)
+        goto done;
     rc = 0;
 done:
     free(dir);
@@ -307,5 +340,53 @@ int kubeconfig_in_cluster(const char *dir, struct kube_endpoint *out, char *err,
         out->namespace_ = ns;
     }
     out->context = strdup("in-cluster");
+    if (kube_endpoint_check(out, "in-cluster config", err, errlen) != 0) {
+        kube_endpoint_release(out);
+        return -1;
+    }
     return 0;
+}
+
+/* Credentials that cannot work are a startup error naming the field, not a failure of every
+ * request: the CA must hold certificates, the client certificate and key must parse and match. */
+int kube_endpoint_check(const struct kube_endpoint *ep, const char *what, char *err, size_t errlen)
+{
+    int rc = -1;
+    gnutls_x509_crt_t *crts = NULL;
+    unsigned n = 0;
+    gnutls_certificate_credentials_t cred = NULL;
+    if (ep->ca_pem) {
+        gnutls_datum_t d = {.data = (unsigned char *)ep->ca_pem, .size = (unsigned)ep->ca_len};
+        int g = ep->ca_len > 0 && ep->ca_len < UINT32_MAX
+                    ? gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0)
+                    : GNUTLS_E_BASE64_DECODING_ERROR;
+        if (g < 0 || n == 0) {
+            snprintf(err, errlen, "%s: certificate-authority holds no PEM certificate (%s)", what,
+                     g < 0 ? gnutls_strerror(g) : "empty");
+            goto done;
+        }
+    }
+    if (ep->cert_pem && ep->key_pem) {
+        if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+            snprintf(err, errlen, "%s: out of memory checking the client certificate", what);
+            goto done;
+        }
+        gnutls_datum_t c = {.data = (unsigned char *)ep->cert_pem, .size = (unsigned)ep->cert_len};
+        gnutls_datum_t k = {.data = (unsigned char *)ep->key_pem, .size = (unsigned)ep->key_len};
+        int g = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+        if (g < 0) {
+            snprintf(err, errlen, "%s: client-certificate and client-key %s (%s)", what,
+                     g == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ? "do not match" : "do not parse as a PEM certificate and key",
+                     gnutls_strerror(g));
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    for (unsigned i = 0; i < n; i++)
+        gnutls_x509_crt_deinit(crts[i]);
+    gnutls_free(crts);
+    if (cred)
+        gnutls_certificate_free_credentials(cred);
+    return rc;
 }

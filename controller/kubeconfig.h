@@ -38,6 +38,9 @@ int kubeconfig_load(const char *path, const char *context, struct kube_endpoint 
 /* dir: the service-account directory (IN_CLUSTER_DIR; tests pass their own). */
 int kubeconfig_in_cluster(const char *dir, struct kube_endpoint *out, char *err, size_t errlen);
 void kube_endpoint_release(struct kube_endpoint *ep);
+/* 0 when the credentials can work: the CA holds PEM certificates, the client certificate and key
+ * parse and match (both loaders call it; `what` names the source in err). */
+int kube_endpoint_check(const struct kube_endpoint *ep, const char *what, char *err, size_t errlen);
 
 /* Decode standard base64 (whitespace ignored). Returns a heap buffer or NULL on bad input. */
 char *kube_base64_decode(const char *in, size_t *out_len);

@@ -3,6 +3,8 @@
 #include "serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "fileio.h"
+#include "serve_hostile.h"
 
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
@@ -43,11 +46,14 @@ static void usage(FILE *out)
           "  --latency-ms N            delay every API request\n"
           "  --cut-watch-after S       end every watch stream after S seconds\n"
           "  --cut-watch-events N      end every watch stream after N events\n"
+          "  --hostile MODE            answer reads with malformed bodies: list-no-items, list-wrong-kind,\n"
+          "                            list-items-not-array, scale-huge, scale-string, scale-fraction, html,\n"
+          "                            truncated, protobuf, deep, huge (none: off)\n"
           "Control: GET /propsim/stats, GET /propsim/requests,\n"
           "         POST /propsim/pause|resume|step?n=N  (trace playback)\n"
           "         POST /propsim/compact                (expire every resourceVersion so far: 410s)\n"
           "         POST /propsim/stop|start             (API outage: 503s, open watches end)\n"
-          "         POST /propsim/faults?fail_rate=F&fail_code=C&retry_after=S&latency_ms=N&cut_watch_after=S&cut_watch_events=N\n"
+          "         POST /propsim/faults?fail_rate=F&fail_code=C&retry_after=S&latency_ms=N&cut_watch_after=S&cut_watch_events=N&hostile=MODE\n"
           "         POST /propsim/faults?token=T         (rotate the accepted bearer token)\n",
           out);
 }
@@ -56,9 +62,13 @@ static int write_kubeconfig(const char *path, const struct serve_ctx *ctx, const
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    /* it may hold the bearer token: owner-only, like kubectl's own files */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: propsim\n  cluster:\n    server: %s://%s:%d\n",
@@ -126,7 +136,7 @@ int serve_main(int argc, char **argv);
 int serve_main(int argc, char **argv)
 {
     enum { O_LISTEN = 256, O_NODES, O_TRACE, O_SPEED, O_PAUSED, O_APPLY, O_CERT, O_KEY, O_TOKEN, O_KUBECONFIG,
-           O_WINDOW, O_BOOKMARK, O_SCHEDULER, O_NO_PODS, O_FAIL_RATE, O_FAIL_CODE, O_RETRY_AFTER, O_LATENCY, O_CUT_S, O_CUT_N, O_HELP };
+           O_WINDOW, O_BOOKMARK, O_SCHEDULER, O_NO_PODS, O_FAIL_RATE, O_FAIL_CODE, O_RETRY_AFTER, O_LATENCY, O_CUT_S, O_CUT_N, O_HOSTILE, O_HELP };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"nodes", required_argument, NULL, O_NODES},
         {"trace", required_argument, NULL, O_TRACE}, {"speed", required_argument, NULL, O_SPEED},
@@ -135,7 +145,7 @@ int serve_main(int argc, char **argv)
         {"token", required_argument, NULL, O_TOKEN}, {"write-kubeconfig", required_argument, NULL, O_KUBECONFIG},
         {"watch-window", required_argument, NULL, O_WINDOW}, {"bookmark-interval", required_argument, NULL, O_BOOKMARK},
         {"scheduler", required_argument, NULL, O_SCHEDULER}, {"no-pods", no_argument, NULL, O_NO_PODS},
-        {"fail-rate", required_argument, NULL, O_FAIL_RATE}, {"fail-code", required_argument, NULL, O_FAIL_CODE},
+        {"hostile", required_argument, NULL, O_HOSTILE}, {"fail-rate", required_argument, NULL, O_FAIL_RATE}, {"fail-code", required_argument, NULL, O_FAIL_CODE},
         {"retry-after", required_argument, NULL, O_RETRY_AFTER}, {"latency-ms", required_argument, NULL, O_LATENCY},
         {"cut-watch-after", required_argument, NULL, O_CUT_S}, {"cut-watch-events", required_argument, NULL, O_CUT_N},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
@@ -229,6 +239,13 @@ int serve_main(int argc, char **argv)
             ctx.most_requested = strcmp(optarg, "most-requested") == 0;
             break;
         case O_NO_PODS: ctx.pods_enabled = false; break;
+        case O_HOSTILE:
+            ctx.faults.hostile = serve_hostile_parse(optarg);
+            if (ctx.faults.hostile < 0) {
+                fprintf(stderr, "propsim serve: --hostile: one of %s, got \"%s\"\n", serve_hostile_names(), optarg);
+                goto done;
+            }
+            break;
         case O_FAIL_RATE:
             if (!flag_number("fail-rate", optarg, 1, &ctx.faults.fail_rate))
                 goto done;
@@ -275,6 +292,12 @@ int serve_main(int argc, char **argv)
     }
     if (!!cert_path != !!key_path) {
         fprintf(stderr, "propsim serve: --tls-cert and --tls-key go together\n");
+        goto done;
+    }
+    if (strncmp(ctx.listen_host, "127.", 4) != 0 && strcmp(ctx.listen_host, "localhost") != 0 && !ctx.token) {
+        /* an emulator that accepts any write must not be open to the network by accident */
+        fprintf(stderr, "propsim serve: --listen %s is not a loopback address: give --token T so that only clients "
+                        "holding it are served (or listen on 127.0.0.1)\n", ctx.listen_host);
         goto done;
     }
     if (cert_path) {

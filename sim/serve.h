@@ -27,6 +27,7 @@ struct serve_faults {
     int latency_ms;          /* added to every request */
     double cut_watch_after_s;/* end watch streams after this long (0 = never) */
     long cut_watch_after_events;
+    int hostile;             /* enum hostile_mode: malformed answers to reads (serve_hostile.h) */
 };
 
 struct serve_counters {

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "selector.h"
 #include "serve.h"
+#include "serve_hostile.h"
 
 enum verb { V_GET, V_LIST, V_WATCH, V_CREATE, V_UPDATE, V_PATCH, V_DELETE, V_OTHER };
 static const char *verb_names[] = {"get", "list", "watch", "create", "update", "patch", "delete"};
@@ -47,9 +48,10 @@ static enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    bool typed = hname && strcasecmp(hname, "Content-Type") == 0;
+    MHD_add_response_header(resp, "Content-Type", typed ? hvalue : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
-    if (hname)
+    if (hname && !typed)
         MHD_add_response_header(resp, hname, hvalue);
     count_response(ctx, len, code, method, url);
     enum MHD_Result r = MHD_queue_response(c, code, resp);
@@ -1096,6 +1098,16 @@ static enum MHD_Result control(struct MHD_Connection *c, struct serve_ctx *ctx, 
             ctx->faults.cut_watch_after_s = atof(v);
         if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cut_watch_events")))
             ctx->faults.cut_watch_after_events = atol(v);
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "hostile"))) {
+            int m = serve_hostile_parse(v);
+            if (m < 0) {
+                pthread_mutex_unlock(&ctx->play_mu);
+                char msg[400];
+                snprintf(msg, sizeof msg, "hostile: unknown mode \"%.60s\"; one of %s", v, serve_hostile_names());
+                return send_status(c, ctx, 400, "BadRequest", msg, NULL, NULL, method, url);
+            }
+            ctx->faults.hostile = m;
+        }
         if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"))) {
             /* rotate the accepted bearer token (tests of token rotation); kept for the process' life */
             char *t = strdup(v);
@@ -1244,6 +1256,17 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     if (d->namespaced && !r.namespace_ && (v != V_LIST && v != V_WATCH)) {
         result = send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
         goto done;
+    }
+    if (ctx->faults.hostile != HOSTILE_NONE && (v == V_LIST || v == V_GET)) {
+        char *hb = NULL;
+        size_t hl = 0;
+        const char *ht = NULL;
+        if (serve_hostile_answer((enum hostile_mode)ctx->faults.hostile, v == V_LIST,
+                                 r.subresource && strcmp(r.subresource, "scale") == 0, d->kind,
+                                 kstore_current_rv(ctx->store), &hb, &hl, &ht)) {
+            result = send_body(c, ctx, 200, hb, hl, "Content-Type", ht, method, url);
+            goto done;
+        }
     }
     switch (v) {
     case V_LIST: result = do_list(c, ctx, res, &r, method, url); break;
