@@ -86,8 +86,6 @@ struct controller {
     /* reconcile */
     ev_timer coalesce, poll;
     ev_timer retry;            /* after a failed reconcile; separate, so node events never wait for it */
-    double not_before;         /* the API server's Retry-After: no reconcile before this (ev_now) */
-    double cycle_retry_after;  /* the largest Retry-After seen in this reconcile */
     bool checks_pending;       /* the poll tick's consistency checks are out: they reconcile when done */
     char sync_error[1200];     /* the last reflector error since the previous poll tick */
     ev_timer stop_deadline;    /* a stop ends the loop by this time, whatever is in flight */
@@ -465,13 +463,6 @@ static bool sync_failed(struct controller *c, const char *error)
     return true;
 }
 
-/* Remember a Retry-After of this reconcile's answers: the next attempt waits for it. */
-static void note_retry_after(struct controller *c, double retry_after)
-{
-    if (retry_after > c->cycle_retry_after)
-        c->cycle_retry_after = retry_after;
-}
-
 static void finish_target(struct controller *c, const char *error)
 {
     if (error && !c->cycle_error[0])
@@ -497,11 +488,8 @@ static void finish_target(struct controller *c, const char *error)
         if (c->retry_backoff > c->cfg->poll_period_seconds)
             c->retry_backoff = c->cfg->poll_period_seconds;
         double delay = krand_jitter(c->retry_backoff, 0.2);
-        if (c->cycle_retry_after > 0) {
-            c->not_before = ev_now(c->loop) + c->cycle_retry_after;
-            if (c->cycle_retry_after > delay)
-                delay = c->cycle_retry_after;
-        }
+        if (kclient_retry_wait(c->client) > delay)
+            delay = kclient_retry_wait(c->client);
         if (!c->stopping && !c->params_error[0]) {
             ev_timer_stop(c->loop, &c->retry);
             ev_timer_set(&c->retry, delay, 0.);
@@ -671,7 +659,6 @@ static void put_done(void *ctx, const struct kresp *resp)
     snprintf(msg, sizeof msg, "updating replicas of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind), ts->t->name,
              resp->err ? resp->err : "request failed", status);
     LOG_ERROR("Update failure: %s", msg);
-    note_retry_after(c, resp->retry_after);
     finish_target(c, msg);
 }
 
@@ -696,8 +683,7 @@ static void get_done(void *ctx, const struct kresp *resp)
     }
     if (!scale) {
         LOG_ERROR("Update failure: %s", msg);
-        note_retry_after(c, resp->retry_after);
-        finish_target(c, msg);
+            finish_target(c, msg);
         return;
     }
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(scale, "spec");
@@ -1015,8 +1001,8 @@ static void reconcile(struct controller *c)
     /* never decide from partial data, nor from a cache that may follow another server's state */
     if (!caches_trusted(c))
         return;
-    if (ev_now(c->loop) < c->not_before) {
-        schedule_reconcile(c, c->not_before - ev_now(c->loop)); /* the server asked us to wait */
+    if (kclient_retry_wait(c->client) > 0) {
+        schedule_reconcile(c, kclient_retry_wait(c->client)); /* the server asked us to wait */
         return;
     }
     ev_timer_stop(c->loop, &c->retry);
@@ -1055,7 +1041,6 @@ static void reconcile(struct controller *c)
           (long long)s.schedulable_nodes, (long long)s.total_nodes, (long long)s.schedulable_cores, (long long)s.total_cores);
     c->reconcile_running = true;
     c->cycle_error[0] = '\0';
-    c->cycle_retry_after = 0;
     if (c->params_error[0])
         snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->params_error);
     c->pending = (int)c->cfg->n_targets;
@@ -1112,7 +1097,7 @@ static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void schedule_reconcile(struct controller *c, double delay)
 {
-    double wait = c->not_before - ev_now(c->loop);
+    double wait = kclient_retry_wait(c->client);
     if (wait > delay)
         delay = wait; /* a Retry-After holds every path */
     if (ev_is_active(&c->coalesce))
@@ -1362,6 +1347,9 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     char suffix[17];
     krand_hex(suffix, 8);
     snprintf(c->identity, sizeof c->identity, "%.200s_%s", host, suffix);
+    char ua[320];
+    snprintf(ua, sizeof ua, "propscaler/%s (%s)", PROPSCALER_VERSION, c->identity);
+    kclient_set_user_agent(c->client, ua);
     if (cfg->leader_elect) {
         static char lease_name[300];
         if (cfg->lease_name && cfg->lease_name[0])

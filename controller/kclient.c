@@ -21,6 +21,8 @@ struct kclient {
     struct kreq *active;  /* doubly linked, for cleanup */
     struct kclient_stats stats;
     size_t max_body;
+    double retry_until;   /* ev_now until which the server asked us to wait (Retry-After) */
+    char user_agent[320];
     /* libcurl forbids adding transfers from inside its callbacks: requests started there wait
      * here until the event loop adds them */
     int in_curl;
@@ -53,6 +55,17 @@ struct kreq {
 };
 
 const struct kclient_stats *kclient_stats(const struct kclient *c) { return &c->stats; }
+
+double kclient_retry_wait(const struct kclient *c)
+{
+    double left = c->retry_until - ev_now(c->loop);
+    return left > 0 ? left : 0;
+}
+
+void kclient_set_user_agent(struct kclient *c, const char *user_agent)
+{
+    snprintf(c->user_agent, sizeof c->user_agent, "%s", user_agent);
+}
 
 void kclient_set_max_body(struct kclient *c, size_t max_body) { c->max_body = max_body ? max_body : KCLIENT_DEFAULT_MAX_BODY; }
 
@@ -253,6 +266,8 @@ static void check_multi_info(struct kclient *c)
         memcpy(ctype, r->content_type, sizeof ctype);
         bool too_large = r->too_large;
         double ra = r->retry_after;
+        if (ra > 0 && now + ra > c->retry_until)
+            c->retry_until = now + ra;
         /* detach the body, free the transfer, then call back: the callback may start requests */
         size_t len = r->resp.len;
         char *body = buf_take(&r->resp);
@@ -364,6 +379,7 @@ struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep
     c->loop = loop;
     c->ep = ep;
     c->max_body = KCLIENT_DEFAULT_MAX_BODY;
+    snprintf(c->user_agent, sizeof c->user_agent, "propscaler/%s", PROPSCALER_VERSION);
     c->multi = curl_multi_init();
     if (!c->multi) {
         free(c);
@@ -455,7 +471,7 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "propscaler/" PROPSCALER_VERSION);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!o->stream)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)((o->timeout_s > 0 ? o->timeout_s : 30) * 1000));

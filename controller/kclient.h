@@ -78,6 +78,11 @@ struct kclient_stats {
 struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep, char *err, size_t errlen);
 /* The cap on one response body (default KCLIENT_DEFAULT_MAX_BODY); 0 keeps the default. */
 void kclient_set_max_body(struct kclient *c, size_t max_body);
+/* Seconds left of the longest Retry-After the server has sent (0 when none is running): every
+ * caller that retries waits at least this long, so one answer holds every path. */
+double kclient_retry_wait(const struct kclient *c);
+/* The User-Agent sent (default propscaler/VERSION); copied. Audit logs then tell replicas apart. */
+void kclient_set_user_agent(struct kclient *c, const char *user_agent);
 void kclient_free(struct kclient *c);
 struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_data_fn data, kreq_done_fn done, void *ctx);
 void kreq_cancel(struct kreq *r);

@@ -27,6 +27,7 @@ struct reflector {
     bool synced;
     bool stopped;
     bool untrusted;    /* a watch failed: no decision from the cache until a check passes */
+    bool watch_after_check; /* the check is the retry: the watch follows when it answers */
     struct kreq *check_req;
     int disagreements; /* consecutive checks whose count disagreed */
     unsigned long events_at_check; /* stats.events at the previous disagreeing check */
@@ -67,6 +68,8 @@ static void schedule_retry(struct reflector *r, double retry_after)
     double delay = krand_jitter(r->backoff, 0.2);
     if (retry_after > delay)
         delay = retry_after;
+    if (kclient_retry_wait(r->client) > delay)
+        delay = kclient_retry_wait(r->client); /* another answer's Retry-After holds this path too */
     r->backoff = r->backoff * 2 > r->o.backoff_max_s ? r->o.backoff_max_s : r->backoff * 2;
     r->phase = PH_BACKOFF;
     ev_timer_stop(r->loop, &r->retry);
@@ -80,9 +83,16 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct reflector *r = w->data;
     if (r->rv[0] && !r->need_relist && r->synced) {
+        if (r->untrusted) {
+            /* the watch failed: whatever is behind the endpoint must prove it is the same server
+             * first (one request per retry: the watch follows the check) */
+            r->phase = PH_IDLE;
+            r->watch_after_check = true;
+            if (reflector_check(r))
+                return;
+            r->watch_after_check = false;
+        }
         start_watch(r);
-        if (r->untrusted)
-            reflector_check(r); /* the watch failed: whatever is behind the endpoint must prove it is the same */
     } else {
         start_list(r);
     }
@@ -333,8 +343,17 @@ static void check_done(void *ctx, const struct kresp *resp)
             snprintf(err, sizeof err, "HTTP %ld%s%s", resp->status, resp->err ? ": " : "", resp->err ? resp->err : "");
         report(r, "consistency check failed: %s", err);
         cJSON_Delete(root);
+        if (r->watch_after_check) {
+            r->watch_after_check = false;
+            schedule_retry(r, resp->retry_after); /* the API is still failing: back off further */
+        }
         check_finished(r); /* nothing learnt: the trust stays as it was */
         return;
+    }
+    if (r->watch_after_check) {
+        r->watch_after_check = false;
+        r->phase = PH_WATCHING; /* set before the verdict: a state loss below relists instead */
+        start_watch(r);
     }
     unsigned long long server_rv, cache_rv;
     if (parse_rv(page.resource_version, &server_rv) && parse_rv(r->rv, &cache_rv) && server_rv < cache_rv) {
@@ -375,7 +394,9 @@ static void check_done(void *ctx, const struct kresp *resp)
 
 bool reflector_check(struct reflector *r)
 {
-    if (r->stopped || !r->synced || r->phase == PH_LISTING || r->check_req)
+    /* in backoff the reflector checks on its own when it retries */
+    if (r->stopped || !r->synced || r->phase == PH_LISTING || r->phase == PH_BACKOFF || r->check_req ||
+        (kclient_retry_wait(r->client) > 0 && !r->watch_after_check))
         return false;
     char path[4096];
     snprintf(path, sizeof path, "%s?limit=1", r->o.path);
@@ -410,7 +431,7 @@ struct reflector *reflector_new(struct ev_loop *loop, struct kclient *client, co
     if (r->o.watch_timeout_s <= 0)
         r->o.watch_timeout_s = 300;
     if (r->o.backoff_initial_s <= 0)
-        r->o.backoff_initial_s = 0.2;
+        r->o.backoff_initial_s = 0.8; /* client-go's reflector: 800 ms doubling to 30 s */
     if (r->o.backoff_max_s <= 0)
         r->o.backoff_max_s = 30;
     r->backoff = r->o.backoff_initial_s;

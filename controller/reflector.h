@@ -53,7 +53,7 @@ struct reflector_opts {
     const char *list_kind;       /* the kind a LIST answers with: NodeList, ConfigMapList, PodList */
     long page_size;              /* LIST limit (default 500) */
     long watch_timeout_s;        /* timeoutSeconds asked of the server (default 300..600, jittered) */
-    double backoff_initial_s;    /* default 0.2 */
+    double backoff_initial_s;    /* default 0.8 */
     double backoff_max_s;        /* default 30 */
 };
 

@@ -46,6 +46,8 @@ static void usage(FILE *out)
           "  --latency-ms N            delay every API request\n"
           "  --cut-watch-after S       end every watch stream after S seconds\n"
           "  --cut-watch-events N      end every watch stream after N events\n"
+          "  --audit-log FILE          append a line per API request (REQ), workload replica write (WRITE),\n"
+          "                            node count change (NODES) and Lease holder (LEASE), wall-clock stamped\n"
           "  --hostile MODE            answer reads with malformed bodies: list-no-items, list-wrong-kind,\n"
           "                            list-items-not-array, scale-huge, scale-string, scale-fraction, html,\n"
           "                            truncated, protobuf, deep, huge (none: off)\n"
@@ -136,7 +138,7 @@ int serve_main(int argc, char **argv);
 int serve_main(int argc, char **argv)
 {
     enum { O_LISTEN = 256, O_NODES, O_TRACE, O_SPEED, O_PAUSED, O_APPLY, O_CERT, O_KEY, O_TOKEN, O_KUBECONFIG,
-           O_WINDOW, O_BOOKMARK, O_SCHEDULER, O_NO_PODS, O_FAIL_RATE, O_FAIL_CODE, O_RETRY_AFTER, O_LATENCY, O_CUT_S, O_CUT_N, O_HOSTILE, O_HELP };
+           O_WINDOW, O_BOOKMARK, O_SCHEDULER, O_NO_PODS, O_FAIL_RATE, O_FAIL_CODE, O_RETRY_AFTER, O_LATENCY, O_CUT_S, O_CUT_N, O_HOSTILE, O_AUDIT, O_HELP };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN}, {"nodes", required_argument, NULL, O_NODES},
         {"trace", required_argument, NULL, O_TRACE}, {"speed", required_argument, NULL, O_SPEED},
@@ -145,7 +147,7 @@ int serve_main(int argc, char **argv)
         {"token", required_argument, NULL, O_TOKEN}, {"write-kubeconfig", required_argument, NULL, O_KUBECONFIG},
         {"watch-window", required_argument, NULL, O_WINDOW}, {"bookmark-interval", required_argument, NULL, O_BOOKMARK},
         {"scheduler", required_argument, NULL, O_SCHEDULER}, {"no-pods", no_argument, NULL, O_NO_PODS},
-        {"hostile", required_argument, NULL, O_HOSTILE}, {"fail-rate", required_argument, NULL, O_FAIL_RATE}, {"fail-code", required_argument, NULL, O_FAIL_CODE},
+        {"hostile", required_argument, NULL, O_HOSTILE}, {"audit-log", required_argument, NULL, O_AUDIT}, {"fail-rate", required_argument, NULL, O_FAIL_RATE}, {"fail-code", required_argument, NULL, O_FAIL_CODE},
         {"retry-after", required_argument, NULL, O_RETRY_AFTER}, {"latency-ms", required_argument, NULL, O_LATENCY},
         {"cut-watch-after", required_argument, NULL, O_CUT_S}, {"cut-watch-events", required_argument, NULL, O_CUT_N},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
@@ -220,6 +222,15 @@ int serve_main(int argc, char **argv)
         case O_KEY: key_path = optarg; break;
         case O_TOKEN: ctx.token = optarg; break;
         case O_KUBECONFIG: kubeconfig = optarg; break;
+        case O_AUDIT:
+            if (ctx.audit)
+                fclose(ctx.audit);
+            ctx.audit = fopen(optarg, "a");
+            if (!ctx.audit) {
+                fprintf(stderr, "propsim serve: --audit-log: cannot write %s: %s\n", optarg, strerror(errno));
+                goto done;
+            }
+            break;
         case O_WINDOW:
             window = strtol(optarg, &end, 10);
             if (*end || window < 16) {
@@ -370,6 +381,8 @@ done:
     if (player_started)
         pthread_join(player, NULL);
     kstore_free(ctx.store);
+    if (ctx.audit)
+        fclose(ctx.audit);
     free(cert);
     free(key);
     return rc;

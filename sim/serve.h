@@ -12,6 +12,7 @@
 #define PROPSIM_SERVE_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,7 @@ struct serve_ctx {
     struct kstore *store;
     const char *token;          /* NULL: no auth */
     bool tls;
+    FILE *audit;                /* --audit-log: requests, workload replica writes, node counts, Lease holders */
     struct serve_faults faults;
     struct serve_counters counters;
     volatile int stopping;

@@ -855,6 +855,56 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --audit-log: one line per fact the reliability tests check against (see serve.h). */
+static void audit(struct serve_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void audit(struct serve_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx->audit)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&ctx->counters.mu);
+    fprintf(ctx->audit, "%.6f ", wall_now());
+    vfprintf(ctx->audit, fmt, ap);
+    fputc('\n', ctx->audit);
+    fflush(ctx->audit);
+    pthread_mutex_unlock(&ctx->counters.mu);
+    va_end(ap);
+}
+
+/* After a successful write: what the audit log records of it. */
+static void audit_write(struct serve_ctx *ctx, struct MHD_Connection *c, struct kresource *res, const struct kobj *out,
+                        bool deleted)
+{
+    if (!ctx->audit)
+        return;
+    const struct kresource_def *d = kresource_def(res);
+    const char *ua = header(c, "User-Agent");
+    if (strcmp(d->resource, "nodes") == 0) {
+        struct ksnapshot snap = {0};
+        if (kstore_snapshot(ctx->store, res, NULL, &snap) == 0)
+            audit(ctx, "NODES %zu", snap.n);
+        ksnapshot_release(&snap);
+    } else if (strcmp(d->resource, "leases") == 0 && !deleted) {
+        cJSON *o = cJSON_ParseWithLength(out->text, out->len);
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "spec"), "holderIdentity");
+        audit(ctx, "LEASE %s %s", out->name, cJSON_IsString(h) && h->valuestring[0] ? h->valuestring : "-");
+        cJSON_Delete(o);
+    } else if (d->has_scale && !deleted) {
+        cJSON *o = cJSON_ParseWithLength(out->text, out->len);
+        const cJSON *rep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "spec"), "replicas");
+        audit(ctx, "WRITE %s/%s %.0f %s", out->ns, out->name, cJSON_IsNumber(rep) ? rep->valuedouble : -1.0, ua ? ua : "-");
+        cJSON_Delete(o);
+    }
+}
+
 /* Read-modify-write with retries on conflict, like the API server's GuaranteedUpdate. */
 static enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
                                      const struct api_request *r, const cJSON *patch, bool strategic, bool scale,
@@ -901,6 +951,7 @@ static enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx 
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, false);
         serve_reconcile_pods(ctx, d, out->ns, out->name);
         if (strcmp(d->resource, "nodes") == 0)
             serve_retry_pending(ctx);
@@ -951,6 +1002,7 @@ static enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx,
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, false);
         serve_reconcile_pods(ctx, d, out->ns, out->name);
         if (strcmp(d->resource, "nodes") == 0)
             serve_retry_pending(ctx);
@@ -992,6 +1044,7 @@ static enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx,
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, false);
         serve_reconcile_pods(ctx, d, out->ns, out->name);
         return send_kobj(c, ctx, 200, out, method, url);
     case V_PATCH: {
@@ -1017,6 +1070,7 @@ static enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx,
         pthread_mutex_lock(&ctx->counters.mu);
         ctx->counters.writes++;
         pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, true);
         serve_reconcile_pods(ctx, d, out->ns, out->name); /* garbage-collects its pods */
         if (strcmp(d->resource, "nodes") == 0)
             serve_evict_node(ctx, out->name);
@@ -1182,6 +1236,10 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     if (strncmp(path, "/openapi/v3", 11) == 0 && strcmp(method, "GET") == 0)
         return openapi_v3(c, ctx, path, method);
 
+    if (ctx->audit) {
+        const char *ua = header(c, "User-Agent");
+        audit(ctx, "REQ %s %.600s %s", method, url, ua ? ua : "-");
+    }
     /* fault injection applies to API requests only */
     if (ctx->api_down)
         return send_status(c, ctx, 503, "ServiceUnavailable", "the API server is stopped (propsim /propsim/stop)",
