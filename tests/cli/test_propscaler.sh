@@ -70,6 +70,61 @@ check_err '--poll-period-seconds: expected an integer from 1' --poll-period-seco
 out=$(env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST "$PROPSCALER" --target=deployment/x --configmap=cm --namespace=ns 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q 'not running in a cluster' <<<"$out" || fail "no kubeconfig, not in a cluster: exit $rc: $out"
 
+check_err '--nodelabels: "role in (a" is not a valid label selector' --target=deployment/x --configmap=cm --namespace=ns '--nodelabels=role in (a'
+check_err '--foreign-writer-backoff: expected a duration' --target=deployment/x --configmap=cm --namespace=ns --foreign-writer-backoff=soon
+check_err '--max-response-size: expected a size from 64Ki to 1Gi' --target=deployment/x --configmap=cm --namespace=ns --max-response-size=10
+check_err '--default-params: not valid params: ' --target=deployment/x --configmap=cm --namespace=ns '--default-params={"linear":{"nodesPerReplica":1,"min":-1}}'
+
+# Credentials that cannot work are startup errors naming the field (exit 2), not per-request failures.
+certtool --generate-privkey --outfile "$work/key.pem" >/dev/null 2>&1
+certtool --generate-privkey --outfile "$work/key2.pem" >/dev/null 2>&1
+printf 'cn = "t"\nexpiration_days = 2\n' >"$work/t"
+certtool --generate-self-signed --load-privkey "$work/key.pem" --template "$work/t" --outfile "$work/cert.pem" >/dev/null 2>&1
+b64() { base64 -w0 "$1"; }
+kc() { # kc FILE CLUSTER-EXTRA USER-EXTRA [SERVER]
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "${4:-https://127.0.0.1:6443}" $2}}]
+users: [{name: u, user: {$3}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+EOF
+}
+echo 'not a certificate' >"$work/junk.pem"
+mkdir -p "$work/cadir"
+check_kc() { # check_kc WANT CLUSTER-EXTRA USER-EXTRA [SERVER]
+  kc "$work/bad.kc" "$2" "$3" "${4:-}"
+  check_err "$1" --kubeconfig "$work/bad.kc" --target=deployment/x --configmap=cm --namespace=ns --metrics-addr 127.0.0.1:0
+}
+check_kc 'certificate-authority holds no PEM certificate' ", certificate-authority: $work/junk.pem" 'token: t'
+check_kc 'is not a regular file (it is a directory)' ", certificate-authority: $work/cadir" 'token: t'
+check_kc 'certificate-authority holds no PEM certificate' ", certificate-authority-data: $(printf 'hello' | base64)" 'token: t'
+check_kc 'client-certificate and client-key do not match' ", certificate-authority: $work/cert.pem" "client-certificate-data: $(b64 "$work/cert.pem"), client-key-data: $(b64 "$work/key2.pem")"
+check_kc 'do not parse as a PEM certificate and key' ", certificate-authority: $work/cert.pem" "client-certificate: $work/junk.pem, client-key: $work/key.pem"
+check_kc "tokenFile $work/missing: No such file or directory" '' "tokenFile: $work/missing"
+check_kc 'has no host' '' 'token: t' 'https://'
+check_kc 'insecure-skip-tls-verify must be true or false, got "yes please"' ', insecure-skip-tls-verify: "yes please"' 'token: t'
+# a matching pair and a real CA pass the checks (the process then starts; stop it at once)
+kc "$work/good.kc" ", certificate-authority: $work/cert.pem" "client-certificate: $work/cert.pem, client-key: $work/key.pem"
+timeout -s TERM 1 "$PROPSCALER" --kubeconfig "$work/good.kc" --target=deployment/x --configmap=cm --namespace=ns \
+  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/good.log"
+grep -q 'scaling 1 target' "$work/good.log" || fail "valid credentials refused: $(head -2 "$work/good.log")"
+# a busy or malformed --metrics-addr: exit 2 with the kernel's reason (propsim serve holds the port)
+"$PROPSIM" serve --listen 127.0.0.1:0 >"$work/busy.port" 2>/dev/null &
+busy=$!
+for _ in $(seq 100); do [ -s "$work/busy.port" ] && break; sleep 0.05; done
+kc "$work/tok.kc" '' 'token: t' 'http://127.0.0.1:1'
+check_err "--metrics-addr: cannot listen on 127.0.0.1:$(head -1 "$work/busy.port"): Address already in use" \
+  --kubeconfig "$work/tok.kc" --target=deployment/x --configmap=cm --namespace=ns --metrics-addr "127.0.0.1:$(head -1 "$work/busy.port")"
+kill $busy
+check_err '--metrics-addr: "300.1.1.1" is not an IPv4 address' --kubeconfig "$work/tok.kc" --target=deployment/x \
+  --configmap=cm --namespace=ns --metrics-addr 300.1.1.1:80
+# a bearer token to a plain http:// server is warned about
+timeout -s TERM 1 "$PROPSCALER" --kubeconfig "$work/tok.kc" --target=deployment/x --configmap=cm --namespace=ns \
+  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/tok.log"
+grep -q 'plain http://: the bearer token is sent unencrypted' "$work/tok.log" || fail "no warning for a token over http://"
+
 out=$("$PROPSCALER" --version); [ $? = 0 ] && grep -q '^propscaler ' <<<"$out" || fail "--version: $out"
 out=$("$PROPSCALER" --help); [ $? = 0 ] && grep -q -- '--default-params' <<<"$out" || fail "--help"
 

@@ -340,5 +340,21 @@ for bad in "--latency-ms abc" "--retry-after -1" "--cut-watch-events 1x" "--cut-
   [ "$rc" = 2 ] && grep -q "^propsim serve: $flag: expected a number" <<<"$out" || fail "serve $bad -> exit 2 naming the flag (rc=$rc: $out)"
 done
 
+# Safe by default: not on the network without a token; the kubeconfig (it may hold the token) 0600
+out=$("$PROPSIM" serve --listen 0.0.0.0:0 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'is not a loopback address: give --token' <<<"$out" || fail "serve on 0.0.0.0 without --token: rc=$rc: $out"
+"$PROPSIM" serve --listen 127.0.0.1:0 --token sekret --write-kubeconfig "$work/perm.kc" >"$work/perm.port" 2>/dev/null &
+pp=$!
+for _ in $(seq 100); do [ -s "$work/perm.port" ] && break; sleep 0.05; done
+[ "$(stat -c %a "$work/perm.kc")" = 600 ] || fail "--write-kubeconfig mode $(stat -c %a "$work/perm.kc"), want 600"
+kill $pp; wait $pp 2>/dev/null
+# a watch from a resourceVersion the server has not reached is held open without events or bookmarks
+"$PROPSIM" serve --listen 127.0.0.1:0 --nodes 3 --bookmark-interval 0.2 >"$work/fut.port" 2>/dev/null &
+fp=$!
+for _ in $(seq 100); do [ -s "$work/fut.port" ] && break; sleep 0.05; done
+out=$(curl -s -m 2 "http://127.0.0.1:$(head -1 "$work/fut.port")/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=999999&timeoutSeconds=1")
+[ -z "$out" ] || fail "a watch from a future resourceVersion answered: $out"
+kill $fp; wait $fp 2>/dev/null
+
 echo "test_serve: $fails failure(s)"
 [ "$fails" -eq 0 ]
