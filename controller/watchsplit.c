@@ -47,13 +47,17 @@ int watch_splitter_feed(struct watch_splitter *ws, const char *data, size_t len,
     }
     char *b = ws->buf.data;
     size_t start = 0, i = ws->scanned;
-    for (; i < ws->buf.len; i++) {
-        if (b[i] != '\n')
-            continue;
+    const char *nl;
+    /* memchr over the new bytes only: libc's scan is word-wide */
+    while (i < ws->buf.len && (nl = memchr(b + i, '\n', ws->buf.len - i)) != NULL) {
+        i = (size_t)(nl - b);
         if ((rc = emit(b + start, i - start, fn, ctx)) != 0)
             break;
         start = i + 1;
+        i = start;
     }
+    if (rc == 0)
+        i = ws->buf.len;
     if (rc != 0) {
         start = i + 1;
         i = start;

@@ -62,7 +62,7 @@ static int split(char *line, char **fields, int max)
     return n;
 }
 
-static int import_google2011(const char *in, double cores_per_unit, const char *out)
+int import_google2011(const char *in, double cores_per_unit, const char *out)
 {
     gzFile f = gzopen(in, "rb");
     if (!f) {

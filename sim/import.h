@@ -14,6 +14,11 @@
 
 int import_main(int argc, char **argv);
 
+/* Convert the Google 2011 machine_events table at `in` (CSV, plain or gzip) into the trace `out`,
+ * one CPU unit counted as `cores_per_unit` cores. Bad rows are named on stderr. Returns 0, or 1
+ * when in/out cannot be used. */
+int import_google2011(const char *in, double cores_per_unit, const char *out);
+
 /* Convert the kubectl watch recording at `in` into the trace `out`; events without a timestamp
  * column are `interval` seconds apart. Bad lines are named on stderr and the summary goes to
  * stdout, unless `quiet` (the fuzz target). Returns 0, or 1 when in/out cannot be used. */

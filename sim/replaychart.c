@@ -60,41 +60,44 @@ void replay_chart_free(struct replay_chart *c)
     free(c);
 }
 
-/* Double the bucket width: bucket j becomes buckets 2j and 2j+1 together. Reading 2j and 2j+1
- * before writing j (j <= 2j) makes the merge safe in place. */
-static void merge_halves(struct replay_chart *c)
+/* Multiply the bucket width by `factor` (a power of two): bucket j becomes buckets
+ * j*factor .. (j+1)*factor-1 together, as that many pairwise doublings would make it, in one pass
+ * (a trace whose first gap is years away needs ~40 doublings from the starting width). Reading the
+ * group before writing j (j <= j*factor) makes it safe in place. */
+static void merge_by(struct replay_chart *c, double factor)
 {
-    for (int j = 0; j < FINE / 2; j++) {
-        int a = 2 * j, b = 2 * j + 1;
-        for (int s = 0; s < c->n_series; s++) {
-            double *mn = c->min + (size_t)s * FINE, *mx = c->max + (size_t)s * FINE, *ls = c->last + (size_t)s * FINE;
-            if (c->seen[a] && c->seen[b]) {
-                mn[j] = fmin(mn[a], mn[b]);
-                mx[j] = fmax(mx[a], mx[b]);
-                ls[j] = ls[b];
-            } else if (c->seen[b]) {
-                mn[j] = mn[b];
-                mx[j] = mx[b];
-                ls[j] = ls[b];
-            } else if (c->seen[a]) {
-                mn[j] = mn[a];
-                mx[j] = mx[a];
-                ls[j] = ls[a];
+    size_t f = factor >= FINE ? FINE : (size_t)factor;
+    for (size_t j = 0; j * f < FINE; j++) {
+        bool seen = false, held = false;
+        for (size_t a = j * f; a < (j + 1) * f && a < FINE; a++) {
+            if (c->seen[a]) {
+                for (int s = 0; s < c->n_series; s++) {
+                    size_t at = (size_t)s * FINE;
+                    double *mn = c->min + at, *mx = c->max + at, *ls = c->last + at;
+                    mn[j] = seen ? fmin(mn[j], mn[a]) : mn[a];
+                    mx[j] = seen ? fmax(mx[j], mx[a]) : mx[a];
+                    ls[j] = ls[a];
+                }
+                seen = true;
+            }
+            held = held || c->held[a];
+            for (int i = 0; i < c->n_sets; i++) {
+                double *m = c->mark + (size_t)i * FINE;
+                if (a == j * f)
+                    m[j] = m[a];
+                else if (!isnan(m[a]))
+                    m[j] = m[a];
             }
         }
-        for (int i = 0; i < c->n_sets; i++) {
-            double *m = c->mark + (size_t)i * FINE;
-            m[j] = isnan(m[b]) ? m[a] : m[b];
-        }
-        c->seen[j] = c->seen[a] || c->seen[b];
-        c->held[j] = c->held[a] || c->held[b];
+        c->seen[j] = seen;
+        c->held[j] = held;
     }
-    for (int k = FINE / 2; k < FINE; k++) {
+    for (size_t k = (FINE + f - 1) / f; k < FINE; k++) {
         c->seen[k] = c->held[k] = false;
         for (int i = 0; i < c->n_sets; i++)
-            c->mark[(size_t)i * FINE + (size_t)k] = NAN;
+            c->mark[(size_t)i * FINE + k] = NAN;
     }
-    c->width *= 2;
+    c->width *= factor;
 }
 
 void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4], const int32_t *replicas,
@@ -108,8 +111,12 @@ void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4
         c->width = 1e-6;
     }
     double off = t > c->t0 ? t - c->t0 : 0;
-    while (off >= c->width * FINE)
-        merge_halves(c);
+    if (off >= c->width * FINE) {
+        double factor = 2;
+        while (off >= c->width * factor * FINE)
+            factor *= 2;
+        merge_by(c, factor);
+    }
     int k = (int)(off / c->width);
     k = k >= FINE ? FINE - 1 : k;
     for (int s = 0; s < c->n_series; s++) {
