@@ -90,8 +90,9 @@ static void error(void *ctx, const char *msg)
     LOG_V(1, "%s", msg);
 }
 
-struct podwatch *podwatch_new(struct ev_loop *loop, struct kclient *client, const char *ns, const char *selector,
-                              void (*changed)(void *ctx), void *ctx)
+void podwatch_apply(struct podwatch *p, const cJSON *pod, bool deleted) { upsert(p, pod, deleted); }
+
+struct podwatch *podwatch_new_offline(const char *ns, const char *selector)
 {
     struct podwatch *p = calloc(1, sizeof *p);
     if (!p)
@@ -106,6 +107,15 @@ struct podwatch *podwatch_new(struct ev_loop *loop, struct kclient *client, cons
         return NULL;
     }
     snprintf(p->path, len, "/api/v1/namespaces/%s/pods", ns);
+    return p;
+}
+
+struct podwatch *podwatch_new(struct ev_loop *loop, struct kclient *client, const char *ns, const char *selector,
+                              void (*changed)(void *ctx), void *ctx)
+{
+    struct podwatch *p = podwatch_new_offline(ns, selector);
+    if (!p)
+        return NULL;
     p->changed = changed;
     p->ctx = ctx;
     static const struct reflector_sink sink = {list_begin, item, list_end, event, error, NULL, NULL};

@@ -10,7 +10,10 @@
 #ifndef PROPSCALER_PODWATCH_H
 #define PROPSCALER_PODWATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include <cjson/cJSON.h>
 
 #include <ev.h>
 
@@ -28,6 +31,9 @@ struct podwatch;
 struct podwatch *podwatch_new(struct ev_loop *loop, struct kclient *client, const char *ns, const char *selector,
                               void (*changed)(void *ctx), void *ctx);
 void podwatch_free(struct podwatch *p);
+/* For tests and fuzzing: a podwatch fed by hand through podwatch_apply(), without a reflector. */
+struct podwatch *podwatch_new_offline(const char *ns, const char *selector);
+void podwatch_apply(struct podwatch *p, const cJSON *pod, bool deleted);
 const char *podwatch_selector(const struct podwatch *p);
 /* Per-node replica counts, busiest first; returns how many nodes hold pods (fills up to max). */
 size_t podwatch_load(const struct podwatch *p, struct node_load *out, size_t max);

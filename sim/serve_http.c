@@ -17,6 +17,8 @@
 #include "selector.h"
 #include "serve.h"
 #include "serve_hostile.h"
+#include "kfilter.h"
+#include "kpatch.h"
 
 enum verb { V_GET, V_LIST, V_WATCH, V_CREATE, V_UPDATE, V_PATCH, V_DELETE, V_OTHER };
 static const char *verb_names[] = {"get", "list", "watch", "create", "update", "patch", "delete"};
@@ -327,74 +329,6 @@ static enum MHD_Result openapi_v3(struct MHD_Connection *c, struct serve_ctx *ct
 /* ------------------------------------------------------------------------------------------ */
 /* Selectors                                                                                    */
 
-static const char *kobj_label(const void *ctx, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive((const cJSON *)ctx, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-struct filter {
-    struct selector *labels;
-    char *field_name; /* metadata.name=X */
-    char *field_ns;   /* metadata.namespace=X */
-};
-
-static void filter_release(struct filter *f)
-{
-    selector_free(f->labels);
-    free(f->field_name);
-    free(f->field_ns);
-}
-
-static int filter_init(struct filter *f, const struct api_request *r, char *err, size_t errlen)
-{
-    memset(f, 0, sizeof *f);
-    if (r->label_selector && selector_parse(r->label_selector, &f->labels, err, errlen) != 0)
-        return -1;
-    if (r->field_selector && r->field_selector[0]) {
-        /* metadata.name and metadata.namespace, comma-separated, = or == */
-        char *copy = strdup(r->field_selector), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strstr(tok, "==");
-            size_t skip = 2;
-            if (!eq) {
-                eq = strchr(tok, '=');
-                skip = 1;
-            }
-            if (!eq) {
-                snprintf(err, errlen, "invalid field selector \"%s\"", r->field_selector);
-                free(copy);
-                return -1;
-            }
-            *eq = '\0';
-            if (strcmp(tok, "metadata.name") == 0) {
-                free(f->field_name);
-                f->field_name = strdup(eq + skip);
-            } else if (strcmp(tok, "metadata.namespace") == 0) {
-                free(f->field_ns);
-                f->field_ns = strdup(eq + skip);
-            } else {
-                snprintf(err, errlen, "field label not supported: %s", tok);
-                free(copy);
-                return -1;
-            }
-        }
-        free(copy);
-    }
-    return 0;
-}
-
-static bool filter_match(const struct filter *f, const struct kobj *o)
-{
-    if (!o)
-        return false;
-    if (f->field_name && strcmp(f->field_name, o->name) != 0)
-        return false;
-    if (f->field_ns && strcmp(f->field_ns, o->ns) != 0)
-        return false;
-    return selector_matches(f->labels, kobj_label, o->labels);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* LIST with consistent paging: a continue token names a kept snapshot and an offset.          */
 
@@ -414,9 +348,9 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
 {
     const struct kresource_def *d = kresource_def(res);
     char err[512];
-    struct filter f;
-    if (filter_init(&f, r, err, sizeof err) != 0) {
-        filter_release(&f);
+    struct kfilter f;
+    if (kfilter_init(&f, r, err, sizeof err) != 0) {
+        kfilter_release(&f);
         return send_status(c, ctx, 400, "BadRequest", err, NULL, NULL, method, url);
     }
     struct ksnapshot local = {0};
@@ -426,8 +360,8 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
     if (r->continue_token && r->continue_token[0]) {
         unsigned long id = 0, off = 0;
         unsigned long long rv = 0;
-        if (sscanf(r->continue_token, "propsim-%lu-%lu-%llu", &id, &off, &rv) != 3) {
-            filter_release(&f);
+        if (kfilter_parse_continue(r->continue_token, &id, &off, &rv) != 0) {
+            kfilter_release(&f);
             return send_status(c, ctx, 400, "BadRequest", "continue key is not valid: malformed token", NULL, NULL,
                                method, url);
         }
@@ -437,7 +371,7 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
                 slot = i;
         if (slot < 0 || rv < kstore_oldest_rv(ctx->store, res)) {
             pthread_mutex_unlock(&snapshots.mu);
-            filter_release(&f);
+            kfilter_release(&f);
             return send_status(c, ctx, 410, "Expired",
                                "The provided continue parameter is too old to display a consistent list result. You "
                                "can start a new list without the continue parameter, or use the continue token in "
@@ -451,7 +385,7 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
         /* the lock is held while this page is written from the kept snapshot */
     } else {
         if (kstore_snapshot(ctx->store, res, r->namespace_, &local) != 0) {
-            filter_release(&f);
+            kfilter_release(&f);
             return send_status(c, ctx, 500, "InternalError", "out of memory", NULL, NULL, method, url);
         }
         snap = &local;
@@ -470,7 +404,7 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
     buf_init(&items, (size_t)1 << 31);
     size_t i = offset, emitted = 0;
     for (; i < snap->n && (limit <= 0 || emitted < (size_t)limit); i++) {
-        if (!filter_match(&f, snap->items[i]))
+        if (!kfilter_match(&f, snap->items[i]))
             continue;
         if (emitted++)
             buf_putc(&items, ',');
@@ -478,7 +412,7 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
     }
     size_t remaining = 0;
     for (size_t k = i; k < snap->n; k++)
-        remaining += filter_match(&f, snap->items[k]);
+        remaining += kfilter_match(&f, snap->items[k]);
     if (remaining > 0) {
         /* keep the snapshot for the next page */
         if (slot < 0) {
@@ -497,7 +431,7 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
     if (slot >= 0)
         pthread_mutex_unlock(&snapshots.mu);
     ksnapshot_release(&local);
-    filter_release(&f);
+    kfilter_release(&f);
     buf_puts(&b, "},\"items\":[");
     buf_append(&b, buf_str(&items), items.len);
     buf_puts(&b, "]}");
@@ -516,7 +450,7 @@ static enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, 
 struct watch_state {
     struct serve_ctx *ctx;
     struct kresource *res;
-    struct filter f;
+    struct kfilter f;
     uint64_t last_rv;
     struct buf pending;
     size_t sent_off;
@@ -552,8 +486,8 @@ static void emit_bookmark(struct watch_state *w, uint64_t rv, bool initial_end)
 /* Translate store events into what this watcher sees: label transitions become ADDED/DELETED. */
 static void emit_event(struct watch_state *w, const struct kevent *e)
 {
-    bool now = e->type != KE_DELETED && filter_match(&w->f, e->obj);
-    bool before = e->old && filter_match(&w->f, e->old);
+    bool now = e->type != KE_DELETED && kfilter_match(&w->f, e->obj);
+    bool before = e->old && kfilter_match(&w->f, e->old);
     if (e->type == KE_DELETED) {
         if (before)
             emit(w, "DELETED", e->obj);
@@ -639,7 +573,7 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
 static void watch_free(void *cls)
 {
     struct watch_state *w = cls;
-    filter_release(&w->f);
+    kfilter_release(&w->f);
     buf_release(&w->pending);
     free(w);
 }
@@ -652,8 +586,8 @@ static enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx,
     if (!w)
         return MHD_NO;
     char err[512];
-    if (filter_init(&w->f, r, err, sizeof err) != 0) {
-        filter_release(&w->f);
+    if (kfilter_init(&w->f, r, err, sizeof err) != 0) {
+        kfilter_release(&w->f);
         free(w);
         return send_status(c, ctx, 400, "BadRequest", err, NULL, NULL, method, url);
     }
@@ -680,7 +614,7 @@ static enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx,
         }
         long cut = ctx->faults.cut_watch_after_events;
         for (size_t i = 0; i < snap.n && !(cut > 0 && w->events_sent >= cut); i++)
-            if (filter_match(&w->f, snap.items[i]))
+            if (kfilter_match(&w->f, snap.items[i]))
                 emit(w, "ADDED", snap.items[i]);
         w->last_rv = snap.rv;
         if (r->send_initial_events && r->allow_bookmarks)
@@ -714,74 +648,6 @@ static enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx,
 
 /* ------------------------------------------------------------------------------------------ */
 /* Writes                                                                                       */
-
-/* RFC 7386 merge patch; with `strategic`, lists of objects keyed by "name" merge per element and
- * "$"-directives are dropped (a practical subset of strategic merge patch for kubectl apply). */
-static cJSON *merge_patch(cJSON *target, const cJSON *patch, bool strategic);
-
-static cJSON *merge_list(cJSON *target, const cJSON *patch)
-{
-    const cJSON *e;
-    bool keyed = cJSON_IsArray(target) && cJSON_GetArraySize(patch) > 0;
-    cJSON_ArrayForEach(e, patch) keyed = keyed && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "name"));
-    if (!keyed) {
-        cJSON_Delete(target);
-        return cJSON_Duplicate(patch, 1);
-    }
-    cJSON_ArrayForEach(e, patch)
-    {
-        const char *name = cJSON_GetObjectItemCaseSensitive(e, "name")->valuestring;
-        const cJSON *directive = cJSON_GetObjectItemCaseSensitive(e, "$patch");
-        int idx = 0;
-        cJSON *t, *match = NULL;
-        cJSON_ArrayForEach(t, target)
-        {
-            const cJSON *tn = cJSON_GetObjectItemCaseSensitive(t, "name");
-            if (cJSON_IsString(tn) && strcmp(tn->valuestring, name) == 0) {
-                match = t;
-                break;
-            }
-            idx++;
-        }
-        if (cJSON_IsString(directive) && strcmp(directive->valuestring, "delete") == 0) {
-            if (match)
-                cJSON_DeleteItemFromArray(target, idx);
-            continue;
-        }
-        if (match)
-            cJSON_ReplaceItemInArray(target, idx, merge_patch(cJSON_Duplicate(match, 1), e, true));
-        else
-            cJSON_AddItemToArray(target, merge_patch(cJSON_CreateObject(), e, true));
-    }
-    return target;
-}
-
-static cJSON *merge_patch(cJSON *target, const cJSON *patch, bool strategic)
-{
-    if (!cJSON_IsObject(patch)) {
-        cJSON_Delete(target);
-        return cJSON_Duplicate(patch, 1);
-    }
-    if (!cJSON_IsObject(target)) {
-        cJSON_Delete(target);
-        target = cJSON_CreateObject();
-    }
-    const cJSON *m;
-    cJSON_ArrayForEach(m, patch)
-    {
-        if (strategic && m->string[0] == '$')
-            continue;
-        if (cJSON_IsNull(m)) {
-            cJSON_DeleteItemFromObjectCaseSensitive(target, m->string);
-            continue;
-        }
-        cJSON *cur = cJSON_DetachItemFromObjectCaseSensitive(target, m->string);
-        cJSON *merged = strategic && cJSON_IsArray(m) ? merge_list(cur ? cur : cJSON_CreateArray(), m)
-                                                      : merge_patch(cur, m, strategic);
-        cJSON_AddItemToObject(target, m->string, merged);
-    }
-    return target;
-}
 
 static int get_replicas(const cJSON *obj, double *out)
 {
@@ -922,7 +788,7 @@ static enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx 
         char rv[32];
         snprintf(rv, sizeof rv, "%llu", (unsigned long long)cur->rv);
         if (scale) {
-            cJSON *sc = merge_patch(scale_of(cur), patch, false);
+            cJSON *sc = kpatch_merge(scale_of(cur), patch, false);
             const cJSON *rep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sc, "spec"), "replicas");
             if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 || rep->valuedouble > 2147483647.0) {
                 cJSON_Delete(sc);
@@ -935,7 +801,7 @@ static enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx 
             settle_status(obj);
             cJSON_Delete(sc);
         } else {
-            obj = merge_patch(obj, patch, strategic);
+            obj = kpatch_merge(obj, patch, strategic);
         }
         kobj_unref(cur);
         /* pin the version we read: a concurrent write makes this attempt conflict and retry */

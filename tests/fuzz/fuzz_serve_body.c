@@ -1,0 +1,70 @@
+/* Fuzz what propsim serve reads of a request beyond its path: create/update bodies and merge and
+ * strategic-merge patches applied to a stored object (first byte 0/1: "TARGET\nPATCH"), and
+ * label selectors, field selectors and continue tokens (first byte 2: "LABELS\nFIELDS\nTOKEN"),
+ * matched against an object. */
+#define _DEFAULT_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "kfilter.h"
+#include "kpatch.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    char *text = malloc(size);
+    if (!text)
+        return 0;
+    memcpy(text, data + 1, size - 1);
+    text[size - 1] = '\0';
+    char *part[3] = {text, NULL, NULL};
+    for (int i = 1; i < 3; i++) {
+        char *nl = part[i - 1] ? strchr(part[i - 1], '\n') : NULL;
+        if (nl) {
+            *nl = '\0';
+            part[i] = nl + 1;
+        }
+    }
+    int mode = data[0] % 3;
+    if (mode < 2) {
+        cJSON *target = cJSON_Parse(part[0]);
+        cJSON *patch = part[1] ? cJSON_Parse(part[1]) : NULL;
+        if (patch) {
+            cJSON *out = kpatch_merge(target, patch, mode == 1);
+            char *printed = cJSON_PrintUnformatted(out);
+            cJSON_free(printed);
+            cJSON_Delete(out);
+        } else {
+            cJSON_Delete(target);
+        }
+        cJSON_Delete(patch);
+    } else {
+        struct api_request r;
+        memset(&r, 0, sizeof r);
+        r.label_selector = part[0];
+        r.field_selector = part[1];
+        struct kfilter f;
+        char err[512];
+        if (kfilter_init(&f, &r, err, sizeof err) == 0) {
+            cJSON *labels = cJSON_CreateObject();
+            cJSON_AddStringToObject(labels, "k8s-app", "kube-dns");
+            cJSON_AddStringToObject(labels, "pool", "a");
+            struct kobj o = {.name = "n1", .ns = "kube-system", .labels = labels, .text = "{}", .len = 2};
+            (void)kfilter_match(&f, &o);
+            cJSON_Delete(labels);
+        }
+        kfilter_release(&f);
+        unsigned long snap, off;
+        unsigned long long rv;
+        if (part[2])
+            (void)kfilter_parse_continue(part[2], &snap, &off, &rv);
+    }
+    free(text);
+    return 0;
+}
