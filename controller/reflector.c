@@ -350,6 +350,7 @@ static void check_done(void *ctx, const struct kresp *resp)
         check_finished(r); /* nothing learnt: the trust stays as it was */
         return;
     }
+    r->backoff = r->o.backoff_initial_s; /* the server answers sanely again */
     if (r->watch_after_check) {
         r->watch_after_check = false;
         r->phase = PH_WATCHING; /* set before the verdict: a state loss below relists instead */
