@@ -10,6 +10,14 @@
  * planned action instead. CPA's log lines, /healthz, /last-poll, --default-params creation and
  * --max-sync-failures behave as in CPA (see CPA-COMPAT.md); /readyz and /metrics are additions.
  *
+ * Against a failing or hostile server: no decision while either cache is untrusted (after a
+ * failed watch, until the reflector's consistency check passes or a LIST completes); each poll
+ * tick first checks both caches against the server (state loss), then reconciles. A failed
+ * reconcile is retried on its own timer (jittered backoff, never sooner than a Retry-After),
+ * so a node event is decided at once whatever retry is pending. A poll period without a usable
+ * cache counts as a failed sync, before the first LIST too. Leadership changes clear the
+ * foreign-writer bookkeeping. controller_stop() ends the loop within CONTROLLER_STOP_BOUND_S.
+ *
  * Ownership: controller_new() borrows the loop and config (both outlive it).
  */
 #ifndef PROPSCALER_CONTROLLER_H
