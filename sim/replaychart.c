@@ -22,6 +22,7 @@ struct replay_chart {
     bool started;
     double t0, width, t_last; /* bucket k covers [t0 + k*width, t0 + (k+1)*width) */
     bool seen[FINE], held[FINE];
+    size_t used;              /* buckets at and above this index hold nothing (merges stop there) */
     double *min, *max, *last; /* [series * FINE + k] */
     double *mark;             /* [set * FINE + k]: replicas after the bucket's last action, or NAN */
 };
@@ -67,9 +68,10 @@ void replay_chart_free(struct replay_chart *c)
 static void merge_by(struct replay_chart *c, double factor)
 {
     size_t f = factor >= FINE ? FINE : (size_t)factor;
-    for (size_t j = 0; j * f < FINE; j++) {
+    size_t used = c->used;
+    for (size_t j = 0; j * f < used; j++) {
         bool seen = false, held = false;
-        for (size_t a = j * f; a < (j + 1) * f && a < FINE; a++) {
+        for (size_t a = j * f; a < (j + 1) * f && a < used; a++) {
             if (c->seen[a]) {
                 for (int s = 0; s < c->n_series; s++) {
                     size_t at = (size_t)s * FINE;
@@ -92,7 +94,8 @@ static void merge_by(struct replay_chart *c, double factor)
         c->seen[j] = seen;
         c->held[j] = held;
     }
-    for (size_t k = (FINE + f - 1) / f; k < FINE; k++) {
+    c->used = (used + f - 1) / f;
+    for (size_t k = c->used; k < used; k++) {
         c->seen[k] = c->held[k] = false;
         for (int i = 0; i < c->n_sets; i++)
             c->mark[(size_t)i * FINE + k] = NAN;
@@ -129,6 +132,8 @@ void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4
         c->last[at] = v;
     }
     c->seen[k] = true;
+    if ((size_t)k + 1 > c->used)
+        c->used = (size_t)k + 1;
     for (int i = 0; i < c->n_sets; i++) {
         if (acted[i])
             c->mark[(size_t)i * FINE + (size_t)k] = replicas[i];

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fuzz_common.h"
@@ -14,14 +15,22 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char out_dir[] = "/tmp/fuzz-replay-out-XXXXXX";
+/* inputs and outputs on a memory file system where there is one: a disk write per input was the
+ * harness's cost */
+static const char *scratch = "/dev/shm";
+static char out_dir[64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    if (!mkdtemp(out_dir))
-        abort();
+    snprintf(out_dir, sizeof out_dir, "%s/fuzz-replay-out-XXXXXX", scratch);
+    if (!mkdtemp(out_dir)) {
+        scratch = "/tmp";
+        snprintf(out_dir, sizeof out_dir, "%s/fuzz-replay-out-XXXXXX", scratch);
+        if (!mkdtemp(out_dir))
+            abort();
+    }
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) { /* replay's report on stdout, once per input, is noise here */
         dup2(null, STDOUT_FILENO);
@@ -32,7 +41,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char in[] = "/tmp/fuzz-replay-in-XXXXXX";
+    char in[64];
+    snprintf(in, sizeof in, "%s/fuzz-replay-in-XXXXXX", scratch);
     if (fuzz_to_file(in, data, size) != 0)
         return 0;
     char *argv[] = {"replay", in, "--params", "{\"linear\":{\"nodesPerReplica\":2,\"coresPerReplica\":8,"
