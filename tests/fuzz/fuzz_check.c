@@ -17,11 +17,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) { /* the report on stdout is noise here */
-        dup2(null, STDOUT_FILENO);
-        close(null);
-    }
+    fuzz_quiet_stdout();
     return 0;
 }
 

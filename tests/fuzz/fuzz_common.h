@@ -5,12 +5,24 @@
 #ifndef PROPSCALER_FUZZ_COMMON_H
 #define PROPSCALER_FUZZ_COMMON_H
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "nodes.h"
 #include "trace.h"
+
+/* Send stdout to /dev/null: the code under test reports there once per input, which is noise
+ * (and time) in a fuzz run; libFuzzer reports on stderr. For LLVMFuzzerInitialize. */
+static inline void fuzz_quiet_stdout(void)
+{
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
+}
 
 /* Write the fuzz input to a new temporary file named from `tmpl` (a mkstemp template, changed in
  * place). Returns 0, or -1 (nothing left behind). */

@@ -16,11 +16,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) { /* the import summary on stdout is noise here */
-        dup2(null, STDOUT_FILENO);
-        close(null);
-    }
+    fuzz_quiet_stdout();
     return 0;
 }
 

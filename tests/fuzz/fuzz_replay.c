@@ -31,11 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         if (!mkdtemp(out_dir))
             abort();
     }
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) { /* replay's report on stdout, once per input, is noise here */
-        dup2(null, STDOUT_FILENO);
-        close(null);
-    }
+    fuzz_quiet_stdout();
     return 0;
 }
 
