@@ -23,6 +23,7 @@
 #include "nodes.h"
 #include "params.h"
 #include "placement.h"
+#include "planner.h"
 #include "podwatch.h"
 #include "reflector.h"
 #include "replicas.h"
@@ -32,27 +33,19 @@ struct target_state {
     struct controller *c;
     const struct scale_target *t;
     char path[768];       /* the scale subresource */
-    int32_t desired;      /* last decision */
+    struct planner_target plan; /* the decision's state (policies/planner) */
+    char why[512];        /* the last plan's rule in words, for the scaling Event */
     int32_t current;      /* last observed spec.replicas */
     bool observed;
     int attempts;         /* 409 retries within one reconcile */
     struct kreq *req;     /* the read or write of this target in flight */
     bool writing;         /* req is a write (a stop lets it finish) */
     unsigned long writes;
-    /* another writer (an HPA, a person) fighting over spec.replicas */
-    int32_t last_written; /* -1: none yet */
-    double overrides[3];  /* when our value was last replaced while our decision stood */
-    int n_overrides;
-    double fighting_until;
-    unsigned long override_total;
-    struct guard_state guard;
-    bool held;            /* a hold episode is in progress (one Event per episode) */
     /* placement: the pod template's rules, refreshed at most once a poll period */
     char object_path[768];
     struct placement_rules rules;
     bool rules_known;
     double rules_at;
-    bool capped;          /* a cap episode is in progress */
     int64_t eligible;
     char tagged[64];      /* the rules' fingerprint the node tags were computed with */
     /* where its pods run */
@@ -60,7 +53,6 @@ struct target_state {
     char piled[512];      /* the last reported over-limit nodes (report on change) */
     ev_timer hot_timer;   /* pod changes are evaluated together, half a second after a burst */
     int busiest, over_limit, over_qps;
-    unsigned long guard_holds, guard_limits;
 };
 
 struct controller {
@@ -77,6 +69,7 @@ struct controller {
     /* params */
     bool cm_present;
     struct cm_data cm;         /* the ConfigMap's data as last seen */
+    struct planner_opts plan_opts;
     struct params params;      /* last good params */
     char guard_override[256];  /* the ConfigMap's propscaler.io/guard-override annotation */
     bool override_pending;     /* it changed: release any hold at the next decision */
@@ -511,10 +504,14 @@ static void finish_target(struct controller *c, const char *error)
 
 static void scale_get(struct controller *c, struct target_state *ts);
 
-static void print_plan(struct controller *c, struct target_state *ts, int32_t current, const struct replica_calc *calc)
+static void print_plan(struct controller *c, struct target_state *ts, const struct plan *plan)
 {
     char why[512];
-    replicas_explain(&c->params, calc, why, sizeof why);
+    struct replica_calc shown = plan->calc;
+    shown.replicas = plan->replicas; /* the rule's numbers, the plan's answer */
+    replicas_explain(&c->params, &shown, why, sizeof why);
+    int32_t current = plan->current;
+    const struct replica_calc *calc = &shown;
     const struct cluster_summary *s = &c->summary;
     if (c->cfg->output_json) {
         cJSON *o = cJSON_CreateObject();
@@ -629,16 +626,12 @@ static void put_done(void *ctx, const struct kresp *resp)
     long status = resp->status;
     char msg[1024];
     if (status == 200) {
-        char note[700], why[512];
-        struct replica_calc calc;
-        char e2[128];
-        why[0] = '\0';
-        if (replicas_compute(&c->params, &c->summary, &c->cfg->policy_opts, &calc, e2, sizeof e2) == 0)
-            replicas_explain(&c->params, &calc, why, sizeof why);
-        snprintf(note, sizeof note, "Scaled %s from %d to %d replicas: %s", ts->t->name, ts->current, ts->desired, why);
-        post_event(c, ts, "Normal", ts->desired > ts->current ? "ScaledUp" : "ScaledDown", note);
-        ts->current = ts->desired;
-        ts->last_written = ts->desired;
+        char note[700];
+        int32_t desired = ts->plan.desired;
+        snprintf(note, sizeof note, "Scaled %s from %d to %d replicas: %s", ts->t->name, ts->current, desired, ts->why);
+        post_event(c, ts, "Normal", desired > ts->current ? "ScaledUp" : "ScaledDown", note);
+        ts->current = desired;
+        planner_written(&ts->plan, desired);
         ts->writes++;
         pthread_mutex_lock(&c->mu);
         c->scale_writes++;
@@ -689,128 +682,83 @@ static void get_done(void *ctx, const struct kresp *resp)
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(scale, "spec");
     ts->current = current;
     ts->observed = true;
-    struct replica_calc calc;
+    const char *kind = target_kind_name(ts->t->kind), *name = ts->t->name;
+    size_t ti = (size_t)(ts - c->targets);
+    bool anti = ts->rules_known && ts->rules.required_anti;
+    if (anti && ti < 16 && c->nodes)
+        ts->eligible = node_set_tag_count(c->nodes, (int)ti);
+    struct planner_input in = {
+        .params = &c->params, .summary = &c->summary, .current = current,
+        .eligible = anti && ti < 16 && c->nodes ? ts->eligible : -1,
+        .eligible_stale = anti && strcmp(ts->tagged, ts->rules.fingerprint) != 0,
+        .may_write = !c->leader || leader_is_leading(c->leader) || c->cfg->dry_run,
+        .override = c->override_pending, .now = ev_now(c->loop),
+    };
+    struct plan plan;
     char e2[512];
-    if (replicas_compute(&c->params, &c->summary, &c->cfg->policy_opts, &calc, e2, sizeof e2) != 0) {
+    pthread_mutex_lock(&c->mu); /* the plan's counters are read by /metrics */
+    int prc = planner_decide(&ts->plan, &c->plan_opts, &in, &plan, e2, sizeof e2);
+    pthread_mutex_unlock(&c->mu);
+    if (prc != 0) {
         cJSON_Delete(scale);
         LOG_ERROR("%s", e2);
         finish_target(c, e2);
         return;
     }
-    double now = ev_now(c->loop);
-    /* last_written is cleared whenever leadership changes: a value written by the replica that led
-     * meanwhile is a failover, never a foreign writer */
-    if (ts->last_written >= 0 && current != ts->last_written && calc.replicas == ts->desired) {
-        /* our value was replaced while our decision stood: someone else writes this field */
-        ts->override_total++;
-        memmove(ts->overrides, ts->overrides + 1, 2 * sizeof ts->overrides[0]);
-        ts->overrides[2] = now;
-        if (ts->n_overrides < 3)
-            ts->n_overrides++;
-        LOG_WARN("%s/%s: replicas changed to %d by another writer (propscaler had written %d)",
-                 target_kind_name(ts->t->kind), ts->t->name, current, ts->last_written);
-        double backoff = c->cfg->foreign_writer_backoff_s;
-        if (backoff > 0 && ts->n_overrides == 3 && now - ts->overrides[0] < 600 && now >= ts->fighting_until) {
-            ts->fighting_until = now + backoff;
-            char note[512];
-            snprintf(note, sizeof note, "Another writer (an HPA?) changed spec.replicas 3 times in %.0f s, undoing "
-                     "propscaler's %d; propscaler stops writing this target for %.0f s instead of fighting "
-                     "(--foreign-writer-backoff)", now - ts->overrides[0], calc.replicas, backoff);
-            LOG_WARN("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, note);
-            post_event(c, ts, "Warning", "ConflictingWriter", note);
-        }
-        ts->last_written = -1;
+    snprintf(ts->why, sizeof ts->why, "%s", plan.why);
+    /* what the plan's stages found, said where an operator looks */
+    if (plan.foreign_write)
+        LOG_WARN("%s/%s: replicas changed to %d by another writer (propscaler had written %d)", kind, name, current,
+                 plan.overwritten);
+    if (plan.fight_started) {
+        LOG_WARN("%s/%s: %s", kind, name, plan.fight_note);
+        post_event(c, ts, "Warning", "ConflictingWriter", plan.fight_note);
     }
-    ts->desired = calc.replicas;
-    if (c->cfg->guard.enabled) {
-        struct guard_result gr;
-        int64_t counted = calc.used_total ? c->summary.total_nodes : c->summary.schedulable_nodes;
-        guard_decide(&ts->guard, &c->cfg->guard, ev_time(), &c->summary, counted, current, calc.replicas,
-                     c->override_pending, &gr);
-        if (gr.released && ts->held)
-            LOG_INFO("%s/%s: the guard released its hold", target_kind_name(ts->t->kind), ts->t->name);
-        if (gr.verdict == GUARD_HOLD) {
-            pthread_mutex_lock(&c->mu);
-            ts->guard_holds++;
-            pthread_mutex_unlock(&c->mu);
-            if (!ts->held) {
-                ts->held = true;
-                LOG_WARN("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, gr.reason);
-                post_event(c, ts, "Warning", "ScaleDownHeld", gr.reason);
-                if (c->cfg->dry_run)
-                    print_hold(c, ts, current, calc.replicas, gr.reason);
-            }
-        } else {
-            ts->held = false;
-            if (gr.verdict != GUARD_PASS) {
-                pthread_mutex_lock(&c->mu);
-                ts->guard_limits++;
-                pthread_mutex_unlock(&c->mu);
-                LOG_INFO("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, gr.reason);
-                if (gr.replicas != current)
-                    post_event(c, ts, "Normal", "ScaleDownLimited", gr.reason);
-            }
-        }
-        calc.replicas = gr.replicas;
-        ts->desired = gr.replicas;
+    if (plan.guard.released && plan.guard.verdict != GUARD_HOLD)
+        LOG_INFO("%s/%s: the guard released its hold", kind, name);
+    if (plan.hold_started) {
+        LOG_WARN("%s/%s: %s", kind, name, plan.guard.reason);
+        post_event(c, ts, "Warning", "ScaleDownHeld", plan.guard.reason);
+        if (c->cfg->dry_run)
+            print_hold(c, ts, current, plan.calc.replicas, plan.guard.reason);
+    } else if (plan.guard.verdict == GUARD_LIMIT || plan.guard.verdict == GUARD_DELAY) {
+        LOG_INFO("%s/%s: %s", kind, name, plan.guard.reason);
+        if (plan.guard.replicas != current)
+            post_event(c, ts, "Normal", "ScaleDownLimited", plan.guard.reason);
     }
-    size_t ti = (size_t)(ts - c->targets);
-    if (ts->rules_known && ts->rules.required_anti && strcmp(ts->tagged, ts->rules.fingerprint) != 0) {
-        /* the nodes are being recounted for new placement rules: decide when that is done */
-        LOG_V(1, "%s/%s: waiting for the eligible nodes to be recounted", target_kind_name(ts->t->kind), ts->t->name);
+    if (plan.waiting) {
+        LOG_V(1, "%s/%s: waiting for the eligible nodes to be recounted", kind, name);
         cJSON_Delete(scale);
         finish_target(c, NULL);
         return;
     }
-    if (ts->rules_known && ts->rules.required_anti && ti < 16 && c->nodes) {
-        ts->eligible = node_set_tag_count(c->nodes, (int)ti);
-        if (calc.replicas > ts->eligible && ts->eligible >= 1) {
-            char note[512];
-            snprintf(note, sizeof note, "%d replicas with required hostname anti-affinity need %d nodes, but only %lld "
-                     "schedulable nodes are eligible (nodeSelector, node affinity, taints): %s",
-                     calc.replicas, calc.replicas, (long long)ts->eligible,
-                     c->cfg->placement_warn_only ? "the extra replicas will stay Pending (--placement-warn-only)"
-                                                 : "capping at the eligible count instead of leaving Pending pods");
-            if (!ts->capped) {
-                LOG_WARN("%s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, note);
-                post_event(c, ts, "Warning", "ReplicasCappedByPlacement", note);
-            }
-            ts->capped = true;
-            if (!c->cfg->placement_warn_only) {
-                calc.replicas = (int32_t)ts->eligible;
-                ts->desired = calc.replicas;
-            }
-        } else {
-            ts->capped = false;
-        }
+    if (plan.cap_started) {
+        LOG_WARN("%s/%s: %s", kind, name, plan.cap_note);
+        post_event(c, ts, "Warning", "ReplicasCappedByPlacement", plan.cap_note);
     }
-    if (current == calc.replicas) {
+    switch (plan.action) {
+    case PLAN_SCALE: break;
+    case PLAN_FIGHT_BACKOFF:
+        LOG_V(1, "%s/%s: not writing %d (another writer holds it, until %.0f s from now)", kind, name, plan.replicas,
+              ts->plan.fighting_until - in.now);
+        /* fall through */
+    case PLAN_NOT_LEADER:
+        if (plan.action == PLAN_NOT_LEADER)
+            LOG_V(1, "not the leader: leaving %s/%s at %d (would be %d)", kind, name, current, plan.replicas);
+        /* fall through */
+    case PLAN_NOTHING:
         cJSON_Delete(scale);
         finish_target(c, NULL);
         return;
     }
-    if (now < ts->fighting_until) {
-        LOG_V(1, "%s/%s: not writing %d (another writer holds it, until %.0f s from now)", target_kind_name(ts->t->kind),
-              ts->t->name, calc.replicas, ts->fighting_until - now);
-        cJSON_Delete(scale);
-        finish_target(c, NULL);
-        return;
-    }
-    if (c->leader && !leader_is_leading(c->leader) && !c->cfg->dry_run) {
-        LOG_V(1, "not the leader: leaving %s/%s at %d (would be %d)", target_kind_name(ts->t->kind), ts->t->name,
-              current, calc.replicas);
-        cJSON_Delete(scale);
-        finish_target(c, NULL);
-        return;
-    }
-    LOG_INFO("Replicas are not as expected : updating %s/%s from %d to %d", target_kind_name(ts->t->kind), ts->t->name,
-             current, calc.replicas);
+    LOG_INFO("Replicas are not as expected : updating %s/%s from %d to %d", kind, name, current, plan.replicas);
     if (c->cfg->dry_run) {
         cJSON_Delete(scale);
-        print_plan(c, ts, current, &calc);
+        print_plan(c, ts, &plan);
         finish_target(c, NULL);
         return;
     }
+    struct replica_calc calc = {.replicas = plan.replicas};
     /* PUT the Scale back with the new count; its resourceVersion makes a concurrent change a 409 */
     cJSON_DeleteItemFromObjectCaseSensitive(spec, "replicas");
     if (!spec)
@@ -1181,14 +1129,14 @@ static const struct target_metric target_metrics[] = {
 static bool target_metric_value(const struct target_state *t, enum target_metric_id which, double now, long long *v)
 {
     switch (which) {
-    case TM_DESIRED: *v = t->desired; return t->observed;
+    case TM_DESIRED: *v = t->plan.desired; return t->observed;
     case TM_CURRENT: *v = t->current; return t->observed;
-    case TM_FIGHTING: *v = now < t->fighting_until; return true;
-    case TM_GUARD_HOLDS: *v = (long long)t->guard_holds; return true;
-    case TM_GUARD_LIMITS: *v = (long long)t->guard_limits; return true;
-    case TM_GUARD_HOLDING: *v = t->held ? 1 : 0; return true;
+    case TM_FIGHTING: *v = now < t->plan.fighting_until; return true;
+    case TM_GUARD_HOLDS: *v = (long long)t->plan.guard_holds; return true;
+    case TM_GUARD_LIMITS: *v = (long long)t->plan.guard_limits; return true;
+    case TM_GUARD_HOLDING: *v = t->plan.held ? 1 : 0; return true;
     case TM_ELIGIBLE: *v = (long long)t->eligible; return t->rules_known && t->rules.required_anti;
-    case TM_CAPPED: *v = t->capped ? 1 : 0; return true;
+    case TM_CAPPED: *v = t->plan.capped ? 1 : 0; return true;
     case TM_BUSIEST: *v = t->busiest; return t->pods != NULL;
     case TM_OVER_LIMIT: *v = t->over_limit; return t->pods != NULL;
     case TM_OVER_QPS: *v = t->over_qps; return t->pods != NULL;
@@ -1261,12 +1209,8 @@ static void leadership_changed(void *ctx, bool leading)
     /* whatever was written while another replica led was written by a propscaler holding the
      * Lease: it must never count as a foreign writer, and a back-off from a fight is the old
      * term's */
-    for (size_t i = 0; i < c->cfg->n_targets; i++) {
-        struct target_state *ts = &c->targets[i];
-        ts->last_written = -1;
-        ts->n_overrides = 0;
-        ts->fighting_until = 0;
-    }
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        planner_leadership_changed(&c->targets[i].plan);
     if (leading)
         schedule_reconcile(c, 0); /* act at once on what the standby already knows */
 }
@@ -1283,6 +1227,9 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     pthread_mutex_init(&c->mu, NULL);
     cm_data_init(&c->cm);
     params_init(&c->params);
+    c->plan_opts = (struct planner_opts){.policy = cfg->policy_opts, .guard = cfg->guard,
+                                         .placement_warn_only = cfg->placement_warn_only,
+                                         .foreign_writer_backoff_s = cfg->foreign_writer_backoff_s};
     /* PROPSCALER_SERVICEACCOUNT_DIR: where the service-account files are (tests; default the
      * standard in-cluster path) */
     const char *sa_dir = getenv("PROPSCALER_SERVICEACCOUNT_DIR");
@@ -1333,8 +1280,7 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
                                 .list_kind = "ConfigMapList"};
     c->cm_ref = reflector_new(loop, c->client, &co, &cm_sink, c);
     for (size_t i = 0; i < cfg->n_targets; i++) {
-        c->targets[i].last_written = -1;
-        guard_init(&c->targets[i].guard);
+        planner_target_init(&c->targets[i].plan);
     }
     const char *host = getenv("HOSTNAME");
     char hn[128] = "propscaler";

@@ -1,0 +1,137 @@
+#include "planner.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Three replacements of our value within this window start a fight back-off. */
+#define FIGHT_WINDOW_S 600.0
+
+void planner_target_init(struct planner_target *t)
+{
+    memset(t, 0, sizeof *t);
+    guard_init(&t->guard);
+    t->last_written = -1;
+}
+
+void planner_leadership_changed(struct planner_target *t)
+{
+    t->last_written = -1;
+    t->n_overrides = 0;
+    t->fighting_until = 0;
+}
+
+void planner_written(struct planner_target *t, int32_t replicas) { t->last_written = replicas; }
+
+const char *plan_action_name(enum plan_action a)
+{
+    switch (a) {
+    case PLAN_NOTHING: return "nothing";
+    case PLAN_SCALE: return "scale";
+    case PLAN_FIGHT_BACKOFF: return "fight-backoff";
+    case PLAN_NOT_LEADER: return "not-leader";
+    }
+    return "?";
+}
+
+/* Stage 2: our value was replaced while our answer stood. */
+static void foreign_writer(struct planner_target *t, const struct planner_opts *o, const struct planner_input *in,
+                           int32_t rule, struct plan *p)
+{
+    if (t->last_written < 0 || in->current == t->last_written || rule != t->desired)
+        return;
+    p->foreign_write = true;
+    p->overwritten = t->last_written;
+    t->override_total++;
+    memmove(t->overrides, t->overrides + 1, 2 * sizeof t->overrides[0]);
+    t->overrides[2] = in->now;
+    if (t->n_overrides < 3)
+        t->n_overrides++;
+    double backoff = o->foreign_writer_backoff_s;
+    if (backoff > 0 && t->n_overrides == 3 && in->now - t->overrides[0] < FIGHT_WINDOW_S && in->now >= t->fighting_until) {
+        t->fighting_until = in->now + backoff;
+        p->fight_started = true;
+        snprintf(p->fight_note, sizeof p->fight_note, "Another writer (an HPA?) changed spec.replicas 3 times in %.0f s, undoing "
+                 "propscaler's %d; propscaler stops writing this target for %.0f s instead of fighting "
+                 "(--foreign-writer-backoff)", in->now - t->overrides[0], rule, backoff);
+    }
+    t->last_written = -1;
+}
+
+/* Stage 3: the guard. */
+static void guard_stage(struct planner_target *t, const struct planner_opts *o, const struct planner_input *in,
+                        struct plan *p)
+{
+    if (!o->guard.enabled) {
+        p->guard.verdict = GUARD_PASS;
+        p->guard.replicas = p->replicas;
+        return;
+    }
+    int64_t counted = p->calc.used_total ? in->summary->total_nodes : in->summary->schedulable_nodes;
+    guard_decide(&t->guard, &o->guard, in->now, in->summary, counted, in->current, p->replicas, in->override, &p->guard);
+    if (p->guard.verdict == GUARD_HOLD) {
+        t->guard_holds++;
+        p->hold_started = !t->held;
+        t->held = true;
+    } else {
+        t->held = false;
+        if (p->guard.verdict != GUARD_PASS)
+            t->guard_limits++;
+    }
+    p->replicas = p->guard.replicas;
+}
+
+/* Stage 4: placement. */
+static void placement_stage(struct planner_target *t, const struct planner_opts *o, const struct planner_input *in,
+                            struct plan *p)
+{
+    p->eligible = in->eligible;
+    if (in->eligible < 0)
+        return;
+    if (p->replicas > in->eligible && in->eligible >= 1) {
+        p->capped = true;
+        p->cap_started = !t->capped;
+        t->capped = true;
+        if (p->cap_started)
+            snprintf(p->cap_note, sizeof p->cap_note, "%d replicas with required hostname anti-affinity need %d nodes, but only "
+                     "%lld schedulable nodes are eligible (nodeSelector, node affinity, taints): %s",
+                     p->replicas, p->replicas, (long long)in->eligible,
+                     o->placement_warn_only ? "the extra replicas will stay Pending (--placement-warn-only)"
+                                            : "capping at the eligible count instead of leaving Pending pods");
+        if (!o->placement_warn_only)
+            p->replicas = (int32_t)in->eligible;
+    } else {
+        t->capped = false;
+    }
+}
+
+int planner_decide(struct planner_target *t, const struct planner_opts *o, const struct planner_input *in,
+                   struct plan *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->current = in->current;
+    out->eligible = -1;
+    if (replicas_compute(in->params, in->summary, &o->policy, &out->calc, err, errlen) != 0)
+        return -1;
+    replicas_explain(in->params, &out->calc, out->why, sizeof out->why);
+    out->replicas = out->calc.replicas;
+    foreign_writer(t, o, in, out->calc.replicas, out);
+    guard_stage(t, o, in, out);
+    t->desired = out->replicas;
+    t->decided = true;
+    if (in->eligible_stale) {
+        out->waiting = true; /* decide once the eligible nodes are counted for the new rules */
+        out->action = PLAN_NOTHING;
+        return 0;
+    }
+    placement_stage(t, o, in, out);
+    t->desired = out->replicas;
+    if (in->current == out->replicas)
+        out->action = PLAN_NOTHING;
+    else if (in->now < t->fighting_until)
+        out->action = PLAN_FIGHT_BACKOFF;
+    else if (!in->may_write)
+        out->action = PLAN_NOT_LEADER;
+    else
+        out->action = PLAN_SCALE;
+    return 0;
+}
