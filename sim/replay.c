@@ -17,6 +17,7 @@
 #include "guard.h"
 #include "nodes.h"
 #include "params.h"
+#include "planner.h"
 #include "quantity.h"
 #include "replaychart.h"
 #include "replicas.h"
@@ -45,8 +46,7 @@ struct param_set {
     int n_levels;
     int32_t first_action_from;
     char error[512];        /* refuse-empty-ladder and such */
-    struct guard_state guard;
-    unsigned long holds, limits;
+    struct planner_target plan; /* the decision's state: the same planner as the controller's */
     char last_reason[400];
     char json_keys[3][32];  /* ,"replicas[_i]": ,"action[_i]": ,"guard[_i]": for timeline.jsonl */
     size_t json_key_len[3];
@@ -58,6 +58,7 @@ struct replay {
     struct node_count_opts nopts;
     struct policy_opts popts;
     struct guard_opts gopts;
+    struct planner_opts plan_opts;
     struct node_set *nodes;
     double poll, from, to;
     bool has_from, has_to;
@@ -175,33 +176,28 @@ static void flush_rows(struct replay *r)
     buf_reset(j);
 }
 
-/* The rule's answer for set p, through the guard when it is on. *reason: "" or why it was held
- * or limited. */
+/* The planner's answer for set p (the rule, through the guard when it is on), applied to the
+ * simulated target as the controller writes it. *reason: "" or why it was held or limited. */
 static int32_t guarded(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s,
                        const char **reason)
 {
-    struct replica_calc c;
+    struct planner_input in = {.params = &p->params, .summary = s, .current = p->current, .eligible = -1,
+                               .may_write = true, .now = t};
+    struct plan plan;
     char err[512];
-    int32_t desired = p->current;
     *reason = "";
-    if (replicas_compute(&p->params, s, &r->popts, &c, err, sizeof err) == 0)
-        desired = c.replicas;
-    else if (!p->error[0])
-        snprintf(p->error, sizeof p->error, "%s", err);
-    if (!r->gopts.enabled)
-        return desired;
-    struct guard_result g;
-    int64_t counted = c.used_total ? s->total_nodes : s->schedulable_nodes;
-    guard_decide(&p->guard, &r->gopts, t, s, counted, p->current, desired, false, &g);
-    if (g.verdict == GUARD_HOLD)
-        p->holds++;
-    else if (g.verdict == GUARD_LIMIT || g.verdict == GUARD_DELAY)
-        p->limits++;
-    if (g.verdict != GUARD_PASS) {
-        snprintf(p->last_reason, sizeof p->last_reason, "%s", g.reason);
+    if (planner_decide(&p->plan, &r->plan_opts, &in, &plan, err, sizeof err) != 0) {
+        if (!p->error[0])
+            snprintf(p->error, sizeof p->error, "%s", err);
+        return p->current;
+    }
+    if (plan.guard.verdict != GUARD_PASS) {
+        snprintf(p->last_reason, sizeof p->last_reason, "%s", plan.guard.reason);
         *reason = p->last_reason;
     }
-    return g.replicas;
+    if (plan.action == PLAN_SCALE)
+        planner_written(&p->plan, plan.replicas);
+    return plan.replicas;
 }
 
 /* Account the time since the previous row at the previous state, then decide at t. */
@@ -383,7 +379,7 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
     struct replay_chart_set sets[MAX_SETS];
     for (int i = 0; i < r->n_sets; i++) {
         const struct param_set *p = &r->sets[i];
-        sets[i] = (struct replay_chart_set){p->label, p->actions, p->ups, p->downs, p->holds, p->limits, p->min, p->max};
+        sets[i] = (struct replay_chart_set){p->label, p->actions, p->ups, p->downs, p->plan.guard_holds, p->plan.guard_limits, p->min, p->max};
     }
     struct replay_chart_info info = {trace_name, r->rows, r->node_events, (long long)r->min_nodes,
                                      (long long)r->max_nodes, r->poll, r->gopts.enabled, sets};
@@ -433,8 +429,8 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
             cJSON_AddNumberToObject(e, "qpsPerNode", r->qps_node);
         }
         if (r->gopts.enabled) {
-            cJSON_AddNumberToObject(e, "guardHolds", (double)p->holds);
-            cJSON_AddNumberToObject(e, "guardLimits", (double)p->limits);
+            cJSON_AddNumberToObject(e, "guardHolds", (double)p->plan.guard_holds);
+            cJSON_AddNumberToObject(e, "guardLimits", (double)p->plan.guard_limits);
             if (p->last_reason[0])
                 cJSON_AddStringToObject(e, "lastGuardReason", p->last_reason);
         }
@@ -768,7 +764,8 @@ int replay_main(int argc, char **argv)
     fputs("t,total_nodes,schedulable_nodes,total_cores,schedulable_cores", r.csv);
     for (int i = 0; i < r.n_sets; i++) {
         r.sets[i].current = (int32_t)initial;
-        guard_init(&r.sets[i].guard);
+        planner_target_init(&r.sets[i].plan);
+        r.plan_opts = (struct planner_opts){.policy = r.popts, .guard = r.gopts, .foreign_writer_backoff_s = 600};
         if (r.n_sets == 1)
             fputs(",replicas,action,guard", r.csv);
         else
@@ -864,8 +861,8 @@ int replay_main(int argc, char **argv)
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
                r.sets[i].error[0] ? "; error: " : "", r.sets[i].error);
         if (r.gopts.enabled)
-            printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].holds,
-                   r.sets[i].limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
+            printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].plan.guard_holds,
+                   r.sets[i].plan.guard_limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
     }
     if (r.no_timeline)
         printf("outputs: %s/summary.json%s\n", out, chart ? ", chart.svg" : "");
