@@ -82,6 +82,8 @@ struct controller {
     bool checks_pending;       /* the poll tick's consistency checks are out: they reconcile when done */
     char sync_error[1200];     /* the last reflector error since the previous poll tick */
     ev_timer stop_deadline;    /* a stop ends the loop by this time, whatever is in flight */
+    bool coalescing_burst;     /* the coalesce timer waits for node events to go quiet */
+    double burst_start;        /* ev_time of the burst's first event */
     bool reconcile_running, reconcile_again;
     int pending;               /* targets in flight in this reconcile */
     char cycle_error[1200];
@@ -105,6 +107,12 @@ struct controller {
 int controller_exit_code(const struct controller *c) { return c->exit_code; }
 
 static void schedule_reconcile(struct controller *c, double delay);
+static void coalesce_event(struct controller *c);
+
+/* Node events are decided together once they have been quiet this long... */
+#define COALESCE_QUIET_S 0.025
+/* ... or this long after the first of them, whichever comes first. */
+#define COALESCE_MAX_S 1.0
 static void stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* The longest a stop (SIGTERM) takes: an in-flight write and the Lease release fit inside it. */
@@ -271,7 +279,7 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
         node_set_remove(c->nodes, n.name);
     else if (node_set_upsert(c->nodes, &n) != 0)
         LOG_ERROR("out of memory updating node %s", n.name);
-    schedule_reconcile(c, 0.01); /* coalesce a burst of node events into one decision */
+    coalesce_event(c); /* a burst of node events is one decision */
 }
 
 static void reflector_error(void *ctx, const char *msg)
@@ -305,7 +313,7 @@ static void reflector_checked(void *ctx, bool trusted)
     struct controller *c = ctx;
     (void)trusted;
     c->checks_pending = false;
-    if (caches_trusted(c))
+    if (caches_trusted(c) && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
         schedule_reconcile(c, 0);
 }
 
@@ -1039,19 +1047,48 @@ static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
     bool a = reflector_check(c->nodes_ref);
     bool b = reflector_check(c->cm_ref);
     c->checks_pending = a || b;
-    if (!c->checks_pending)
-        reconcile(c);
+    if (!c->checks_pending && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
+        reconcile(c); /* (a burst being coalesced is decided when it goes quiet) */
 }
 
+/* Decide no later than `delay` from now (never sooner than a Retry-After allows): an earlier
+ * request brings a pending decision forward, a later one joins it. */
 static void schedule_reconcile(struct controller *c, double delay)
 {
     double wait = kclient_retry_wait(c->client);
     if (wait > delay)
         delay = wait; /* a Retry-After holds every path */
-    if (ev_is_active(&c->coalesce))
-        return; /* already due: this change joins it */
+    if (ev_is_active(&c->coalesce) && ev_timer_remaining(c->loop, &c->coalesce) <= delay)
+        return; /* already due as soon: this change joins it */
+    ev_timer_stop(c->loop, &c->coalesce);
     ev_timer_set(&c->coalesce, delay, 0.);
     ev_timer_start(c->loop, &c->coalesce);
+    c->coalescing_burst = false;
+}
+
+/* A node event: decide once the stream has been quiet for COALESCE_QUIET_S, or at the latest
+ * COALESCE_MAX_S after the burst's first event (a steady stream still gets decisions). A burst of
+ * thousands of ADDED events (a LIST's worth, or a trace's t=0 group) is then one decision on the
+ * whole of it, as the simulator makes it, not several on a half-loaded cluster. */
+static void coalesce_event(struct controller *c)
+{
+    double now = ev_time();
+    bool active = ev_is_active(&c->coalesce);
+    if (active && !c->coalescing_burst)
+        return; /* a decision is already due (a LIST, the params, a Retry-After): this event joins it */
+    if (!active)
+        c->burst_start = now;
+    double fire = now + COALESCE_QUIET_S, latest = c->burst_start + COALESCE_MAX_S;
+    double delay = (fire < latest ? fire : latest) - now;
+    if (delay < 0)
+        delay = 0;
+    double wait = kclient_retry_wait(c->client);
+    if (wait > delay)
+        delay = wait;
+    ev_timer_stop(c->loop, &c->coalesce);
+    ev_timer_set(&c->coalesce, delay, 0.);
+    ev_timer_start(c->loop, &c->coalesce);
+    c->coalescing_burst = true;
 }
 
 /* ------------------------------------------------------------------------------------------ */

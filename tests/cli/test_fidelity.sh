@@ -82,5 +82,43 @@ final() { curl -s "$URL/apis/apps/v1/namespaces/kube-system/deployments/$1" | gr
 [ "$(final coredns)" = "$(tail -1 "$work/replay/timeline.csv" | cut -d, -f6)" ] || fail "final replicas (linear): live $(final coredns)"
 [ "$(final metrics)" = "$(tail -1 "$work/replay/timeline.csv" | cut -d, -f9)" ] || fail "final replicas (ladder): live $(final metrics)"
 
+# Bursts of real-sized Nodes (5.5 KB OpenShift workers): a t=0 group of 1,500 ADDED, then 1,000
+# more ADDED at once, then 600 DELETED at once. Live, each burst reaches propscaler as thousands
+# of watch events over a few hundred milliseconds; it must decide once per burst, on the whole
+# of it, exactly as the replay does (no intermediate write on a half-loaded cluster).
+DATA=$(cd "$(dirname "$0")/../data" && pwd)
+tr -d '\n' <"$DATA/nodes/ci-ln-3z9y7mt-f76d1-69jcr-worker-b-q6vs9.json" | sed 's/  */ /g' >"$work/node.json"
+awk -v tmpl="$(cat "$work/node.json")" -v orig=ci-ln-3z9y7mt-f76d1-69jcr-worker-b-q6vs9 'BEGIN {
+  burst(0, 1, 1500, "ADDED"); burst(3, 1501, 2500, "ADDED"); burst(6, 1, 600, "DELETED") }
+  function burst(t, from, to, type,   i, o) {
+    for (i = from; i <= to; i++) { o = tmpl; gsub(orig, sprintf("burst-%05d", i), o)
+      printf "{\"t\":%d,\"type\":\"%s\",\"object\":%s}\n", t, type, o } }' >"$work/burst.jsonl"
+BPARAMS='{"linear":{"nodesPerReplica":16}}'
+"$PROPSIM" replay "$work/burst.jsonl" --params "$BPARAMS" --out "$work/breplay" --initial-replicas 1 --no-chart >/dev/null 2>&1 ||
+  fail "burst replay failed"
+offline_burst=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/breplay/timeline.csv" | tr '\n' ' ')
+{
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n'
+  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' \
+    "'$(sed 's/^{"linear":\(.*\)}$/\1/' <<<"$BPARAMS")'"
+} >"$work/bobjects.yaml"
+"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/burst.jsonl" --paused --no-pods --apply "$work/bobjects.yaml" \
+  --watch-window 20000 --write-kubeconfig "$work/bkc" >"$work/bport" 2>"$work/bserve.log" &
+for _ in $(seq 100); do [ -s "$work/bport" ] && break; sleep 0.05; done
+URL=http://127.0.0.1:$(head -1 "$work/bport")
+"$PROPSCALER" --kubeconfig "$work/bkc" --namespace kube-system --configmap cm --target deployment/coredns \
+  --metrics-addr 127.0.0.1:18596 >/dev/null 2>"$work/blive.log" &
+PS=$!
+for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18596/readyz)" = 200 ] && break; sleep 0.05; done
+curl -s -X POST "$URL/propsim/resume" >/dev/null
+for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
+sleep 1.5
+kill -TERM $PS; wait $PS
+live_burst=$(writes "$work/blive.log" coredns)
+echo "bursts offline: $offline_burst"
+echo "bursts live:    $live_burst"
+[ "$offline_burst" = "1->94 94->157 157->119 " ] || fail "bursts: the replay's decisions changed"
+[ "$offline_burst" = "$live_burst" ] || fail "bursts: live and offline differ"
+
 echo "test_fidelity: $fails failure(s)"
 [ "$fails" -eq 0 ]
