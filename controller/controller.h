@@ -4,7 +4,8 @@
  * State: the node set (from the nodes reflector, swapped in whole after each complete LIST),
  * the params ConfigMap (watched, parsed on change; an invalid edit keeps the last good params in
  * force and is reported), and per-target bookkeeping. A reconcile runs on every relevant change
- * (coalesced over a few milliseconds) and every --poll-period-seconds as a safety net, never
+ * (node events once quiet for 25 ms, at most 1 s after a burst began) and every
+ * --poll-period-seconds as a safety net, never
  * before both LISTs have completed. For each target it reads the scale subresource, and writes
  * only when the replica count differs (409: fresh read and retry). With --dry-run it prints the
  * planned action instead. CPA's log lines, /healthz, /last-poll, --default-params creation and

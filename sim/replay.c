@@ -18,6 +18,7 @@
 #include "nodes.h"
 #include "params.h"
 #include "planner.h"
+#include "placement.h"
 #include "quantity.h"
 #include "replaychart.h"
 #include "replicas.h"
@@ -48,6 +49,8 @@ struct param_set {
     char error[512];        /* refuse-empty-ladder and such */
     struct planner_target plan; /* the decision's state: the same planner as the controller's */
     char last_reason[400];
+    unsigned long capped;   /* decisions the placement stage capped (or, warn-only, reported) */
+    char cap_note[400];     /* the last cap episode, in words */
     char json_keys[3][32];  /* ,"replicas[_i]": ,"action[_i]": ,"guard[_i]": for timeline.jsonl */
     size_t json_key_len[3];
 };
@@ -59,6 +62,8 @@ struct replay {
     struct policy_opts popts;
     struct guard_opts gopts;
     struct planner_opts plan_opts;
+    struct placement_rules rules; /* --workload: its pod template's placement rules */
+    bool placement;               /* they hold required hostname anti-affinity: cap at the eligible nodes */
     struct node_set *nodes;
     double poll, from, to;
     bool has_from, has_to;
@@ -181,8 +186,9 @@ static void flush_rows(struct replay *r)
 static int32_t guarded(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s,
                        const char **reason)
 {
-    struct planner_input in = {.params = &p->params, .summary = s, .current = p->current, .eligible = -1,
-                               .may_write = true, .now = t};
+    struct planner_input in = {.params = &p->params, .summary = s, .current = p->current,
+                               .eligible = r->placement ? node_set_tag_count(r->nodes, 0) : -1, .may_write = true,
+                               .now = t};
     struct plan plan;
     char err[512];
     *reason = "";
@@ -195,6 +201,10 @@ static int32_t guarded(struct replay *r, struct param_set *p, double t, const st
         snprintf(p->last_reason, sizeof p->last_reason, "%s", plan.guard.reason);
         *reason = p->last_reason;
     }
+    if (plan.capped)
+        p->capped++;
+    if (plan.cap_started)
+        snprintf(p->cap_note, sizeof p->cap_note, "%s", plan.cap_note);
     if (plan.action == PLAN_SCALE)
         planner_written(&p->plan, plan.replicas);
     return plan.replicas;
@@ -337,6 +347,42 @@ static void decide(struct replay *r, double t)
     r->prev = s;
 }
 
+/* --workload FILE: the first Deployment or StatefulSet in it gives the placement rules. */
+static int load_workload(struct replay *r, const char *path)
+{
+    char *data = NULL, err[512];
+    size_t len;
+    if (fileio_read_all(path, 16u << 20, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim replay: --workload: %s\n", err);
+        return -1;
+    }
+    cJSON *docs = yamljson_parse(data, len, err, sizeof err);
+    free(data);
+    if (!docs) {
+        fprintf(stderr, "propsim replay: --workload %s: %s\n", path, err);
+        return -1;
+    }
+    const cJSON *d, *found = NULL;
+    cJSON_ArrayForEach(d, docs)
+    {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(d, "kind");
+        if (!found && cJSON_IsString(kind) &&
+            (strcmp(kind->valuestring, "Deployment") == 0 || strcmp(kind->valuestring, "StatefulSet") == 0))
+            found = d;
+    }
+    if (!found) {
+        fprintf(stderr, "propsim replay: --workload %s: no Deployment or StatefulSet in it\n", path);
+        cJSON_Delete(docs);
+        return -1;
+    }
+    placement_rules_from_workload(&r->rules, found);
+    r->placement = r->rules.required_anti;
+    if (!r->placement)
+        fprintf(stderr, "propsim replay: --workload %s: no required hostname podAntiAffinity: nothing to cap\n", path);
+    cJSON_Delete(docs);
+    return 0;
+}
+
 static int apply_event(struct replay *r, const struct trace_event *te, long line)
 {
     if (te->node) { /* the fast path already decoded a canonical Node line */
@@ -366,6 +412,8 @@ static int apply_event(struct replay *r, const struct trace_event *te, long line
             fprintf(stderr, "propsim replay: line %ld: %s, skipped\n", line, err);
             return 0;
         }
+        /* tag bit 0: the --workload's pods may run there (as the controller tags live nodes) */
+        n.tags = r->placement && placement_node_eligible(&r->rules, ev->object) ? 1 : 0;
         if (node_set_upsert(r->nodes, &n) != 0)
             return -1;
     }
@@ -434,6 +482,11 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
             if (p->last_reason[0])
                 cJSON_AddStringToObject(e, "lastGuardReason", p->last_reason);
         }
+        if (r->placement) {
+            cJSON_AddNumberToObject(e, "placementCapped", (double)p->capped);
+            if (p->cap_note[0])
+                cJSON_AddStringToObject(e, "lastPlacementCap", p->cap_note);
+        }
         if (p->error[0])
             cJSON_AddStringToObject(e, "error", p->error);
         cJSON_AddItemToArray(arr, e);
@@ -466,6 +519,9 @@ static void usage(FILE *out)
           "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
           "  --no-chart           skip chart.svg\n"
           "  --no-timeline        no timeline files (summary.json and chart.svg only): for very long traces\n"
+          "  --workload FILE      the target's Deployment/StatefulSet manifest: under its required hostname\n"
+          "                       anti-affinity, replicas are capped at the eligible nodes as live\n"
+          "  --placement-warn-only  with --workload: report the cap, do not apply it\n"
           "  --json-decode        decode every line as JSON (no fast path for canonical Node lines); the\n"
           "                       results are the same, only slower: for checking and benchmarks\n"
           "The safety guard (off unless asked, like every divergence from CPA):\n"
@@ -563,7 +619,7 @@ static bool number_flag(const char *flag, const char *arg, bool zero_ok, const c
 int replay_main(int argc, char **argv)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
-           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_GUARD, O_GUARD_LOSS,
+           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
            O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
@@ -575,6 +631,7 @@ int replay_main(int argc, char **argv)
         {"max-cores-per-node", required_argument, NULL, O_MAXCORES}, {"spof-respects-max", no_argument, NULL, O_SPOF_MAX},
         {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY}, {"no-chart", no_argument, NULL, O_NO_CHART},
         {"no-timeline", no_argument, NULL, O_NO_TIMELINE}, {"json-decode", no_argument, NULL, O_JSON_DECODE},
+        {"workload", required_argument, NULL, O_WORKLOAD}, {"placement-warn-only", no_argument, NULL, O_WARN_ONLY},
         {"guard", no_argument, NULL, O_GUARD},
         {"guard-max-node-loss", required_argument, NULL, O_GUARD_LOSS}, {"guard-window", required_argument, NULL, O_GUARD_WINDOW},
         {"guard-settle", required_argument, NULL, O_GUARD_SETTLE}, {"max-scale-down-step", required_argument, NULL, O_STEP},
@@ -593,6 +650,7 @@ int replay_main(int argc, char **argv)
     struct selector *sel = NULL;
     long initial = 1;
     bool chart = true, json_decode = false;
+    const char *workload = NULL;
     char err[2048];
     int rc = 2;
     struct trace *t = NULL;
@@ -674,6 +732,8 @@ int replay_main(int argc, char **argv)
         case O_NO_CHART: chart = false; break;
         case O_NO_TIMELINE: r.no_timeline = true; break;
         case O_JSON_DECODE: json_decode = true; break;
+        case O_WORKLOAD: workload = optarg; break;
+        case O_WARN_ONLY: r.plan_opts.placement_warn_only = true; break;
         case O_GUARD: r.gopts.enabled = true; break;
         case O_GUARD_LOSS:
             r.gopts.enabled = true;
@@ -744,7 +804,12 @@ int replay_main(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    if (!json_decode)
+    placement_rules_init(&r.rules);
+    if (workload && load_workload(&r, workload) != 0) {
+        rc = 2;
+        goto done;
+    }
+    if (!json_decode && !r.placement) /* eligibility reads the whole Node: the general path */
         trace_decode_nodes(t, &r.nopts);
     char path[4096];
     snprintf(path, sizeof path, "%s/timeline.csv", out);
@@ -765,7 +830,8 @@ int replay_main(int argc, char **argv)
     for (int i = 0; i < r.n_sets; i++) {
         r.sets[i].current = (int32_t)initial;
         planner_target_init(&r.sets[i].plan);
-        r.plan_opts = (struct planner_opts){.policy = r.popts, .guard = r.gopts, .foreign_writer_backoff_s = 600};
+        r.plan_opts = (struct planner_opts){.policy = r.popts, .guard = r.gopts, .foreign_writer_backoff_s = 600,
+                                            .placement_warn_only = r.plan_opts.placement_warn_only};
         if (r.n_sets == 1)
             fputs(",replicas,action,guard", r.csv);
         else
@@ -860,6 +926,9 @@ int replay_main(int argc, char **argv)
         printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
                r.sets[i].error[0] ? "; error: " : "", r.sets[i].error);
+        if (r.placement)
+            printf("params %d: placement capped %lu decisions at the eligible nodes%s%s\n", i + 1, r.sets[i].capped,
+                   r.sets[i].cap_note[0] ? "; last: " : "", r.sets[i].cap_note);
         if (r.gopts.enabled)
             printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].plan.guard_holds,
                    r.sets[i].plan.guard_limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
@@ -890,5 +959,6 @@ done:
         params_release(&r.sets[i].params);
     selector_free(sel);
     node_count_opts_release(&r.nopts);
+    placement_rules_release(&r.rules);
     return rc;
 }

@@ -225,12 +225,15 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Wait for permission to apply the next event: not paused, or a step is available. */
-static bool may_apply(struct serve_ctx *ctx)
+/* Wait for permission to apply the next event: not paused, or a step is available. *waited:
+ * the seconds spent waiting (paused time, which does not count as trace time). */
+static bool may_apply(struct serve_ctx *ctx, double *waited)
 {
+    double from = now_s();
     pthread_mutex_lock(&ctx->play_mu);
     while (!ctx->stopping && ctx->paused && ctx->step_budget <= 0)
         pthread_cond_wait(&ctx->play_cv, &ctx->play_mu);
+    *waited = now_s() - from;
     if (ctx->paused && ctx->step_budget > 0)
         ctx->step_budget--;
     bool ok = !ctx->stopping;
@@ -303,10 +306,13 @@ void *serve_trace_thread(void *arg)
             cJSON_Delete(ev);
             continue;
         }
-        if (!may_apply(ctx)) {
+        double waited = 0;
+        if (!may_apply(ctx, &waited)) {
             cJSON_Delete(ev);
             break;
         }
+        if (paused_at <= 0)
+            paused_total += waited; /* held before this event (--paused, /propsim/pause): not trace time */
         pthread_mutex_lock(&ctx->play_mu);
         bool paused = ctx->paused;
         pthread_mutex_unlock(&ctx->play_mu);

@@ -7,7 +7,7 @@ set -u
 PROPSCALER=$1
 PROPSIM=$2
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 PARAMS='{"linear":{"nodesPerReplica":4,"preventSinglePointFailure":true}}'
@@ -119,6 +119,74 @@ echo "bursts offline: $offline_burst"
 echo "bursts live:    $live_burst"
 [ "$offline_burst" = "1->94 94->157 157->119 " ] || fail "bursts: the replay's decisions changed"
 [ "$offline_burst" = "$live_burst" ] || fail "bursts: live and offline differ"
+
+# The placement stage: CoreDNS with required hostname anti-affinity and a nodeSelector; nodes
+# with and without the label join, are cordoned and leave. Live (the controller reads the
+# Deployment's pod template) and offline (--workload) cap at the eligible nodes alike.
+cat >"$work/dns.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+      nodeSelector: {pool: dns}
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - topologyKey: kubernetes.io/hostname
+            labelSelector: {matchLabels: {k8s-app: kube-dns}}
+      containers: [{name: coredns, image: coredns}]
+YAML
+pnode() { # pnode T TYPE NAME POOL [unschedulable]
+  printf '{"t":%s,"type":"%s","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"%s","labels":{"pool":"%s"}},"spec":{%s},"status":{"allocatable":{"cpu":"4"},"conditions":[{"type":"Ready","status":"True"}]}}}\n' \
+    "$1" "$2" "$3" "$4" "${5:+\"unschedulable\":true}"
+}
+{
+  for i in $(seq 1 6); do pnode 0 ADDED "d$i" dns; done
+  for i in $(seq 1 10); do pnode 0 ADDED "o$i" other; done
+  t=0.5
+  for i in 7 8 9; do pnode "$t" ADDED "d$i" dns; t=$(echo "$t + 0.5" | bc); done
+  for i in 1 2; do pnode "$t" MODIFIED "d$i" dns yes; t=$(echo "$t + 0.5" | bc); done
+  for i in $(seq 11 14); do pnode "$t" ADDED "o$i" other; t=$(echo "$t + 0.5" | bc); done
+  for i in 3 4 5; do
+    printf '{"t":%s,"type":"DELETED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"d%s"}}}\n' "$t" "$i"
+    t=$(echo "$t + 0.5" | bc)
+  done
+} >"$work/place.jsonl"
+PPARAMS='{"linear":{"nodesPerReplica":2}}'
+"$PROPSIM" replay "$work/place.jsonl" --params "$PPARAMS" --workload "$work/dns.yaml" --out "$work/preplay" \
+  --initial-replicas 1 --no-chart >"$work/preplay.out" 2>&1 || fail "placement replay failed: $(cat "$work/preplay.out")"
+offline_place=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/preplay/timeline.csv" | tr '\n' ' ')
+grep -q '"placementCapped"' "$work/preplay/summary.json" || fail "placement replay: no placementCapped in the summary"
+grep -q 'placement capped [1-9][0-9]* decisions at the eligible nodes; last: .*only 6 schedulable nodes are eligible' "$work/preplay.out" ||
+  fail "placement replay: the cap is not reported: $(cat "$work/preplay.out")"
+{
+  cat "$work/dns.yaml"
+  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' \
+    "'$(sed 's/^{"linear":\(.*\)}$/\1/' <<<"$PPARAMS")'"
+} >"$work/pobjects.yaml"
+"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/place.jsonl" --paused --no-pods --apply "$work/pobjects.yaml" \
+  --write-kubeconfig "$work/pkc" >"$work/pport" 2>"$work/pserve.log" &
+for _ in $(seq 100); do [ -s "$work/pport" ] && break; sleep 0.05; done
+URL=http://127.0.0.1:$(head -1 "$work/pport")
+"$PROPSCALER" --kubeconfig "$work/pkc" --namespace kube-system --configmap cm --target deployment/coredns \
+  --metrics-addr 127.0.0.1:18597 >/dev/null 2>"$work/plive.log" &
+PS=$!
+for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18597/readyz)" = 200 ] && break; sleep 0.05; done
+sleep 0.5 # the first decision reads the pod template and counts the eligible nodes
+curl -s -X POST "$URL/propsim/resume" >/dev/null
+for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
+sleep 1
+kill -TERM $PS; wait $PS
+live_place=$(writes "$work/plive.log" coredns)
+echo "placement offline: $offline_place"
+echo "placement live:    $live_place"
+[ -n "$offline_place" ] || fail "placement: the replay made no decisions"
+[ "$offline_place" = "$live_place" ] || fail "placement: live and offline differ"
 
 echo "test_fidelity: $fails failure(s)"
 [ "$fails" -eq 0 ]
