@@ -188,5 +188,47 @@ echo "placement live:    $live_place"
 [ -n "$offline_place" ] || fail "placement: the replay made no decisions"
 [ "$offline_place" = "$live_place" ] || fail "placement: live and offline differ"
 
+# The guard stage: a NotReady wave over most of the nodes (what a control-plane outage looks
+# like), then recovery and a real shrink. Live with --guard and offline with --guard hold, limit
+# and release alike (the scale-down delay off, so the 0.5 s spacing alone decides).
+{
+  for i in $(seq 1 20); do node 0 ADDED "g$i"; done
+  t=0.5
+  for i in $(seq 1 14); do node "$t" MODIFIED "g$i" "" False; t=$(echo "$t + 0.5" | bc); done
+  for i in $(seq 1 14); do node "$t" MODIFIED "g$i"; t=$(echo "$t + 0.5" | bc); done
+  for i in $(seq 15 20); do
+    printf '{"t":%s,"type":"DELETED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"g%s"}}}\n' "$t" "$i"
+    t=$(echo "$t + 0.5" | bc)
+  done
+} >"$work/guard.jsonl"
+GPARAMS='{"linear":{"nodesPerReplica":1}}'
+GUARD=(--guard --scale-down-delay 0)
+"$PROPSIM" replay "$work/guard.jsonl" --params "$GPARAMS" "${GUARD[@]}" --out "$work/greplay" --initial-replicas 1 \
+  --no-chart >"$work/greplay.out" 2>&1 || fail "guard replay failed: $(cat "$work/greplay.out")"
+offline_guard=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/greplay/timeline.csv" | tr '\n' ' ')
+grep -q 'the guard held [1-9]' "$work/greplay.out" || fail "guard replay: nothing held: $(cat "$work/greplay.out")"
+{
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n'
+  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' \
+    "'$(sed 's/^{"linear":\(.*\)}$/\1/' <<<"$GPARAMS")'"
+} >"$work/gobjects.yaml"
+"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/guard.jsonl" --paused --no-pods --apply "$work/gobjects.yaml" \
+  --write-kubeconfig "$work/gkc" >"$work/gport" 2>"$work/gserve.log" &
+for _ in $(seq 100); do [ -s "$work/gport" ] && break; sleep 0.05; done
+URL=http://127.0.0.1:$(head -1 "$work/gport")
+"$PROPSCALER" --kubeconfig "$work/gkc" --namespace kube-system --configmap cm --target deployment/coredns \
+  "${GUARD[@]}" --metrics-addr 127.0.0.1:18598 >/dev/null 2>"$work/glive.log" &
+PS=$!
+for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18598/readyz)" = 200 ] && break; sleep 0.05; done
+curl -s -X POST "$URL/propsim/resume" >/dev/null
+for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
+sleep 1
+kill -TERM $PS; wait $PS
+live_guard=$(writes "$work/glive.log" coredns)
+echo "guard offline: $offline_guard"
+echo "guard live:    $live_guard"
+grep -q 'holding' "$work/glive.log" || fail "guard live: no hold logged"
+[ "$offline_guard" = "$live_guard" ] || fail "guard: live and offline differ"
+
 echo "test_fidelity: $fails failure(s)"
 [ "$fails" -eq 0 ]
