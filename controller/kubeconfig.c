@@ -6,6 +6,7 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <nettle/base64.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,45 +36,17 @@ void kube_endpoint_release(struct kube_endpoint *ep)
 
 char *kube_base64_decode(const char *in, size_t *out_len)
 {
-    size_t n = strlen(in);
-    char *out = malloc(n / 4 * 3 + 4);
+    /* Nettle's decoder (GnuTLS's own base64): whitespace is skipped, bad characters, data after
+     * the padding and a truncated final group are errors */
+    size_t n = strlen(in), w = BASE64_DECODE_LENGTH(n);
+    char *out = malloc(w + 1);
     if (!out)
         return NULL;
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
-        else if (c == '=') {
-            pad++;
-            continue;
-        } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-            continue;
-        else {
-            free(out);
-            return NULL;
-        }
-        if (pad) { /* data after padding */
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[w++] = (char)((acc >> bits) & 0xff);
-        }
+    struct base64_decode_ctx ctx;
+    base64_decode_init(&ctx);
+    if (!base64_decode_update(&ctx, &w, (uint8_t *)out, n, in) || !base64_decode_final(&ctx)) {
+        free(out);
+        return NULL;
     }
     out[w] = '\0';
     *out_len = w;

@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <nettle/base64.h>
 
 #include "fileio.h"
 #include "serve_hostile.h"
@@ -76,18 +77,19 @@ static int write_kubeconfig(const char *path, const struct serve_ctx *ctx, const
     fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: propsim\n  cluster:\n    server: %s://%s:%d\n",
             ctx->tls ? "https" : "http", ctx->listen_host, ctx->port);
     if (cert_pem) {
-        /* base64 of the PEM, as certificate-authority-data */
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        fputs("    certificate-authority-data: ", f);
+        /* base64 of the PEM, as certificate-authority-data (Nettle's encoder) */
         size_t n = strlen(cert_pem);
-        const unsigned char *p = (const unsigned char *)cert_pem;
-        for (size_t i = 0; i < n; i += 3) {
-            unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0u) | (i + 2 < n ? p[i + 2] : 0u);
-            fputc(tbl[(v >> 18) & 63], f);
-            fputc(tbl[(v >> 12) & 63], f);
-            fputc(i + 1 < n ? tbl[(v >> 6) & 63] : '=', f);
-            fputc(i + 2 < n ? tbl[v & 63] : '=', f);
+        char *b64 = malloc(BASE64_ENCODE_RAW_LENGTH(n) + 1);
+        if (!b64) {
+            fclose(f);
+            unlink(tmp);
+            snprintf(err, errlen, "out of memory writing %s", path);
+            return -1;
         }
+        base64_encode_raw(b64, n, (const uint8_t *)cert_pem);
+        b64[BASE64_ENCODE_RAW_LENGTH(n)] = '\0';
+        fprintf(f, "    certificate-authority-data: %s", b64);
+        free(b64);
         fputc('\n', f);
     }
     fprintf(f, "users:\n- name: propsim\n  user:\n");
