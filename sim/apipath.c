@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int hexval(char c)
 {
@@ -69,7 +70,10 @@ static bool valid_segment(const char *s)
     return true;
 }
 
-static bool parse_bool_param(const char *v) { return strcmp(v, "true") == 0 || strcmp(v, "1") == 0; }
+/* As kube-apiserver converts a boolean query parameter (apimachinery's
+ * Convert_Slice_string_To_bool): only "false" (any case) and "0" are false; anything else,
+ * the empty value included, is true (watch=True, watch=1, watch=). */
+static bool parse_bool_param(const char *v) { return !(strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0); }
 
 static int parse_long(const char *v, long *out)
 {

@@ -355,6 +355,20 @@ for _ in $(seq 100); do [ -s "$work/fut.port" ] && break; sleep 0.05; done
 out=$(curl -s -m 2 "http://127.0.0.1:$(head -1 "$work/fut.port")/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=999999&timeoutSeconds=1")
 [ -z "$out" ] || fail "a watch from a future resourceVersion answered: $out"
 kill $fp; wait $fp 2>/dev/null
+# boolean query parameters as kube-apiserver reads them: only false/0 are false (watch=True watches)
+"$PROPSIM" serve --listen 127.0.0.1:0 --nodes 2 >"$work/bool.port" 2>/dev/null &
+bp=$!
+for _ in $(seq 100); do [ -s "$work/bool.port" ] && break; sleep 0.05; done
+BURL="http://127.0.0.1:$(head -1 "$work/bool.port")/api/v1/nodes"
+for v in True true 1 TRUE; do
+  out=$(curl -s -m 2 "$BURL?watch=$v&timeoutSeconds=1" | head -c 200)
+  grep -q '"type":"ADDED"' <<<"$out" || fail "watch=$v is a watch (got: $out)"
+done
+for v in false False 0; do
+  out=$(curl -s -m 2 "$BURL?watch=$v" | head -c 200)
+  grep -q '"kind":"NodeList"' <<<"$out" || fail "watch=$v is a list (got: $out)"
+done
+kill $bp; wait $bp 2>/dev/null
 
 echo "test_serve: $fails failure(s)"
 [ "$fails" -eq 0 ]
