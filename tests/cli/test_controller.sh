@@ -217,7 +217,7 @@ TOKEN=n3wtoken
 add_nodes 51 70
 wait_replicas 5 "after the token rotated (tokenFile re-read)"
 kill $PS_PID
-grep -q '^{"ts":"[0-9T:.-]*Z","level":"info","caller":"controller.c:[0-9]*","msg":"Replicas are not as expected : updating deployment/coredns from 4 to 5"}$' "$work/rotate.log" ||
+grep -q '^{"ts":"[0-9T:.-]*Z","level":"info","caller":"[a-z_]*\.c:[0-9]*","msg":"Replicas are not as expected : updating deployment/coredns from 4 to 5"}$' "$work/rotate.log" ||
   fail "--log-format=json lines: $(tail -2 "$work/rotate.log")"
 # wrong token: 401s, reported
 echo wrong >"$work/token"

@@ -1,0 +1,166 @@
+/*
+ * controller_internal — the controller's state and the functions its files share. Private to
+ * controller/controller*.c and its siblings listed below; nothing outside controller/ includes it.
+ *
+ * The controller is one state machine split by seam, one file each:
+ *   controller.c  lifecycle: new, start, stop (bounded), free; leadership changes
+ *   inputs.c      the nodes and ConfigMap reflectors' sinks, params loading, --default-params
+ *   reconcile.c   the reconcile loop: timers, reading each target, the planner's plan carried out
+ *   output.c      what an operator sees of a decision: Events, dry-run lines
+ *   hotspots.c    where the target's pods run: replicas piled on nodes
+ *   record.c      --record: the observed node history as a trace
+ *   endpoints.c   /healthz, /readyz, /last-poll, /metrics (called from the HTTP thread)
+ *
+ * Ownership: struct controller owns everything it points to except the loop and the config
+ * (borrowed, see controller.h). Fields read by the HTTP thread are guarded by `mu`.
+ */
+#ifndef PROPSCALER_CONTROLLER_INTERNAL_H
+#define PROPSCALER_CONTROLLER_INTERNAL_H
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#include "buf.h"
+#include "kclient.h"
+#include "guard.h"
+#include "kanswer.h"
+#include "krand.h"
+#include "kubeconfig.h"
+#include "leader.h"
+#include "log.h"
+#include "nodes.h"
+#include "params.h"
+#include "placement.h"
+#include "planner.h"
+#include "podwatch.h"
+#include "reflector.h"
+#include "replicas.h"
+#include "selector.h"
+
+#include "controller.h"
+
+struct target_state {
+    struct controller *c;
+    const struct scale_target *t;
+    char path[768];       /* the scale subresource */
+    struct planner_target plan; /* the decision's state (policies/planner) */
+    char why[512];        /* the last plan's rule in words, for the scaling Event */
+    int32_t current;      /* last observed spec.replicas */
+    bool observed;
+    int attempts;         /* 409 retries within one reconcile */
+    struct kreq *req;     /* the read or write of this target in flight */
+    bool writing;         /* req is a write (a stop lets it finish) */
+    unsigned long writes;
+    /* placement: the pod template's rules, refreshed at most once a poll period */
+    char object_path[768];
+    struct placement_rules rules;
+    bool rules_known;
+    double rules_at;
+    int64_t eligible;
+    char tagged[64];      /* the rules' fingerprint the node tags were computed with */
+    /* where its pods run */
+    struct podwatch *pods;
+    char piled[512];      /* the last reported over-limit nodes (report on change) */
+    ev_timer hot_timer;   /* pod changes are evaluated together, half a second after a burst */
+    int busiest, over_limit, over_qps;
+};
+
+struct controller {
+    struct ev_loop *loop;
+    struct propscaler_config *cfg;
+    struct kube_endpoint ep;
+    struct kclient *client;
+    struct reflector *nodes_ref, *cm_ref;
+    struct node_set *nodes, *staging;
+    /* --record: the observed node history as a trace */
+    FILE *record;
+    double record_t0;
+    struct buf record_pending; /* trimmed objects of the LIST in progress, one per line */
+    /* params */
+    bool cm_present;
+    struct cm_data cm;         /* the ConfigMap's data as last seen */
+    struct planner_opts plan_opts;
+    struct params params;      /* last good params */
+    char guard_override[256];  /* the ConfigMap's propscaler.io/guard-override annotation */
+    bool override_pending;     /* it changed: release any hold at the next decision */
+    bool params_loaded;
+    char params_error[1024];   /* non-empty: the current ConfigMap does not parse */
+    struct kreq *create_req;
+    /* reconcile */
+    ev_timer coalesce, poll;
+    ev_timer retry;            /* after a failed reconcile; separate, so node events never wait for it */
+    bool checks_pending;       /* the poll tick's consistency checks are out: they reconcile when done */
+    char sync_error[1200];     /* the last reflector error since the previous poll tick */
+    ev_timer stop_deadline;    /* a stop ends the loop by this time, whatever is in flight */
+    bool coalescing_burst;     /* the coalesce timer waits for node events to go quiet */
+    double burst_start;        /* ev_time of the burst's first event */
+    bool reconcile_running, reconcile_again;
+    int pending;               /* targets in flight in this reconcile */
+    char cycle_error[1200];
+    int consecutive_failures;
+    double retry_backoff;      /* after a failed reconcile: try again sooner than the poll */
+    int exit_code;
+    bool stopping;
+    struct target_state targets[FLAGS_MAX_TARGETS];
+    struct leader *leader;     /* NULL without --leader-elect */
+    char identity[256];
+    /* health and metrics, shared with the HTTP thread */
+    pthread_mutex_t mu;
+    char last_poll_error[1200];
+    bool synced;
+    double heartbeat;          /* ev_now of the last loop activity */
+    double last_success;       /* wall time of the last successful reconcile */
+    unsigned long reconciles, reconcile_errors, scale_writes, conflicts;
+    struct cluster_summary summary;
+};
+
+
+/* Node events are decided together once they have been quiet this long... */
+#define COALESCE_QUIET_S 0.025
+/* ... or this long after the first of them, whichever comes first. */
+#define COALESCE_MAX_S 1.0
+
+/* The longest a stop (SIGTERM) takes: an in-flight write and the Lease release fit inside it. */
+#define CONTROLLER_STOP_BOUND_S 5.0
+
+/* controller.c */
+void controller_finish_stop(struct controller *c);
+
+/* inputs.c */
+extern const struct reflector_sink inputs_node_sink, inputs_cm_sink;
+bool inputs_caches_trusted(const struct controller *c);
+void inputs_create_configmap(struct controller *c);
+
+/* reconcile.c */
+void reconcile_schedule(struct controller *c, double delay);
+void reconcile_coalesce_event(struct controller *c);
+void reconcile_finish_target(struct controller *c, const char *error);
+void reconcile_coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void reconcile_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* output.c */
+void output_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg);
+void output_hold(struct controller *c, struct target_state *ts, int32_t current, int32_t would, const char *reason);
+void output_plan(struct controller *c, struct target_state *ts, const struct plan *plan);
+
+/* hotspots.c */
+void hotspots_selector_text(const cJSON *sel, char *out, size_t len);
+void hotspots_pods_changed(void *ctx);
+void hotspots_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* record.c */
+char *record_trim_node(const cJSON *obj);
+void record_line(struct controller *c, const char *type, const char *object_json);
+void record_list(struct controller *c);
+
+#endif

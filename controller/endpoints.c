@@ -1,0 +1,152 @@
+/* /healthz, /readyz, /last-poll and /metrics, called from the HTTP thread: everything they read
+ * of the loop's state is read under c->mu (reflector and client counters excepted: a torn read of
+ * a counter is harmless). See controller_internal.h. */
+#define _DEFAULT_SOURCE
+#include "controller_internal.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Health and metrics (called from the HTTP thread)                                             */
+
+int controller_healthz(struct controller *c, char *body, size_t len)
+{
+    if (c->cfg->healthz_always_ok) {
+        snprintf(body, len, "ok");
+        return 200;
+    }
+    pthread_mutex_lock(&c->mu);
+    double age = ev_time() - c->heartbeat;
+    pthread_mutex_unlock(&c->mu);
+    double limit = 3.0 * c->cfg->poll_period_seconds + 30;
+    if (c->heartbeat > 0 && age > limit) {
+        snprintf(body, len, "the reconcile loop has not run for %.0f s (limit %.0f s)", age, limit);
+        return 500;
+    }
+    snprintf(body, len, "ok");
+    return 200;
+}
+
+int controller_readyz(struct controller *c, char *body, size_t len)
+{
+    pthread_mutex_lock(&c->mu);
+    bool ready = c->synced;
+    pthread_mutex_unlock(&c->mu);
+    snprintf(body, len, ready ? "ok" : "not synced yet: waiting for the first complete list of nodes and params");
+    return ready ? 200 : 503;
+}
+
+int controller_last_poll(struct controller *c, char *body, size_t len)
+{
+    pthread_mutex_lock(&c->mu);
+    int code = c->last_poll_error[0] ? 500 : 200;
+    if (code == 500)
+        snprintf(body, len, "Encountered error at last poll cycle: %s", c->last_poll_error);
+    else
+        snprintf(body, len, "ok");
+    pthread_mutex_unlock(&c->mu);
+    return code;
+}
+
+/* The per-target series of /metrics: one table, one loop (each line labelled namespace and
+ * target). A value is left out where it means nothing yet: replicas before the target was
+ * observed, eligible nodes without required anti-affinity, pod spread before pods were listed. */
+enum target_metric_id {
+    TM_DESIRED, TM_CURRENT, TM_FIGHTING, TM_GUARD_HOLDS, TM_GUARD_LIMITS, TM_GUARD_HOLDING, TM_ELIGIBLE,
+    TM_CAPPED, TM_BUSIEST, TM_OVER_LIMIT, TM_OVER_QPS,
+};
+
+struct target_metric {
+    enum target_metric_id which;
+    const char *name, *type, *help;
+};
+
+static const struct target_metric target_metrics[] = {
+    {TM_DESIRED, "propscaler_desired_replicas", "gauge", "Replicas the params ask for."},
+    {TM_CURRENT, "propscaler_current_replicas", "gauge", "Replicas last seen on the target."},
+    {TM_FIGHTING, "propscaler_conflicting_writer", "gauge", "1 while another writer is fighting over the target's replicas."},
+    {TM_GUARD_HOLDS, "propscaler_guard_holds_total", "counter", "Decisions whose scale-down the guard held."},
+    {TM_GUARD_LIMITS, "propscaler_guard_limits_total", "counter", "Scale-downs the guard delayed or limited."},
+    {TM_GUARD_HOLDING, "propscaler_guard_holding", "gauge", "1 while the guard holds the target's replicas."},
+    {TM_ELIGIBLE, "propscaler_eligible_nodes", "gauge",
+     "Schedulable nodes a target's pods may run on (under required hostname anti-affinity)."},
+    {TM_CAPPED, "propscaler_placement_capped", "gauge", "1 while desired replicas exceed the eligible nodes."},
+    {TM_BUSIEST, "propscaler_replicas_on_busiest_node", "gauge", "Replicas of the target on its busiest node."},
+    {TM_OVER_LIMIT, "propscaler_nodes_over_replica_limit", "gauge",
+     "Nodes holding more replicas than --max-replicas-per-node."},
+    {TM_OVER_QPS, "propscaler_nodes_over_dns_qps_limit", "gauge",
+     "Nodes whose replicas would exceed --dns-qps-per-node-limit."},
+};
+
+static bool target_metric_value(const struct target_state *t, enum target_metric_id which, double now, long long *v)
+{
+    switch (which) {
+    case TM_DESIRED: *v = t->plan.desired; return t->observed;
+    case TM_CURRENT: *v = t->current; return t->observed;
+    case TM_FIGHTING: *v = now < t->plan.fighting_until; return true;
+    case TM_GUARD_HOLDS: *v = (long long)t->plan.guard_holds; return true;
+    case TM_GUARD_LIMITS: *v = (long long)t->plan.guard_limits; return true;
+    case TM_GUARD_HOLDING: *v = t->plan.held ? 1 : 0; return true;
+    case TM_ELIGIBLE: *v = (long long)t->eligible; return t->rules_known && t->rules.required_anti;
+    case TM_CAPPED: *v = t->plan.capped ? 1 : 0; return true;
+    case TM_BUSIEST: *v = t->busiest; return t->pods != NULL;
+    case TM_OVER_LIMIT: *v = t->over_limit; return t->pods != NULL;
+    case TM_OVER_QPS: *v = t->over_qps; return t->pods != NULL;
+    }
+    return false;
+}
+
+char *controller_metrics(struct controller *c)
+{
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    pthread_mutex_lock(&c->mu);
+    const struct cluster_summary *s = &c->summary;
+    buf_printf(&b, "# HELP propscaler_nodes Nodes counted, by kind (total or schedulable).\n# TYPE propscaler_nodes gauge\n");
+    buf_printf(&b, "propscaler_nodes{kind=\"total\"} %lld\npropscaler_nodes{kind=\"schedulable\"} %lld\n",
+               (long long)s->total_nodes, (long long)s->schedulable_nodes);
+    buf_printf(&b, "# HELP propscaler_cores Cores counted (ceiling of the summed allocatable CPU).\n# TYPE propscaler_cores gauge\n");
+    buf_printf(&b, "propscaler_cores{kind=\"total\"} %lld\npropscaler_cores{kind=\"schedulable\"} %lld\n",
+               (long long)s->total_cores, (long long)s->schedulable_cores);
+    buf_printf(&b, "# HELP propscaler_reconciles_total Reconciles run.\n# TYPE propscaler_reconciles_total counter\npropscaler_reconciles_total %lu\n", c->reconciles);
+    buf_printf(&b, "# HELP propscaler_reconcile_errors_total Reconciles that failed.\n# TYPE propscaler_reconcile_errors_total counter\npropscaler_reconcile_errors_total %lu\n", c->reconcile_errors);
+    buf_printf(&b, "# HELP propscaler_scale_writes_total Replica counts written.\n# TYPE propscaler_scale_writes_total counter\npropscaler_scale_writes_total %lu\n", c->scale_writes);
+    buf_printf(&b, "# HELP propscaler_conflicts_total 409 conflicts on scale writes.\n# TYPE propscaler_conflicts_total counter\npropscaler_conflicts_total %lu\n", c->conflicts);
+    buf_printf(&b, "# HELP propscaler_last_success_timestamp_seconds Time of the last successful reconcile.\n# TYPE propscaler_last_success_timestamp_seconds gauge\npropscaler_last_success_timestamp_seconds %.3f\n", c->last_success);
+    buf_printf(&b, "# HELP propscaler_leader 1 when this instance may write (it leads, or runs without --leader-elect).\n# TYPE propscaler_leader gauge\npropscaler_leader %d\n",
+               c->leader ? leader_is_leading(c->leader) : 1);
+    double now = ev_now(c->loop);
+    for (size_t m = 0; m < sizeof target_metrics / sizeof *target_metrics; m++) {
+        const struct target_metric *tm = &target_metrics[m];
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", tm->name, tm->help, tm->name, tm->type);
+        for (size_t i = 0; i < c->cfg->n_targets; i++) {
+            long long v;
+            if (target_metric_value(&c->targets[i], tm->which, now, &v))
+                buf_printf(&b, "%s{namespace=\"%s\",target=\"%s/%s\"} %lld\n", tm->name, c->cfg->namespace_,
+                           target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, v);
+        }
+    }
+    buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
+    pthread_mutex_unlock(&c->mu);
+    /* reflector and client counters are only written by the loop thread; a torn read of a
+     * counter is harmless for monitoring */
+    const struct reflector *refs[2] = {c->nodes_ref, c->cm_ref};
+    const char *names[2] = {"nodes", "configmap"};
+    buf_printf(&b, "# HELP propscaler_relists_total LISTs after the first (410 Expired or errors).\n# TYPE propscaler_relists_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_relists_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->relists);
+    buf_printf(&b, "# HELP propscaler_watch_restarts_total Watches started again.\n# TYPE propscaler_watch_restarts_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_watch_restarts_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->watch_restarts);
+    buf_printf(&b, "# HELP propscaler_watch_events_total Watch events received.\n# TYPE propscaler_watch_events_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_watch_events_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->events);
+    const struct kclient_stats *ks = kclient_stats(c->client);
+    buf_printf(&b, "# HELP propscaler_api_requests_total API requests, by outcome.\n# TYPE propscaler_api_requests_total counter\n");
+    buf_printf(&b, "propscaler_api_requests_total{code=\"2xx\"} %lu\npropscaler_api_requests_total{code=\"4xx\"} %lu\n"
+                   "propscaler_api_requests_total{code=\"5xx\"} %lu\npropscaler_api_requests_total{code=\"error\"} %lu\n",
+               ks->status_2xx, ks->status_4xx, ks->status_5xx, ks->failures);
+    buf_printf(&b, "# HELP propscaler_api_request_duration_seconds Latency of non-watch API requests.\n# TYPE propscaler_api_request_duration_seconds summary\n");
+    buf_printf(&b, "propscaler_api_request_duration_seconds_sum %.6f\npropscaler_api_request_duration_seconds_count %lu\n",
+               ks->latency_sum_s, ks->latency_count);
+    buf_printf(&b, "# HELP propscaler_api_received_bytes_total Bytes received from the API server.\n# TYPE propscaler_api_received_bytes_total counter\npropscaler_api_received_bytes_total %lu\n", ks->bytes_received);
+    return buf_take(&b);
+}

@@ -1,0 +1,249 @@
+/* What the controller decides from: the nodes and ConfigMap reflectors' sinks (a LIST is built
+ * aside and swapped in whole; watch events update the cache and arm a coalesced decision), the
+ * params (an invalid edit keeps the last good ones), --default-params. See controller_internal.h. */
+#define _DEFAULT_SOURCE
+#include "controller_internal.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Nodes                                                                                        */
+
+static void nodes_list_begin(void *ctx)
+{
+    struct controller *c = ctx;
+    node_set_free(c->staging);
+    c->staging = node_set_new();
+}
+
+/* Tag bit i: the node is eligible for target i's pods (placement rules). */
+static void tag_node(struct controller *c, const cJSON *obj, struct node_obs *n)
+{
+    n->tags = 0;
+    for (size_t i = 0; i < c->cfg->n_targets && i < 16; i++)
+        if (c->targets[i].rules_known && placement_node_eligible(&c->targets[i].rules, obj))
+            n->tags = (uint16_t)(n->tags | (1u << i));
+}
+
+/* Decode a node for the count and tag it for placement; false (logged) when it cannot be read. */
+static bool decode_node(struct controller *c, const cJSON *obj, struct node_obs *n, const char *what)
+{
+    char err[512];
+    if (node_decode(obj, &c->cfg->count_opts, n, err, sizeof err) != 0) {
+        LOG_WARN("ignoring %s: %s", what, err);
+        return false;
+    }
+    tag_node(c, obj, n);
+    return true;
+}
+
+static void nodes_item(void *ctx, const cJSON *obj)
+{
+    struct controller *c = ctx;
+    struct node_obs n;
+    if (!decode_node(c, obj, &n, "a node"))
+        return;
+    if (c->staging && node_set_upsert(c->staging, &n) != 0)
+        LOG_ERROR("out of memory adding node %s", n.name);
+    if (c->record) {
+        char *t = record_trim_node(obj);
+        if (t && (buf_printf(&c->record_pending, "%s\t%s\n", n.name, t) != 0))
+            LOG_ERROR("--record: the listed nodes do not fit in memory; the trace misses some");
+        free(t);
+    }
+}
+
+static void nodes_list_end(void *ctx, const char *rv)
+{
+    struct controller *c = ctx;
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        if (c->targets[i].rules_known)
+            memcpy(c->targets[i].tagged, c->targets[i].rules.fingerprint, sizeof c->targets[i].tagged); /* same size */
+    record_list(c);
+    node_set_free(c->nodes);
+    c->nodes = c->staging; /* the complete list replaces the old state at once */
+    c->staging = NULL;
+    LOG_V(2, "listed %zu nodes at resourceVersion %s", node_set_size(c->nodes), rv);
+    reconcile_schedule(c, 0);
+}
+
+static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
+{
+    struct controller *c = ctx;
+    struct node_obs n;
+    if (!decode_node(c, obj, &n, "a node event"))
+        return;
+    if (!c->nodes)
+        return;
+    if (c->record) {
+        char *t = record_trim_node(obj);
+        if (t)
+            record_line(c, watch_event_type_name(type), t);
+        free(t);
+    }
+    if (type == WEV_DELETED)
+        node_set_remove(c->nodes, n.name);
+    else if (node_set_upsert(c->nodes, &n) != 0)
+        LOG_ERROR("out of memory updating node %s", n.name);
+    reconcile_coalesce_event(c); /* a burst of node events is one decision */
+}
+
+static void reflector_error(void *ctx, const char *msg)
+{
+    struct controller *c = ctx;
+    LOG_WARN("%s", msg);
+    snprintf(c->sync_error, sizeof c->sync_error, "%s", msg);
+}
+
+static size_t nodes_count(void *ctx)
+{
+    struct controller *c = ctx;
+    return c->nodes ? node_set_size(c->nodes) : 0;
+}
+
+static size_t cm_count(void *ctx)
+{
+    struct controller *c = ctx;
+    return c->cm_present ? 1 : 0;
+}
+
+bool inputs_caches_trusted(const struct controller *c)
+{
+    return c->nodes && reflector_trusted(c->nodes_ref) && reflector_trusted(c->cm_ref);
+}
+
+/* A consistency check ended (the poll tick's, or one after a failed watch): decide now if the
+ * caches may be decided from; the reconcile itself reports an unreachable API. */
+static void reflector_checked(void *ctx, bool trusted)
+{
+    struct controller *c = ctx;
+    (void)trusted;
+    c->checks_pending = false;
+    if (inputs_caches_trusted(c) && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
+        reconcile_schedule(c, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The params ConfigMap                                                                         */
+
+static void load_params(struct controller *c)
+{
+    char err[1024];
+    struct params p;
+    params_init(&p);
+    if (params_from_configmap(&c->cm, &p, err, sizeof err) != 0) {
+        /* keep the last good params in force, and say why */
+        if (strcmp(err, c->params_error) != 0)
+            LOG_ERROR("Error ensuring controller: %s%s", err,
+                      c->params_loaded ? " (keeping the last good params)" : "");
+        snprintf(c->params_error, sizeof c->params_error, "%s", err);
+        params_release(&p);
+        return;
+    }
+    if (!c->params_loaded || c->params.mode != p.mode)
+        LOG_INFO("Set control mode to %s", params_mode_name(p.mode));
+    params_release(&c->params);
+    c->params = p;
+    c->params_loaded = true;
+    c->params_error[0] = '\0';
+}
+
+static void cm_store(struct controller *c, const cJSON *obj)
+{
+    /* an operator releases a guard hold by setting (or changing) this annotation */
+    const cJSON *ov = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations"),
+        "propscaler.io/guard-override");
+    const char *v = cJSON_IsString(ov) ? ov->valuestring : "";
+    if (strcmp(v, c->guard_override) != 0) {
+        if (v[0]) {
+            c->override_pending = true;
+            LOG_INFO("guard override requested on ConfigMap %s/%s (%s): any hold is released", c->cfg->namespace_,
+                     c->cfg->configmap, v);
+        }
+        snprintf(c->guard_override, sizeof c->guard_override, "%s", v);
+    }
+    cm_data_release(&c->cm);
+    cm_data_init(&c->cm);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
+    cJSON_ArrayForEach(e, data) if (cJSON_IsString(e)) cm_data_set(&c->cm, e->string, e->valuestring, strlen(e->valuestring));
+    c->cm_present = true;
+    load_params(c);
+}
+
+static void cm_list_begin(void *ctx)
+{
+    struct controller *c = ctx;
+    c->cm_present = false;
+}
+
+static void cm_item(void *ctx, const cJSON *obj)
+{
+    cm_store(ctx, obj);
+}
+
+static void cm_list_end(void *ctx, const char *rv)
+{
+    (void)rv;
+    reconcile_schedule(ctx, 0);
+}
+
+static void cm_event(void *ctx, enum watch_event_type type, const cJSON *obj)
+{
+    struct controller *c = ctx;
+    if (type == WEV_DELETED) {
+        c->cm_present = false;
+        LOG_WARN("params ConfigMap %s/%s was deleted", c->cfg->namespace_, c->cfg->configmap);
+    } else {
+        cm_store(c, obj);
+    }
+    reconcile_schedule(c, 0);
+}
+
+static void create_done(void *ctx, const struct kresp *resp)
+{
+    struct controller *c = ctx;
+    c->create_req = NULL;
+    if (resp->status == 201 || resp->status == 409)
+        LOG_INFO("ConfigMap %s/%s created from --default-params%s", c->cfg->namespace_, c->cfg->configmap,
+                 resp->status == 409 ? " (it already existed)" : "");
+    else
+        LOG_ERROR("creating ConfigMap %s/%s from --default-params failed: %s (HTTP %ld)", c->cfg->namespace_,
+                  c->cfg->configmap, resp->err ? resp->err : "", resp->status);
+}
+
+void inputs_create_configmap(struct controller *c)
+{
+    if (c->create_req || (c->leader && !leader_is_leading(c->leader) && !c->cfg->dry_run))
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "apiVersion", "v1");
+    cJSON_AddStringToObject(o, "kind", "ConfigMap");
+    cJSON *meta = cJSON_AddObjectToObject(o, "metadata");
+    cJSON_AddStringToObject(meta, "name", c->cfg->configmap);
+    cJSON_AddStringToObject(meta, "namespace", c->cfg->namespace_);
+    cJSON *data = cJSON_AddObjectToObject(o, "data");
+    for (size_t i = 0; i < c->cfg->default_data.n; i++)
+        cJSON_AddStringToObject(data, c->cfg->default_data.entries[i].key, c->cfg->default_data.entries[i].value);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps", c->cfg->namespace_);
+    struct kreq_opts ro = {.method = "POST", .path = path, .body = body};
+    if (c->cfg->dry_run) {
+        LOG_INFO("dry run: would create ConfigMap %s/%s from --default-params: %s", c->cfg->namespace_, c->cfg->configmap, body);
+        /* decide as if it existed */
+        cm_data_release(&c->cm);
+        cm_data_init(&c->cm);
+        for (size_t i = 0; i < c->cfg->default_data.n; i++)
+            cm_data_set(&c->cm, c->cfg->default_data.entries[i].key, c->cfg->default_data.entries[i].value,
+                        c->cfg->default_data.entries[i].value_len);
+        load_params(c);
+    } else {
+        c->create_req = kclient_request(c->client, &ro, NULL, create_done, c);
+    }
+    free(body);
+}
+
+const struct reflector_sink inputs_node_sink = {nodes_list_begin, nodes_item, nodes_list_end, nodes_event,
+                                                reflector_error, nodes_count, reflector_checked};
+const struct reflector_sink inputs_cm_sink = {cm_list_begin, cm_item, cm_list_end, cm_event, reflector_error, cm_count,
+                                              reflector_checked};

@@ -1,0 +1,445 @@
+/* The reconcile loop: the coalesce, retry and poll timers, the per-poll consistency checks, and
+ * for each target the read of its pod template and Scale, the planner's plan (policies/planner)
+ * carried out: logs, Events, metrics and the write (409: read and decide again). No decision
+ * logic lives here. See controller_internal.h. */
+#define _DEFAULT_SOURCE
+#include "controller_internal.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reconcile                                                                                    */
+
+
+/* A failed sync (a reconcile, or a poll period without a usable cache): /last-poll says why, and
+ * --max-sync-failures in a row end the process as CPA does. False when it is exiting. */
+static bool sync_failed(struct controller *c, const char *error)
+{
+    pthread_mutex_lock(&c->mu);
+    c->reconcile_errors++;
+    snprintf(c->last_poll_error, sizeof c->last_poll_error, "%s", error);
+    pthread_mutex_unlock(&c->mu);
+    c->consecutive_failures++;
+    if (c->cfg->max_sync_failures > 0 && c->consecutive_failures >= c->cfg->max_sync_failures) {
+        LOG_ERROR("Too many consecutive sync failures (%d); exiting", c->consecutive_failures);
+        c->exit_code = 1;
+        ev_break(c->loop, EVBREAK_ALL);
+        return false;
+    }
+    return true;
+}
+
+void reconcile_finish_target(struct controller *c, const char *error)
+{
+    if (error && !c->cycle_error[0])
+        snprintf(c->cycle_error, sizeof c->cycle_error, "%s", error);
+    if (--c->pending > 0)
+        return;
+    /* the whole reconcile is done */
+    c->reconcile_running = false;
+    c->override_pending = false; /* consumed by every target's decision */
+    pthread_mutex_lock(&c->mu);
+    c->reconciles++;
+    if (!c->cycle_error[0]) {
+        c->last_poll_error[0] = '\0';
+        c->last_success = ev_time();
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (c->cycle_error[0]) {
+        if (!sync_failed(c, c->cycle_error))
+            return;
+        /* a transient failure should not wait a whole poll period: back off from 0.5 s (jittered,
+         * never sooner than a Retry-After); node events do not wait for this timer */
+        c->retry_backoff = c->retry_backoff > 0 ? c->retry_backoff * 2 : 0.5;
+        if (c->retry_backoff > c->cfg->poll_period_seconds)
+            c->retry_backoff = c->cfg->poll_period_seconds;
+        double delay = krand_jitter(c->retry_backoff, 0.2);
+        if (kclient_retry_wait(c->client) > delay)
+            delay = kclient_retry_wait(c->client);
+        if (!c->stopping && !c->params_error[0]) {
+            ev_timer_stop(c->loop, &c->retry);
+            ev_timer_set(&c->retry, delay, 0.);
+            ev_timer_start(c->loop, &c->retry);
+        }
+    } else {
+        c->consecutive_failures = 0;
+        c->retry_backoff = 0;
+    }
+    if (c->stopping) {
+        controller_finish_stop(c);
+        return;
+    }
+    if (c->reconcile_again) {
+        c->reconcile_again = false;
+        reconcile_schedule(c, 0);
+    }
+}
+
+static void scale_get(struct controller *c, struct target_state *ts);
+
+static void put_done(void *ctx, const struct kresp *resp)
+{
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    ts->req = NULL;
+    ts->writing = false;
+    long status = resp->status;
+    char msg[1024];
+    if (status == 200) {
+        char note[700];
+        int32_t desired = ts->plan.desired;
+        snprintf(note, sizeof note, "Scaled %s from %d to %d replicas: %s", ts->t->name, ts->current, desired, ts->why);
+        output_event(c, ts, "Normal", desired > ts->current ? "ScaledUp" : "ScaledDown", note);
+        ts->current = desired;
+        planner_written(&ts->plan, desired);
+        ts->writes++;
+        pthread_mutex_lock(&c->mu);
+        c->scale_writes++;
+        pthread_mutex_unlock(&c->mu);
+        reconcile_finish_target(c, NULL);
+        return;
+    }
+    if (status == 409 && ts->attempts < 3 && !c->stopping) {
+        /* someone else changed the object: read it again and decide again */
+        pthread_mutex_lock(&c->mu);
+        c->conflicts++;
+        pthread_mutex_unlock(&c->mu);
+        LOG_V(1, "conflict updating %s/%s; retrying with a fresh read", target_kind_name(ts->t->kind), ts->t->name);
+        ts->attempts++;
+        scale_get(c, ts);
+        return;
+    }
+    snprintf(msg, sizeof msg, "updating replicas of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind), ts->t->name,
+             resp->err ? resp->err : "request failed", status);
+    LOG_ERROR("Update failure: %s", msg);
+    reconcile_finish_target(c, msg);
+}
+
+static void get_done(void *ctx, const struct kresp *resp)
+{
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    ts->req = NULL;
+    long status = resp->status;
+    char msg[1024], why[800];
+    cJSON *scale = NULL;
+    int32_t current = 0;
+    if (status != 200) {
+        snprintf(msg, sizeof msg, "reading the scale of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind),
+                 ts->t->name, resp->err ? resp->err : (status == 404 ? "not found" : "request failed"), status);
+    } else if (kanswer_object(resp, "Scale", &scale, why, sizeof why) != 0 ||
+               kanswer_scale_replicas(scale, &current, why, sizeof why) != 0) {
+        /* never decide from, nor write back, a Scale that cannot be read exactly */
+        snprintf(msg, sizeof msg, "reading the scale of %s/%s: %s", target_kind_name(ts->t->kind), ts->t->name, why);
+        cJSON_Delete(scale);
+        scale = NULL;
+    }
+    if (!scale) {
+        LOG_ERROR("Update failure: %s", msg);
+            reconcile_finish_target(c, msg);
+        return;
+    }
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(scale, "spec");
+    ts->current = current;
+    ts->observed = true;
+    const char *kind = target_kind_name(ts->t->kind), *name = ts->t->name;
+    size_t ti = (size_t)(ts - c->targets);
+    bool anti = ts->rules_known && ts->rules.required_anti;
+    if (anti && ti < 16 && c->nodes)
+        ts->eligible = node_set_tag_count(c->nodes, (int)ti);
+    struct planner_input in = {
+        .params = &c->params, .summary = &c->summary, .current = current,
+        .eligible = anti && ti < 16 && c->nodes ? ts->eligible : -1,
+        .eligible_stale = anti && strcmp(ts->tagged, ts->rules.fingerprint) != 0,
+        .may_write = !c->leader || leader_is_leading(c->leader) || c->cfg->dry_run,
+        .override = c->override_pending, .now = ev_now(c->loop),
+    };
+    struct plan plan;
+    char e2[512];
+    pthread_mutex_lock(&c->mu); /* the plan's counters are read by /metrics */
+    int prc = planner_decide(&ts->plan, &c->plan_opts, &in, &plan, e2, sizeof e2);
+    pthread_mutex_unlock(&c->mu);
+    if (prc != 0) {
+        cJSON_Delete(scale);
+        LOG_ERROR("%s", e2);
+        reconcile_finish_target(c, e2);
+        return;
+    }
+    snprintf(ts->why, sizeof ts->why, "%s", plan.why);
+    /* what the plan's stages found, said where an operator looks */
+    if (plan.foreign_write)
+        LOG_WARN("%s/%s: replicas changed to %d by another writer (propscaler had written %d)", kind, name, current,
+                 plan.overwritten);
+    if (plan.fight_started) {
+        LOG_WARN("%s/%s: %s", kind, name, plan.fight_note);
+        output_event(c, ts, "Warning", "ConflictingWriter", plan.fight_note);
+    }
+    if (plan.guard.released && plan.guard.verdict != GUARD_HOLD)
+        LOG_INFO("%s/%s: the guard released its hold", kind, name);
+    if (plan.hold_started) {
+        LOG_WARN("%s/%s: %s", kind, name, plan.guard.reason);
+        output_event(c, ts, "Warning", "ScaleDownHeld", plan.guard.reason);
+        if (c->cfg->dry_run)
+            output_hold(c, ts, current, plan.calc.replicas, plan.guard.reason);
+    } else if (plan.guard.verdict == GUARD_LIMIT || plan.guard.verdict == GUARD_DELAY) {
+        LOG_INFO("%s/%s: %s", kind, name, plan.guard.reason);
+        if (plan.guard.replicas != current)
+            output_event(c, ts, "Normal", "ScaleDownLimited", plan.guard.reason);
+    }
+    if (plan.waiting) {
+        LOG_V(1, "%s/%s: waiting for the eligible nodes to be recounted", kind, name);
+        cJSON_Delete(scale);
+        reconcile_finish_target(c, NULL);
+        return;
+    }
+    if (plan.cap_started) {
+        LOG_WARN("%s/%s: %s", kind, name, plan.cap_note);
+        output_event(c, ts, "Warning", "ReplicasCappedByPlacement", plan.cap_note);
+    }
+    switch (plan.action) {
+    case PLAN_SCALE: break;
+    case PLAN_FIGHT_BACKOFF:
+        LOG_V(1, "%s/%s: not writing %d (another writer holds it, until %.0f s from now)", kind, name, plan.replicas,
+              ts->plan.fighting_until - in.now);
+        /* fall through */
+    case PLAN_NOT_LEADER:
+        if (plan.action == PLAN_NOT_LEADER)
+            LOG_V(1, "not the leader: leaving %s/%s at %d (would be %d)", kind, name, current, plan.replicas);
+        /* fall through */
+    case PLAN_NOTHING:
+        cJSON_Delete(scale);
+        reconcile_finish_target(c, NULL);
+        return;
+    }
+    LOG_INFO("Replicas are not as expected : updating %s/%s from %d to %d", kind, name, current, plan.replicas);
+    if (c->cfg->dry_run) {
+        cJSON_Delete(scale);
+        output_plan(c, ts, &plan);
+        reconcile_finish_target(c, NULL);
+        return;
+    }
+    struct replica_calc calc = {.replicas = plan.replicas};
+    /* PUT the Scale back with the new count; its resourceVersion makes a concurrent change a 409 */
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "replicas");
+    if (!spec)
+        spec = cJSON_AddObjectToObject(scale, "spec");
+    cJSON_AddNumberToObject(spec, "replicas", calc.replicas);
+    cJSON_DeleteItemFromObjectCaseSensitive(scale, "status");
+    char *text = cJSON_PrintUnformatted(scale);
+    cJSON_Delete(scale);
+    struct kreq_opts o = {.method = "PUT", .path = ts->path, .body = text};
+    ts->req = text ? kclient_request(c->client, &o, NULL, put_done, ts) : NULL;
+    ts->writing = ts->req != NULL;
+    if (!ts->req) {
+        free(text);
+        reconcile_finish_target(c, "out of memory");
+        return;
+    }
+    free(text);
+}
+
+static void scale_get_now(struct controller *c, struct target_state *ts)
+{
+    struct kreq_opts o = {.method = "GET", .path = ts->path};
+    ts->req = kclient_request(c->client, &o, NULL, get_done, ts);
+    if (!ts->req)
+        reconcile_finish_target(c, "out of memory");
+}
+
+/* The workload itself, for its pod template's placement rules. A change of the rules relists the
+ * nodes so each node's eligibility is computed again. */
+static void object_done(void *ctx, const struct kresp *resp)
+{
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    ts->req = NULL;
+    long status = resp->status;
+    char why[800];
+    cJSON *w = NULL;
+    if (status == 200 && kanswer_object(resp, target_kind_title(ts->t->kind), &w, why, sizeof why) != 0) {
+        LOG_WARN("%s/%s: reading the workload for its placement rules: %s", target_kind_name(ts->t->kind), ts->t->name, why);
+        status = -1; /* placement rules stay as they were */
+    }
+    if (status == 200) {
+        char before[64];
+        snprintf(before, sizeof before, "%s", ts->rules_known ? ts->rules.fingerprint : "");
+        placement_rules_from_workload(&ts->rules, w);
+        char sel[1024];
+        hotspots_selector_text(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "spec"), "selector"), sel, sizeof sel);
+        if (sel[0] && (!ts->pods || strcmp(podwatch_selector(ts->pods), sel) != 0)) {
+            podwatch_free(ts->pods);
+            ts->pods = podwatch_new(c->loop, c->client, c->cfg->namespace_, sel, hotspots_pods_changed, ts);
+        }
+        cJSON_Delete(w);
+        w = NULL;
+        bool changed = strcmp(before, ts->rules.fingerprint) != 0;
+        ts->rules_known = true;
+        ts->rules_at = ev_now(c->loop);
+        if (changed && ts->rules.required_anti) {
+            LOG_V(1, "%s/%s: placement rules changed; recounting eligible nodes", target_kind_name(ts->t->kind), ts->t->name);
+            reflector_relist(c->nodes_ref);
+        }
+    } else {
+        ts->rules_at = ev_now(c->loop); /* no placement checks without the template (e.g. no RBAC get) */
+        LOG_V(1, "%s/%s: reading the workload for its placement rules answered HTTP %ld", target_kind_name(ts->t->kind),
+              ts->t->name, status);
+    }
+    scale_get_now(c, ts);
+}
+
+static void scale_get(struct controller *c, struct target_state *ts)
+{
+    if (ev_now(c->loop) - ts->rules_at >= c->cfg->poll_period_seconds || ts->rules_at == 0) {
+        struct kreq_opts o = {.method = "GET", .path = ts->object_path};
+        ts->req = kclient_request(c->client, &o, NULL, object_done, ts);
+        if (ts->req)
+            return;
+    }
+    scale_get_now(c, ts);
+}
+
+static void reconcile(struct controller *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->heartbeat = ev_now(c->loop);
+    pthread_mutex_unlock(&c->mu);
+    if (c->stopping)
+        return;
+    if (c->reconcile_running) {
+        c->reconcile_again = true;
+        return;
+    }
+    /* never decide from partial data, nor from a cache that may follow another server's state */
+    if (!inputs_caches_trusted(c))
+        return;
+    if (kclient_retry_wait(c->client) > 0) {
+        reconcile_schedule(c, kclient_retry_wait(c->client)); /* the server asked us to wait */
+        return;
+    }
+    ev_timer_stop(c->loop, &c->retry);
+    pthread_mutex_lock(&c->mu);
+    c->synced = true;
+    pthread_mutex_unlock(&c->mu);
+    if (!c->cm_present) {
+        if (c->cfg->has_default_params && !c->params_loaded) {
+            inputs_create_configmap(c);
+            if (!c->params_loaded)
+                return;
+        } else if (!c->params_loaded) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "Error syncing configMap with apiserver: configmaps \"%s\" not found", c->cfg->configmap);
+            LOG_ERROR("%s", msg);
+            pthread_mutex_lock(&c->mu);
+            snprintf(c->last_poll_error, sizeof c->last_poll_error, "%s", msg);
+            c->reconcile_errors++;
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+    }
+    if (!c->params_loaded) {
+        pthread_mutex_lock(&c->mu);
+        snprintf(c->last_poll_error, sizeof c->last_poll_error, "Error ensuring controller: %s", c->params_error);
+        c->reconcile_errors++;
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    struct cluster_summary s;
+    node_set_summary(c->nodes, &s);
+    pthread_mutex_lock(&c->mu);
+    c->summary = s;
+    pthread_mutex_unlock(&c->mu);
+    LOG_V(1, "Cluster status: SchedulableNodes[%lld], TotalNodes[%lld], SchedulableCores[%lld], TotalCores[%lld]",
+          (long long)s.schedulable_nodes, (long long)s.total_nodes, (long long)s.schedulable_cores, (long long)s.total_cores);
+    c->reconcile_running = true;
+    c->cycle_error[0] = '\0';
+    if (c->params_error[0])
+        snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->params_error);
+    c->pending = (int)c->cfg->n_targets;
+    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        c->targets[i].attempts = 0;
+        scale_get(c, &c->targets[i]);
+    }
+}
+
+void reconcile_coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    reconcile(w->data);
+}
+
+void reconcile_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    reconcile(w->data);
+}
+
+/* Every poll period: first ask both reflectors whether the server is still the one their caches
+ * follow (a cheap LIST each); the reconcile follows when the checks are back. A period without a
+ * usable cache is a failed sync, as CPA counts it (before the first complete LIST too). */
+void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct controller *c = w->data;
+    LOG_V(4, "periodic resync");
+    pthread_mutex_lock(&c->mu);
+    c->heartbeat = ev_now(c->loop);
+    pthread_mutex_unlock(&c->mu);
+    if (c->stopping)
+        return;
+    if (!inputs_caches_trusted(c)) {
+        char msg[1400];
+        bool listed = c->nodes && reflector_synced(c->nodes_ref) && reflector_synced(c->cm_ref);
+        snprintf(msg, sizeof msg, "%s: %s", listed ? "the API server's state is not verified since a watch failed"
+                                                   : "the first complete list of nodes and params has not arrived",
+                 c->sync_error[0] ? c->sync_error : "waiting");
+        c->sync_error[0] = '\0';
+        if (!sync_failed(c, msg))
+            return;
+    }
+    bool a = reflector_check(c->nodes_ref);
+    bool b = reflector_check(c->cm_ref);
+    c->checks_pending = a || b;
+    if (!c->checks_pending && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
+        reconcile(c); /* (a burst being coalesced is decided when it goes quiet) */
+}
+
+/* Decide no later than `delay` from now (never sooner than a Retry-After allows): an earlier
+ * request brings a pending decision forward, a later one joins it. */
+void reconcile_schedule(struct controller *c, double delay)
+{
+    double wait = kclient_retry_wait(c->client);
+    if (wait > delay)
+        delay = wait; /* a Retry-After holds every path */
+    if (ev_is_active(&c->coalesce) && ev_timer_remaining(c->loop, &c->coalesce) <= delay)
+        return; /* already due as soon: this change joins it */
+    ev_timer_stop(c->loop, &c->coalesce);
+    ev_timer_set(&c->coalesce, delay, 0.);
+    ev_timer_start(c->loop, &c->coalesce);
+    c->coalescing_burst = false;
+}
+
+/* A node event: decide once the stream has been quiet for COALESCE_QUIET_S, or at the latest
+ * COALESCE_MAX_S after the burst's first event (a steady stream still gets decisions). A burst of
+ * thousands of ADDED events (a LIST's worth, or a trace's t=0 group) is then one decision on the
+ * whole of it, as the simulator makes it, not several on a half-loaded cluster. */
+void reconcile_coalesce_event(struct controller *c)
+{
+    double now = ev_time();
+    bool active = ev_is_active(&c->coalesce);
+    if (active && !c->coalescing_burst)
+        return; /* a decision is already due (a LIST, the params, a Retry-After): this event joins it */
+    if (!active)
+        c->burst_start = now;
+    double fire = now + COALESCE_QUIET_S, latest = c->burst_start + COALESCE_MAX_S;
+    double delay = (fire < latest ? fire : latest) - now;
+    if (delay < 0)
+        delay = 0;
+    double wait = kclient_retry_wait(c->client);
+    if (wait > delay)
+        delay = wait;
+    ev_timer_stop(c->loop, &c->coalesce);
+    ev_timer_set(&c->coalesce, delay, 0.);
+    ev_timer_start(c->loop, &c->coalesce);
+    c->coalescing_burst = true;
+}
