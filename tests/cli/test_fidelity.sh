@@ -10,6 +10,16 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# wait_ready LOG: wait until the propscaler logging to LOG is synced (its metrics port is in the log)
+wait_ready() {
+  local port=""
+  for _ in $(seq 200); do
+    port=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$1" 2>/dev/null | head -1 | cut -d: -f2)
+    [ -n "$port" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$port/readyz")" = 200 ] && return 0
+    sleep 0.05
+  done
+  fail "not ready: $(tail -2 "$1")"
+}
 PARAMS='{"linear":{"nodesPerReplica":4,"preventSinglePointFailure":true}}'
 LADDER='{"ladder":{"nodesToReplicas":[[1,1],[10,2],[20,3],[30,5],[40,7]],"includeUnschedulableNodes":true}}'
 
@@ -52,14 +62,13 @@ offline_ladder=$(awk -F, 'NR > 1 && $10 != "" {print $10}' "$work/replay/timelin
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(head -1 "$work/port")
 "$PROPSCALER" --kubeconfig "$work/kc" --namespace kube-system --configmap cm --target deployment/coredns \
-  --metrics-addr 127.0.0.1:18594 >/dev/null 2>"$work/live.log" &
+  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/live.log" &
 PS=$!
 "$PROPSCALER" --kubeconfig "$work/kc" --namespace kube-system --configmap cm-ladder --target deployment/metrics \
-  --metrics-addr 127.0.0.1:18595 >/dev/null 2>"$work/live-ladder.log" &
+  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/live-ladder.log" &
 PS2=$!
-for port in 18594 18595; do
-  for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$port/readyz)" = 200 ] && break; sleep 0.05; done
-done
+wait_ready "$work/live.log"
+wait_ready "$work/live-ladder.log"
 curl -s -X POST "$URL/propsim/resume" >/dev/null
 for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
 sleep 1
@@ -107,9 +116,9 @@ offline_burst=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/breplay/timeline.
 for _ in $(seq 100); do [ -s "$work/bport" ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(head -1 "$work/bport")
 "$PROPSCALER" --kubeconfig "$work/bkc" --namespace kube-system --configmap cm --target deployment/coredns \
-  --metrics-addr 127.0.0.1:18596 >/dev/null 2>"$work/blive.log" &
+  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/blive.log" &
 PS=$!
-for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18596/readyz)" = 200 ] && break; sleep 0.05; done
+wait_ready "$work/blive.log"
 curl -s -X POST "$URL/propsim/resume" >/dev/null
 for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
 sleep 1.5
@@ -174,9 +183,9 @@ grep -q 'placement capped [1-9][0-9]* decisions at the eligible nodes; last: .*o
 for _ in $(seq 100); do [ -s "$work/pport" ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(head -1 "$work/pport")
 "$PROPSCALER" --kubeconfig "$work/pkc" --namespace kube-system --configmap cm --target deployment/coredns \
-  --metrics-addr 127.0.0.1:18597 >/dev/null 2>"$work/plive.log" &
+  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/plive.log" &
 PS=$!
-for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18597/readyz)" = 200 ] && break; sleep 0.05; done
+wait_ready "$work/plive.log"
 sleep 0.5 # the first decision reads the pod template and counts the eligible nodes
 curl -s -X POST "$URL/propsim/resume" >/dev/null
 for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
@@ -217,9 +226,9 @@ grep -q 'the guard held [1-9]' "$work/greplay.out" || fail "guard replay: nothin
 for _ in $(seq 100); do [ -s "$work/gport" ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(head -1 "$work/gport")
 "$PROPSCALER" --kubeconfig "$work/gkc" --namespace kube-system --configmap cm --target deployment/coredns \
-  "${GUARD[@]}" --metrics-addr 127.0.0.1:18598 >/dev/null 2>"$work/glive.log" &
+  "${GUARD[@]}" --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/glive.log" &
 PS=$!
-for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18598/readyz)" = 200 ] && break; sleep 0.05; done
+wait_ready "$work/glive.log"
 curl -s -X POST "$URL/propsim/resume" >/dev/null
 for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
 sleep 1

@@ -1,0 +1,301 @@
+/* propsim serve: discovery (/api, /apis, group versions), OpenAPI v3 for kubectl, and LIST with
+ * consistent paging from kept snapshots. See serve_http_internal.h. */
+#define _DEFAULT_SOURCE
+#include "serve_http_internal.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Discovery                                                                                    */
+
+static cJSON *resource_list(const char *group, const char *version)
+{
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddStringToObject(l, "kind", "APIResourceList");
+    cJSON_AddStringToObject(l, "apiVersion", "v1");
+    char gv[96];
+    snprintf(gv, sizeof gv, "%s%s%s", group, group[0] ? "/" : "", version);
+    cJSON_AddStringToObject(l, "groupVersion", gv);
+    cJSON *arr = cJSON_AddArrayToObject(l, "resources");
+    for (size_t i = 0; i < kstore_resource_count(); i++) {
+        const struct kresource_def *d = kstore_resource_def(i);
+        if (strcmp(d->group, group) != 0 || strcmp(d->version, version) != 0)
+            continue;
+        for (int sub = 0; sub < (d->has_scale ? 2 : 1); sub++) {
+            cJSON *r = cJSON_CreateObject();
+            char name[96];
+            snprintf(name, sizeof name, "%s%s", d->resource, sub ? "/scale" : "");
+            cJSON_AddStringToObject(r, "name", name);
+            cJSON_AddStringToObject(r, "singularName", sub ? "" : d->singular);
+            cJSON_AddBoolToObject(r, "namespaced", d->namespaced);
+            if (sub) {
+                cJSON_AddStringToObject(r, "group", "autoscaling");
+                cJSON_AddStringToObject(r, "version", "v1");
+            }
+            cJSON_AddStringToObject(r, "kind", sub ? "Scale" : d->kind);
+            cJSON *verbs = cJSON_AddArrayToObject(r, "verbs");
+            static const char *all[] = {"create", "delete", "get", "list", "patch", "update", "watch"};
+            static const char *scale[] = {"get", "patch", "update"};
+            for (size_t k = 0; k < (sub ? 3u : 7u); k++)
+                cJSON_AddItemToArray(verbs, cJSON_CreateString(sub ? scale[k] : all[k]));
+            if (!sub && d->short_names[0]) {
+                cJSON *sn = cJSON_AddArrayToObject(r, "shortNames");
+                cJSON_AddItemToArray(sn, cJSON_CreateString(d->short_names));
+            }
+            cJSON_AddItemToArray(arr, r);
+        }
+    }
+    return l;
+}
+
+static cJSON *group_entry(const char *group)
+{
+    cJSON *g = cJSON_CreateObject();
+    cJSON_AddStringToObject(g, "name", group);
+    cJSON *versions = cJSON_AddArrayToObject(g, "versions");
+    cJSON *v = cJSON_CreateObject();
+    char gv[96];
+    snprintf(gv, sizeof gv, "%s/v1", group);
+    cJSON_AddStringToObject(v, "groupVersion", gv);
+    cJSON_AddStringToObject(v, "version", "v1");
+    cJSON_AddItemToArray(versions, v);
+    cJSON_AddItemToObject(g, "preferredVersion", cJSON_Duplicate(v, 1));
+    return g;
+}
+
+static bool known_group(const char *group)
+{
+    return strcmp(group, "apps") == 0 || strcmp(group, "coordination.k8s.io") == 0;
+}
+
+enum MHD_Result discovery(struct MHD_Connection *c, struct serve_ctx *ctx, const struct api_request *r,
+                                 const char *method, const char *url)
+{
+    cJSON *j = NULL;
+    switch (r->kind) {
+    case AP_VERSION:
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "major", "1");
+        cJSON_AddStringToObject(j, "minor", "32");
+        cJSON_AddStringToObject(j, "gitVersion", "v1.32.0-propsim");
+        cJSON_AddStringToObject(j, "gitCommit", "propsim");
+        cJSON_AddStringToObject(j, "gitTreeState", "clean");
+        cJSON_AddStringToObject(j, "buildDate", "2026-11-24T00:00:00Z");
+        cJSON_AddStringToObject(j, "goVersion", "none");
+        cJSON_AddStringToObject(j, "compiler", "gc");
+        cJSON_AddStringToObject(j, "platform", "linux/amd64");
+        break;
+    case AP_DISCOVERY_API: {
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "kind", "APIVersions");
+        cJSON *v = cJSON_AddArrayToObject(j, "versions");
+        cJSON_AddItemToArray(v, cJSON_CreateString("v1"));
+        cJSON *a = cJSON_AddArrayToObject(j, "serverAddressByClientCIDRs");
+        cJSON *e = cJSON_CreateObject();
+        char addr[96];
+        snprintf(addr, sizeof addr, "%s:%d", ctx->listen_host, ctx->port);
+        cJSON_AddStringToObject(e, "clientCIDR", "0.0.0.0/0");
+        cJSON_AddStringToObject(e, "serverAddress", addr);
+        cJSON_AddItemToArray(a, e);
+        break;
+    }
+    case AP_DISCOVERY_APIS: {
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "kind", "APIGroupList");
+        cJSON_AddStringToObject(j, "apiVersion", "v1");
+        cJSON *groups = cJSON_AddArrayToObject(j, "groups");
+        cJSON_AddItemToArray(groups, group_entry("apps"));
+        cJSON_AddItemToArray(groups, group_entry("coordination.k8s.io"));
+        break;
+    }
+    case AP_DISCOVERY_GROUP:
+        if (!known_group(r->group))
+            return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL,
+                               NULL, method, url);
+        j = group_entry(r->group);
+        cJSON_AddStringToObject(j, "kind", "APIGroup");
+        cJSON_AddStringToObject(j, "apiVersion", "v1");
+        break;
+    default:
+        if (strcmp(r->version, "v1") != 0 || (r->group[0] && !known_group(r->group)))
+            return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL,
+                               NULL, method, url);
+        j = resource_list(r->group, r->version);
+        break;
+    }
+    return send_json(c, ctx, 200, j, method, url);
+}
+
+/* OpenAPI v3, just enough for kubectl: the root lists one document per group-version; each
+ * document declares the PATCH operation of every resource with its GVK and the fieldValidation
+ * query parameter, so kubectl leaves validation to the server instead of needing schemas. */
+enum MHD_Result openapi_v3(struct MHD_Connection *c, struct serve_ctx *ctx, const char *url, const char *method)
+{
+    const char *rest = url + strlen("/openapi/v3");
+    cJSON *j = cJSON_CreateObject();
+    if (!*rest || strcmp(rest, "/") == 0) {
+        cJSON *paths = cJSON_AddObjectToObject(j, "paths");
+        static const char *gvs[] = {"api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1"};
+        for (size_t i = 0; i < 3; i++) {
+            char u[128];
+            snprintf(u, sizeof u, "/openapi/v3/%s?hash=propsim1", gvs[i]);
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(paths, gvs[i]), "serverRelativeURL", u);
+        }
+        return send_json(c, ctx, 200, j, method, url);
+    }
+    const char *group = NULL;
+    if (strcmp(rest, "/api/v1") == 0)
+        group = "";
+    else if (strcmp(rest, "/apis/apps/v1") == 0)
+        group = "apps";
+    else if (strcmp(rest, "/apis/coordination.k8s.io/v1") == 0)
+        group = "coordination.k8s.io";
+    if (!group) {
+        cJSON_Delete(j);
+        return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
+    }
+    cJSON_AddStringToObject(j, "openapi", "3.0.0");
+    cJSON *info = cJSON_AddObjectToObject(j, "info");
+    cJSON_AddStringToObject(info, "title", "Kubernetes (propsim)");
+    cJSON_AddStringToObject(info, "version", "v1.32.0");
+    cJSON *paths = cJSON_AddObjectToObject(j, "paths");
+    for (size_t i = 0; i < kstore_resource_count(); i++) {
+        const struct kresource_def *d = kstore_resource_def(i);
+        if (strcmp(d->group, group) != 0)
+            continue;
+        char path[256];
+        snprintf(path, sizeof path, "/%s%s%s/%s%s/{name}", d->group[0] ? "apis/" : "api", d->group, d->group[0] ? "/v1" : "/v1",
+                 d->namespaced ? "namespaces/{namespace}/" : "", d->resource);
+        cJSON *op = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, path), "patch");
+        cJSON *gvk = cJSON_AddObjectToObject(op, "x-kubernetes-group-version-kind");
+        cJSON_AddStringToObject(gvk, "group", d->group);
+        cJSON_AddStringToObject(gvk, "version", d->version);
+        cJSON_AddStringToObject(gvk, "kind", d->kind);
+        cJSON *params = cJSON_AddArrayToObject(op, "parameters");
+        static const char *names[] = {"fieldValidation", "dryRun", "fieldManager", "force"};
+        for (size_t k = 0; k < 4; k++) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddStringToObject(p, "name", names[k]);
+            cJSON_AddStringToObject(p, "in", "query");
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "schema"), "type", k == 3 ? "boolean" : "string");
+            cJSON_AddItemToArray(params, p);
+        }
+    }
+    return send_json(c, ctx, 200, j, method, url);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Selectors                                                                                    */
+
+/* ------------------------------------------------------------------------------------------ */
+/* LIST with consistent paging: a continue token names a kept snapshot and an offset.          */
+
+#define MAX_SNAPSHOTS 32
+static struct {
+    pthread_mutex_t mu;
+    struct ksnapshot snap[MAX_SNAPSHOTS];
+    unsigned long id[MAX_SNAPSHOTS];
+    const struct kresource *res[MAX_SNAPSHOTS];
+    unsigned long next_id;
+} snapshots = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void list_kind(char *out, size_t len, const struct kresource_def *d) { snprintf(out, len, "%sList", d->kind); }
+
+enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
+                               const struct api_request *r, const char *method, const char *url)
+{
+    const struct kresource_def *d = kresource_def(res);
+    char err[512];
+    struct kfilter f;
+    if (kfilter_init(&f, r, err, sizeof err) != 0) {
+        kfilter_release(&f);
+        return send_status(c, ctx, 400, "BadRequest", err, NULL, NULL, method, url);
+    }
+    struct ksnapshot local = {0};
+    struct ksnapshot *snap = NULL;
+    size_t offset = 0;
+    int slot = -1;
+    if (r->continue_token && r->continue_token[0]) {
+        unsigned long id = 0, off = 0;
+        unsigned long long rv = 0;
+        if (kfilter_parse_continue(r->continue_token, &id, &off, &rv) != 0) {
+            kfilter_release(&f);
+            return send_status(c, ctx, 400, "BadRequest", "continue key is not valid: malformed token", NULL, NULL,
+                               method, url);
+        }
+        pthread_mutex_lock(&snapshots.mu);
+        for (int i = 0; i < MAX_SNAPSHOTS; i++)
+            if (snapshots.id[i] == id && snapshots.res[i] == res)
+                slot = i;
+        if (slot < 0 || rv < kstore_oldest_rv(ctx->store, res)) {
+            pthread_mutex_unlock(&snapshots.mu);
+            kfilter_release(&f);
+            return send_status(c, ctx, 410, "Expired",
+                               "The provided continue parameter is too old to display a consistent list result. You "
+                               "can start a new list without the continue parameter, or use the continue token in "
+                               "this response to retrieve the remainder of the results. Continuing with the provided "
+                               "token results in an inconsistent list - objects that were created, modified, or "
+                               "deleted between the time the first chunk was returned and now may show up in the list.",
+                               NULL, NULL, method, url);
+        }
+        snap = &snapshots.snap[slot];
+        offset = off;
+        /* the lock is held while this page is written from the kept snapshot */
+    } else {
+        if (kstore_snapshot(ctx->store, res, r->namespace_, &local) != 0) {
+            kfilter_release(&f);
+            return send_status(c, ctx, 500, "InternalError", "out of memory", NULL, NULL, method, url);
+        }
+        snap = &local;
+    }
+    /* resourceVersion=0 ("any"): served whole from the cache, as the API server's watch cache does */
+    long limit = (r->resource_version && strcmp(r->resource_version, "0") == 0) ? 0 : r->limit;
+    struct buf b;
+    buf_init(&b, (size_t)1 << 31);
+    char kind[96];
+    list_kind(kind, sizeof kind, d);
+    buf_printf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%llu\"", kind,
+               d->group, d->group[0] ? "/" : "", d->version, (unsigned long long)snap->rv);
+    size_t body_start_mark = b.len;
+    (void)body_start_mark;
+    struct buf items;
+    buf_init(&items, (size_t)1 << 31);
+    size_t i = offset, emitted = 0;
+    for (; i < snap->n && (limit <= 0 || emitted < (size_t)limit); i++) {
+        if (!kfilter_match(&f, snap->items[i]))
+            continue;
+        if (emitted++)
+            buf_putc(&items, ',');
+        buf_append(&items, snap->items[i]->text, snap->items[i]->len);
+    }
+    size_t remaining = 0;
+    for (size_t k = i; k < snap->n; k++)
+        remaining += kfilter_match(&f, snap->items[k]);
+    if (remaining > 0) {
+        /* keep the snapshot for the next page */
+        if (slot < 0) {
+            pthread_mutex_lock(&snapshots.mu);
+            slot = (int)(snapshots.next_id % MAX_SNAPSHOTS);
+            ksnapshot_release(&snapshots.snap[slot]);
+            snapshots.snap[slot] = local;
+            local = (struct ksnapshot){0};
+            snapshots.id[slot] = ++snapshots.next_id;
+            snapshots.res[slot] = res;
+            snap = &snapshots.snap[slot];
+        }
+        buf_printf(&b, ",\"continue\":\"propsim-%lu-%zu-%llu\",\"remainingItemCount\":%zu", snapshots.id[slot], i,
+                   (unsigned long long)snap->rv, remaining);
+    }
+    if (slot >= 0)
+        pthread_mutex_unlock(&snapshots.mu);
+    ksnapshot_release(&local);
+    kfilter_release(&f);
+    buf_puts(&b, "},\"items\":[");
+    buf_append(&b, buf_str(&items), items.len);
+    buf_puts(&b, "]}");
+    buf_release(&items);
+    if (b.failed) {
+        buf_release(&b);
+        return send_status(c, ctx, 500, "InternalError", "list too large", NULL, NULL, method, url);
+    }
+    size_t len = b.len;
+    return send_body(c, ctx, 200, buf_take(&b), len, NULL, NULL, method, url);
+}

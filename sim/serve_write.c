@@ -1,0 +1,251 @@
+/* propsim serve: writes: create, update (Scale PUT with its resourceVersion precondition),
+ * merge and strategic-merge patch (read-modify-write with conflict retries), delete; the Scale
+ * view of workloads. See serve_http_internal.h. */
+#define _DEFAULT_SOURCE
+#include "serve_http_internal.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Writes                                                                                       */
+
+static int get_replicas(const cJSON *obj, double *out)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"), "replicas");
+    *out = cJSON_IsNumber(r) ? r->valuedouble : 1;
+    return 0;
+}
+
+/* The Scale view of a workload (autoscaling/v1). */
+cJSON *scale_of(const struct kobj *o)
+{
+    cJSON *obj = cJSON_Parse(o->text);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "kind", "Scale");
+    cJSON_AddStringToObject(s, "apiVersion", "autoscaling/v1");
+    cJSON *m = cJSON_AddObjectToObject(s, "metadata");
+    static const char *keep[] = {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"};
+    for (size_t i = 0; i < 5; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, keep[i]);
+        if (v)
+            cJSON_AddItemToObject(m, keep[i], cJSON_Duplicate(v, 1));
+    }
+    double replicas;
+    get_replicas(obj, &replicas);
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(s, "spec"), "replicas", replicas);
+    cJSON *st = cJSON_AddObjectToObject(s, "status");
+    const cJSON *sr = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "status"), "replicas");
+    cJSON_AddNumberToObject(st, "replicas", cJSON_IsNumber(sr) ? sr->valuedouble : 0);
+    /* status.selector: the label selector as a string */
+    const cJSON *ml = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"), "selector"), "matchLabels");
+    if (!ml)
+        ml = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"), "selector");
+    struct buf sel;
+    buf_init(&sel, 4096);
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, ml) if (cJSON_IsString(kv)) buf_printf(&sel, "%s%s=%s", sel.len ? "," : "", kv->string, kv->valuestring);
+    if (sel.len)
+        cJSON_AddStringToObject(st, "selector", buf_str(&sel));
+    buf_release(&sel);
+    cJSON_Delete(obj);
+    return s;
+}
+
+/* Set spec.replicas (and the status a healthy controller would reach) on a workload. */
+static void set_replicas(cJSON *obj, double replicas)
+{
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    if (!cJSON_IsObject(spec))
+        spec = cJSON_AddObjectToObject(obj, "spec");
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "replicas");
+    cJSON_AddNumberToObject(spec, "replicas", replicas);
+}
+
+static void settle_status(cJSON *obj)
+{
+    double replicas;
+    get_replicas(obj, &replicas);
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+    cJSON *st = cJSON_AddObjectToObject(obj, "status");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "generation");
+    cJSON_AddNumberToObject(st, "observedGeneration", cJSON_IsNumber(gen) ? gen->valuedouble + 1 : 1);
+    static const char *fields[] = {"replicas", "updatedReplicas", "readyReplicas", "availableReplicas"};
+    for (size_t i = 0; i < 4; i++)
+        cJSON_AddNumberToObject(st, fields[i], replicas);
+}
+
+/* Read-modify-write with retries on conflict, like the API server's GuaranteedUpdate. */
+enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
+                                     const struct api_request *r, const cJSON *patch, bool strategic, bool scale,
+                                     const char *method, const char *url)
+{
+    const struct kresource_def *d = kresource_def(res);
+    char err[512];
+    for (int attempt = 0; attempt < 5; attempt++) {
+        struct kobj *cur = NULL;
+        if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) != KS_OK) {
+            snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name);
+            return send_status(c, ctx, 404, "NotFound", err, r->name, d, method, url);
+        }
+        cJSON *obj = cJSON_Parse(cur->text);
+        char rv[32];
+        snprintf(rv, sizeof rv, "%llu", (unsigned long long)cur->rv);
+        if (scale) {
+            cJSON *sc = kpatch_merge(scale_of(cur), patch, false);
+            const cJSON *rep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sc, "spec"), "replicas");
+            if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 || rep->valuedouble > 2147483647.0) {
+                cJSON_Delete(sc);
+                cJSON_Delete(obj);
+                kobj_unref(cur);
+                return send_status(c, ctx, 422, "Invalid", "Scale.spec.replicas: Invalid value: must be greater than or equal to 0",
+                                   r->name, d, method, url);
+            }
+            set_replicas(obj, rep->valuedouble);
+            settle_status(obj);
+            cJSON_Delete(sc);
+        } else {
+            obj = kpatch_merge(obj, patch, strategic);
+        }
+        kobj_unref(cur);
+        /* pin the version we read: a concurrent write makes this attempt conflict and retry */
+        cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+        cJSON_AddStringToObject(meta, "resourceVersion", rv);
+        struct kobj *out = NULL;
+        enum kstore_status st = kstore_update(ctx->store, res, r->namespace_, r->name, obj, false, &out, err, sizeof err);
+        if (st == KS_CONFLICT)
+            continue;
+        if (st != KS_OK)
+            return send_store_error(c, ctx, st, err, r->name, d, method, url);
+        pthread_mutex_lock(&ctx->counters.mu);
+        ctx->counters.writes++;
+        pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, false);
+        serve_reconcile_pods(ctx, d, out->ns, out->name);
+        if (strcmp(d->resource, "nodes") == 0)
+            serve_retry_pending(ctx);
+        if (scale) {
+            cJSON *sc = scale_of(out);
+            kobj_unref(out);
+            return send_json(c, ctx, 200, sc, method, url);
+        }
+        return send_kobj(c, ctx, 200, out, method, url);
+    }
+    return send_status(c, ctx, 409, "Conflict", "too many concurrent updates", r->name, d, method, url);
+}
+
+enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
+                                const struct api_request *r, enum verb v, const char *body, size_t blen,
+                                const char *method, const char *url)
+{
+    const struct kresource_def *d = kresource_def(res);
+    char err[512];
+    cJSON *in = NULL;
+    if (v != V_DELETE) {
+        const char *end = NULL;
+        in = cJSON_ParseWithLengthOpts(body, blen, &end, 0);
+        if (!in)
+            return send_status(c, ctx, 400, "BadRequest", "the request body is not valid JSON (propsim accepts JSON only)",
+                               NULL, NULL, method, url);
+    }
+    if (r->dry_run && v != V_DELETE) { /* server-side dry run: validate, echo, store nothing */
+        return send_json(c, ctx, v == V_CREATE ? 201 : 200, in, method, url);
+    }
+    bool is_scale = r->subresource && strcmp(r->subresource, "scale") == 0;
+    if (r->subresource && !is_scale && strcmp(r->subresource, "status") != 0) {
+        cJSON_Delete(in);
+        return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
+    }
+    if (is_scale && !d->has_scale) {
+        cJSON_Delete(in);
+        return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
+    }
+    enum MHD_Result result;
+    struct kobj *out = NULL;
+    enum kstore_status st;
+    switch (v) {
+    case V_CREATE:
+        st = kstore_create(ctx->store, res, r->namespace_, in, &out, err, sizeof err);
+        if (st != KS_OK)
+            return send_store_error(c, ctx, st, err, NULL, d, method, url);
+        pthread_mutex_lock(&ctx->counters.mu);
+        ctx->counters.writes++;
+        pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, false);
+        serve_reconcile_pods(ctx, d, out->ns, out->name);
+        if (strcmp(d->resource, "nodes") == 0)
+            serve_retry_pending(ctx);
+        return send_kobj(c, ctx, 201, out, method, url);
+    case V_UPDATE:
+        if (is_scale) {
+            /* PUT of a Scale: its resourceVersion is a precondition on the workload */
+            const cJSON *rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(in, "metadata"), "resourceVersion");
+            struct kobj *cur = NULL;
+            if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) != KS_OK) {
+                cJSON_Delete(in);
+                snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name);
+                return send_status(c, ctx, 404, "NotFound", err, r->name, d, method, url);
+            }
+            char currv[32];
+            snprintf(currv, sizeof currv, "%llu", (unsigned long long)cur->rv);
+            kobj_unref(cur);
+            if (cJSON_IsString(rv) && rv->valuestring[0] && strcmp(rv->valuestring, currv) != 0) {
+                cJSON_Delete(in);
+                snprintf(err, sizeof err, "Operation cannot be fulfilled on %s%s%s \"%s\": the object has been modified; "
+                         "please apply your changes to the latest version and try again",
+                         d->resource, d->group[0] ? "." : "", d->group, r->name);
+                return send_status(c, ctx, 409, "Conflict", err, r->name, d, method, url);
+            }
+            cJSON *patch = cJSON_CreateObject();
+            const cJSON *spec = cJSON_GetObjectItemCaseSensitive(in, "spec");
+            if (spec)
+                cJSON_AddItemToObject(patch, "spec", cJSON_Duplicate(spec, 1));
+            cJSON_Delete(in);
+            result = do_patch_like(c, ctx, res, r, patch, false, true, method, url);
+            cJSON_Delete(patch);
+            return result;
+        }
+        if (d->has_scale)
+            settle_status(in);
+        st = kstore_update(ctx->store, res, r->namespace_, r->name, in, false, &out, err, sizeof err);
+        if (st != KS_OK)
+            return send_store_error(c, ctx, st, err, r->name, d, method, url);
+        pthread_mutex_lock(&ctx->counters.mu);
+        ctx->counters.writes++;
+        pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, false);
+        serve_reconcile_pods(ctx, d, out->ns, out->name);
+        return send_kobj(c, ctx, 200, out, method, url);
+    case V_PATCH: {
+        const char *ct = header(c, "Content-Type");
+        bool strategic = ct && strncmp(ct, "application/strategic-merge-patch+json", 38) == 0;
+        bool merge = ct && strncmp(ct, "application/merge-patch+json", 28) == 0;
+        if (!strategic && !merge) {
+            cJSON_Delete(in);
+            return send_status(c, ctx, 415, "UnsupportedMediaType",
+                               "propsim supports application/merge-patch+json and application/strategic-merge-patch+json",
+                               NULL, NULL, method, url);
+        }
+        result = do_patch_like(c, ctx, res, r, in, strategic, is_scale, method, url);
+        cJSON_Delete(in);
+        return result;
+    }
+    case V_DELETE:
+        st = kstore_delete(ctx->store, res, r->namespace_, r->name, &out);
+        if (st != KS_OK) {
+            snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name);
+            return send_store_error(c, ctx, st, err, r->name, d, method, url);
+        }
+        pthread_mutex_lock(&ctx->counters.mu);
+        ctx->counters.writes++;
+        pthread_mutex_unlock(&ctx->counters.mu);
+        audit_write(ctx, c, res, out, true);
+        serve_reconcile_pods(ctx, d, out->ns, out->name); /* garbage-collects its pods */
+        if (strcmp(d->resource, "nodes") == 0)
+            serve_evict_node(ctx, out->name);
+        return send_kobj(c, ctx, 200, out, method, url);
+    default:
+        cJSON_Delete(in);
+        return send_status(c, ctx, 405, "MethodNotAllowed", "method not allowed", NULL, NULL, method, url);
+    }
+}
