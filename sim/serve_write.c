@@ -74,6 +74,26 @@ static void settle_status(cJSON *obj)
         cJSON_AddNumberToObject(st, fields[i], replicas);
 }
 
+/* After a successful write: counted, audited, the workload's pods reconciled (a deleted one's
+ * garbage-collected), and for a node the scheduler's pending pods retried (or, deleted, its pods
+ * evicted). */
+static void after_write(struct serve_ctx *ctx, struct MHD_Connection *c, struct kresource *res, const struct kobj *out,
+                        bool deleted)
+{
+    const struct kresource_def *d = kresource_def(res);
+    pthread_mutex_lock(&ctx->counters.mu);
+    ctx->counters.writes++;
+    pthread_mutex_unlock(&ctx->counters.mu);
+    audit_write(ctx, c, res, out, deleted);
+    serve_reconcile_pods(ctx, d, out->ns, out->name);
+    if (strcmp(d->resource, "nodes") == 0) {
+        if (deleted)
+            serve_evict_node(ctx, out->name);
+        else
+            serve_retry_pending(ctx);
+    }
+}
+
 /* Read-modify-write with retries on conflict, like the API server's GuaranteedUpdate. */
 enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
                                      const struct api_request *r, const cJSON *patch, bool strategic, bool scale,
@@ -117,13 +137,7 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
             continue;
         if (st != KS_OK)
             return send_store_error(c, ctx, st, err, r->name, d, method, url);
-        pthread_mutex_lock(&ctx->counters.mu);
-        ctx->counters.writes++;
-        pthread_mutex_unlock(&ctx->counters.mu);
-        audit_write(ctx, c, res, out, false);
-        serve_reconcile_pods(ctx, d, out->ns, out->name);
-        if (strcmp(d->resource, "nodes") == 0)
-            serve_retry_pending(ctx);
+        after_write(ctx, c, res, out, false);
         if (scale) {
             cJSON *sc = scale_of(out);
             kobj_unref(out);
@@ -168,13 +182,7 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         st = kstore_create(ctx->store, res, r->namespace_, in, &out, err, sizeof err);
         if (st != KS_OK)
             return send_store_error(c, ctx, st, err, NULL, d, method, url);
-        pthread_mutex_lock(&ctx->counters.mu);
-        ctx->counters.writes++;
-        pthread_mutex_unlock(&ctx->counters.mu);
-        audit_write(ctx, c, res, out, false);
-        serve_reconcile_pods(ctx, d, out->ns, out->name);
-        if (strcmp(d->resource, "nodes") == 0)
-            serve_retry_pending(ctx);
+        after_write(ctx, c, res, out, false);
         return send_kobj(c, ctx, 201, out, method, url);
     case V_UPDATE:
         if (is_scale) {
@@ -210,11 +218,7 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         st = kstore_update(ctx->store, res, r->namespace_, r->name, in, false, &out, err, sizeof err);
         if (st != KS_OK)
             return send_store_error(c, ctx, st, err, r->name, d, method, url);
-        pthread_mutex_lock(&ctx->counters.mu);
-        ctx->counters.writes++;
-        pthread_mutex_unlock(&ctx->counters.mu);
-        audit_write(ctx, c, res, out, false);
-        serve_reconcile_pods(ctx, d, out->ns, out->name);
+        after_write(ctx, c, res, out, false);
         return send_kobj(c, ctx, 200, out, method, url);
     case V_PATCH: {
         const char *ct = header(c, "Content-Type");
@@ -236,13 +240,7 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
             snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name);
             return send_store_error(c, ctx, st, err, r->name, d, method, url);
         }
-        pthread_mutex_lock(&ctx->counters.mu);
-        ctx->counters.writes++;
-        pthread_mutex_unlock(&ctx->counters.mu);
-        audit_write(ctx, c, res, out, true);
-        serve_reconcile_pods(ctx, d, out->ns, out->name); /* garbage-collects its pods */
-        if (strcmp(d->resource, "nodes") == 0)
-            serve_evict_node(ctx, out->name);
+        after_write(ctx, c, res, out, true);
         return send_kobj(c, ctx, 200, out, method, url);
     default:
         cJSON_Delete(in);
