@@ -43,30 +43,21 @@ static void evaluate_hotspots(struct controller *c, struct target_state *ts)
     if (!load)
         return;
     size_t nodes = podwatch_load(ts->pods, load, n ? n : 1);
-    int limit = c->cfg->max_replicas_per_node > 0 ? c->cfg->max_replicas_per_node
-                                                  : (ts->rules_known && ts->rules.any_anti ? 1 : 2);
-    struct buf sig;
-    buf_init(&sig, 480);
-    int over = 0, over_qps = 0;
-    for (size_t i = 0; i < nodes && i < n; i++) {
-        bool too_many = load[i].replicas > limit;
-        bool too_hot = c->cfg->dns_qps_node_limit > 0 &&
-                       (double)load[i].replicas * c->cfg->qps_per_replica > c->cfg->dns_qps_node_limit;
-        over += too_many;
-        over_qps += too_hot;
-        if (too_many || too_hot)
-            buf_printf(&sig, "%s%s %d", sig.len ? ", " : "", load[i].node, load[i].replicas);
-    }
+    struct hotspot_opts o = {.max_replicas_per_node = c->cfg->max_replicas_per_node,
+                             .dns_qps_node_limit = c->cfg->dns_qps_node_limit, .qps_per_replica = c->cfg->qps_per_replica};
+    struct hotspot_report h;
+    placement_hotspots(load, nodes < n ? nodes : n, ts->rules_known && ts->rules.any_anti, &o, &h);
+    int limit = h.limit, over = h.over_limit, over_qps = h.over_qps;
     pthread_mutex_lock(&c->mu);
-    ts->busiest = nodes ? load[0].replicas : 0;
+    ts->busiest = h.busiest;
     ts->over_limit = over;
     ts->over_qps = over_qps;
     pthread_mutex_unlock(&c->mu);
-    if (strcmp(buf_str(&sig), ts->piled) != 0) {
+    if (strcmp(h.offenders, ts->piled) != 0) {
         if (over || over_qps) {
             char note[900];
             int k = snprintf(note, sizeof note, "%d node(s) hold more than %d replica%s of %s/%s (node replicas: %s)",
-                             over, limit, limit == 1 ? "" : "s", target_kind_name(ts->t->kind), ts->t->name, buf_str(&sig));
+                             over, limit, limit == 1 ? "" : "s", target_kind_name(ts->t->kind), ts->t->name, h.offenders);
             if (over_qps && k > 0 && (size_t)k < sizeof note)
                 snprintf(note + k, sizeof note - (size_t)k, "; %d node(s) would serve more than the %.0f QPS per-node DNS "
                          "limit at %.0f QPS per replica", over_qps, c->cfg->dns_qps_node_limit, c->cfg->qps_per_replica);
@@ -77,9 +68,8 @@ static void evaluate_hotspots(struct controller *c, struct target_state *ts)
             LOG_INFO("%s/%s: no node holds more than %d replica%s any more", target_kind_name(ts->t->kind), ts->t->name,
                      limit, limit == 1 ? "" : "s");
         }
-        snprintf(ts->piled, sizeof ts->piled, "%s", buf_str(&sig));
+        snprintf(ts->piled, sizeof ts->piled, "%s", h.offenders);
     }
-    buf_release(&sig);
     free(load);
 }
 

@@ -18,13 +18,9 @@
 #include <ev.h>
 
 #include "kclient.h"
+#include "placement.h" /* struct node_load */
 
 #define PODWATCH_MAX 20000
-
-struct node_load {
-    char node[254];
-    int replicas;
-};
 
 struct podwatch;
 

@@ -154,3 +154,23 @@ bool placement_node_eligible(const struct placement_rules *r, const cJSON *node)
     }
     return placement_tolerates(get(get(node, "spec"), "taints"), r->tolerations);
 }
+
+void placement_hotspots(const struct node_load *load, size_t n, bool any_anti, const struct hotspot_opts *o,
+                        struct hotspot_report *out)
+{
+    memset(out, 0, sizeof *out);
+    out->limit = o->max_replicas_per_node > 0 ? o->max_replicas_per_node : (any_anti ? 1 : 2);
+    out->busiest = n ? load[0].replicas : 0;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool too_many = load[i].replicas > out->limit;
+        bool too_hot = o->dns_qps_node_limit > 0 && (double)load[i].replicas * o->qps_per_replica > o->dns_qps_node_limit;
+        out->over_limit += too_many;
+        out->over_qps += too_hot;
+        if ((too_many || too_hot) && w < sizeof out->offenders) {
+            int k = snprintf(out->offenders + w, sizeof out->offenders - w, "%s%s %d", w ? ", " : "", load[i].node,
+                             load[i].replicas);
+            w = k < 0 || (size_t)k >= sizeof out->offenders - w ? sizeof out->offenders : w + (size_t)k;
+        }
+    }
+}
