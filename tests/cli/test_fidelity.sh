@@ -20,6 +20,35 @@ wait_ready() {
   done
   fail "not ready: $(tail -2 "$1")"
 }
+# cm_objects PARAMS [WORKLOAD-FILE]: the target (a plain coredns Deployment, or the given
+# manifest) and ConfigMap cm holding PARAMS ({"linear":...} or {"ladder":...}), as YAML
+cm_objects() {
+  if [ -n "${2:-}" ]; then cat "$2"
+  else printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n'; fi
+  local mode=${1#\{\"}; mode=${mode%%\"*}
+  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  %s: %s\n' "$mode" \
+    "'$(sed 's/^{"[a-z]*":\(.*\)}$/\1/' <<<"$1")'"
+}
+# live NAME TRACE OBJECTS [PROPSCALER ARGS...]: serve TRACE (paused until propscaler has synced and
+# read the pod template), play it to the end, stop; LIVE holds the writes "from->to ..."
+live() {
+  "$PROPSIM" serve --listen 127.0.0.1:0 --trace "$2" --paused --no-pods --apply "$3" --watch-window 20000 \
+    --write-kubeconfig "$work/$1.kc" >"$work/$1.port" 2>"$work/$1.serve.log" &
+  local sp=$!
+  for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
+  local url=http://127.0.0.1:$(head -1 "$work/$1.port")
+  "$PROPSCALER" --kubeconfig "$work/$1.kc" --namespace kube-system --configmap cm --target deployment/coredns \
+    --metrics-addr 127.0.0.1:0 "${@:4}" >/dev/null 2>"$work/$1.log" &
+  local ps=$!
+  wait_ready "$work/$1.log"
+  sleep 0.5
+  curl -s -X POST "$url/propsim/resume" >/dev/null
+  for _ in $(seq 300); do curl -s "$url/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
+  sleep 1.5
+  kill -TERM $ps; wait $ps
+  kill $sp; wait $sp 2>/dev/null
+  LIVE=$(writes "$work/$1.log" coredns)
+}
 PARAMS='{"linear":{"nodesPerReplica":4,"preventSinglePointFailure":true}}'
 LADDER='{"ladder":{"nodesToReplicas":[[1,1],[10,2],[20,3],[30,5],[40,7]],"includeUnschedulableNodes":true}}'
 
@@ -106,24 +135,9 @@ BPARAMS='{"linear":{"nodesPerReplica":16}}'
 "$PROPSIM" replay "$work/burst.jsonl" --params "$BPARAMS" --out "$work/breplay" --initial-replicas 1 --no-chart >/dev/null 2>&1 ||
   fail "burst replay failed"
 offline_burst=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/breplay/timeline.csv" | tr '\n' ' ')
-{
-  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n'
-  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' \
-    "'$(sed 's/^{"linear":\(.*\)}$/\1/' <<<"$BPARAMS")'"
-} >"$work/bobjects.yaml"
-"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/burst.jsonl" --paused --no-pods --apply "$work/bobjects.yaml" \
-  --watch-window 20000 --write-kubeconfig "$work/bkc" >"$work/bport" 2>"$work/bserve.log" &
-for _ in $(seq 100); do [ -s "$work/bport" ] && break; sleep 0.05; done
-URL=http://127.0.0.1:$(head -1 "$work/bport")
-"$PROPSCALER" --kubeconfig "$work/bkc" --namespace kube-system --configmap cm --target deployment/coredns \
-  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/blive.log" &
-PS=$!
-wait_ready "$work/blive.log"
-curl -s -X POST "$URL/propsim/resume" >/dev/null
-for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
-sleep 1.5
-kill -TERM $PS; wait $PS
-live_burst=$(writes "$work/blive.log" coredns)
+cm_objects "$BPARAMS" >"$work/bobjects.yaml"
+live blive "$work/burst.jsonl" "$work/bobjects.yaml"
+live_burst=$LIVE
 echo "bursts offline: $offline_burst"
 echo "bursts live:    $live_burst"
 [ "$offline_burst" = "1->94 94->157 157->119 " ] || fail "bursts: the replay's decisions changed"
@@ -173,25 +187,9 @@ offline_place=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/preplay/timeline.
 grep -q '"placementCapped"' "$work/preplay/summary.json" || fail "placement replay: no placementCapped in the summary"
 grep -q 'placement capped [1-9][0-9]* decisions at the eligible nodes; last: .*only 6 schedulable nodes are eligible' "$work/preplay.out" ||
   fail "placement replay: the cap is not reported: $(cat "$work/preplay.out")"
-{
-  cat "$work/dns.yaml"
-  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' \
-    "'$(sed 's/^{"linear":\(.*\)}$/\1/' <<<"$PPARAMS")'"
-} >"$work/pobjects.yaml"
-"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/place.jsonl" --paused --no-pods --apply "$work/pobjects.yaml" \
-  --write-kubeconfig "$work/pkc" >"$work/pport" 2>"$work/pserve.log" &
-for _ in $(seq 100); do [ -s "$work/pport" ] && break; sleep 0.05; done
-URL=http://127.0.0.1:$(head -1 "$work/pport")
-"$PROPSCALER" --kubeconfig "$work/pkc" --namespace kube-system --configmap cm --target deployment/coredns \
-  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/plive.log" &
-PS=$!
-wait_ready "$work/plive.log"
-sleep 0.5 # the first decision reads the pod template and counts the eligible nodes
-curl -s -X POST "$URL/propsim/resume" >/dev/null
-for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
-sleep 1
-kill -TERM $PS; wait $PS
-live_place=$(writes "$work/plive.log" coredns)
+cm_objects "$PPARAMS" "$work/dns.yaml" >"$work/pobjects.yaml"
+live plive "$work/place.jsonl" "$work/pobjects.yaml"
+live_place=$LIVE
 echo "placement offline: $offline_place"
 echo "placement live:    $live_place"
 [ -n "$offline_place" ] || fail "placement: the replay made no decisions"
@@ -216,24 +214,9 @@ GUARD=(--guard --scale-down-delay 0)
   --no-chart >"$work/greplay.out" 2>&1 || fail "guard replay failed: $(cat "$work/greplay.out")"
 offline_guard=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/greplay/timeline.csv" | tr '\n' ' ')
 grep -q 'the guard held [1-9]' "$work/greplay.out" || fail "guard replay: nothing held: $(cat "$work/greplay.out")"
-{
-  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n'
-  printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\ndata:\n  linear: %s\n' \
-    "'$(sed 's/^{"linear":\(.*\)}$/\1/' <<<"$GPARAMS")'"
-} >"$work/gobjects.yaml"
-"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/guard.jsonl" --paused --no-pods --apply "$work/gobjects.yaml" \
-  --write-kubeconfig "$work/gkc" >"$work/gport" 2>"$work/gserve.log" &
-for _ in $(seq 100); do [ -s "$work/gport" ] && break; sleep 0.05; done
-URL=http://127.0.0.1:$(head -1 "$work/gport")
-"$PROPSCALER" --kubeconfig "$work/gkc" --namespace kube-system --configmap cm --target deployment/coredns \
-  "${GUARD[@]}" --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/glive.log" &
-PS=$!
-wait_ready "$work/glive.log"
-curl -s -X POST "$URL/propsim/resume" >/dev/null
-for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
-sleep 1
-kill -TERM $PS; wait $PS
-live_guard=$(writes "$work/glive.log" coredns)
+cm_objects "$GPARAMS" >"$work/gobjects.yaml"
+live glive "$work/guard.jsonl" "$work/gobjects.yaml" "${GUARD[@]}"
+live_guard=$LIVE
 echo "guard offline: $offline_guard"
 echo "guard live:    $live_guard"
 grep -q 'holding' "$work/glive.log" || fail "guard live: no hold logged"
