@@ -98,7 +98,6 @@ struct controller {
     /* reconcile */
     ev_timer coalesce, poll;
     ev_timer retry;            /* after a failed reconcile; separate, so node events never wait for it */
-    bool checks_pending;       /* the poll tick's consistency checks are out: they reconcile when done */
     char sync_error[1200];     /* the last reflector error since the previous poll tick */
     ev_timer stop_deadline;    /* a stop ends the loop by this time, whatever is in flight */
     bool coalescing_burst;     /* the coalesce timer waits for node events to go quiet */

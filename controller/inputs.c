@@ -116,7 +116,6 @@ static void reflector_checked(void *ctx, bool trusted)
 {
     struct controller *c = ctx;
     (void)trusted;
-    c->checks_pending = false;
     if (inputs_caches_trusted(c) && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
         reconcile_schedule(c, 0);
 }

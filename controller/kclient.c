@@ -255,9 +255,11 @@ static void check_multi_info(struct kclient *c)
             }
         }
         char err[CURL_ERROR_SIZE + 160];
-        if (r->too_large)
-            snprintf(err, sizeof err, "the answer is larger than the %zu MiB response cap (--max-response-size)",
-                     (r->stream ? KCLIENT_MAX_ERROR_BODY : c->max_body) >> 20);
+        if (r->too_large && r->stream)
+            snprintf(err, sizeof err, "the error answer to a watch is larger than %zu KiB", KCLIENT_MAX_ERROR_BODY >> 10);
+        else if (r->too_large)
+            snprintf(err, sizeof err, "the answer is larger than the %zu KiB response cap (--max-response-size)",
+                     c->max_body >> 10);
         else if (res != CURLE_OK)
             snprintf(err, sizeof err, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
         kreq_done_fn done = r->on_done;

@@ -399,8 +399,8 @@ void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     bool a = reflector_check(c->nodes_ref);
     bool b = reflector_check(c->cm_ref);
-    c->checks_pending = a || b;
-    if (!c->checks_pending && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
+    /* checks sent: their answers reconcile (reflector_checked) */
+    if (!a && !b && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
         reconcile(c); /* (a burst being coalesced is decided when it goes quiet) */
 }
 

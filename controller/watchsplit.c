@@ -56,12 +56,8 @@ int watch_splitter_feed(struct watch_splitter *ws, const char *data, size_t len,
         start = i + 1;
         i = start;
     }
-    if (rc == 0)
-        i = ws->buf.len;
-    if (rc != 0) {
-        start = i + 1;
-        i = start;
-    }
+    if (rc != 0)
+        start = i + 1; /* the line that stopped the stream is consumed too */
     size_t tail = ws->buf.len - start;
     if (start)
         memmove(b, b + start, tail);
