@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "quantity.h"
+#include "strtab.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Counting options                                                                            */
@@ -204,22 +205,19 @@ int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct nod
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* The node set: open addressing, linear probing, backward-shift deletion (no tombstones).     */
+/* The node set: a strtab of counting records by name, and the sums kept up to date.           */
 
 enum { SLOT_SCHEDULABLE = 1, SLOT_HAS_CPU = 2, SLOT_READY = 4 };
 
 struct slot {
-    char *name; /* NULL: empty */
-    uint64_t hash;
+    struct strtab_key k; /* the node name */
     int64_t cpu_nano;
     unsigned char flags;
     uint16_t tags;
 };
 
 struct node_set {
-    struct slot *slots;
-    size_t cap; /* power of two */
-    size_t n;
+    struct strtab tab;
     size_t name_bytes;
     __int128 total_nano, sched_nano;
     int64_t sched_nodes;
@@ -227,24 +225,12 @@ struct node_set {
     int64_t tag_sched[16];
 };
 
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211u;
-    }
-    return h;
-}
-
 struct node_set *node_set_new(void)
 {
     struct node_set *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->cap = 64;
-    s->slots = calloc(s->cap, sizeof *s->slots);
-    if (!s->slots) {
+    if (strtab_init(&s->tab, sizeof(struct slot)) != 0) {
         free(s);
         return NULL;
     }
@@ -253,11 +239,7 @@ struct node_set *node_set_new(void)
 
 void node_set_clear(struct node_set *s)
 {
-    for (size_t i = 0; i < s->cap; i++) {
-        free(s->slots[i].name);
-        s->slots[i].name = NULL;
-    }
-    s->n = 0;
+    strtab_clear(&s->tab);
     s->name_bytes = 0;
     s->total_nano = s->sched_nano = 0;
     s->sched_nodes = 0;
@@ -269,31 +251,16 @@ void node_set_free(struct node_set *s)
 {
     if (!s)
         return;
-    node_set_clear(s);
-    free(s->slots);
+    strtab_release(&s->tab);
     free(s);
 }
 
-size_t node_set_size(const struct node_set *s) { return s->n; }
+size_t node_set_size(const struct node_set *s) { return s->tab.n; }
 
 size_t node_set_memory(const struct node_set *s)
 {
     /* Names are malloc'd: count the usual 16-byte allocator overhead per name. */
-    return sizeof *s + s->cap * sizeof(struct slot) + s->name_bytes + s->n * 16;
-}
-
-static size_t find_slot(const struct node_set *s, const char *name, uint64_t h, bool *found)
-{
-    size_t mask = s->cap - 1, i = (size_t)h & mask;
-    while (s->slots[i].name) {
-        if (s->slots[i].hash == h && strcmp(s->slots[i].name, name) == 0) {
-            *found = true;
-            return i;
-        }
-        i = (i + 1) & mask;
-    }
-    *found = false;
-    return i;
+    return sizeof *s + strtab_memory(&s->tab) + s->name_bytes + s->tab.n * 16;
 }
 
 static void account(struct node_set *s, const struct slot *sl, int sign)
@@ -311,57 +278,14 @@ static void account(struct node_set *s, const struct slot *sl, int sign)
                 s->tag_sched[b] += sign;
 }
 
-static int grow(struct node_set *s)
-{
-    size_t cap = s->cap * 2;
-    struct slot *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!s->slots[i].name)
-            continue;
-        size_t j = (size_t)s->slots[i].hash & (cap - 1);
-        while (slots[j].name)
-            j = (j + 1) & (cap - 1);
-        slots[j] = s->slots[i];
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->cap = cap;
-    return 0;
-}
-
-static void remove_at(struct node_set *s, size_t i)
-{
-    account(s, &s->slots[i], -1);
-    s->name_bytes -= strlen(s->slots[i].name) + 1;
-    free(s->slots[i].name);
-    s->slots[i].name = NULL;
-    s->n--;
-    /* Backward-shift: move later entries of the probe run into the hole when allowed. */
-    size_t mask = s->cap - 1, hole = i, j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!s->slots[j].name)
-            break;
-        size_t home = (size_t)s->slots[j].hash & mask;
-        /* j's entry may move to hole iff home is not cyclically in (hole, j]. */
-        bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (in_range)
-            continue;
-        s->slots[hole] = s->slots[j];
-        s->slots[j].name = NULL;
-        hole = j;
-    }
-}
-
 int node_set_remove(struct node_set *s, const char *name)
 {
-    bool found;
-    size_t i = find_slot(s, name, hash_name(name), &found);
-    if (!found)
+    struct slot *sl = strtab_find(&s->tab, name);
+    if (!sl)
         return 0;
-    remove_at(s, i);
+    account(s, sl, -1);
+    s->name_bytes -= strlen(sl->k.key) + 1;
+    strtab_remove(&s->tab, sl);
     return 1;
 }
 
@@ -371,34 +295,19 @@ int node_set_upsert(struct node_set *s, const struct node_obs *n)
         node_set_remove(s, n->name);
         return 0;
     }
-    uint64_t h = hash_name(n->name);
-    bool found;
-    size_t i = find_slot(s, n->name, h, &found);
-    struct slot sl = {.hash = h, .cpu_nano = n->has_cpu ? n->cpu_nano : 0,
-                      .flags = (unsigned char)((n->schedulable ? SLOT_SCHEDULABLE : 0) | (n->has_cpu ? SLOT_HAS_CPU : 0) |
-                                               (n->ready ? SLOT_READY : 0)),
-                      .tags = n->tags};
-    if (found) {
-        account(s, &s->slots[i], -1);
-        sl.name = s->slots[i].name;
-        s->slots[i] = sl;
-        account(s, &s->slots[i], +1);
-        return 0;
-    }
-    if ((s->n + 1) * 10 > s->cap * 7) {
-        if (grow(s) != 0)
-            return -1;
-        i = find_slot(s, n->name, h, &found);
-    }
-    size_t len = strlen(n->name);
-    sl.name = malloc(len + 1);
-    if (!sl.name)
+    bool added;
+    struct slot *sl = strtab_insert(&s->tab, n->name, &added);
+    if (!sl)
         return -1;
-    memcpy(sl.name, n->name, len + 1);
-    s->slots[i] = sl;
-    s->n++;
-    s->name_bytes += len + 1;
-    account(s, &s->slots[i], +1);
+    if (added)
+        s->name_bytes += strlen(n->name) + 1;
+    else
+        account(s, sl, -1);
+    sl->cpu_nano = n->has_cpu ? n->cpu_nano : 0;
+    sl->flags = (unsigned char)((n->schedulable ? SLOT_SCHEDULABLE : 0) | (n->has_cpu ? SLOT_HAS_CPU : 0) |
+                                (n->ready ? SLOT_READY : 0));
+    sl->tags = n->tags;
+    account(s, sl, +1);
     return 0;
 }
 
@@ -414,7 +323,7 @@ static int64_t ceil_cores(__int128 nano)
 
 void node_set_summary(const struct node_set *s, struct cluster_summary *out)
 {
-    out->total_nodes = (int64_t)s->n;
+    out->total_nodes = (int64_t)s->tab.n;
     out->schedulable_nodes = s->sched_nodes;
     out->total_cores = ceil_cores(s->total_nano);
     out->schedulable_cores = ceil_cores(s->sched_nano);
@@ -423,16 +332,14 @@ void node_set_summary(const struct node_set *s, struct cluster_summary *out)
 
 void node_set_foreach(const struct node_set *s, void (*fn)(void *ctx, const char *name), void *ctx)
 {
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->slots[i].name)
-            fn(ctx, s->slots[i].name);
+    size_t pos = 0;
+    for (const struct slot *sl; (sl = strtab_next(&s->tab, &pos));)
+        fn(ctx, sl->k.key);
 }
 
 bool node_set_contains(const struct node_set *s, const char *name)
 {
-    bool found;
-    find_slot(s, name, hash_name(name), &found);
-    return found;
+    return strtab_find(&s->tab, name) != NULL;
 }
 
 int64_t node_set_tag_count(const struct node_set *s, int bit)

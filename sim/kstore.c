@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "strtab.h"
+
 static const struct kresource_def defs[] = {
     {"", "v1", "nodes", "Node", "node", "no", false, false},
     {"", "v1", "pods", "Pod", "pod", "po", true, false},
@@ -23,17 +25,15 @@ static const struct kresource_def defs[] = {
 size_t kstore_resource_count(void) { return N_DEFS; }
 const struct kresource_def *kstore_resource_def(size_t i) { return i < N_DEFS ? &defs[i] : NULL; }
 
-/* key "ns/name" -> current version; open addressing with backward-shift deletion */
+/* key "ns/name" -> current version */
 struct slot {
-    char *key;
-    uint64_t hash;
+    struct strtab_key k;
     struct kobj *obj;
 };
 
 struct kresource {
     const struct kresource_def *def;
-    struct slot *slots;
-    size_t cap, n;
+    struct strtab tab;
     struct kevent *ring; /* history, oldest at head */
     size_t ring_cap, head, count;
     uint64_t floor;      /* every event after this rv is in the ring */
@@ -86,12 +86,11 @@ struct kstore *kstore_new(size_t history_window)
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
         r->def = &defs[i];
-        r->cap = 64;
-        r->slots = calloc(r->cap, sizeof *r->slots);
+        int tab_failed = strtab_init(&r->tab, sizeof(struct slot));
         r->ring_cap = history_window;
         r->ring = calloc(history_window, sizeof *r->ring);
         r->floor = s->rv;
-        if (!r->slots || !r->ring) {
+        if (tab_failed || !r->ring) {
             kstore_free(s);
             return NULL;
         }
@@ -105,13 +104,12 @@ void kstore_free(struct kstore *s)
         return;
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
-        for (size_t k = 0; r->slots && k < r->cap; k++) {
-            free(r->slots[k].key);
-            kobj_unref(r->slots[k].obj);
-        }
+        size_t pos = 0;
+        for (struct slot *sl; (sl = strtab_next(&r->tab, &pos));)
+            kobj_unref(sl->obj);
         for (size_t k = 0; r->ring && k < r->count; k++)
             kevent_release(&r->ring[(r->head + k) % r->ring_cap]);
-        free(r->slots);
+        strtab_release(&r->tab);
         free(r->ring);
     }
     pthread_mutex_destroy(&s->mu);
@@ -125,72 +123,6 @@ struct kresource *kstore_find(struct kstore *s, const char *group, const char *r
         if (strcmp(defs[i].group, group) == 0 && strcmp(defs[i].resource, resource) == 0)
             return &s->res[i];
     return NULL;
-}
-
-static uint64_t hash_str(const char *k)
-{
-    uint64_t h = 1469598103934665603u;
-    for (; *k; k++) {
-        h ^= (unsigned char)*k;
-        h *= 1099511628211u;
-    }
-    return h;
-}
-
-static size_t find_slot(const struct kresource *r, const char *key, uint64_t h, bool *found)
-{
-    size_t mask = r->cap - 1, i = (size_t)h & mask;
-    while (r->slots[i].key) {
-        if (r->slots[i].hash == h && strcmp(r->slots[i].key, key) == 0) {
-            *found = true;
-            return i;
-        }
-        i = (i + 1) & mask;
-    }
-    *found = false;
-    return i;
-}
-
-static int grow(struct kresource *r)
-{
-    size_t cap = r->cap * 2;
-    struct slot *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < r->cap; i++) {
-        if (!r->slots[i].key)
-            continue;
-        size_t j = (size_t)r->slots[i].hash & (cap - 1);
-        while (slots[j].key)
-            j = (j + 1) & (cap - 1);
-        slots[j] = r->slots[i];
-    }
-    free(r->slots);
-    r->slots = slots;
-    r->cap = cap;
-    return 0;
-}
-
-static void remove_slot(struct kresource *r, size_t i)
-{
-    free(r->slots[i].key);
-    r->slots[i].key = NULL;
-    r->slots[i].obj = NULL;
-    r->n--;
-    size_t mask = r->cap - 1, hole = i, j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!r->slots[j].key)
-            break;
-        size_t home = (size_t)r->slots[j].hash & mask;
-        bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (in_range)
-            continue;
-        r->slots[hole] = r->slots[j];
-        r->slots[j].key = NULL;
-        r->slots[j].obj = NULL;
-        hole = j;
-    }
 }
 
 static void make_key(char *key, size_t keylen, const char *ns, const char *name)
@@ -346,10 +278,9 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
         return st;
     char key[600];
     make_key(key, sizeof key, ns, name);
-    uint64_t h = hash_str(key);
-    bool found;
-    size_t i = find_slot(r, key, h, &found);
-    struct kobj *old = found ? r->slots[i].obj : NULL;
+    struct slot *sl = strtab_find(&r->tab, key);
+    bool found = sl != NULL;
+    struct kobj *old = found ? sl->obj : NULL;
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     if (is_create && found) {
         snprintf(err, errlen, "%s \"%s\" already exists", d->resource, name);
@@ -417,25 +348,16 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
         return KS_NOMEM;
     }
     if (!found) {
-        if ((r->n + 1) * 10 > r->cap * 7) {
-            if (grow(r) != 0) {
-                kobj_unref(o);
-                snprintf(err, errlen, "out of memory");
-                return KS_NOMEM;
-            }
-            i = find_slot(r, key, h, &found);
-        }
-        r->slots[i].key = strdup(key);
-        if (!r->slots[i].key) {
+        bool added;
+        sl = strtab_insert(&r->tab, key, &added);
+        if (!sl) {
             kobj_unref(o);
             snprintf(err, errlen, "out of memory");
             return KS_NOMEM;
         }
-        r->slots[i].hash = h;
-        r->n++;
     }
     s->rv = rv;
-    r->slots[i].obj = o;
+    sl->obj = o;
     record_event(r, old ? KE_MODIFIED : KE_ADDED, rv, o, old);
     kobj_unref(old); /* the slot's reference; the event holds its own */
     if (out) {
@@ -472,13 +394,12 @@ enum kstore_status kstore_delete(struct kstore *s, struct kresource *r, const ch
     char key[600];
     make_key(key, sizeof key, r->def->namespaced ? ns : "", name);
     pthread_mutex_lock(&s->mu);
-    bool found;
-    size_t i = find_slot(r, key, hash_str(key), &found);
-    if (!found) {
+    struct slot *sl = strtab_find(&r->tab, key);
+    if (!sl) {
         pthread_mutex_unlock(&s->mu);
         return KS_NOT_FOUND;
     }
-    struct kobj *old = r->slots[i].obj;
+    struct kobj *old = sl->obj;
     /* The DELETED event carries the last state at the deletion's resourceVersion. */
     cJSON *j = cJSON_Parse(old->text);
     struct kobj *gone = j ? make_version(r->def, j, old->ns, old->name, s->rv + 1) : NULL;
@@ -488,7 +409,7 @@ enum kstore_status kstore_delete(struct kstore *s, struct kresource *r, const ch
         return KS_NOMEM;
     }
     s->rv++;
-    remove_slot(r, i);
+    strtab_remove(&r->tab, sl);
     record_event(r, KE_DELETED, s->rv, gone, old);
     kobj_unref(old);
     if (out)
@@ -505,14 +426,13 @@ enum kstore_status kstore_get(struct kstore *s, struct kresource *r, const char 
     char key[600];
     make_key(key, sizeof key, r->def->namespaced ? ns : "", name);
     pthread_mutex_lock(&s->mu);
-    bool found;
-    size_t i = find_slot(r, key, hash_str(key), &found);
-    if (found) {
-        kobj_ref(r->slots[i].obj);
-        *out = r->slots[i].obj;
+    const struct slot *sl = strtab_find(&r->tab, key);
+    if (sl) {
+        kobj_ref(sl->obj);
+        *out = sl->obj;
     }
     pthread_mutex_unlock(&s->mu);
-    return found ? KS_OK : KS_NOT_FOUND;
+    return sl ? KS_OK : KS_NOT_FOUND;
 }
 
 static int cmp_obj(const void *a, const void *b)
@@ -525,16 +445,17 @@ static int cmp_obj(const void *a, const void *b)
 int kstore_snapshot(struct kstore *s, struct kresource *r, const char *ns, struct ksnapshot *out)
 {
     pthread_mutex_lock(&s->mu);
-    out->items = malloc((r->n ? r->n : 1) * sizeof *out->items);
+    out->items = malloc((r->tab.n ? r->tab.n : 1) * sizeof *out->items);
     out->n = 0;
     out->rv = s->rv;
     if (!out->items) {
         pthread_mutex_unlock(&s->mu);
         return -1;
     }
-    for (size_t i = 0; i < r->cap; i++) {
-        struct kobj *o = r->slots[i].obj;
-        if (!o || (ns && r->def->namespaced && strcmp(o->ns, ns) != 0))
+    size_t pos = 0;
+    for (const struct slot *sl; (sl = strtab_next(&r->tab, &pos));) {
+        struct kobj *o = sl->obj;
+        if (ns && r->def->namespaced && strcmp(o->ns, ns) != 0)
             continue;
         kobj_ref(o);
         out->items[out->n++] = o;
@@ -647,10 +568,10 @@ size_t kstore_memory(struct kstore *s)
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
-        total += r->cap * sizeof(struct slot) + r->ring_cap * sizeof(struct kevent);
-        for (size_t k = 0; k < r->cap; k++)
-            if (r->slots[k].obj)
-                total += r->slots[k].obj->len + sizeof(struct kobj) + strlen(r->slots[k].key) + 64;
+        total += strtab_memory(&r->tab) + r->ring_cap * sizeof(struct kevent);
+        size_t pos = 0;
+        for (const struct slot *sl; (sl = strtab_next(&r->tab, &pos));)
+            total += sl->obj->len + sizeof(struct kobj) + strlen(sl->k.key) + 64;
     }
     pthread_mutex_unlock(&s->mu);
     return total;

@@ -57,14 +57,18 @@ free_port() { # a port nothing listens on now
     (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
   done
 }
-serve() { # serve NAME PORT ARGS... -> URL, KC, SERVE_PID; audit in $work/NAME.audit
-  local name=$1 port=$2
-  "$PROPSIM" serve --listen 127.0.0.1:$port --no-pods --apply "$work/params.yaml" --apply "$work/coredns.yaml" \
+serve() { # serve NAME PORT ARGS... -> URL, PORT, KC, SERVE_PID; audit in $work/NAME.audit
+  # PORT 0 lets the kernel pick (a port picked by the test could be taken by a concurrent test
+  # before the server binds it); a restart on the same endpoint passes the PORT it got.
+  local name=$1
+  "$PROPSIM" serve --listen 127.0.0.1:$2 --no-pods --apply "$work/params.yaml" --apply "$work/coredns.yaml" \
     --audit-log "$work/$name.audit" --write-kubeconfig "$work/kc" "${@:3}" >"$work/$name.port" 2>"$work/$name.serve.log" &
   SERVE_PID=$!
   pids+=($SERVE_PID)
-  for _ in $(seq 100); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
-  URL=http://127.0.0.1:$port
+  for _ in $(seq 200); do [ -s "$work/$name.port" ] && break; kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.05; done
+  PORT=$(head -1 "$work/$name.port")
+  [ -n "$PORT" ] || { fail "$name: propsim serve did not start: $(head -c 300 "$work/$name.serve.log")"; return 1; }
+  URL=http://127.0.0.1:$PORT
   KC=$work/kc
 }
 run_ps() { # run_ps NAME ARGS... -> PS_PID
@@ -122,7 +126,7 @@ per_minute() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n * 60 
 storm500() { # 500 storm while the cluster grows: zero wrong writes, convergence; then the first
   # node change after it is decided at once, not when the reconcile retry (backed off to seconds
   # during the storm) comes due
-  serve s500 "$(free_port)" --nodes 40
+  serve s500 0 --nodes 40 || return
   run_ps s500 # the default 10 s poll period
   wait_replicas 20 "500 storm: before" || return
   faults "fail_rate=0.6&fail_code=500"
@@ -141,7 +145,7 @@ storm500() { # 500 storm while the cluster grows: zero wrong writes, convergence
 }
 
 storm429() { # 429 storm with Retry-After 3: no path retries sooner
-  serve s429 "$(free_port)" --nodes 40
+  serve s429 0 --nodes 40 || return
   run_ps s429 --poll-period-seconds 1
   wait_replicas 20 "429 storm: before" || return
   local t0 t1
@@ -163,7 +167,7 @@ storm429() { # 429 storm with Retry-After 3: no path retries sooner
 }
 
 outage() { # a total outage: bounded requests, then an immediate decision on the first event
-  serve out "$(free_port)" --nodes 40
+  serve out 0 --nodes 40 || return
   run_ps out --leader-elect # the default 10 s poll period: a decision that waited for it would show
   wait_replicas 20 "outage: before" || return
   local t0 t1
@@ -185,7 +189,7 @@ outage() { # a total outage: bounded requests, then an immediate decision on the
 }
 
 cuts() { # watches cut every half second and a 410 storm, with churn
-  serve cuts "$(free_port)" --nodes 30 --watch-window 64
+  serve cuts 0 --nodes 30 --watch-window 64 || return
   run_ps cuts --poll-period-seconds 1
   wait_replicas 15 "cuts: before" || return
   faults "cut_watch_after=0.5"
@@ -203,8 +207,9 @@ cuts() { # watches cut every half second and a 410 storm, with churn
 }
 
 stateloss_run() { # stateloss_run NAME NEW_NODES: kill -9 the server, another cluster on the same port
-  local name=$1 port; port=$(free_port)
-  serve "$name.a" "$port" --nodes 100
+  local name=$1 port
+  serve "$name.a" 0 --nodes 100 || return
+  port=$PORT
   run_ps "$name" --poll-period-seconds 2
   local ps=$PS_PID
   wait_replicas 50 "state loss: before" || return
@@ -212,7 +217,7 @@ stateloss_run() { # stateloss_run NAME NEW_NODES: kill -9 the server, another cl
   wait "$SERVE_PID" 2>/dev/null
   sleep 0.5
   local t0; t0=$(now)
-  serve "$name.b" "$port" --nodes "$2"
+  serve "$name.b" "$port" --nodes "$2" || return
   wait_replicas "$(want "$2")" "state loss ($2 nodes behind the endpoint): converges" 6
   local took; took=$(awk -v a="$t0" '$2 == "WRITE" { printf "%.2f", $1 - a; exit }' "$work/$name.b.audit")
   local bad; bad=$(wrong_writes "$work/$name.b.audit" "$2")
@@ -225,7 +230,7 @@ stateloss() { stateloss_run sl 4; }
 stateloss_higher() { stateloss_run slh 160; } # the new server's resourceVersion is above the old one
 
 hostile() { # every malformed answer refused, none counted, and the process keeps running
-  serve hos "$(free_port)" --nodes 40
+  serve hos 0 --nodes 40 || return
   run_ps hos --poll-period-seconds 1
   wait_replicas 20 "hostile: before" || return
   local m before=20 n=40 refused=0
@@ -259,7 +264,7 @@ hostile() { # every malformed answer refused, none counted, and the process keep
 }
 
 shutdown() { # SIGTERM against a slow server: out within the grace period, Lease released
-  serve slow "$(free_port)" --nodes 10
+  serve slow 0 --nodes 10 || return
   run_ps slow --poll-period-seconds 1 --leader-elect
   wait_replicas 5 "shutdown: before" || return
   faults "latency_ms=20000"
@@ -285,12 +290,12 @@ clusters: [{name: c, cluster: {server: "http://127.0.0.1:$port"}}]
 contexts: [{name: c, context: {cluster: c}}]
 current-context: c
 EOF
-  local mport; mport=$(free_port)
   "$PROPSCALER" --kubeconfig "$work/dead.kc" --namespace kube-system --configmap coredns-autoscaler \
-    --target deployment/coredns --metrics-addr 127.0.0.1:$mport --poll-period-seconds 1 --max-sync-failures 3 \
+    --target deployment/coredns --metrics-addr 127.0.0.1:0 --poll-period-seconds 1 --max-sync-failures 3 \
     >"$work/dead.out" 2>"$work/dead.log" &
   local p=$!
   sleep 1.5
+  local mport; mport=$(grep -o 'and /metrics on 127.0.0.1:[0-9]*' "$work/dead.log" | head -1 | cut -d: -f2)
   local code; code=$(curl -s -o "$work/dead.lp" -w '%{http_code}' "127.0.0.1:$mport/last-poll")
   [ "$code" = 500 ] && grep -q "Couldn't connect\|Failed to connect" "$work/dead.lp" ||
     fail "/last-poll before the first sync: $code $(cat "$work/dead.lp")"
@@ -357,7 +362,7 @@ leader_check() { # every write by the Lease holder of that moment; no foreign-wr
        END { print bad + 0 }' "$work/le.audit"
 }
 leader_all() {
-  serve le "$(free_port)" --nodes 10
+  serve le 0 --nodes 10 || return
   LE_NODES=10
   local ok2 ok3
   leader 2
