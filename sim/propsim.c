@@ -1,19 +1,18 @@
 /*
- * propsim — everything offline: evaluate CPA decisions, and (as the project grows) replay
- * recorded cluster histories, lint manifests, generate scenarios, import traces and serve an
- * emulated API server. Each subcommand lives in its own module with a *_main entry point.
+ * propsim — everything offline: evaluate CPA decisions, replay recorded cluster histories, lint
+ * manifests, generate scenarios, import traces and serve an emulated API server. Each command
+ * has its folder (serve/, replay/, import/, tools/: sim/CMakeLists.txt) and a *_main entry point.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "eval.h"
 #include "generate.h"
+#include "guardcli.h"
 #include "import.h"
 #include "replay.h"
-
-int serve_main(int argc, char **argv);
-int guard_main(int argc, char **argv);
-int check_main(int argc, char **argv);
+#include "serve.h"
 
 static void usage(FILE *out)
 {

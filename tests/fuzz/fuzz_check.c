@@ -9,7 +9,7 @@
 
 #include "fuzz_common.h"
 
-int check_main(int argc, char **argv);
+#include "check.h"
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

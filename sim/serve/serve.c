@@ -135,7 +135,6 @@ static bool flag_number(const char *flag, const char *arg, double max, double *o
     return true;
 }
 
-int serve_main(int argc, char **argv);
 
 int serve_main(int argc, char **argv)
 {

@@ -13,10 +13,9 @@
 #include <cjson/cJSON.h>
 
 #include "fileio.h"
+#include "guardcli.h"
 #include "guard.h"
 #include "yamljson.h"
-
-int guard_main(int argc, char **argv);
 
 static void usage(FILE *out)
 {

@@ -19,11 +19,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "check.h"
 #include "fileio.h"
 #include "selector.h"
 #include "yamljson.h"
-
-int check_main(int argc, char **argv);
 
 #define HOSTNAME_KEY "kubernetes.io/hostname"
 #define MAX_TARGETS 256

@@ -1,8 +1,9 @@
 /*
  * serve — `propsim serve`: an emulated Kubernetes API server on loopback that plays a cluster
- * history. Modules: serve.c (options, startup, shutdown, kubeconfig), serve_http.c (requests:
- * routing, verbs, watch streams, faults, counters), serve_cluster.c (generated nodes, trace
- * playback, manifests).
+ * history. Modules (this folder): serve.c (options, startup, shutdown, kubeconfig), serve_http.c
+ * (routing, faults, counters, control endpoints; serve_http_internal.h), serve_read.c /
+ * serve_watch.c / serve_write.c (the verbs), serve_cluster.c (generated nodes, trace playback,
+ * manifests), serve_pods.c (a scheduler), serve_hostile.c; the store is kstore.
  *
  * Threads: libmicrohttpd runs one thread per connection (a watch blocks its own thread on the
  * store's condition variable); the trace player runs in its own thread. All shared state is in
@@ -18,6 +19,9 @@
 #include <stdint.h>
 
 #include "kstore.h"
+
+/* `propsim serve ...`: the command (options: serve.c). */
+int serve_main(int argc, char **argv);
 
 #define SERVE_MAX_BODY (3u << 20) /* the API server's request size limit */
 

@@ -1,0 +1,402 @@
+/*
+ * `propsim replay TRACE --params JSON|--config FILE --out DIR ...`: the command's half of the
+ * replay (replay_internal.h): flags, params sets, --workload, and the report printed at the end.
+ * Exit codes: 0 ok, 1 unreadable trace or unwritable outputs, 2 usage.
+ */
+#define _DEFAULT_SOURCE /* getopt_long */
+#include "replay.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "fileio.h"
+#include "quantity.h"
+#include "replay_internal.h"
+#include "selector.h"
+#include "yamljson.h"
+
+static void report_line(void *ctx, const char *path, long line, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "propsim replay: %s:%ld: %s\n", path, line, message);
+}
+
+/* --workload FILE: the first Deployment or StatefulSet in it gives the placement rules. */
+static int load_workload(struct replay *r, const char *path)
+{
+    char *data = NULL, err[512];
+    size_t len;
+    if (fileio_read_all(path, 16u << 20, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim replay: --workload: %s\n", err);
+        return -1;
+    }
+    cJSON *docs = yamljson_parse(data, len, err, sizeof err);
+    free(data);
+    if (!docs) {
+        fprintf(stderr, "propsim replay: --workload %s: %s\n", path, err);
+        return -1;
+    }
+    const cJSON *d, *found = NULL;
+    cJSON_ArrayForEach(d, docs)
+    {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(d, "kind");
+        if (!found && cJSON_IsString(kind) &&
+            (strcmp(kind->valuestring, "Deployment") == 0 || strcmp(kind->valuestring, "StatefulSet") == 0))
+            found = d;
+    }
+    if (!found) {
+        fprintf(stderr, "propsim replay: --workload %s: no Deployment or StatefulSet in it\n", path);
+        cJSON_Delete(docs);
+        return -1;
+    }
+    placement_rules_from_workload(&r->rules, found);
+    r->placement = r->rules.required_anti;
+    if (!r->placement)
+        fprintf(stderr, "propsim replay: --workload %s: no required hostname podAntiAffinity: nothing to cap\n", path);
+    cJSON_Delete(docs);
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: propsim replay TRACE (--params JSON | --config FILE)... --out DIR\n"
+          "                      [--poll-period S] [--from T] [--to T] [--initial-replicas N]\n"
+          "                      [--qps-per-replica Q --qps-per-node Q] [--nodelabels SEL] [counting options]\n"
+          "\n"
+          "Replays a trace (JSON lines, .gz read directly) through the decision core with a virtual clock:\n"
+          "a decision after each group of same-time events and every poll period (default 10 s).\n"
+          "  --params JSON        params as CPA's --default-params; repeat to compare (up to 8)\n"
+          "  --config FILE        a params ConfigMap (YAML/JSON); repeatable\n"
+          "  --out DIR            writes timeline.csv, timeline.jsonl, summary.json, chart.svg\n"
+          "  --from T, --to T     only record decisions in this window (seconds of the trace)\n"
+          "  --initial-replicas N the target's replicas before the trace (default 1)\n"
+          "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
+          "  --no-chart           skip chart.svg\n"
+          "  --no-timeline        no timeline files (summary.json and chart.svg only): for very long traces\n"
+          "  --workload FILE      the target's Deployment/StatefulSet manifest: under its required hostname\n"
+          "                       anti-affinity, replicas are capped at the eligible nodes as live\n"
+          "  --placement-warn-only  with --workload: report the cap, do not apply it\n"
+          "  --json-decode        decode every line as JSON (no fast path for canonical Node lines); the\n"
+          "                       results are the same, only slower: for checking and benchmarks\n"
+          "The safety guard (off unless asked, like every divergence from CPA):\n"
+          "  --guard                        hold scale-downs after outage-like node losses\n"
+          "  --guard-max-node-loss 50%      --guard-window S (600)  --guard-settle S (600)\n"
+          "  --scale-down-delay S           scale down only to the highest answer of S seconds (60)\n"
+          "  --max-scale-down-step N|P%      at most N replicas (or P% of them) removed per step\n"
+          "Counting options as propsim eval: --legacy-schedulable --ignore-taint --max-cores-per-node\n"
+          "  --spof-respects-max --refuse-empty-ladder\n",
+          out);
+}
+
+static int add_set(struct replay *r, const char *label, struct cm_data *cm)
+{
+    char err[2048];
+    if (r->n_sets == MAX_SETS) {
+        fprintf(stderr, "propsim replay: at most %d params sets\n", MAX_SETS);
+        return -1;
+    }
+    struct param_set *p = &r->sets[r->n_sets];
+    params_init(&p->params);
+    if (params_from_configmap(cm, &p->params, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    snprintf(p->label, sizeof p->label, "%s", label);
+    r->n_sets++;
+    return 0;
+}
+
+static int load_config(struct replay *r, const char *path)
+{
+    char *data = NULL, err[512];
+    size_t len;
+    if (fileio_read_all(path, 16u << 20, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim replay: %s\n", err);
+        return -1;
+    }
+    cJSON *docs = yamljson_parse(data, len, err, sizeof err);
+    free(data);
+    if (!docs) {
+        fprintf(stderr, "propsim replay: %s: %s\n", path, err);
+        return -1;
+    }
+    const cJSON *doc, *cm = NULL;
+    cJSON_ArrayForEach(doc, docs)
+    {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+        if (cJSON_IsString(k) && strcmp(k->valuestring, "ConfigMap") == 0) {
+            cm = doc;
+            break;
+        }
+    }
+    int rc = -1;
+    struct cm_data d;
+    cm_data_init(&d);
+    if (!cm) {
+        fprintf(stderr, "propsim replay: %s: no document with kind: ConfigMap\n", path);
+    } else {
+        const cJSON *e;
+        rc = 0;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(cm, "data"))
+        {
+            if (!cJSON_IsString(e)) {
+                fprintf(stderr, "propsim replay: %s: data.%s must be a string\n", path, e->string);
+                rc = -1;
+                break;
+            }
+            cm_data_set(&d, e->string, e->valuestring, strlen(e->valuestring));
+        }
+        if (rc == 0)
+            rc = add_set(r, path, &d);
+    }
+    cm_data_release(&d);
+    cJSON_Delete(docs);
+    return rc;
+}
+
+/* A flag's number: all of arg, finite, and positive (or, when zero_ok, not negative). Says which
+ * flag and what it expects when not. */
+static bool number_flag(const char *flag, const char *arg, bool zero_ok, const char *unit, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || errno == ERANGE || !isfinite(v) || v < 0 || (!zero_ok && v == 0)) {
+        fprintf(stderr, "propsim replay: --%s: \"%s\" is not a %s number of %s\n", flag, arg,
+                zero_ok ? "non-negative" : "positive", unit);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int replay_main(int argc, char **argv)
+{
+    enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
+           O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
+           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_HELP };
+    static const struct option longopts[] = {
+        {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
+        {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
+        {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
+        {"initial-replicas", required_argument, NULL, O_INITIAL}, {"qps-per-replica", required_argument, NULL, O_QPS_R},
+        {"qps-per-node", required_argument, NULL, O_QPS_N}, {"nodelabels", required_argument, NULL, O_NODELABELS},
+        {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
+        {"max-cores-per-node", required_argument, NULL, O_MAXCORES}, {"spof-respects-max", no_argument, NULL, O_SPOF_MAX},
+        {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY}, {"no-chart", no_argument, NULL, O_NO_CHART},
+        {"no-timeline", no_argument, NULL, O_NO_TIMELINE}, {"json-decode", no_argument, NULL, O_JSON_DECODE},
+        {"workload", required_argument, NULL, O_WORKLOAD}, {"placement-warn-only", no_argument, NULL, O_WARN_ONLY},
+        {"guard", no_argument, NULL, O_GUARD},
+        {"guard-max-node-loss", required_argument, NULL, O_GUARD_LOSS}, {"guard-window", required_argument, NULL, O_GUARD_WINDOW},
+        {"guard-settle", required_argument, NULL, O_GUARD_SETTLE}, {"max-scale-down-step", required_argument, NULL, O_STEP},
+        {"scale-down-delay", required_argument, NULL, O_DELAY},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
+    };
+    static struct replay r;
+    memset(&r, 0, sizeof r);
+    r.poll = 10;
+    node_count_opts_init(&r.nopts);
+    guard_opts_default(&r.gopts);
+    r.gopts.enabled = false;
+    const char *out = NULL, *trace_path = NULL;
+    struct selector *sel = NULL;
+    long initial = 1;
+    bool chart = true, json_decode = false;
+    const char *workload = NULL;
+    char err[2048];
+    int rc = 2;
+    struct trace *t = NULL;
+    long bad_lines = 0;
+    optind = 1;
+    int opt;
+    char *end;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case O_PARAMS: {
+            struct cm_data d;
+            cm_data_init(&d);
+            if (params_parse_default(optarg, strlen(optarg), &d, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --params: %s\n", err);
+                cm_data_release(&d);
+                goto done;
+            }
+            int arc = add_set(&r, optarg, &d);
+            cm_data_release(&d);
+            if (arc != 0)
+                goto done;
+            break;
+        }
+        case O_CONFIG:
+            if (load_config(&r, optarg) != 0)
+                goto done;
+            break;
+        case O_OUT: out = optarg; break;
+        case O_POLL:
+            if (!number_flag("poll-period", optarg, false, "seconds", &r.poll))
+                goto done;
+            break;
+        case O_FROM:
+            if (!number_flag("from", optarg, true, "seconds of the trace", &r.from))
+                goto done;
+            r.has_from = true;
+            break;
+        case O_TO:
+            if (!number_flag("to", optarg, true, "seconds of the trace", &r.to))
+                goto done;
+            r.has_to = true;
+            break;
+        case O_INITIAL:
+            initial = strtol(optarg, &end, 10);
+            if (*end || initial < 0 || initial > INT32_MAX) {
+                fprintf(stderr, "propsim replay: --initial-replicas: expected a non-negative integer\n");
+                goto done;
+            }
+            break;
+        case O_QPS_R:
+            if (!number_flag("qps-per-replica", optarg, false, "queries per second", &r.qps_replica))
+                goto done;
+            break;
+        case O_QPS_N:
+            if (!number_flag("qps-per-node", optarg, false, "queries per second", &r.qps_node))
+                goto done;
+            break;
+        case O_NODELABELS:
+            if (selector_parse(optarg, &sel, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --nodelabels: %s\n", err);
+                goto done;
+            }
+            r.nopts.selector = sel;
+            break;
+        case O_LEGACY: r.nopts.legacy_schedulable = true; break;
+        case O_TAINT:
+            if (node_count_opts_add_taint(&r.nopts, optarg, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --ignore-taint: %s\n", err);
+                goto done;
+            }
+            break;
+        case O_MAXCORES:
+            if (quantity_parse_nano(optarg, strlen(optarg), &r.nopts.max_nano_per_node, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --max-cores-per-node: %s\n", err);
+                goto done;
+            }
+            break;
+        case O_SPOF_MAX: r.popts.spof_respects_max = true; break;
+        case O_REFUSE_EMPTY: r.popts.refuse_empty_ladder = true; break;
+        case O_NO_CHART: chart = false; break;
+        case O_NO_TIMELINE: r.no_timeline = true; break;
+        case O_JSON_DECODE: json_decode = true; break;
+        case O_WORKLOAD: workload = optarg; break;
+        case O_WARN_ONLY: r.plan_opts.placement_warn_only = true; break;
+        case O_GUARD: r.gopts.enabled = true; break;
+        case O_GUARD_LOSS:
+            r.gopts.enabled = true;
+            if (guard_parse_share(optarg, &r.gopts.max_node_loss, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --guard-max-node-loss: %s\n", err);
+                goto done;
+            }
+            break;
+        case O_GUARD_WINDOW:
+        case O_GUARD_SETTLE: {
+            r.gopts.enabled = true;
+            if (!number_flag(opt == O_GUARD_WINDOW ? "guard-window" : "guard-settle", optarg, false, "seconds",
+                             opt == O_GUARD_WINDOW ? &r.gopts.window_s : &r.gopts.settle_s))
+                goto done;
+            break;
+        }
+        case O_DELAY:
+            r.gopts.enabled = true;
+            if (!number_flag("scale-down-delay", optarg, true, "seconds (0 turns it off)", &r.gopts.stabilize_s))
+                goto done;
+            break;
+        case O_STEP:
+            r.gopts.enabled = true;
+            if (guard_parse_step(optarg, &r.gopts.max_step, &r.gopts.max_step_percent, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: --max-scale-down-step: %s\n", err);
+                goto done;
+            }
+            break;
+        case O_HELP:
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto done;
+        default:
+            usage(stderr);
+            goto done;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "propsim replay: give exactly one TRACE file\n");
+        usage(stderr);
+        goto done;
+    }
+    trace_path = argv[optind];
+    if (!out) {
+        fprintf(stderr, "propsim replay: --out DIR is required (timeline.csv, timeline.jsonl, summary.json, chart.svg go there)\n");
+        goto done;
+    }
+    if (r.n_sets == 0) {
+        fprintf(stderr, "propsim replay: give the params with --params JSON or --config FILE\n");
+        goto done;
+    }
+    if (r.has_from && r.has_to && r.from > r.to) {
+        fprintf(stderr, "propsim replay: --from %g is after --to %g\n", r.from, r.to);
+        goto done;
+    }
+    if ((r.qps_replica > 0) != (r.qps_node > 0)) {
+        fprintf(stderr, "propsim replay: --qps-per-replica and --qps-per-node go together\n");
+        goto done;
+    }
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "propsim replay: cannot create %s: %s\n", out, strerror(errno));
+        goto done;
+    }
+    placement_rules_init(&r.rules);
+    if (workload && load_workload(&r, workload) != 0)
+        goto done;
+    t = trace_open(trace_path, report_line, NULL, err, sizeof err);
+    if (!t) {
+        fprintf(stderr, "propsim replay: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    if (!json_decode && !r.placement) /* eligibility reads the whole Node: the general path */
+        trace_decode_nodes(t, &r.nopts);
+    rc = 1;
+    if (replay_begin(&r, out, initial, chart) != 0)
+        goto done;
+    int ran = replay_run(&r, t, trace_path, &bad_lines);
+    t = NULL; /* consumed */
+    if (ran != 0 || replay_end(&r, out, trace_path, bad_lines) != 0)
+        goto done;
+    printf("replayed %lu events (%lu node events, %ld bad lines) over %.0f s: %lu decision points\n", r.events,
+           r.node_events, bad_lines, r.t_last - r.t_first, r.rows);
+    for (int i = 0; i < r.n_sets; i++) {
+        printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
+               r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
+               r.sets[i].error[0] ? "; error: " : "", r.sets[i].error);
+        if (r.placement)
+            printf("params %d: placement capped %lu decisions at the eligible nodes%s%s\n", i + 1, r.sets[i].capped,
+                   r.sets[i].cap_note[0] ? "; last: " : "", r.sets[i].cap_note);
+        if (r.gopts.enabled)
+            printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].plan.guard_holds,
+                   r.sets[i].plan.guard_limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
+    }
+    if (r.no_timeline)
+        printf("outputs: %s/summary.json%s\n", out, chart ? ", chart.svg" : "");
+    else
+        printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
+    rc = 0;
+done:
+    trace_close(t);
+    replay_release(&r);
+    selector_free(sel);
+    return rc;
+}

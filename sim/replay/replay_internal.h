@@ -1,0 +1,92 @@
+/*
+ * replay_internal — what the replay's two halves share: replay.c (the engine: the virtual clock,
+ * the planner's decisions, the timeline rows, summary.json and the chart) and replay_cli.c (the
+ * command: flags, params sets, --workload, the printed report).
+ *
+ * Ownership: struct replay is caller-owned (replay_cli.c keeps one, static: it is large); the
+ * engine allocates its node set, chart and row buffers in replay_begin and frees them in
+ * replay_release, which also releases the params sets and the counting options.
+ * Engine functions return 0, or 1 after saying on stderr what failed.
+ */
+#ifndef PROPSIM_REPLAY_INTERNAL_H
+#define PROPSIM_REPLAY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "buf.h"
+#include "guard.h"
+#include "nodes.h"
+#include "params.h"
+#include "placement.h"
+#include "planner.h"
+#include "replaychart.h"
+#include "replicas.h"
+#include "trace.h"
+
+#define MAX_SETS REPLAY_CHART_MAX_SETS
+#define MAX_POLLS_PER_GAP 1e7 /* over 3 years at the default 10 s */
+#define MAX_LEVELS 512
+
+struct level_time {
+    int32_t replicas;
+    double seconds;
+};
+
+struct param_set {
+    char label[256];
+    struct params params;
+    int32_t current;        /* the simulated target's replicas */
+    unsigned long actions, ups, downs;
+    int32_t min, max;
+    double weighted;        /* integral of replicas over time */
+    double under_s;         /* time with capacity below demand */
+    struct level_time levels[MAX_LEVELS];
+    int n_levels;
+    int32_t first_action_from;
+    char error[512];        /* refuse-empty-ladder and such */
+    struct planner_target plan; /* the decision's state: the same planner as the controller's */
+    char last_reason[400];
+    unsigned long capped;   /* decisions the placement stage capped (or, warn-only, reported) */
+    char cap_note[400];     /* the last cap episode, in words */
+    char json_keys[3][32];  /* ,"replicas[_i]": ,"action[_i]": ,"guard[_i]": for timeline.jsonl */
+    size_t json_key_len[3];
+};
+
+struct replay {
+    struct param_set sets[MAX_SETS];
+    int n_sets;
+    struct node_count_opts nopts;
+    struct policy_opts popts;
+    struct guard_opts gopts;
+    struct planner_opts plan_opts;
+    struct placement_rules rules; /* --workload: its pod template's placement rules */
+    bool placement;               /* they hold required hostname anti-affinity: cap at the eligible nodes */
+    struct node_set *nodes;
+    double poll, from, to;
+    bool has_from, has_to;
+    double qps_replica, qps_node;
+    FILE *csv, *jsonl;
+    struct buf csv_rows, jsonl_rows; /* formatted rows not yet written (flushed in large writes) */
+    bool no_timeline;
+    bool row_failed;
+    unsigned long rows, events, node_events;
+    double t_first, t_last, t_prev_row;
+    bool started;
+    int64_t min_nodes, max_nodes;
+    struct cluster_summary prev;
+    struct replay_chart *chart; /* NULL: --no-chart */
+};
+
+/* Open timeline.csv/.jsonl in out_dir (or /dev/null with no_timeline), the node set and the
+ * chart (when `chart`), and start every params set at `initial` replicas. */
+int replay_begin(struct replay *r, const char *out_dir, long initial, bool chart);
+/* Play the trace through the virtual clock: a decision after each group of same-time events and
+ * every poll period. Consumes t (closes it); *bad_lines gets the trace's bad-line count. */
+int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *bad_lines);
+/* Flush the timeline, close it, and write summary.json and chart.svg in out_dir. */
+int replay_end(struct replay *r, const char *out_dir, const char *trace_path, long bad_lines);
+void replay_release(struct replay *r);
+
+#endif
