@@ -56,6 +56,8 @@ struct target_state {
     char why[512];        /* the last plan's rule in words, for the scaling Event */
     int32_t current;      /* last observed spec.replicas */
     bool observed;
+    char uid[64];         /* the target's metadata.uid (from its Scale): Events name it, or
+                           * `kubectl describe` (which selects Events by uid) never shows them */
     int attempts;         /* 409 retries within one reconcile */
     struct kreq *req;     /* the read or write of this target in flight */
     bool writing;         /* req is a write (a stop lets it finish) */

@@ -85,6 +85,8 @@ void output_event(struct controller *c, struct target_state *ts, const char *typ
     cJSON_AddStringToObject(io, "kind", target_kind_title(ts->t->kind));
     cJSON_AddStringToObject(io, "name", ts->t->name);
     cJSON_AddStringToObject(io, "namespace", c->cfg->namespace_);
+    if (ts->uid[0])
+        cJSON_AddStringToObject(io, "uid", ts->uid);
     cJSON_AddStringToObject(e, "reason", reason);
     cJSON_AddStringToObject(e, "message", msg);
     cJSON_AddStringToObject(e, "type", type);

@@ -138,6 +138,9 @@ static void get_done(void *ctx, const struct kresp *resp)
         return;
     }
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(scale, "spec");
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(scale, "metadata"), "uid");
+    if (cJSON_IsString(uid) && strlen(uid->valuestring) < sizeof ts->uid)
+        snprintf(ts->uid, sizeof ts->uid, "%s", uid->valuestring);
     ts->current = current;
     ts->observed = true;
     const char *kind = target_kind_name(ts->t->kind), *name = ts->t->name;

@@ -152,8 +152,11 @@ enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         return send_status(c, ctx, 400, "BadRequest", err, NULL, NULL, method, url);
     }
     /* a namespaced watch sees only its namespace */
-    if (r->namespace_ && d->namespaced && !w->f.field_ns)
-        w->f.field_ns = strdup(r->namespace_);
+    if (r->namespace_ && d->namespaced && kfilter_add_namespace(&w->f, r->namespace_) != 0) {
+        kfilter_release(&w->f);
+        free(w);
+        return send_status(c, ctx, 500, "InternalError", "out of memory", NULL, NULL, method, url);
+    }
     w->ctx = ctx;
     w->res = res;
     w->bookmarks = r->allow_bookmarks;

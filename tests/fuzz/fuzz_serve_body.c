@@ -49,13 +49,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&r, 0, sizeof r);
         r.label_selector = part[0];
         r.field_selector = part[1];
+        static const char *const resources[] = {"nodes", "events", "pods", "configmaps"};
+        r.resource = (char *)(uintptr_t)resources[size % 4]; /* the fields each one selects on */
         struct kfilter f;
         char err[512];
         if (kfilter_init(&f, &r, err, sizeof err) == 0) {
             cJSON *labels = cJSON_CreateObject();
             cJSON_AddStringToObject(labels, "k8s-app", "kube-dns");
             cJSON_AddStringToObject(labels, "pool", "a");
-            struct kobj o = {.name = "n1", .ns = "kube-system", .labels = labels, .text = "{}", .len = 2};
+            static char text[] = "{\"involvedObject\":{\"name\":\"coredns\",\"uid\":\"u1\"},\"spec\":{\"unschedulable\":true,"
+                                 "\"nodeName\":\"n1\"},\"status\":{\"phase\":\"Running\"},\"count\":3}";
+            struct kobj o = {.name = "n1", .ns = "kube-system", .labels = labels, .text = text, .len = sizeof text - 1};
             (void)kfilter_match(&f, &o);
             cJSON_Delete(labels);
         }

@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# The controller's integration tests, the same on two API servers (ctest label "servers"):
+#   test_servers.sh propsim PROPSCALER PROPSIM DATA          propsim serve (HTTPS, token)
+#   test_servers.sh kube PROPSCALER PROPSIM DATA [BIN_DIR]   a real kube-apiserver 1.20 + etcd 3.4
+#                                  (BIN_DIR: tests/kube/build-apiserver.sh's, by default
+#                                  $PROPSCALER_KUBE_BIN or /var/cache/propscaler-kube/bin)
+# Everything goes through real clients (kubectl for setup and reads, propscaler under test) and
+# only through the Kubernetes API, so one script holds both servers to the same answers: first
+# scale, node add/delete/cordon/NotReady, ConfigMap edits (invalid kept out), paging past 500,
+# a 410 relist (propsim: /propsim/compact; kube: kube-apiserver restarted, its watch cache anew),
+# the Lease, Events shown by `kubectl describe`, dry-run, a StatefulSet, --default-params
+# (created once, never replaced), --record then `propsim replay`, and, on the real server where
+# RBAC is enforced, propscaler with nothing but the shipped RBAC and a TokenRequest token.
+set -u
+SERVER=$1
+PROPSCALER=$2
+PROPSIM=$3
+DATA=$4
+KUBE_BIN_DIR=${5:-${PROPSCALER_KUBE_BIN:-/var/cache/propscaler-kube/bin}}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  [ "$SERVER" = kube ] && kube_down
+  wait 2>/dev/null
+  [ -n "${KEEP_WORK:-}" ] && echo "work: $work" >&2 || rm -rf "$work"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL [$SERVER]: $*"; fails=$((fails + 1)); }
+ok() { echo "ok [$SERVER]: $*"; }
+
+# --- the server ------------------------------------------------------------------------------
+# shellcheck source=../kube/kube-lib.sh
+. "$ROOT/tests/kube/kube-lib.sh"
+case $SERVER in
+propsim)
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/tls.key" -out "$work/tls.crt" -days 2 \
+    -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+  KUBE_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  "$PROPSIM" serve --listen 127.0.0.1:0 --no-pods --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
+    --token "$KUBE_TOKEN" --write-kubeconfig "$work/admin.kc" >"$work/serve.port" 2>"$work/serve.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/serve.port" ] && break; sleep 0.05; done
+  KUBE_URL=https://127.0.0.1:$(head -1 "$work/serve.port")
+  KUBE_KC=$work/admin.kc
+  KUBE_CA=$work/tls.crt
+  ;;
+kube)
+  [ -x "$KUBE_BIN_DIR/kube-apiserver" ] || { echo "test_servers: no kube-apiserver in '$KUBE_BIN_DIR': build it with 'make kube-apiserver'"; exit 1; }
+  kube_up "$KUBE_BIN_DIR" "$work/kube" || { echo "test_servers: the real API server did not start"; exit 1; }
+  ;;
+*) echo "usage: test_servers.sh propsim|kube PROPSCALER PROPSIM DATA [BIN_DIR]"; exit 2 ;;
+esac
+k() { kubectl --kubeconfig "$KUBE_KC" "$@"; }
+k get --raw /version >/dev/null 2>"$work/k.err" || { echo "test_servers: kubectl cannot reach the server: $(cat "$work/k.err")"; exit 1; }
+echo "== $SERVER: $(k get --raw /version | grep -o '"gitVersion": *"[^"]*"')"
+
+# --- helpers ---------------------------------------------------------------------------------
+node_json() { # node_json NAME CPU READY -> a real-sized Node (labels, addresses, images: ~5 KB)
+  local img
+  img=$(for i in $(seq 20); do printf '{"names":["registry.example/app/image-%02d@sha256:%064d","registry.example/app/image-%02d:v1.%d"],"sizeBytes":%d},' "$i" "$i" "$i" "$i" $((i * 1000000)); done)
+  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s","kubernetes.io/os":"linux","node.kubernetes.io/instance-type":"m5.xlarge","topology.kubernetes.io/zone":"zone-a"}},' "$1" "$1"
+  printf '"spec":{"podCIDR":"10.1.0.0/24"},"status":{"capacity":{"cpu":"%s","memory":"16Gi","pods":"110"},"allocatable":{"cpu":"%s","memory":"15Gi","pods":"110"},' "$2" "$2"
+  printf '"conditions":[{"type":"Ready","status":"%s","reason":"KubeletReady","message":"kubelet is posting ready status","lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2026-01-01T00:00:00Z"}],' "$3"
+  printf '"addresses":[{"type":"InternalIP","address":"10.0.0.1"},{"type":"Hostname","address":"%s"}],' "$1"
+  printf '"nodeInfo":{"machineID":"m","systemUUID":"u","bootID":"b","kernelVersion":"6.1.0","osImage":"Debian GNU/Linux 12","containerRuntimeVersion":"containerd://1.7.0","kubeletVersion":"v1.20.2","kubeProxyVersion":"v1.20.2","operatingSystem":"linux","architecture":"amd64"},"images":[%s]}}\n' "${img%,}"
+}
+add_nodes() { # add_nodes FROM TO: one kubectl create of a stream of Nodes
+  local i
+  for i in $(seq "$1" "$2"); do node_json "n$i" 4 True; done >"$work/nodes.json"
+  k create -f "$work/nodes.json" >/dev/null 2>"$work/k.err" || fail "kubectl create nodes $1..$2: $(head -3 "$work/k.err")"
+}
+del_nodes() { local names=(); for i in $(seq "$1" "$2"); do names+=("n$i"); done; k delete node "${names[@]}" --wait=false >/dev/null; }
+not_ready() { k patch node "$1" --subresource=status --type=strategic -p '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady"}]}}' >/dev/null || fail "NotReady $1 (status subresource)"; }
+set_params() { k -n kube-system patch configmap coredns-autoscaler --type=merge -p "{\"data\":$1}" >/dev/null || fail "set params $1"; }
+replicas() { k -n kube-system get "${2:-deployment/coredns}" -o jsonpath='{.spec.replicas}' 2>/dev/null; }
+wait_replicas() { # wait_replicas N WHAT [SECONDS] [KIND/NAME]
+  local got limit=${3:-15}
+  for _ in $(seq $((limit * 10))); do
+    got=$(replicas "" "${4:-deployment/coredns}")
+    [ "$got" = "$1" ] && { ok "$2"; return 0; }
+    sleep 0.1
+  done
+  fail "$2: replicas $got, want $1"
+  return 1
+}
+run_ps() { # run_ps NAME ARGS... -> PS_PID (admin kubeconfig unless --kubeconfig is given)
+  "$PROPSCALER" --kubeconfig "$KUBE_KC" --namespace kube-system --configmap coredns-autoscaler \
+    --metrics-addr 127.0.0.1:0 "${@:2}" >"$work/$1.out" 2>"$work/$1.log" &
+  PS_PID=$!
+  pids+=($PS_PID)
+}
+stop_ps() { kill -TERM "$PS_PID" 2>/dev/null; wait "$PS_PID" 2>/dev/null; }
+force_410() { # every resourceVersion the controller holds becomes too old
+  case $SERVER in
+  propsim) curl -sk -H "Authorization: Bearer $KUBE_TOKEN" -X POST "$KUBE_URL/propsim/compact" >/dev/null ;;
+  kube) kube_restart_apiserver || fail "kube-apiserver restart" ;;
+  esac
+}
+
+cat >"$work/workloads.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+      containers: [{name: coredns, image: coredns}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: cache, namespace: kube-system}
+spec:
+  replicas: 1
+  serviceName: cache
+  selector: {matchLabels: {app: cache}}
+  template:
+    metadata: {labels: {app: cache}}
+    spec:
+      containers: [{name: cache, image: cache}]
+YAML
+cat >"$work/params.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: coredns-autoscaler, namespace: kube-system}
+data:
+  linear: '{"nodesPerReplica":2}'
+YAML
+k apply -f "$work/workloads.yaml" >/dev/null 2>"$work/k.err" || fail "kubectl apply workloads: $(head -3 "$work/k.err")"
+k apply -f "$work/params.yaml" >/dev/null 2>"$work/k.err" || fail "kubectl apply params: $(head -3 "$work/k.err")"
+
+# 1. first scale; nodes added, deleted, cordoned, NotReady; ConfigMap edits -------------------
+add_nodes 1 10
+run_ps main --target deployment/coredns --v=1 --leader-elect --record "$work/rec.jsonl"
+wait_replicas 5 "first scale: 10 nodes / 2"
+add_nodes 11 14
+wait_replicas 7 "nodes added: 14 / 2"
+del_nodes 13 14
+wait_replicas 6 "nodes deleted: 12 / 2"
+k cordon n1 n2 >/dev/null || fail "kubectl cordon"
+wait_replicas 5 "two cordoned: 10 schedulable / 2"
+not_ready n3
+not_ready n4
+wait_replicas 4 "two NotReady: 8 schedulable / 2"
+set_params '{"linear":"{\"nodesPerReplica\":1}"}'
+wait_replicas 8 "ConfigMap edit: 1 node per replica"
+set_params '{"linear":"{\"nodesPerReplica\":0,\"coresPerReplica\":0}"}'
+sleep 1
+[ "$(replicas)" = 8 ] && ok "an invalid ConfigMap keeps the last good params" || fail "invalid params changed replicas to $(replicas)"
+set_params '{"linear":"{\"nodesPerReplica\":2}"}'
+wait_replicas 4 "params valid again"
+
+# 2. the Lease and the Events, as a real client sees them ----------------------------------------
+holder=$(k -n kube-system get lease propscaler-coredns-autoscaler -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
+[ -n "$holder" ] && ok "Lease held by $holder" || fail "no Lease holder"
+desc=$(k -n kube-system describe deployment coredns 2>&1)
+grep -q 'Events:' <<<"$desc" && grep -qi 'propscaler\|ScaledReplicas\|Scaled' <<<"$(sed -n '/^Events:/,$p' <<<"$desc")" &&
+  ok "kubectl describe shows propscaler's Events" || fail "kubectl describe shows no propscaler Event: $(sed -n '/^Events:/,$p' <<<"$desc" | head -5)"
+
+# field selectors as kubectl sends them: each resource's own fields, != too, unknown ones refused
+cordoned=$(k get nodes --field-selector spec.unschedulable=true -o name | sort | paste -sd' ')
+[ "$cordoned" = "node/n1 node/n2" ] && ok "nodes by spec.unschedulable" || fail "nodes by spec.unschedulable: $cordoned"
+others=$(k -n kube-system get events --field-selector 'involvedObject.name=coredns,reason!=ScaledUp' -o jsonpath='{.items[*].reason}' | tr ' ' '\n' | sort -u | paste -sd' ')
+[ "$others" = ScaledDown ] && ok "events by involvedObject.name and reason!=" || fail "events by involvedObject.name, reason!=: '$others'"
+err=$(k get nodes --field-selector status.phase=Running 2>&1 >/dev/null)
+grep -q 'field label not supported: status.phase' <<<"$err" && ok "an unknown field is refused" || fail "unknown field: $err"
+
+# 3. a 410: the controller relists and keeps following ------------------------------------------
+force_410
+add_nodes 15 18
+wait_replicas 6 "after a 410 (relist): 12 schedulable / 2" 30
+del_nodes 15 16
+wait_replicas 5 "and follows deletions after it" 20
+stop_ps
+
+# 4. paging past 500: 600 more nodes, then a fresh start LISTs them in pages ---------------------
+add_nodes 101 700
+set_params '{"linear":"{\"nodesPerReplica\":10}"}'
+run_ps paging --target deployment/coredns
+wait_replicas 61 "a fresh LIST in pages of 500: 614 nodes, 610 schedulable / 10" 30 ||
+  echo "  (nodes seen by kubectl: $(k get nodes --no-headers | wc -l))"
+stop_ps
+
+# 5. dry-run: planned, not written ----------------------------------------------------------------
+set_params '{"linear":"{\"nodesPerReplica\":100}"}'
+run_ps dry --target deployment/coredns --dry-run
+sleep 3
+stop_ps
+[ "$(replicas)" = 61 ] && grep -q 'would scale kube-system/coredns deployment/coredns from 61 to 7' "$work/dry.out" &&
+  ok "dry-run prints the plan and writes nothing" || fail "dry-run: replicas $(replicas), out: $(head -2 "$work/dry.out")"
+
+# 6. a StatefulSet target ---------------------------------------------------------------------------
+run_ps sts --target statefulset/cache
+wait_replicas 7 "StatefulSet scaled: 610 / 100" 15 statefulset/cache
+stop_ps
+
+# 7. --default-params: created when absent, never replaced ------------------------------------------
+k -n kube-system delete configmap coredns-autoscaler >/dev/null
+run_ps defaults --target deployment/coredns '--default-params={"linear":{"nodesPerReplica":50,"min":1}}'
+wait_replicas 13 "--default-params creates the ConfigMap: 610 / 50"
+stop_ps
+cm=$(k -n kube-system get configmap coredns-autoscaler -o jsonpath='{.data.linear}')
+[ "$cm" = '{"min":1,"nodesPerReplica":50}' ] && ok "created Go-encoded" || fail "created ConfigMap: $cm"
+set_params '{"linear":"{\"nodesPerReplica\":200}"}'
+run_ps defaults2 --target deployment/coredns '--default-params={"linear":{"nodesPerReplica":50,"min":1}}'
+wait_replicas 4 "--default-params does not replace tuned params: 610 / 200"
+stop_ps
+
+# 8. --record, then propsim replay of what was recorded ---------------------------------------------
+if [ -s "$work/rec.jsonl" ]; then
+  "$PROPSIM" replay "$work/rec.jsonl" --params '{"linear":{"nodesPerReplica":2}}' --out "$work/replay" >"$work/replay.out" 2>&1
+  final=$(grep -o 'final [0-9]*' "$work/replay.out" | head -1 | cut -d' ' -f2)
+  # the recording ends with 14 schedulable nodes... of which: n1,n2 cordoned, n3,n4 NotReady, 15-18 added, 15-16 deleted
+  [ "$final" = 5 ] && ok "--record then replay: final 5 as live" || fail "replay of the recording: $(cat "$work/replay.out")"
+else
+  fail "--record wrote nothing"
+fi
+
+# 9. only the shipped RBAC, with a TokenRequest token (enforced by the real server only) --------------
+if [ "$SERVER" = kube ]; then
+  k apply -f "$ROOT/manifests/base/namespace.yaml" -f "$ROOT/manifests/base/serviceaccount.yaml" -f "$ROOT/manifests/base/rbac.yaml" >/dev/null 2>"$work/k.err" ||
+    fail "apply the shipped RBAC: $(head -3 "$work/k.err")"
+  satoken=$(k -n propscaler create token propscaler --duration 1h 2>"$work/k.err") || fail "TokenRequest: $(head -3 "$work/k.err")"
+  cat >"$work/sa.kc" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: real, cluster: {server: "$KUBE_URL", certificate-authority: "$KUBE_CA"}}]
+users: [{name: sa, user: {token: "$satoken"}}]
+contexts: [{name: real, context: {cluster: real, user: sa}}]
+current-context: real
+EOF
+  set_params '{"linear":"{\"nodesPerReplica\":300}"}'
+  run_ps rbac --kubeconfig "$work/sa.kc" --target deployment/coredns --leader-elect
+  wait_replicas 3 "the shipped RBAC alone: 610 / 300" 20
+  if grep -q ' 403\|forbidden' "$work/rbac.log"; then fail "403 with the shipped RBAC: $(grep -m3 ' 403\|forbidden' "$work/rbac.log")"; else ok "no 403"; fi
+  stop_ps
+fi
+
+[ "$fails" = 0 ] && echo "test_servers [$SERVER]: ok" || echo "test_servers [$SERVER]: $fails failure(s)"
+[ "$fails" = 0 ]

@@ -1,0 +1,82 @@
+# A real API server on loopback for the tests (sourced by bash scripts): etcd 3.4 and a
+# kube-apiserver built by build-apiserver.sh; HTTPS with a self-signed serving certificate, a
+# static token file (admin in system:masters), RBAC, service-account signing keys (TokenRequest
+# works), no endpoint reconciler.
+#   kube_up BIN_DIR WORK_DIR     -> KUBE_URL, KUBE_KC (admin kubeconfig), KUBE_TOKEN, KUBE_CA
+#   kube_restart_apiserver       kube-apiserver alone, same port and etcd: its watch cache starts
+#                                anew (older resourceVersions answer 410), the data stays
+#   kube_down                    stops both
+# Logs: WORK_DIR/etcd.log, WORK_DIR/apiserver.log.
+
+kube_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+kube_start_apiserver() {
+  "$KUBE_BIN/kube-apiserver" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$KUBE_PORT" \
+    --insecure-port 0 --etcd-servers "$KUBE_ETCD" --tls-cert-file "$KUBE_WORK/serving.crt" \
+    --tls-private-key-file "$KUBE_WORK/serving.key" --token-auth-file "$KUBE_WORK/tokens.csv" \
+    --authorization-mode RBAC --service-account-key-file "$KUBE_WORK/sa.pub" \
+    --service-account-signing-key-file "$KUBE_WORK/sa.key" --service-account-issuer https://kubernetes.default.svc \
+    --api-audiences https://kubernetes.default.svc --endpoint-reconciler-type none \
+    --service-cluster-ip-range 10.96.0.0/24 --cert-dir "$KUBE_WORK/certs" --enable-priority-and-fairness=false \
+    --disable-admission-plugins ServiceAccount --profiling=false >>"$KUBE_WORK/apiserver.log" 2>&1 &
+  KUBE_APISERVER_PID=$!
+  local _
+  for _ in $(seq 600); do
+    if [ "$(curl -s --cacert "$KUBE_CA" -H "Authorization: Bearer $KUBE_TOKEN" "$KUBE_URL/readyz" 2>/dev/null)" = ok ]; then
+      return 0
+    fi
+    kill -0 "$KUBE_APISERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "kube-apiserver did not become ready; its log ends:" >&2
+  tail -20 "$KUBE_WORK/apiserver.log" >&2
+  return 1
+}
+
+kube_up() {
+  KUBE_BIN=$1
+  mkdir -p "$2"
+  KUBE_WORK=$(cd "$2" && pwd)
+  if [ ! -f "$KUBE_WORK/serving.crt" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$KUBE_WORK/serving.key" -out "$KUBE_WORK/serving.crt" -days 3 \
+      -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null || return 1
+    openssl genrsa -out "$KUBE_WORK/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$KUBE_WORK/sa.key" -pubout -out "$KUBE_WORK/sa.pub" 2>/dev/null
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$KUBE_WORK/token"
+    echo "$(cat "$KUBE_WORK/token"),admin,admin-uid,\"system:masters\"" >"$KUBE_WORK/tokens.csv"
+  fi
+  KUBE_CA=$KUBE_WORK/serving.crt
+  KUBE_TOKEN=$(cat "$KUBE_WORK/token")
+  local etcd_port etcd_peer
+  etcd_port=$(kube_free_port)
+  etcd_peer=$(kube_free_port)
+  KUBE_ETCD=http://127.0.0.1:$etcd_port
+  etcd --data-dir "$KUBE_WORK/etcd" --listen-client-urls "$KUBE_ETCD" --advertise-client-urls "$KUBE_ETCD" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "default=http://127.0.0.1:$etcd_peer" --quota-backend-bytes 4294967296 >"$KUBE_WORK/etcd.log" 2>&1 &
+  KUBE_ETCD_PID=$!
+  KUBE_PORT=$(kube_free_port)
+  KUBE_URL=https://127.0.0.1:$KUBE_PORT
+  KUBE_KC=$KUBE_WORK/admin.kc
+  cat >"$KUBE_KC" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: real, cluster: {server: "$KUBE_URL", certificate-authority: "$KUBE_CA"}}]
+users: [{name: admin, user: {token: "$KUBE_TOKEN"}}]
+contexts: [{name: real, context: {cluster: real, user: admin}}]
+current-context: real
+KC
+  chmod 600 "$KUBE_KC"
+  kube_start_apiserver
+}
+
+kube_restart_apiserver() {
+  kill "$KUBE_APISERVER_PID" 2>/dev/null
+  wait "$KUBE_APISERVER_PID" 2>/dev/null
+  kube_start_apiserver
+}
+
+kube_down() {
+  kill "$KUBE_APISERVER_PID" "$KUBE_ETCD_PID" 2>/dev/null
+  wait "$KUBE_APISERVER_PID" "$KUBE_ETCD_PID" 2>/dev/null
+}
