@@ -226,14 +226,7 @@ if [ "$SERVER" = kube ]; then
   k apply -f "$ROOT/manifests/base/namespace.yaml" -f "$ROOT/manifests/base/serviceaccount.yaml" -f "$ROOT/manifests/base/rbac.yaml" >/dev/null 2>"$work/k.err" ||
     fail "apply the shipped RBAC: $(head -3 "$work/k.err")"
   satoken=$(k -n propscaler create token propscaler --duration 1h 2>"$work/k.err") || fail "TokenRequest: $(head -3 "$work/k.err")"
-  cat >"$work/sa.kc" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: real, cluster: {server: "$KUBE_URL", certificate-authority: "$KUBE_CA"}}]
-users: [{name: sa, user: {token: "$satoken"}}]
-contexts: [{name: real, context: {cluster: real, user: sa}}]
-current-context: real
-EOF
+  kube_write_kubeconfig "$work/sa.kc" "$KUBE_URL" "$KUBE_CA" "$satoken"
   set_params '{"linear":"{\"nodesPerReplica\":300}"}'
   run_ps rbac --kubeconfig "$work/sa.kc" --target deployment/coredns --leader-elect
   wait_replicas 3 "the shipped RBAC alone: 610 / 300" 20

@@ -8,6 +8,18 @@
 #   kube_down                    stops both
 # Logs: WORK_DIR/etcd.log, WORK_DIR/apiserver.log.
 
+kube_write_kubeconfig() { # FILE URL CA TOKEN: a kubeconfig (mode 0600) for a bearer token
+  cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: real, cluster: {server: "$2", certificate-authority: "$3"}}]
+users: [{name: user, user: {token: "$4"}}]
+contexts: [{name: real, context: {cluster: real, user: user}}]
+current-context: real
+KC
+  chmod 600 "$1"
+}
+
 kube_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 kube_start_apiserver() {
@@ -58,15 +70,7 @@ kube_up() {
   KUBE_PORT=$(kube_free_port)
   KUBE_URL=https://127.0.0.1:$KUBE_PORT
   KUBE_KC=$KUBE_WORK/admin.kc
-  cat >"$KUBE_KC" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: real, cluster: {server: "$KUBE_URL", certificate-authority: "$KUBE_CA"}}]
-users: [{name: admin, user: {token: "$KUBE_TOKEN"}}]
-contexts: [{name: real, context: {cluster: real, user: admin}}]
-current-context: real
-KC
-  chmod 600 "$KUBE_KC"
+  kube_write_kubeconfig "$KUBE_KC" "$KUBE_URL" "$KUBE_CA" "$KUBE_TOKEN"
   kube_start_apiserver
 }
 
