@@ -71,27 +71,49 @@ static const char *reason_for(unsigned code)
     }
 }
 
-cJSON *status_object(unsigned code, const char *reason, const char *message, const char *name,
-                            const struct kresource_def *d)
+/* A Status as kube-apiserver builds it: details.name, .group (absent for the core group) and
+ * .kind (the resource, or the Kind for validation errors); a success carries no message or
+ * reason. */
+cJSON *status_object_details(unsigned code, const char *reason, const char *message, const char *name,
+                             const char *group, const char *kind)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "kind", "Status");
     cJSON_AddStringToObject(s, "apiVersion", "v1");
     cJSON_AddObjectToObject(s, "metadata");
     cJSON_AddStringToObject(s, "status", code < 400 ? "Success" : "Failure");
-    cJSON_AddStringToObject(s, "message", message);
-    cJSON_AddStringToObject(s, "reason", reason ? reason : reason_for(code));
-    if (name || d) {
+    if (code >= 400) {
+        cJSON_AddStringToObject(s, "message", message);
+        cJSON_AddStringToObject(s, "reason", reason ? reason : reason_for(code));
+    }
+    if ((name && name[0]) || kind) {
         cJSON *det = cJSON_AddObjectToObject(s, "details");
-        if (name)
+        if (name && name[0])
             cJSON_AddStringToObject(det, "name", name);
-        if (d) {
-            cJSON_AddStringToObject(det, "group", d->group);
-            cJSON_AddStringToObject(det, "kind", d->resource);
-        }
+        if (group && group[0])
+            cJSON_AddStringToObject(det, "group", group);
+        if (kind)
+            cJSON_AddStringToObject(det, "kind", kind);
     }
     cJSON_AddNumberToObject(s, "code", code);
     return s;
+}
+
+cJSON *status_object(unsigned code, const char *reason, const char *message, const char *name,
+                            const struct kresource_def *d)
+{
+    return status_object_details(code, reason, message, name, d ? d->group : NULL, d ? d->resource : NULL);
+}
+
+/* 404 for r's object: "deployments.apps \"x\" not found", details.kind the resource (and its
+ * subresource: "deployments/scale") as kube-apiserver names them. */
+enum MHD_Result send_not_found(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kresource_def *d,
+                               const struct api_request *r, const char *method, const char *url)
+{
+    char msg[700], kind[160];
+    snprintf(msg, sizeof msg, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name ? r->name : "");
+    snprintf(kind, sizeof kind, "%s%s%s", d->resource, r->subresource ? "/" : "", r->subresource ? r->subresource : "");
+    return send_json(c, ctx, 404, status_object_details(404, "NotFound", msg, r->name, d->group, kind), method, url);
 }
 
 enum MHD_Result send_status(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, const char *reason,
@@ -311,7 +333,7 @@ static bool authorized(struct serve_ctx *ctx, struct MHD_Connection *c)
     if (!ctx->token)
         return true;
     const char *h = header(c, "Authorization");
-    if (!h || strncmp(h, "Bearer ", 7) != 0)
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) /* the scheme is case-insensitive (RFC 7235) */
         return false;
     const char *got = h + 7;
     size_t a = strlen(got), b = strlen(ctx->token);
@@ -438,8 +460,7 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     case V_GET: {
         struct kobj *o = NULL;
         if (kstore_get(ctx->store, res, r.namespace_, r.name, &o) != KS_OK) {
-            snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r.name);
-            result = send_status(c, ctx, 404, "NotFound", err, r.name, d, method, url);
+            result = send_not_found(c, ctx, d, &r, method, url);
         } else if (r.subresource && strcmp(r.subresource, "scale") == 0 && d->has_scale) {
             cJSON *sc = scale_of(o);
             kobj_unref(o);

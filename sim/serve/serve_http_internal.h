@@ -34,6 +34,10 @@ enum verb { V_GET, V_LIST, V_WATCH, V_CREATE, V_UPDATE, V_PATCH, V_DELETE, V_OTH
 void count_response(struct serve_ctx *ctx, size_t bytes, unsigned code, const char *method, const char *url);
 enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, char *body, size_t len, const char *hname, const char *hvalue, const char *method, const char *url);
 enum MHD_Result send_json(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, cJSON *j, const char *method, const char *url);
+enum MHD_Result send_not_found(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kresource_def *d,
+                               const struct api_request *r, const char *method, const char *url);
+cJSON *status_object_details(unsigned code, const char *reason, const char *message, const char *name,
+                             const char *group, const char *kind);
 cJSON *status_object(unsigned code, const char *reason, const char *message, const char *name, const struct kresource_def *d);
 enum MHD_Result send_status(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, const char *reason, const char *message, const char *name, const struct kresource_def *d, const char *method, const char *url);
 enum MHD_Result send_kobj(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, struct kobj *o, const char *method, const char *url);
@@ -44,7 +48,8 @@ enum MHD_Result discovery(struct MHD_Connection *c, struct serve_ctx *ctx, const
 enum MHD_Result openapi_v3(struct MHD_Connection *c, struct serve_ctx *ctx, const char *url, const char *method);
 enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res, const struct api_request *r, const char *method, const char *url);
 enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res, const struct api_request *r, const char *method, const char *url);
-enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res, const struct api_request *r, const cJSON *patch, bool strategic, bool scale, const char *method, const char *url);
+enum patch_type { PATCH_MERGE, PATCH_STRATEGIC, PATCH_JSON };
+enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res, const struct api_request *r, const cJSON *patch, enum patch_type type, bool scale, const char *method, const char *url);
 enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res, const struct api_request *r, enum verb v, const char *body, size_t blen, const char *method, const char *url);
 cJSON *scale_of(const struct kobj *o);
 

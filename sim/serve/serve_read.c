@@ -205,6 +205,13 @@ enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct 
     const struct kresource_def *d = kresource_def(res);
     char err[512];
     struct kfilter f;
+    if (r->resource_version_match && r->resource_version_match[0] && (!r->resource_version || !r->resource_version[0]))
+        return send_json(c, ctx, 422,
+                         status_object_details(422, "Invalid",
+                                               "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: "
+                                               "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                                               NULL, "meta.k8s.io", "ListOptions"),
+                         method, url);
     if (kfilter_init(&f, r, err, sizeof err) != 0) {
         kfilter_release(&f);
         return send_status(c, ctx, 400, "BadRequest", err, NULL, NULL, method, url);

@@ -4,6 +4,44 @@
 #define _DEFAULT_SOURCE
 #include "serve_http_internal.h"
 
+#include "kvalidate.h"
+
+/* A Node's status is written through its status subresource only, and its spec only through
+ * the Node itself: what the other one sends is replaced by the stored value, as kube-apiserver's
+ * node strategy does (a kubelet's status PATCH cannot cordon, a PUT of the Node cannot mark it
+ * Ready). `obj` is the object to store, `old` the stored one (parsed). */
+static void keep_other_half(const struct kresource_def *d, const char *subresource, cJSON *obj, const cJSON *old)
+{
+    if (strcmp(d->resource, "nodes") != 0 || !old)
+        return;
+    const char *keep = subresource && strcmp(subresource, "status") == 0 ? "spec" : "status";
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, keep);
+    const cJSON *was = cJSON_GetObjectItemCaseSensitive(old, keep);
+    if (was)
+        cJSON_AddItemToObject(obj, keep, cJSON_Duplicate(was, 1));
+}
+
+/* kube-apiserver's answer to a body it refuses before storing (kvalidate). */
+static enum MHD_Result send_verdict(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kvalid_verdict *v,
+                                    const char *method, const char *url)
+{
+    return send_json(c, ctx, v->code, status_object_details(v->code, v->reason, v->message, v->name, v->group, v->kind),
+                     method, url);
+}
+
+/* A namespaced object's namespace must exist (404 naming the namespace, as the real server's
+ * NamespaceLifecycle admission answers). */
+static bool namespace_missing(struct serve_ctx *ctx, const struct kresource_def *d, const char *ns)
+{
+    if (!d->namespaced || !ns || !ns[0])
+        return false;
+    struct kobj *o = NULL;
+    if (kstore_get(ctx->store, kstore_find(ctx->store, "", "namespaces"), "", ns, &o) != KS_OK)
+        return true;
+    kobj_unref(o);
+    return false;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Writes                                                                                       */
 
@@ -96,7 +134,7 @@ static void after_write(struct serve_ctx *ctx, struct MHD_Connection *c, struct 
 
 /* Read-modify-write with retries on conflict, like the API server's GuaranteedUpdate. */
 enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
-                                     const struct api_request *r, const cJSON *patch, bool strategic, bool scale,
+                                     const struct api_request *r, const cJSON *patch, enum patch_type type, bool scale,
                                      const char *method, const char *url)
 {
     const struct kresource_def *d = kresource_def(res);
@@ -104,27 +142,42 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
     for (int attempt = 0; attempt < 5; attempt++) {
         struct kobj *cur = NULL;
         if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) != KS_OK) {
-            snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name);
-            return send_status(c, ctx, 404, "NotFound", err, r->name, d, method, url);
+            return send_not_found(c, ctx, d, r, method, url);
         }
         cJSON *obj = cJSON_Parse(cur->text);
         char rv[32];
         snprintf(rv, sizeof rv, "%llu", (unsigned long long)cur->rv);
         if (scale) {
-            cJSON *sc = kpatch_merge(scale_of(cur), patch, false);
+            cJSON *sc = type == PATCH_JSON ? kpatch_json(scale_of(cur), patch, err, sizeof err) : kpatch_merge(scale_of(cur), patch, false);
+            if (!sc) {
+                cJSON_Delete(obj);
+                kobj_unref(cur);
+                return send_status(c, ctx, 422, "Invalid", err, r->name, d, method, url);
+            }
             const cJSON *rep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sc, "spec"), "replicas");
             if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 || rep->valuedouble > 2147483647.0) {
                 cJSON_Delete(sc);
                 cJSON_Delete(obj);
                 kobj_unref(cur);
-                return send_status(c, ctx, 422, "Invalid", "Scale.spec.replicas: Invalid value: must be greater than or equal to 0",
-                                   r->name, d, method, url);
+                return send_json(c, ctx, 422,
+                                 status_object_details(422, "Invalid",
+                                                       "Scale.spec.replicas: Invalid value: must be greater than or equal to 0",
+                                                       r->name, "autoscaling", "Scale"),
+                                 method, url);
             }
             set_replicas(obj, rep->valuedouble);
             settle_status(obj);
             cJSON_Delete(sc);
         } else {
-            obj = kpatch_merge(obj, patch, strategic);
+            cJSON *old = cJSON_Duplicate(obj, 1);
+            obj = type == PATCH_JSON ? kpatch_json(obj, patch, err, sizeof err) : kpatch_merge(obj, patch, type == PATCH_STRATEGIC);
+            if (!obj) {
+                cJSON_Delete(old);
+                kobj_unref(cur);
+                return send_status(c, ctx, 422, "Invalid", err, r->name, d, method, url);
+            }
+            keep_other_half(d, r->subresource, obj, old);
+            cJSON_Delete(old);
         }
         kobj_unref(cur);
         /* pin the version we read: a concurrent write makes this attempt conflict and retry */
@@ -174,16 +227,31 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         cJSON_Delete(in);
         return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
     }
+    struct kvalid_verdict verdict;
+    if ((v == V_CREATE || v == V_UPDATE) && kvalidate_body(d, r->subresource, v == V_UPDATE ? r->name : NULL, in, &verdict)) {
+        cJSON_Delete(in);
+        return send_verdict(c, ctx, &verdict, method, url);
+    }
+    if (v == V_CREATE && namespace_missing(ctx, d, r->namespace_)) {
+        cJSON_Delete(in);
+        snprintf(err, sizeof err, "namespaces \"%s\" not found", r->namespace_);
+        return send_json(c, ctx, 404, status_object_details(404, "NotFound", err, r->namespace_, NULL, "namespaces"), method, url);
+    }
     enum MHD_Result result;
     struct kobj *out = NULL;
     enum kstore_status st;
     switch (v) {
-    case V_CREATE:
+    case V_CREATE: {
+        char name[254] = "";
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(in, "metadata"), "name");
+        if (cJSON_IsString(n))
+            snprintf(name, sizeof name, "%s", n->valuestring);
         st = kstore_create(ctx->store, res, r->namespace_, in, &out, err, sizeof err);
         if (st != KS_OK)
-            return send_store_error(c, ctx, st, err, NULL, d, method, url);
+            return send_store_error(c, ctx, st, err, name, d, method, url);
         after_write(ctx, c, res, out, false);
         return send_kobj(c, ctx, 201, out, method, url);
+    }
     case V_UPDATE:
         if (is_scale) {
             /* PUT of a Scale: its resourceVersion is a precondition on the workload */
@@ -191,8 +259,7 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
             struct kobj *cur = NULL;
             if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) != KS_OK) {
                 cJSON_Delete(in);
-                snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name);
-                return send_status(c, ctx, 404, "NotFound", err, r->name, d, method, url);
+                return send_not_found(c, ctx, d, r, method, url);
             }
             char currv[32];
             snprintf(currv, sizeof currv, "%llu", (unsigned long long)cur->rv);
@@ -209,12 +276,21 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
             if (spec)
                 cJSON_AddItemToObject(patch, "spec", cJSON_Duplicate(spec, 1));
             cJSON_Delete(in);
-            result = do_patch_like(c, ctx, res, r, patch, false, true, method, url);
+            result = do_patch_like(c, ctx, res, r, patch, PATCH_MERGE, true, method, url);
             cJSON_Delete(patch);
             return result;
         }
         if (d->has_scale)
             settle_status(in);
+        if (strcmp(d->resource, "nodes") == 0) {
+            struct kobj *cur = NULL;
+            if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) == KS_OK) {
+                cJSON *old = cJSON_Parse(cur->text);
+                keep_other_half(d, r->subresource, in, old);
+                cJSON_Delete(old);
+                kobj_unref(cur);
+            }
+        }
         st = kstore_update(ctx->store, res, r->namespace_, r->name, in, false, &out, err, sizeof err);
         if (st != KS_OK)
             return send_store_error(c, ctx, st, err, r->name, d, method, url);
@@ -224,13 +300,17 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         const char *ct = header(c, "Content-Type");
         bool strategic = ct && strncmp(ct, "application/strategic-merge-patch+json", 38) == 0;
         bool merge = ct && strncmp(ct, "application/merge-patch+json", 28) == 0;
-        if (!strategic && !merge) {
+        bool json = ct && strncmp(ct, "application/json-patch+json", 27) == 0;
+        if (!strategic && !merge && !json) {
             cJSON_Delete(in);
             return send_status(c, ctx, 415, "UnsupportedMediaType",
-                               "propsim supports application/merge-patch+json and application/strategic-merge-patch+json",
+                               "the body of the request was in an unknown format - accepted media types include: "
+                               "application/json-patch+json, application/merge-patch+json, "
+                               "application/strategic-merge-patch+json (server-side apply is not emulated)",
                                NULL, NULL, method, url);
         }
-        result = do_patch_like(c, ctx, res, r, in, strategic, is_scale, method, url);
+        result = do_patch_like(c, ctx, res, r, in, json ? PATCH_JSON : strategic ? PATCH_STRATEGIC : PATCH_MERGE, is_scale,
+                               method, url);
         cJSON_Delete(in);
         return result;
     }
@@ -241,6 +321,16 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
             return send_store_error(c, ctx, st, err, r->name, d, method, url);
         }
         after_write(ctx, c, res, out, true);
+        if (strcmp(d->resource, "pods") != 0) { /* what the real server answers: a Status (pods: the pod) */
+            cJSON *s = status_object_details(200, NULL, NULL, out->name, d->group, d->resource);
+            cJSON *o = cJSON_Parse(out->text);
+            const cJSON *uid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "uid");
+            if (cJSON_IsString(uid))
+                cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(s, "details"), "uid", uid->valuestring);
+            cJSON_Delete(o);
+            kobj_unref(out);
+            return send_json(c, ctx, 200, s, method, url);
+        }
         return send_kobj(c, ctx, 200, out, method, url);
     default:
         cJSON_Delete(in);

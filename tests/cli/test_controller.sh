@@ -322,7 +322,7 @@ wait_replicas 3 "fight: start"
 sleep 0.3
 ev=$(curl -s "$URL/api/v1/namespaces/kube-system/events")
 grep -q '"reason":"ScaledUp"' <<<"$ev" && grep -q '"message":"Scaled coredns from 1 to 3 replicas: linear: ' <<<"$ev" &&
-  grep -q '"involvedObject":{"apiVersion":"apps/v1","kind":"Deployment","name":"coredns","namespace":"kube-system"}' <<<"$ev" ||
+  grep -q '"involvedObject":{"apiVersion":"apps/v1","kind":"Deployment","name":"coredns","namespace":"kube-system","uid":"[0-9a-f-]\{36\}"}' <<<"$ev" ||
   fail "a ScaledUp Event on the Deployment: $ev"
 for round in 1 2 3 4; do # an HPA-like writer keeps setting 9
   curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":9}}' \
@@ -343,7 +343,7 @@ run_ps guard --kubeconfig "$KC" --guard --metrics-addr 127.0.0.1:18395
 wait_replicas 3 "guard: 48 nodes -> 3"
 for i in $(seq 1 40); do
   curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
-    -d '{"status":{"conditions":[{"type":"Ready","status":"False"}]}}' "$URL/api/v1/nodes/n$i"
+    -d '{"status":{"conditions":[{"type":"Ready","status":"False"}]}}' "$URL/api/v1/nodes/n$i/status" # the status subresource, as kubelets write it
 done
 sleep 1.5
 [ "$(replicas)" = 3 ] || fail "guard: held at 3 while 40 of 48 nodes are NotReady (got $(replicas))"

@@ -1,7 +1,8 @@
-/* Fuzz what propsim serve reads of a request beyond its path: create/update bodies and merge and
- * strategic-merge patches applied to a stored object (first byte 0/1: "TARGET\nPATCH"), and
- * label selectors, field selectors and continue tokens (first byte 2: "LABELS\nFIELDS\nTOKEN"),
- * matched against an object. */
+/* Fuzz what propsim serve reads of a request beyond its path: create/update bodies and merge,
+ * strategic-merge and JSON patches applied to a stored object (first byte % 5 = 0/1/3:
+ * "TARGET\nPATCH"); label selectors, field selectors and continue tokens (2:
+ * "LABELS\nFIELDS\nTOKEN"), matched against an object; and a body through kube-apiserver's
+ * checks for each kind (4: "BODY"). */
 #define _DEFAULT_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "kfilter.h"
 #include "kpatch.h"
+#include "kvalidate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,12 +33,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             part[i] = nl + 1;
         }
     }
-    int mode = data[0] % 3;
-    if (mode < 2) {
+    int mode = data[0] % 5;
+    if (mode == 4) {
+        cJSON *body = cJSON_Parse(part[0]);
+        for (size_t i = 0; i < kstore_resource_count(); i++) {
+            struct kvalid_verdict v;
+            const struct kresource_def *d = kstore_resource_def(i);
+            (void)kvalidate_body(d, NULL, NULL, body, &v);
+            (void)kvalidate_body(d, d->has_scale ? "scale" : "status", "x", body, &v);
+        }
+        cJSON_Delete(body);
+    } else if (mode != 2) {
         cJSON *target = cJSON_Parse(part[0]);
         cJSON *patch = part[1] ? cJSON_Parse(part[1]) : NULL;
         if (patch) {
-            cJSON *out = kpatch_merge(target, patch, mode == 1);
+            char err[256];
+            cJSON *out = mode == 3 ? kpatch_json(target, patch, err, sizeof err) : kpatch_merge(target, patch, mode == 1);
             char *printed = cJSON_PrintUnformatted(out);
             cJSON_free(printed);
             cJSON_Delete(out);
@@ -57,9 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cJSON *labels = cJSON_CreateObject();
             cJSON_AddStringToObject(labels, "k8s-app", "kube-dns");
             cJSON_AddStringToObject(labels, "pool", "a");
-            static char text[] = "{\"involvedObject\":{\"name\":\"coredns\",\"uid\":\"u1\"},\"spec\":{\"unschedulable\":true,"
+            static char obj_text[] = "{\"involvedObject\":{\"name\":\"coredns\",\"uid\":\"u1\"},\"spec\":{\"unschedulable\":true,"
                                  "\"nodeName\":\"n1\"},\"status\":{\"phase\":\"Running\"},\"count\":3}";
-            struct kobj o = {.name = "n1", .ns = "kube-system", .labels = labels, .text = text, .len = sizeof text - 1};
+            struct kobj o = {.name = "n1", .ns = "kube-system", .labels = labels, .text = obj_text, .len = sizeof obj_text - 1};
             (void)kfilter_match(&f, &o);
             cJSON_Delete(labels);
         }

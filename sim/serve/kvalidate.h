@@ -1,0 +1,36 @@
+/*
+ * kvalidate — the checks kube-apiserver makes on a request body before it stores anything, for
+ * the answers clients act on: 400 when the body is not the object the URL names (another kind,
+ * another name, a Lease time without microseconds), 422 Invalid for a value the type's
+ * validation refuses (a negative Scale, a Lease duration <= 0, an Event about an object in
+ * another namespace, a ConfigMap key that is not a valid key). Held to the real server by
+ * tests/kube/differential.py.
+ *
+ * Pure (no I/O); bodies come from outside and are fuzzed (fuzz_serve_body).
+ * Ownership: everything is borrowed; the verdict is written into caller-owned storage.
+ */
+#ifndef PROPSIM_KVALIDATE_H
+#define PROPSIM_KVALIDATE_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "kstore.h"
+
+struct kvalid_verdict {
+    unsigned code;      /* 0: valid; 400 or 422 */
+    const char *reason; /* "BadRequest", "Invalid" */
+    char message[600];
+    /* Status details, as the real server fills them for this refusal */
+    const char *group;  /* NULL or "": none */
+    const char *kind;   /* NULL: none */
+    char name[254];     /* "": none */
+};
+
+/* Check `body` for a create (url_name NULL) or an update of d's object url_name, or of its
+ * subresource ("scale", "status" or NULL). Returns 0 (valid) or the verdict's code. */
+unsigned kvalidate_body(const struct kresource_def *d, const char *subresource, const char *url_name,
+                        const cJSON *body, struct kvalid_verdict *v);
+
+#endif

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""The emulator held to a real kube-apiserver, request by request.
+
+    differential.py --real URL TOKEN CA --emulator URL TOKEN CA --known FILE [--report FILE]
+
+One scripted sequence of requests -- the ones propscaler, kubectl and the Python client make,
+and the error cases clients meet -- goes to both servers. Each answer is reduced to what a client
+acts on (status code; for a Status: reason, details.kind/name/group; for an object or list: kind,
+apiVersion and the fields the step names), with uids, timestamps and resourceVersions left out,
+and the two are compared. Steps whose difference is known are listed in FILE (one step name per
+line, then a reason); the run fails on a difference not listed there, and on a listed one that
+no longer differs (the list stays exact). Standard library only.
+"""
+import argparse
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
+
+JSON = "application/json"
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSONPATCH = "application/json-patch+json"
+
+
+class Server:
+    def __init__(self, name, url, token, ca):
+        self.name, self.url, self.token = name, url.rstrip("/"), token
+        self.ctx = ssl.create_default_context(cafile=ca) if url.startswith("https") else None
+
+    def call(self, method, path, body=None, ctype=JSON, auth="Bearer", stream_s=None):
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if self.token and auth:
+            req.add_header("Authorization", f"{auth} {self.token}")
+        if data is not None:
+            req.add_header("Content-Type", ctype)
+        req.add_header("Accept", JSON)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=stream_s or 20) as r:
+                return r.status, r.headers.get("Content-Type", ""), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type", ""), e.read()
+        except TimeoutError:  # a watch that stayed open for stream_s
+            return 200, "stream", b""
+
+
+def dig(obj, path):
+    for part in path.split("."):
+        if isinstance(obj, list):
+            obj = obj[int(part)] if part.isdigit() and int(part) < len(obj) else None
+        elif isinstance(obj, dict):
+            obj = obj.get(part)
+        else:
+            return None
+    return obj
+
+
+def reduce(status, ctype, body, fields):
+    """What a client acts on."""
+    out = {"code": status}
+    text = body.decode("utf-8", "replace")
+    try:
+        doc = json.loads(text) if text.strip() and not text.lstrip().startswith("{\"type\"") else None
+    except ValueError:
+        doc = None
+    if text.lstrip().startswith("{\"type\""):  # a watch stream: the event types in order
+        out["events"] = [json.loads(line).get("type") for line in text.splitlines() if line.strip()][:3]
+        return out
+    if doc is None:
+        out["body"] = "not JSON" if text.strip() else "empty"
+        return out
+    out["kind"] = doc.get("kind")
+    if doc.get("kind") == "Status":
+        out["reason"] = doc.get("reason")
+        details = doc.get("details") or {}
+        out["details"] = {k: details.get(k) for k in ("kind", "name", "group") if details.get(k) is not None}
+        if status < 300:
+            out["status"] = doc.get("status")
+    else:
+        out["apiVersion"] = doc.get("apiVersion")
+    for f in fields:
+        out[f] = dig(doc, f)
+    return out
+
+
+NODE = {"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "diff-node", "labels": {"kubernetes.io/hostname": "diff-node"}},
+        "status": {"allocatable": {"cpu": "4"}, "capacity": {"cpu": "4"},
+                   "conditions": [{"type": "Ready", "status": "True"}]}}
+CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "diff-cm", "namespace": "kube-system"},
+      "data": {"linear": '{"nodesPerReplica":2}'}}
+DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "diff-dep", "namespace": "kube-system"},
+          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "diff"}},
+                   "template": {"metadata": {"labels": {"app": "diff"}},
+                                "spec": {"containers": [{"name": "c", "image": "c"}]}}}}
+LEASE = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+         "metadata": {"name": "diff-lease", "namespace": "kube-system"},
+         "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15,
+                  "acquireTime": "2026-01-01T00:00:00.000000Z", "renewTime": "2026-01-01T00:00:00.000000Z"}}
+EVENT = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "diff-ev.1", "namespace": "kube-system"},
+         "involvedObject": {"kind": "Deployment", "name": "diff-dep", "namespace": "kube-system", "apiVersion": "apps/v1"},
+         "reason": "ScaledUp", "message": "m", "type": "Normal", "source": {"component": "propscaler"},
+         "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z", "count": 1}
+
+
+def with_(obj, path, value):
+    o = json.loads(json.dumps(obj))
+    cur = o
+    parts = path.split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return o
+
+
+SCALE_PATH = "/apis/apps/v1/namespaces/kube-system/deployments/diff-dep/scale"
+# (name, method, path, body, content type, fields compared, options)
+STEPS = [
+    ("version", "GET", "/version", None, JSON, ["major"], {}),
+    ("core group", "GET", "/api", None, JSON, ["versions"], {}),
+    ("node list", "GET", "/api/v1/nodes?limit=500", None, JSON, [], {}),
+    ("node create", "POST", "/api/v1/nodes", NODE, JSON, ["metadata.name", "spec.unschedulable"], {}),
+    ("node create again", "POST", "/api/v1/nodes", NODE, JSON, [], {}),
+    ("node get missing", "GET", "/api/v1/nodes/no-such-node", None, JSON, [], {}),
+    ("node cordon (strategic)", "PATCH", "/api/v1/nodes/diff-node", {"spec": {"unschedulable": True}}, STRATEGIC,
+     ["spec.unschedulable"], {}),
+    ("node status NotReady", "PATCH", "/api/v1/nodes/diff-node/status",
+     {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}, STRATEGIC, ["status.conditions.0.status"], {}),
+    ("node status via PUT of the node is ignored", "PATCH", "/api/v1/nodes/diff-node",
+     {"status": {"allocatable": {"cpu": "64"}}}, MERGE, ["status.allocatable.cpu"], {}),
+    ("node wrong kind in body", "POST", "/api/v1/nodes", with_(NODE, "kind", "ConfigMap"), JSON, [], {}),
+    ("node list by field spec.unschedulable", "GET", "/api/v1/nodes?fieldSelector=spec.unschedulable%3Dtrue", None,
+     JSON, ["items.0.metadata.name"], {}),
+    ("node list by unsupported field", "GET", "/api/v1/nodes?fieldSelector=status.phase%3DRunning", None, JSON, [], {}),
+    ("node list with a bad label selector", "GET", "/api/v1/nodes?labelSelector=a%20in%20(", None, JSON, [], {}),
+    ("rvMatch without rv", "GET", "/api/v1/nodes?resourceVersionMatch=NotOlderThan", None, JSON, [], {}),
+    ("node watch (Python client spelling watch=True)", "GET", "/api/v1/nodes?watch=True&timeoutSeconds=1", None, JSON, [],
+     {"stream": 3}),
+    ("configmap create", "POST", "/api/v1/namespaces/kube-system/configmaps", CM, JSON, ["data.linear"], {}),
+    ("configmap in a missing namespace", "POST", "/api/v1/namespaces/no-such-ns/configmaps",
+     with_(CM, "metadata.namespace", "no-such-ns"), JSON, [], {}),
+    ("configmap invalid key", "POST", "/api/v1/namespaces/kube-system/configmaps",
+     with_(with_(CM, "metadata.name", "diff-bad-key"), "data", {"a b": "x"}), JSON, [], {}),
+    ("configmap merge patch", "PATCH", "/api/v1/namespaces/kube-system/configmaps/diff-cm",
+     {"data": {"ladder": "{}"}}, MERGE, ["data.ladder"], {}),
+    ("configmap json patch", "PATCH", "/api/v1/namespaces/kube-system/configmaps/diff-cm",
+     [{"op": "remove", "path": "/data/ladder"}], JSONPATCH, ["data.ladder"], {}),
+    ("configmap protobuf body", "POST", "/api/v1/namespaces/kube-system/configmaps", b"k8s\x00\x0a\x02v1",
+     "application/vnd.kubernetes.protobuf", [], {}),
+    ("configmap delete", "DELETE", "/api/v1/namespaces/kube-system/configmaps/diff-cm", None, JSON, [], {}),
+    ("configmap delete again", "DELETE", "/api/v1/namespaces/kube-system/configmaps/diff-cm", None, JSON, [], {}),
+    ("deployment create", "POST", "/apis/apps/v1/namespaces/kube-system/deployments", DEPLOY, JSON, ["spec.replicas"], {}),
+    ("scale get", "GET", SCALE_PATH, None, JSON, ["spec.replicas", "metadata.name"], {}),
+    ("scale put", "PUT", SCALE_PATH, {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                                      "metadata": {"name": "diff-dep", "namespace": "kube-system"},
+                                      "spec": {"replicas": 3}}, JSON, ["spec.replicas"], {}),
+    ("scale put stale resourceVersion", "PUT", SCALE_PATH,
+     {"apiVersion": "autoscaling/v1", "kind": "Scale",
+      "metadata": {"name": "diff-dep", "namespace": "kube-system", "resourceVersion": "1"},
+      "spec": {"replicas": 4}}, JSON, [], {}),
+    ("scale put with another name", "PUT", SCALE_PATH, {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                                                         "metadata": {"name": "other", "namespace": "kube-system"},
+                                                         "spec": {"replicas": 4}}, JSON, [], {}),
+    ("scale put negative", "PUT", SCALE_PATH, {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                                               "metadata": {"name": "diff-dep", "namespace": "kube-system"},
+                                               "spec": {"replicas": -1}}, JSON, [], {}),
+    ("scale of a missing deployment", "GET", "/apis/apps/v1/namespaces/kube-system/deployments/nope/scale", None, JSON,
+     [], {}),
+    ("lease create", "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", LEASE, JSON,
+     ["spec.holderIdentity"], {}),
+    ("lease renewTime without microseconds", "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
+     with_(with_(LEASE, "metadata.name", "diff-lease2"), "spec.renewTime", "2026-01-01T00:00:00Z"), JSON, [], {}),
+    ("lease duration 0", "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
+     with_(with_(LEASE, "metadata.name", "diff-lease3"), "spec.leaseDurationSeconds", 0), JSON, [], {}),
+    ("event create", "POST", "/api/v1/namespaces/kube-system/events", EVENT, JSON, ["reason"], {}),
+    ("event in another namespace than its object", "POST", "/api/v1/namespaces/kube-system/events",
+     with_(with_(EVENT, "metadata.name", "diff-ev.2"), "involvedObject.namespace", "default"), JSON, [], {}),
+    ("events by involvedObject and reason", "GET",
+     "/api/v1/namespaces/kube-system/events?fieldSelector=involvedObject.name%3Ddiff-dep,reason%3DScaledUp", None, JSON,
+     ["items.0.reason"], {}),
+    ("lowercase bearer", "GET", "/api/v1/namespaces/kube-system/configmaps?limit=1", None, JSON, [], {"auth": "bearer"}),
+    ("no token", "GET", "/api/v1/nodes?limit=1", None, JSON, [], {"auth": None}),
+    ("node delete", "DELETE", "/api/v1/nodes/diff-node", None, JSON, ["metadata.name"], {}),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--real", nargs=3, required=True, metavar=("URL", "TOKEN", "CA"))
+    ap.add_argument("--emulator", nargs=3, required=True, metavar=("URL", "TOKEN", "CA"))
+    ap.add_argument("--known", required=True)
+    ap.add_argument("--report")
+    a = ap.parse_args()
+    real, emu = Server("real", *a.real), Server("propsim", *a.emulator)
+    known = {}
+    with open(a.known) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line and not line.startswith("#"):
+                name, _, why = line.partition("\t")
+                known[name] = why
+    names = {s[0] for s in STEPS}
+    unknown_names = [n for n in known if n not in names]
+    rows, new, fixed = [], [], []
+    for name, method, path, body, ctype, fields, opt in STEPS:
+        answers = []
+        for srv in (real, emu):
+            st, ct, data = srv.call(method, path, body, ctype, auth=opt.get("auth", "Bearer"), stream_s=opt.get("stream"))
+            answers.append(reduce(st, ct, data, fields))
+        same = answers[0] == answers[1]
+        rows.append((name, same, answers))
+        if not same and name not in known:
+            new.append(name)
+        if same and name in known:
+            fixed.append(name)
+    width = max(len(r[0]) for r in rows)
+    lines = []
+    for name, same, (r, e) in rows:
+        mark = "same " if same else ("known" if name in known else "NEW  ")
+        lines.append(f"{mark} {name:<{width}}  real {json.dumps(r, sort_keys=True)}")
+        if not same:
+            lines.append(f"      {'':<{width}}  emul {json.dumps(e, sort_keys=True)}")
+    text = "\n".join(lines)
+    print(text)
+    if a.report:
+        with open(a.report, "w") as f:
+            f.write(text + "\n")
+    same_n = sum(1 for r in rows if r[1])
+    print(f"differential: {same_n} of {len(rows)} steps answered alike, {len(rows) - same_n - len(new)} known differences, "
+          f"{len(new)} new")
+    ok = True
+    for n in new:
+        print(f"FAIL: a new difference: {n}")
+        ok = False
+    for n in fixed:
+        print(f"FAIL: '{n}' is listed as a known difference but both servers now agree: remove it from {a.known}")
+        ok = False
+    for n in unknown_names:
+        print(f"FAIL: {a.known} names a step that does not exist: {n}")
+        ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
