@@ -158,6 +158,19 @@ static cJSON *detach_at(cJSON *doc, const char *path)
     return NULL;
 }
 
+/* Insert value (consumed) at index i (0..size) of array a. Not cJSON_InsertItemInArray: Debian's
+ * cJSON 1.7.15 refuses a middle insert into a parsed array and the item leaks. */
+static void insert_at(cJSON *a, int i, cJSON *value)
+{
+    cJSON *tail = cJSON_CreateArray();
+    while (tail && cJSON_GetArraySize(a) > i)
+        cJSON_AddItemToArray(tail, cJSON_DetachItemFromArray(a, i));
+    cJSON_AddItemToArray(a, value);
+    while (tail && tail->child)
+        cJSON_AddItemToArray(a, cJSON_DetachItemFromArray(tail, 0));
+    cJSON_Delete(tail);
+}
+
 /* Put value (consumed) at path: objects set the member, arrays insert at the index. */
 static bool add_at(cJSON **doc, const char *path, cJSON *value, bool replace)
 {
@@ -178,10 +191,9 @@ static bool add_at(cJSON **doc, const char *path, cJSON *value, bool replace)
     }
     if (cJSON_IsArray(parent) && array_index(last, cJSON_GetArraySize(parent), !replace, &i)) {
         if (replace)
-            return cJSON_ReplaceItemInArray(parent, i, value);
-        if (i == cJSON_GetArraySize(parent))
-            return cJSON_AddItemToArray(parent, value);
-        return cJSON_InsertItemInArray(parent, i, value);
+            cJSON_DeleteItemFromArray(parent, i);
+        insert_at(parent, i, value);
+        return true;
     }
 fail:
     cJSON_Delete(value);

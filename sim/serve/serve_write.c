@@ -152,7 +152,7 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
             if (!sc) {
                 cJSON_Delete(obj);
                 kobj_unref(cur);
-                return send_status(c, ctx, 422, "Invalid", err, r->name, d, method, url);
+                return send_status(c, ctx, 422, "Invalid", err, NULL, NULL, method, url); /* as the real server: no details */
             }
             const cJSON *rep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sc, "spec"), "replicas");
             if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 || rep->valuedouble > 2147483647.0) {
@@ -174,7 +174,7 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
             if (!obj) {
                 cJSON_Delete(old);
                 kobj_unref(cur);
-                return send_status(c, ctx, 422, "Invalid", err, r->name, d, method, url);
+                return send_status(c, ctx, 422, "Invalid", err, NULL, NULL, method, url); /* as the real server: no details */
             }
             keep_other_half(d, r->subresource, obj, old);
             cJSON_Delete(old);
