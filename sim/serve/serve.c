@@ -17,6 +17,7 @@
 #include <nettle/base64.h>
 
 #include "fileio.h"
+#include "selfcert.h"
 #include "serve_hostile.h"
 
 static volatile sig_atomic_t got_signal;
@@ -35,7 +36,9 @@ static void usage(FILE *out)
           "  --paused                  start paused; advance with POST /propsim/step?n=N, /propsim/resume\n"
           "  --apply FILE              create the objects of a YAML/JSON manifest (repeatable)\n"
           "  --tls-cert F --tls-key F  serve HTTPS with this PEM certificate and key\n"
-          "  --token T                 require Authorization: Bearer T (401 otherwise)\n"
+          "  --token T                 require Authorization: Bearer T (401 otherwise); served over HTTPS\n"
+          "                            (a generated self-signed certificate unless --tls-cert is given: kubectl\n"
+          "                            never sends a token over plain http), its CA in --write-kubeconfig\n"
           "  --write-kubeconfig FILE   write a kubeconfig for kubectl and propscaler\n"
           "  --watch-window N          events of history kept per resource for watch resume (default 10000)\n"
           "  --bookmark-interval S     seconds between BOOKMARK events on watches that ask (default 5)\n"
@@ -317,6 +320,13 @@ int serve_main(int argc, char **argv)
         if (fileio_read_all(cert_path, 1 << 20, &cert, &len, err, sizeof err) != 0 ||
             fileio_read_all(key_path, 1 << 20, &key, &len, err, sizeof err) != 0) {
             fprintf(stderr, "propsim serve: %s\n", err);
+            goto done;
+        }
+        ctx.tls = true;
+    } else if (ctx.token) {
+        if (selfcert_generate(ctx.listen_host, &cert, &key, err, sizeof err) != 0) {
+            fprintf(stderr, "propsim serve: %s\n", err);
+            rc = 1;
             goto done;
         }
         ctx.tls = true;

@@ -347,6 +347,13 @@ out=$("$PROPSIM" serve --listen 0.0.0.0:0 2>&1); rc=$?
 pp=$!
 for _ in $(seq 100); do [ -s "$work/perm.port" ] && break; sleep 0.05; done
 [ "$(stat -c %a "$work/perm.kc")" = 600 ] || fail "--write-kubeconfig mode $(stat -c %a "$work/perm.kc"), want 600"
+# --token alone serves HTTPS (kubectl never sends a token over http) with a generated certificate
+# whose CA the kubeconfig carries: kubectl verifies it and is served, a wrong token is not
+grep -q '^    server: https://127.0.0.1:' "$work/perm.kc" && grep -q 'certificate-authority-data: ' "$work/perm.kc" ||
+  fail "--token: an https kubeconfig with the CA: $(cat "$work/perm.kc")"
+kubectl --kubeconfig "$work/perm.kc" get --raw /api/v1/namespaces/kube-system >/dev/null 2>"$work/perm.err" ||
+  fail "--token: kubectl over the generated certificate: $(cat "$work/perm.err")"
+kubectl --kubeconfig "$work/perm.kc" --token wrong get --raw /api/v1/nodes >/dev/null 2>&1 && fail "--token: a wrong token is served"
 kill $pp; wait $pp 2>/dev/null
 # a watch from a resourceVersion the server has not reached is held open without events or bookmarks
 "$PROPSIM" serve --listen 127.0.0.1:0 --nodes 3 --bookmark-interval 0.2 >"$work/fut.port" 2>/dev/null &

@@ -1,0 +1,97 @@
+/* selfcert — see selfcert.h. */
+#include "selfcert.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+static char *pem_string(const gnutls_datum_t *d)
+{
+    char *s = malloc(d->size + 1);
+    if (s) {
+        memcpy(s, d->data, d->size);
+        s[d->size] = '\0';
+    }
+    return s;
+}
+
+int selfcert_generate(const char *host, char **cert_pem, char **key_pem, char *err, size_t errlen)
+{
+    gnutls_x509_privkey_t key = NULL;
+    gnutls_x509_crt_t crt = NULL;
+    gnutls_datum_t cd = {NULL, 0}, kd = {NULL, 0};
+    const char *step = "init";
+    int r, rc = -1;
+    *cert_pem = *key_pem = NULL;
+    if ((r = gnutls_x509_privkey_init(&key)) < 0 || (r = gnutls_x509_crt_init(&crt)) < 0)
+        goto done;
+    step = "generating the key";
+    if ((r = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0)
+        goto done;
+    step = "building the certificate";
+    unsigned char serial[16];
+    if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof serial)) < 0)
+        goto done;
+    serial[0] &= 0x7f; /* a positive serial */
+    time_t now = time(NULL);
+    if ((r = gnutls_x509_crt_set_version(crt, 3)) < 0 || (r = gnutls_x509_crt_set_serial(crt, serial, sizeof serial)) < 0 ||
+        (r = gnutls_x509_crt_set_activation_time(crt, now - 3600)) < 0 ||
+        (r = gnutls_x509_crt_set_expiration_time(crt, now + 30 * 24 * 3600)) < 0 ||
+        (r = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, "propsim", 7)) < 0 ||
+        (r = gnutls_x509_crt_set_key(crt, key)) < 0 || (r = gnutls_x509_crt_set_basic_constraints(crt, 1, -1)) < 0 ||
+        (r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_CERT_SIGN)) < 0 ||
+        (r = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0)
+        goto done;
+    step = "naming the hosts";
+    unsigned char v4[4] = {127, 0, 0, 1}, v6[16] = {0};
+    v6[15] = 1;
+    if ((r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9, GNUTLS_FSAN_APPEND)) < 0 ||
+        (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, v4, 4, GNUTLS_FSAN_APPEND)) < 0 ||
+        (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, v6, 16, GNUTLS_FSAN_APPEND)) < 0)
+        goto done;
+    unsigned char addr[16];
+    if (host && strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0) {
+        if (inet_pton(AF_INET, host, addr) == 1)
+            r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 4, GNUTLS_FSAN_APPEND);
+        else if (inet_pton(AF_INET6, host, addr) == 1)
+            r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 16, GNUTLS_FSAN_APPEND);
+        else
+            r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, host, (unsigned)strlen(host), GNUTLS_FSAN_APPEND);
+        if (r < 0)
+            goto done;
+    }
+    step = "signing";
+    if ((r = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0)
+        goto done;
+    step = "exporting";
+    if ((r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cd)) < 0 ||
+        (r = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kd)) < 0)
+        goto done;
+    *cert_pem = pem_string(&cd);
+    *key_pem = pem_string(&kd);
+    if (!*cert_pem || !*key_pem) {
+        free(*cert_pem);
+        free(*key_pem);
+        *cert_pem = *key_pem = NULL;
+        r = GNUTLS_E_MEMORY_ERROR;
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc != 0)
+        snprintf(err, errlen, "a self-signed certificate for --token: %s failed: %s", step, gnutls_strerror(r));
+    gnutls_free(cd.data);
+    if (kd.data) {
+        memset(kd.data, 0, kd.size);
+        gnutls_free(kd.data);
+    }
+    gnutls_x509_crt_deinit(crt);
+    gnutls_x509_privkey_deinit(key);
+    return rc;
+}
