@@ -77,7 +77,15 @@ static cJSON *make_node(long i)
     cJSON_AddStringToObject(a, "address", name);
     cJSON_AddItemToArray(addrs, a);
     cJSON *info = cJSON_AddObjectToObject(status, "nodeInfo");
+    /* every field a kubelet reports: typed clients (the Python client's models) refuse a Node
+     * whose nodeInfo lacks one */
     cJSON_AddStringToObject(info, "architecture", "amd64");
+    snprintf(tmp, sizeof tmp, "%08lx-4000-4000-8000-%012lx", (unsigned long)(i * 2654435761u) & 0xffffffffu, (unsigned long)i);
+    cJSON_AddStringToObject(info, "bootID", tmp);
+    snprintf(tmp, sizeof tmp, "%032lx", (unsigned long)(i * 40503u + 1));
+    cJSON_AddStringToObject(info, "machineID", tmp);
+    snprintf(tmp, sizeof tmp, "%08lx-0000-4000-8000-%012lx", (unsigned long)i, (unsigned long)(i * 2654435761u));
+    cJSON_AddStringToObject(info, "systemUUID", tmp);
     cJSON_AddStringToObject(info, "containerRuntimeVersion", "containerd://1.7.24");
     cJSON_AddStringToObject(info, "kernelVersion", "6.6.56+");
     cJSON_AddStringToObject(info, "kubeProxyVersion", "v1.32.0");

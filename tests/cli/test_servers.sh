@@ -5,7 +5,8 @@
 #                                  (BIN_DIR: tests/kube/build-apiserver.sh's, by default
 #                                  $PROPSCALER_KUBE_BIN or /var/cache/propscaler-kube/bin)
 # Everything goes through real clients (kubectl for setup and reads, propscaler under test) and
-# only through the Kubernetes API, so one script holds both servers to the same answers: first
+# only through the Kubernetes API, so one script holds both servers to the same answers: the
+# official Python client's typed list/watch/patch/scale/Lease calls (pyclient.py), first
 # scale, node add/delete/cordon/NotReady, ConfigMap edits (invalid kept out), paging past 500,
 # a 410 relist (propsim: /propsim/compact; kube: kube-apiserver restarted, its watch cache anew),
 # the Lease, Events shown by `kubectl describe`, dry-run, a StatefulSet, --default-params
@@ -133,6 +134,14 @@ data:
 YAML
 k apply -f "$work/workloads.yaml" >/dev/null 2>"$work/k.err" || fail "kubectl apply workloads: $(head -3 "$work/k.err")"
 k apply -f "$work/params.yaml" >/dev/null 2>"$work/k.err" || fail "kubectl apply params: $(head -3 "$work/k.err")"
+
+# 0. the official Python client's typed calls (Debian's python3-kubernetes) ------------------------
+if /usr/bin/python3 -c 'import kubernetes' 2>/dev/null; then
+  /usr/bin/python3 "$ROOT/tests/cli/pyclient.py" "$KUBE_KC" >"$work/py.out" 2>&1 && ok "the Python client: $(grep -c '^ok' "$work/py.out") typed calls" ||
+    fail "the Python client: $(grep -v '^ok' "$work/py.out" | head -5)"
+else
+  fail "the Python client is not installed (apt-get install python3-kubernetes; .ci/install-deps does)"
+fi
 
 # 1. first scale; nodes added, deleted, cordoned, NotReady; ConfigMap edits -------------------
 add_nodes 1 10
