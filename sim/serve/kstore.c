@@ -43,6 +43,8 @@ struct kstore {
     pthread_mutex_t mu;
     pthread_cond_t changed;
     uint64_t rv;
+    uint64_t visible_rv; /* watches see events up to here: rv, except during a hold */
+    int holds;           /* kstore_hold() depth */
     uint64_t uid_counter;
     struct kresource res[N_DEFS];
 };
@@ -81,6 +83,7 @@ struct kstore *kstore_new(size_t history_window)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->changed, NULL);
     s->rv = 1000; /* real clusters never start at 0; clients must not assume small numbers */
+    s->visible_rv = s->rv;
     if (history_window < 16)
         history_window = 16;
     for (size_t i = 0; i < N_DEFS; i++) {
@@ -357,6 +360,8 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
         }
     }
     s->rv = rv;
+    if (!s->holds)
+        s->visible_rv = rv;
     sl->obj = o;
     record_event(r, old ? KE_MODIFIED : KE_ADDED, rv, o, old);
     kobj_unref(old); /* the slot's reference; the event holds its own */
@@ -409,6 +414,8 @@ enum kstore_status kstore_delete(struct kstore *s, struct kresource *r, const ch
         return KS_NOMEM;
     }
     s->rv++;
+    if (!s->holds)
+        s->visible_rv = s->rv;
     strtab_remove(&r->tab, sl);
     record_event(r, KE_DELETED, s->rv, gone, old);
     kobj_unref(old);
@@ -495,7 +502,7 @@ enum kstore_status kstore_events_since(struct kstore *s, struct kresource *r, ui
             hi = mid;
     }
     size_t n = 0;
-    for (size_t k = lo; k < r->count && n < max; k++, n++) {
+    for (size_t k = lo; k < r->count && n < max && r->ring[(r->head + k) % r->ring_cap].rv <= s->visible_rv; k++, n++) {
         out[n] = r->ring[(r->head + k) % r->ring_cap];
         kobj_ref(out[n].obj);
         kobj_ref(out[n].old);
@@ -508,7 +515,7 @@ enum kstore_status kstore_events_since(struct kstore *s, struct kresource *r, ui
 uint64_t kstore_current_rv(struct kstore *s)
 {
     pthread_mutex_lock(&s->mu);
-    uint64_t rv = s->rv;
+    uint64_t rv = s->visible_rv;
     pthread_mutex_unlock(&s->mu);
     return rv;
 }
@@ -533,8 +540,25 @@ void kstore_wait(struct kstore *s, uint64_t seen_rv, double timeout_seconds)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s->mu);
-    if (s->rv <= seen_rv)
+    if (s->visible_rv <= seen_rv)
         pthread_cond_timedwait(&s->changed, &s->mu, &ts);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void kstore_hold(struct kstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->holds++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void kstore_release(struct kstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->holds > 0 && --s->holds == 0) {
+        s->visible_rv = s->rv;
+        pthread_cond_broadcast(&s->changed);
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -551,6 +575,7 @@ void kstore_compact(struct kstore *s)
     /* Compaction consumes a revision (as in etcd): everything observed so far, including the
      * current resourceVersion, is now too old to resume from. */
     s->rv++;
+    s->visible_rv = s->rv;
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
         for (size_t k = 0; k < r->count; k++)

@@ -96,7 +96,13 @@ enum kstore_status kstore_events_since(struct kstore *s, struct kresource *r, ui
                                        size_t max, size_t *n_out, uint64_t *oldest_out);
 void kevent_release(struct kevent *e);
 
+/* The latest resourceVersion watches may see (the store's, except during a hold). */
 uint64_t kstore_current_rv(struct kstore *s);
+/* Writes made between kstore_hold() and kstore_release() reach watches together, at the
+ * release: the trace player applies the events of one trace instant as one step, so watchers
+ * receive a same-time group as one burst, as the simulator sees it. Holds nest. */
+void kstore_hold(struct kstore *s);
+void kstore_release(struct kstore *s);
 /* Block until the store changes past `seen_rv`, or the timeout passes, or kstore_wake_all(). */
 void kstore_wait(struct kstore *s, uint64_t seen_rv, double timeout_seconds);
 void kstore_wake_all(struct kstore *s);

@@ -262,6 +262,10 @@ void *serve_trace_thread(void *arg)
     char *line = malloc(cap);
     long lineno = 0, bad = 0;
     double start = now_s(), paused_at = 0, paused_total = 0;
+    /* the events of one trace instant reach watches together (kstore_hold): a same-time group is
+     * one burst on the wire, never spread by this thread's scheduling */
+    bool holding = false;
+    double held_t = 0;
     while (line && !ctx->stopping) {
         /* read one line, growing the buffer (capped at 16 MiB) */
         size_t len = 0;
@@ -314,6 +318,13 @@ void *serve_trace_thread(void *arg)
             cJSON_Delete(ev);
             continue;
         }
+        pthread_mutex_lock(&ctx->play_mu);
+        bool will_pause = ctx->paused;
+        pthread_mutex_unlock(&ctx->play_mu);
+        if (holding && (t->valuedouble != held_t || will_pause)) { /* the instant is over, or a step waits */
+            kstore_release(ctx->store);
+            holding = false;
+        }
         double waited = 0;
         if (!may_apply(ctx, &waited)) {
             cJSON_Delete(ev);
@@ -335,6 +346,11 @@ void *serve_trace_thread(void *arg)
             if (ctx->speed > 0)
                 sleep_seconds(t->valuedouble / ctx->speed - (now_s() - start - paused_total));
         }
+        if (!holding && !paused) {
+            kstore_hold(ctx->store);
+            holding = true;
+            held_t = t->valuedouble;
+        }
         char err[512];
         if (serve_apply_event(ctx, type->valuestring, obj, err, sizeof err) != 0) {
             bad++;
@@ -343,6 +359,8 @@ void *serve_trace_thread(void *arg)
         __atomic_add_fetch(&ctx->trace_events_applied, 1, __ATOMIC_RELAXED);
         cJSON_Delete(ev);
     }
+    if (holding)
+        kstore_release(ctx->store);
     free(line);
     gzclose(f);
     if (bad)

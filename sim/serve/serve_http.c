@@ -137,6 +137,22 @@ enum MHD_Result send_kobj(struct MHD_Connection *c, struct serve_ctx *ctx, unsig
     return send_body(c, ctx, code, copy, len, NULL, NULL, method, url);
 }
 
+/* A read's answer (owned body text): as it is, or as a Table when the client asks for one
+ * (kubectl get), as kube-apiserver's server-side printing. */
+enum MHD_Result send_readable(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kresource_def *d, char *body,
+                              size_t len, const char *method, const char *url)
+{
+    if (!ktable_wanted(header(c, "Accept")))
+        return send_body(c, ctx, 200, body, len, NULL, NULL, method, url);
+    cJSON *doc = cJSON_ParseWithLength(body, len);
+    free(body);
+    cJSON *table = doc ? ktable_build(d->resource, doc, time(NULL)) : NULL;
+    cJSON_Delete(doc);
+    if (!table)
+        return send_status(c, ctx, 500, "InternalError", "out of memory", NULL, NULL, method, url);
+    return send_json(c, ctx, 200, table, method, url);
+}
+
 enum MHD_Result send_store_error(struct MHD_Connection *c, struct serve_ctx *ctx, enum kstore_status st,
                                         const char *msg, const char *name, const struct kresource_def *d,
                                         const char *method, const char *url)
@@ -469,7 +485,12 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
             kobj_unref(o);
             result = send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
         } else {
-            result = send_kobj(c, ctx, 200, o, method, url);
+            char *copy = malloc(o->len + 1);
+            size_t len = o->len;
+            if (copy)
+                memcpy(copy, o->text, o->len + 1);
+            kobj_unref(o);
+            result = copy ? send_readable(c, ctx, d, copy, len, method, url) : MHD_NO;
         }
         break;
     }

@@ -28,12 +28,15 @@
 #include "serve_hostile.h"
 #include "kfilter.h"
 #include "kpatch.h"
+#include "ktable.h"
 
 enum verb { V_GET, V_LIST, V_WATCH, V_CREATE, V_UPDATE, V_PATCH, V_DELETE, V_OTHER };
 
 void count_response(struct serve_ctx *ctx, size_t bytes, unsigned code, const char *method, const char *url);
 enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, char *body, size_t len, const char *hname, const char *hvalue, const char *method, const char *url);
 enum MHD_Result send_json(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, cJSON *j, const char *method, const char *url);
+enum MHD_Result send_readable(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kresource_def *d, char *body,
+                              size_t len, const char *method, const char *url);
 enum MHD_Result send_not_found(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kresource_def *d,
                                const struct api_request *r, const char *method, const char *url);
 cJSON *status_object_details(unsigned code, const char *reason, const char *message, const char *name,

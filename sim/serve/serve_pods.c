@@ -191,6 +191,38 @@ static cJSON *new_pod(const struct workload *w, const char *ns, const char *name
         cJSON_AddStringToObject(spec, "nodeName", node);
         cJSON_AddStringToObject(status, "phase", "Running");
         cJSON_AddStringToObject(c, "status", "True");
+        /* what a kubelet reports of a started pod: an IP, its containers ready (kubectl get pods
+         * prints READY 1/1 and the IP; typed clients read the statuses) */
+        unsigned long h = 5381;
+        for (const char *p = name; *p; p++)
+            h = h * 33 + (unsigned char)*p;
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.244.%lu.%lu", (h >> 8) % 250 + 1, h % 250 + 2);
+        cJSON_AddStringToObject(status, "podIP", ip);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(status, "podIPs"), cJSON_CreateObject());
+        cJSON_AddStringToObject(cJSON_GetArrayItem(get(status, "podIPs"), 0), "ip", ip);
+        static const char *const ready_types[] = {"Initialized", "Ready", "ContainersReady"};
+        for (int k = 0; k < 3; k++) {
+            cJSON *rc = cJSON_CreateObject();
+            cJSON_AddStringToObject(rc, "type", ready_types[k]);
+            cJSON_AddStringToObject(rc, "status", "True");
+            cJSON_AddItemToArray(conds, rc);
+        }
+        cJSON *statuses = cJSON_AddArrayToObject(status, "containerStatuses");
+        const cJSON *ctr;
+        cJSON_ArrayForEach(ctr, get(spec, "containers"))
+        {
+            cJSON *cs = cJSON_CreateObject();
+            const cJSON *cn = get(ctr, "name"), *ci = get(ctr, "image");
+            cJSON_AddStringToObject(cs, "name", cJSON_IsString(cn) ? cn->valuestring : "");
+            cJSON_AddStringToObject(cs, "image", cJSON_IsString(ci) ? ci->valuestring : "");
+            cJSON_AddStringToObject(cs, "imageID", "");
+            cJSON_AddBoolToObject(cs, "ready", 1);
+            cJSON_AddBoolToObject(cs, "started", 1);
+            cJSON_AddNumberToObject(cs, "restartCount", 0);
+            cJSON_AddObjectToObject(cJSON_AddObjectToObject(cs, "state"), "running");
+            cJSON_AddItemToArray(statuses, cs);
+        }
     } else {
         cJSON_AddStringToObject(status, "phase", "Pending");
         cJSON_AddStringToObject(c, "status", "False");

@@ -304,5 +304,5 @@ enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct 
         return send_status(c, ctx, 500, "InternalError", "list too large", NULL, NULL, method, url);
     }
     size_t len = b.len;
-    return send_body(c, ctx, 200, buf_take(&b), len, NULL, NULL, method, url);
+    return send_readable(c, ctx, d, buf_take(&b), len, method, url);
 }

@@ -179,6 +179,26 @@ others=$(k -n kube-system get events --field-selector 'involvedObject.name=cored
 err=$(k get nodes --field-selector status.phase=Running 2>&1 >/dev/null)
 grep -q 'field label not supported: status.phase' <<<"$err" && ok "an unknown field is refused" || fail "unknown field: $err"
 
+# the kubectl commands an operator runs, on both servers
+kc_ok() { # kc_ok WHAT GREP-PATTERN kubectl-args...
+  local out
+  out=$(k "${@:3}" 2>&1) && grep -q -- "$2" <<<"$out" && ok "kubectl ${*:3}" || fail "kubectl ${*:3}: $(head -3 <<<"$out")"
+}
+kc_ok wide 'n5 ' get nodes -o wide
+kc_ok yaml 'kind: Node' get node n5 -o yaml
+kc_ok json '"kind": "Deployment"' -n kube-system get deployment coredns -o json
+kc_ok describe-node 'Name:  *n5' describe node n5
+kc_ok describe-deploy 'Replicas:' -n kube-system describe deployment coredns
+kc_ok describe-cm 'linear' -n kube-system describe configmap coredns-autoscaler
+kc_ok get-events 'ScaledUp\|ScaledDown' -n kube-system get events
+kc_ok label 'labeled' label node n6 pool=a
+kc_ok patch-json-type 'patched' patch node n6 --type json -p '[{"op":"add","path":"/metadata/labels/zone","value":"z1"}]'
+[ "$(k get node n6 -o jsonpath='{.metadata.labels.zone}/{.metadata.labels.pool}')" = z1/a ] && ok "labels set by label and a JSON patch" ||
+  fail "labels after label and JSON patch: $(k get node n6 -o jsonpath='{.metadata.labels}')"
+kc_ok drain 'drained' drain n6 --ignore-daemonsets --delete-emptydir-data --timeout 20s
+k uncordon n6 >/dev/null
+wait_replicas 4 "after a drain and an uncordon: 8 schedulable / 2" 10
+
 # 3. a 410: the controller relists and keeps following ------------------------------------------
 force_410
 add_nodes 15 18

@@ -22,6 +22,7 @@ JSON = "application/json"
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSONPATCH = "application/json-patch+json"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 
 
 class Server:
@@ -29,7 +30,7 @@ class Server:
         self.name, self.url, self.token = name, url.rstrip("/"), token
         self.ctx = ssl.create_default_context(cafile=ca) if url.startswith("https") else None
 
-    def call(self, method, path, body=None, ctype=JSON, auth="Bearer", stream_s=None):
+    def call(self, method, path, body=None, ctype=JSON, auth="Bearer", stream_s=None, accept=JSON):
         data = None
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -38,7 +39,7 @@ class Server:
             req.add_header("Authorization", f"{auth} {self.token}")
         if data is not None:
             req.add_header("Content-Type", ctype)
-        req.add_header("Accept", JSON)
+        req.add_header("Accept", accept)
         try:
             with urllib.request.urlopen(req, context=self.ctx, timeout=stream_s or 20) as r:
                 return r.status, r.headers.get("Content-Type", ""), r.read()
@@ -133,6 +134,9 @@ STEPS = [
     ("node status via PUT of the node is ignored", "PATCH", "/api/v1/nodes/diff-node",
      {"status": {"allocatable": {"cpu": "64"}}}, MERGE, ["status.allocatable.cpu"], {}),
     ("node wrong kind in body", "POST", "/api/v1/nodes", with_(NODE, "kind", "ConfigMap"), JSON, [], {}),
+    ("node list as a Table (kubectl get nodes)", "GET", "/api/v1/nodes?limit=500", None, JSON,
+     [f"columnDefinitions.{i}.name" for i in range(10)] + ["rows.0.cells.0", "rows.0.cells.4", "rows.0.object.kind"],
+     {"accept": TABLE}),
     ("node list by field spec.unschedulable", "GET", "/api/v1/nodes?fieldSelector=spec.unschedulable%3Dtrue", None,
      JSON, ["items.0.metadata.name"], {}),
     ("node list by unsupported field", "GET", "/api/v1/nodes?fieldSelector=status.phase%3DRunning", None, JSON, [], {}),
@@ -147,6 +151,8 @@ STEPS = [
      with_(with_(CM, "metadata.name", "diff-bad-key"), "data", {"a b": "x"}), JSON, [], {}),
     ("configmap merge patch", "PATCH", "/api/v1/namespaces/kube-system/configmaps/diff-cm",
      {"data": {"ladder": "{}"}}, MERGE, ["data.ladder"], {}),
+    ("configmap as a Table", "GET", "/api/v1/namespaces/kube-system/configmaps/diff-cm", None, JSON,
+     [f"columnDefinitions.{i}.name" for i in range(3)] + ["rows.0.cells.0", "rows.0.cells.1"], {"accept": TABLE}),
     ("configmap json patch", "PATCH", "/api/v1/namespaces/kube-system/configmaps/diff-cm",
      [{"op": "remove", "path": "/data/ladder"}], JSONPATCH, ["data.ladder"], {}),
     ("configmap protobuf body", "POST", "/api/v1/namespaces/kube-system/configmaps", b"k8s\x00\x0a\x02v1",
@@ -216,7 +222,8 @@ def main():
     for name, method, path, body, ctype, fields, opt in STEPS:
         answers = []
         for srv in (real, emu):
-            st, ct, data = srv.call(method, path, body, ctype, auth=opt.get("auth", "Bearer"), stream_s=opt.get("stream"))
+            st, ct, data = srv.call(method, path, body, ctype, auth=opt.get("auth", "Bearer"), stream_s=opt.get("stream"),
+                                    accept=opt.get("accept", JSON))
             answers.append(reduce(st, ct, data, fields))
         same = answers[0] == answers[1]
         rows.append((name, same, answers))
