@@ -445,8 +445,11 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
     bool pending = false, first = true;
     int got, rc = 1;
     char err[2048];
-    arena.cap = 8u << 20;
-    arena.base = malloc(arena.cap);
+    if (!arena.base) { /* kept for the process's life: 8 MiB mapped and unmapped per replay was most
+                        * of the fuzz harness's time, which runs thousands of replays */
+        arena.cap = 8u << 20;
+        arena.base = malloc(arena.cap);
+    }
     cJSON_Hooks hooks = {.malloc_fn = arena_malloc, .free_fn = arena_free};
     if (arena.base)
         cJSON_InitHooks(&hooks);
@@ -495,8 +498,6 @@ done:
     *bad_lines = trace_bad_lines(t);
     trace_close(t); /* releases the last event while the arena hooks are still installed */
     cJSON_InitHooks(NULL);
-    free(arena.base);
-    arena.base = NULL;
     return rc;
 }
 
