@@ -55,6 +55,10 @@ kube)
 *) echo "usage: test_servers.sh propsim|kube PROPSCALER PROPSIM DATA [BIN_DIR]"; exit 2 ;;
 esac
 k() { kubectl --kubeconfig "$KUBE_KC" "$@"; }
+if [ "$SERVER" = kube ]; then # libcurl (propscaler's client) with its defaults speaks HTTP/2 to the real server
+  v=$(curl -s -o /dev/null -w '%{http_version}' --cacert "$KUBE_CA" -H "Authorization: Bearer $KUBE_TOKEN" "$KUBE_URL/version")
+  [ "$v" = 2 ] && ok "HTTP/2 negotiated by libcurl's defaults" || fail "HTTP version $v with the real server"
+fi
 k get --raw /version >/dev/null 2>"$work/k.err" || { echo "test_servers: kubectl cannot reach the server: $(cat "$work/k.err")"; exit 1; }
 echo "== $SERVER: $(k get --raw /version | grep -o '"gitVersion": *"[^"]*"')"
 
