@@ -23,6 +23,10 @@
 /* `propsim serve ...`: the command (options: serve.c). */
 int serve_main(int argc, char **argv);
 
+/* Set the status a healthy workload controller reaches on a Deployment/StatefulSet/ReplicaSet/
+ * ReplicationController object (serve_write.c). */
+void serve_settle_status(cJSON *obj);
+
 #define SERVE_MAX_BODY (3u << 20) /* the API server's request size limit */
 
 struct serve_faults {

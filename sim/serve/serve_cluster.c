@@ -173,6 +173,8 @@ int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *objec
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+    if (d->has_scale)
+        serve_settle_status(copy);
     enum kstore_status st = kstore_update(ctx->store, r, ns, object_name(obj), copy, true, NULL, err, errlen);
     if (st == KS_OK) {
         serve_reconcile_pods(ctx, d, ns, object_name(obj));

@@ -99,7 +99,9 @@ static void set_replicas(cJSON *obj, double replicas)
     cJSON_AddNumberToObject(spec, "replicas", replicas);
 }
 
-static void settle_status(cJSON *obj)
+/* The status a workload's controller reaches when all is well (kubectl rollout status then
+ * completes): every replica updated, ready and available, the generation observed. */
+void serve_settle_status(cJSON *obj)
 {
     double replicas;
     get_replicas(obj, &replicas);
@@ -166,7 +168,7 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
                                  method, url);
             }
             set_replicas(obj, rep->valuedouble);
-            settle_status(obj);
+            serve_settle_status(obj);
             cJSON_Delete(sc);
         } else {
             cJSON *old = cJSON_Duplicate(obj, 1);
@@ -208,6 +210,12 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
     const struct kresource_def *d = kresource_def(res);
     char err[512];
     cJSON *in = NULL;
+    const char *ct = header(c, "Content-Type");
+    if (v != V_DELETE && ct && strstr(ct, "protobuf")) /* a clear refusal, not "not valid JSON" */
+        return send_status(c, ctx, 415, "UnsupportedMediaType",
+                           "propsim serve reads JSON bodies only (Content-Type application/json and the patch types); "
+                           "this request was sent as application/vnd.kubernetes.protobuf",
+                           NULL, NULL, method, url);
     if (v != V_DELETE) {
         const char *end = NULL;
         in = cJSON_ParseWithLengthOpts(body, blen, &end, 0);
@@ -242,6 +250,8 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
     enum kstore_status st;
     switch (v) {
     case V_CREATE: {
+        if (d->has_scale)
+            serve_settle_status(in);
         char name[254] = "";
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(in, "metadata"), "name");
         if (cJSON_IsString(n))
@@ -281,7 +291,7 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
             return result;
         }
         if (d->has_scale)
-            settle_status(in);
+            serve_settle_status(in);
         if (strcmp(d->resource, "nodes") == 0) {
             struct kobj *cur = NULL;
             if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) == KS_OK) {
@@ -297,7 +307,6 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         after_write(ctx, c, res, out, false);
         return send_kobj(c, ctx, 200, out, method, url);
     case V_PATCH: {
-        const char *ct = header(c, "Content-Type");
         bool strategic = ct && strncmp(ct, "application/strategic-merge-patch+json", 38) == 0;
         bool merge = ct && strncmp(ct, "application/merge-patch+json", 28) == 0;
         bool json = ct && strncmp(ct, "application/json-patch+json", 27) == 0;
