@@ -199,6 +199,8 @@ kc_ok label 'labeled' label node n6 pool=a
 kc_ok patch-json-type 'patched' patch node n6 --type json -p '[{"op":"add","path":"/metadata/labels/zone","value":"z1"}]'
 [ "$(k get node n6 -o jsonpath='{.metadata.labels.zone}/{.metadata.labels.pool}')" = z1/a ] && ok "labels set by label and a JSON patch" ||
   fail "labels after label and JSON patch: $(k get node n6 -o jsonpath='{.metadata.labels}')"
+# (the real server here runs no controllers: nothing ever reports a Deployment's status there)
+[ "$SERVER" = propsim ] && kc_ok rollout 'successfully rolled out' -n kube-system rollout status deployment/coredns --timeout 10s
 kc_ok drain 'drained' drain n6 --ignore-daemonsets --delete-emptydir-data --timeout 20s
 k uncordon n6 >/dev/null
 wait_replicas 4 "after a drain and an uncordon: 8 schedulable / 2" 10
