@@ -135,19 +135,24 @@ static void test_reader(void **state)
     assert_int_equal(yamljson_reader_next(r, &doc, &line, err, sizeof err), 0);
     yamljson_reader_free(r);
 
-    /* 2,000 documents of 1,001 nodes each: over the cap as one stream, fine one at a time */
+    /* 2,000 documents of 1,001 nodes each: over the cap as one stream, fine one at a time (4M
+     * nodes parsed: minutes under valgrind, whose memory checks the small cases cover; the plain
+     * and sanitizer builds run it) */
     struct buf b;
     buf_init(&b, 64u << 20);
-    for (int i = 0; i < 2000; i++) {
+    int docs = getenv("PROPSCALER_UNDER_VALGRIND") ? 0 : 2000;
+    for (int i = 0; i < docs; i++) {
         buf_puts(&b, "---\nitems: [");
         for (int k = 0; k < 999; k++)
             buf_puts(&b, "1,");
         buf_puts(&b, "1]\n");
     }
     assert_false(b.failed);
-    assert_null(yamljson_parse(b.data, b.len, err, sizeof err));
-    assert_non_null(strstr(err, "more than 2000000 nodes"));
-    r = yamljson_reader_new(b.data, b.len, err, sizeof err);
+    if (docs) {
+        assert_null(yamljson_parse(b.data, b.len, err, sizeof err));
+        assert_non_null(strstr(err, "more than 2000000 nodes"));
+    }
+    r = yamljson_reader_new(b.data ? b.data : "", b.len, err, sizeof err);
     int n = 0, got;
     while ((got = yamljson_reader_next(r, &doc, NULL, err, sizeof err)) == 1) {
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "items")), 1000);
@@ -155,7 +160,7 @@ static void test_reader(void **state)
         n++;
     }
     assert_int_equal(got, 0);
-    assert_int_equal(n, 2000);
+    assert_int_equal(n, docs);
     yamljson_reader_free(r);
     buf_release(&b);
 
