@@ -199,19 +199,72 @@ static struct {
 
 static void list_kind(char *out, size_t len, const struct kresource_def *d) { snprintf(out, len, "%sList", d->kind); }
 
+/* ListOptions as kube-apiserver reads them before listing: resourceVersionMatch's rules (422),
+ * and a resourceVersion the server has not reached, which it waits up to 3 s for and then
+ * answers 504 "Too large resource version" (what a client of a restored etcd meets). Exact
+ * match of an older resourceVersion needs history this emulator does not keep: 410, as if
+ * compacted (a known difference: etcd serves it). True when the request was answered. */
+static bool list_options_refused(struct MHD_Connection *c, struct serve_ctx *ctx, const struct api_request *r,
+                                 const char *method, const char *url, enum MHD_Result *answer)
+{
+    const char *match = r->resource_version_match && r->resource_version_match[0] ? r->resource_version_match : NULL;
+    const char *rvs = r->resource_version && r->resource_version[0] ? r->resource_version : NULL;
+    char msg[400];
+    msg[0] = '\0';
+    if (match && strcmp(match, "Exact") != 0 && strcmp(match, "NotOlderThan") != 0)
+        snprintf(msg, sizeof msg, "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Unsupported value: \"%s\": "
+                 "supported values: \"Exact\", \"NotOlderThan\", \"\"", match);
+    else if (match && !rvs)
+        snprintf(msg, sizeof msg, "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: "
+                 "resourceVersionMatch is forbidden unless resourceVersion is provided");
+    else if (match && strcmp(match, "Exact") == 0 && strcmp(rvs, "0") == 0)
+        snprintf(msg, sizeof msg, "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: "
+                 "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+    if (msg[0]) {
+        *answer = send_json(c, ctx, 422, status_object_details(422, "Invalid", msg, NULL, "meta.k8s.io", "ListOptions"),
+                            method, url);
+        return true;
+    }
+    if (!rvs || strcmp(rvs, "0") == 0)
+        return false;
+    char *end;
+    unsigned long long want = strtoull(rvs, &end, 10);
+    if (*end)
+        return false; /* not one of ours: served as "any", as before */
+    uint64_t current = kstore_current_rv(ctx->store);
+    for (int i = 0; i < 12 && want > current; i++) { /* the real server waits 3 s for it */
+        kstore_wait(ctx->store, current, 0.25);
+        current = kstore_current_rv(ctx->store);
+    }
+    if (want > current) {
+        snprintf(msg, sizeof msg, "Timeout: Too large resource version: %llu, current: %llu", want, (unsigned long long)current);
+        cJSON *s = status_object_details(504, "Timeout", msg, NULL, NULL, NULL);
+        cJSON *det = cJSON_AddObjectToObject(s, "details");
+        cJSON *cause = cJSON_CreateObject();
+        cJSON_AddStringToObject(cause, "reason", "ResourceVersionTooLarge");
+        cJSON_AddStringToObject(cause, "message", "Too large resource version");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(det, "causes"), cause);
+        cJSON_AddNumberToObject(det, "retryAfterSeconds", 1);
+        *answer = send_json(c, ctx, 504, s, method, url);
+        return true;
+    }
+    if (match && strcmp(match, "Exact") == 0 && want < current) {
+        *answer = send_status(c, ctx, 410, "Expired", "The resourceVersion for the provided list is too old.", NULL, NULL,
+                              method, url);
+        return true;
+    }
+    return false;
+}
+
 enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
                                const struct api_request *r, const char *method, const char *url)
 {
     const struct kresource_def *d = kresource_def(res);
     char err[512];
     struct kfilter f;
-    if (r->resource_version_match && r->resource_version_match[0] && (!r->resource_version || !r->resource_version[0]))
-        return send_json(c, ctx, 422,
-                         status_object_details(422, "Invalid",
-                                               "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: "
-                                               "resourceVersionMatch is forbidden unless resourceVersion is provided",
-                                               NULL, "meta.k8s.io", "ListOptions"),
-                         method, url);
+    enum MHD_Result refused;
+    if (list_options_refused(c, ctx, r, method, url, &refused))
+        return refused;
     if (kfilter_init(&f, r, err, sizeof err) != 0) {
         kfilter_release(&f);
         return send_status(c, ctx, 400, "BadRequest", err, NULL, NULL, method, url);
