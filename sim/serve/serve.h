@@ -85,6 +85,8 @@ int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *ke
 int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def, const char *ns, const char *name);
 int serve_evict_node(struct serve_ctx *ctx, const char *node);
 void serve_retry_pending(struct serve_ctx *ctx);
+/* The node lifecycle controller's taints for node `name` (serve_nodes.c): 0 or -1. */
+int serve_node_lifecycle(struct serve_ctx *ctx, const char *name);
 
 /* serve_cluster.c */
 int serve_generate_nodes(struct serve_ctx *ctx, long n, char *err, size_t errlen);

@@ -178,8 +178,10 @@ int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *objec
     enum kstore_status st = kstore_update(ctx->store, r, ns, object_name(obj), copy, true, NULL, err, errlen);
     if (st == KS_OK) {
         serve_reconcile_pods(ctx, d, ns, object_name(obj));
-        if (strcmp(d->resource, "nodes") == 0)
+        if (strcmp(d->resource, "nodes") == 0) {
+            serve_node_lifecycle(ctx, object_name(obj));
             serve_retry_pending(ctx);
+        }
     }
     return st == KS_OK ? 0 : -1;
 }

@@ -127,10 +127,12 @@ static void after_write(struct serve_ctx *ctx, struct MHD_Connection *c, struct 
     audit_write(ctx, c, res, out, deleted);
     serve_reconcile_pods(ctx, d, out->ns, out->name);
     if (strcmp(d->resource, "nodes") == 0) {
-        if (deleted)
+        if (deleted) {
             serve_evict_node(ctx, out->name);
-        else
+        } else {
+            serve_node_lifecycle(ctx, out->name);
             serve_retry_pending(ctx);
+        }
     }
 }
 

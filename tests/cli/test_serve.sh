@@ -110,8 +110,24 @@ curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"w1"
 curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"unschedulable":true}}' "$URL/api/v1/nodes/w1" >/dev/null
 curl -s -X DELETE "$URL/api/v1/nodes/w1" >/dev/null
 w=$(curl -sN "$URL/api/v1/nodes?watch=1&resourceVersion=$rv&timeoutSeconds=1")
-[ "$(grep -o '"type":"[A-Z]*"' <<<"$w" | tr '\n' ' ')" = '"type":"ADDED" "type":"MODIFIED" "type":"DELETED" ' ] ||
-  fail "watch resume gives the 3 events after rv $rv: $w"
+# ADDED, the node lifecycle's not-ready taint (no Ready condition yet), the cordon, its
+# unschedulable taint, DELETED
+[ "$(grep -o '"type":"[A-Z]*"' <<<"$w" | tr '\n' ' ')" = '"type":"ADDED" "type":"MODIFIED" "type":"MODIFIED" "type":"MODIFIED" "type":"DELETED" ' ] ||
+  fail "watch resume gives the 5 events after rv $rv: $w"
+grep -q '"taints":\[{"key":"node.kubernetes.io/not-ready","effect":"NoSchedule"},{"key":"node.kubernetes.io/unschedulable","effect":"NoSchedule"}\]' <<<"$w" ||
+  fail "the node lifecycle's taints on a cordoned node without a Ready condition: $w"
+# NotReady through /status: tainted; Ready again: the taint goes
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"w9"},"status":{"conditions":[{"type":"Ready","status":"True"}]}}' "$URL/api/v1/nodes" >/dev/null
+ready() { curl -s -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' -d "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"$1\"}]}}" "$URL/api/v1/nodes/w9/status" >/dev/null; }
+taints() { curl -s "$URL/api/v1/nodes/w9" | grep -o '"taints":\[[^]]*\]'; }
+[ -z "$(taints)" ] || fail "a Ready node carries no lifecycle taint: $(taints)"
+ready False
+[ "$(taints)" = '"taints":[{"key":"node.kubernetes.io/not-ready","effect":"NoSchedule"}]' ] || fail "NotReady: the not-ready taint: $(taints)"
+ready Unknown
+[ "$(taints)" = '"taints":[{"key":"node.kubernetes.io/unreachable","effect":"NoSchedule"}]' ] || fail "Unknown: the unreachable taint: $(taints)"
+ready True
+[ -z "$(taints)" ] || fail "Ready again: the taint goes: $(taints)"
+curl -s -X DELETE "$URL/api/v1/nodes/w9" >/dev/null
 # a watch with a selector sees label transitions as ADDED/DELETED
 rv=$(curl -s "$URL/api/v1/nodes?limit=1" | grep -o '"resourceVersion":"[0-9]*"' | head -1 | grep -o '[0-9]*')
 curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"w2","labels":{"dns":"no"}}}' "$URL/api/v1/nodes" >/dev/null
