@@ -87,6 +87,9 @@ int serve_evict_node(struct serve_ctx *ctx, const char *node);
 void serve_retry_pending(struct serve_ctx *ctx);
 /* The node lifecycle controller's taints for node `name` (serve_nodes.c): 0 or -1. */
 int serve_node_lifecycle(struct serve_ctx *ctx, const char *name);
+/* The same, given the node as just written (a cJSON object): reads the store only when its
+ * taints are stale (the trace player's path: most events need nothing). */
+int serve_node_lifecycle_for(struct serve_ctx *ctx, const void *node_json);
 
 /* serve_cluster.c */
 int serve_generate_nodes(struct serve_ctx *ctx, long n, char *err, size_t errlen);

@@ -179,7 +179,7 @@ int serve_apply_event(struct serve_ctx *ctx, const char *type, const void *objec
     if (st == KS_OK) {
         serve_reconcile_pods(ctx, d, ns, object_name(obj));
         if (strcmp(d->resource, "nodes") == 0) {
-            serve_node_lifecycle(ctx, object_name(obj));
+            serve_node_lifecycle_for(ctx, obj);
             serve_retry_pending(ctx);
         }
     }

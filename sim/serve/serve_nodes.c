@@ -61,6 +61,25 @@ static void add_taint(cJSON *taints, const char *key)
     cJSON_AddItemToArray(taints, t);
 }
 
+/* Do this node's lifecycle taints differ from what its state asks for? */
+static bool taints_stale(const cJSON *node)
+{
+    bool not_ready, unreachable, unschedulable;
+    wanted(node, &not_ready, &unreachable, &unschedulable);
+    const cJSON *taints = get(get(node, "spec"), "taints");
+    return has_taint(taints, TAINT_NOT_READY) != not_ready || has_taint(taints, TAINT_UNREACHABLE) != unreachable ||
+           has_taint(taints, TAINT_UNSCHEDULABLE) != unschedulable;
+}
+
+int serve_node_lifecycle_for(struct serve_ctx *ctx, const void *node_json)
+{
+    const cJSON *node = node_json;
+    const cJSON *name = get(get(node, "metadata"), "name");
+    if (!cJSON_IsString(name) || !taints_stale(node))
+        return 0; /* the usual trace event (Ready, not cordoned): no store read */
+    return serve_node_lifecycle(ctx, name->valuestring);
+}
+
 int serve_node_lifecycle(struct serve_ctx *ctx, const char *name)
 {
     struct kresource *res = kstore_find(ctx->store, "", "nodes");
@@ -74,15 +93,14 @@ int serve_node_lifecycle(struct serve_ctx *ctx, const char *name)
         kobj_unref(cur);
         if (!node)
             return -1;
+        if (!taints_stale(node)) {
+            cJSON_Delete(node);
+            return 0; /* as it should be */
+        }
         bool not_ready, unreachable, unschedulable;
         wanted(node, &not_ready, &unreachable, &unschedulable);
         cJSON *spec = cJSON_GetObjectItemCaseSensitive(node, "spec");
         const cJSON *taints = get(spec, "taints");
-        if (has_taint(taints, TAINT_NOT_READY) == not_ready && has_taint(taints, TAINT_UNREACHABLE) == unreachable &&
-            has_taint(taints, TAINT_UNSCHEDULABLE) == unschedulable) {
-            cJSON_Delete(node);
-            return 0; /* as it should be */
-        }
         cJSON *next = cJSON_CreateArray();
         const cJSON *t;
         cJSON_ArrayForEach(t, taints)

@@ -128,6 +128,17 @@ ready Unknown
 ready True
 [ -z "$(taints)" ] || fail "Ready again: the taint goes: $(taints)"
 curl -s -X DELETE "$URL/api/v1/nodes/w9" >/dev/null
+# the same from a played trace: a NotReady node is tainted, a Ready one is not
+printf '%s\n' '{"t":0,"type":"ADDED","object":{"kind":"Node","metadata":{"name":"ta"},"status":{"conditions":[{"type":"Ready","status":"False"}]}}}' \
+  '{"t":0,"type":"ADDED","object":{"kind":"Node","metadata":{"name":"tb"},"status":{"conditions":[{"type":"Ready","status":"True"}]}}}' >"$work/lc.jsonl"
+"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/lc.jsonl" --speed 0 >"$work/lc.port" 2>/dev/null &
+lp=$!
+for _ in $(seq 100); do [ -s "$work/lc.port" ] && break; sleep 0.05; done
+sleep 0.5
+lc=$(curl -s "http://127.0.0.1:$(head -1 "$work/lc.port")/api/v1/nodes" | grep -o '"name":"t[ab]"\|"taints":[^]]*]' | tr '\n' ' ')
+[ "$lc" = '"name":"ta" "taints":[{"key":"node.kubernetes.io/not-ready","effect":"NoSchedule"}] "name":"tb" ' ] ||
+  fail "trace nodes: the lifecycle taints: $lc"
+kill $lp; wait $lp 2>/dev/null
 # a watch with a selector sees label transitions as ADDED/DELETED
 rv=$(curl -s "$URL/api/v1/nodes?limit=1" | grep -o '"resourceVersion":"[0-9]*"' | head -1 | grep -o '[0-9]*')
 curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"w2","labels":{"dns":"no"}}}' "$URL/api/v1/nodes" >/dev/null
