@@ -71,7 +71,8 @@ check-valgrind: build
 
 # Build the libFuzzer targets with clang and run each for FUZZ_SECONDS on its seed corpus.
 fuzz: deps
-	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DPROPSCALER_FUZZ=ON >/dev/null
+	@# optimised, as libFuzzer advises: -O0 ran the targets at half the inputs per second
+	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCALER_FUZZ=ON >/dev/null
 	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
 	@bash tests/fuzz/run-all $(BUILD_FUZZ) $(FUZZ_SECONDS)
 

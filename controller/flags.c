@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gojson.h"
 #include "quantity.h"
 
 enum flag_type { F_STRING, F_BOOL, F_INT, F_DURATION, F_IGNORED_STRING, F_IGNORED_BOOL, F_IGNORED_INT };
@@ -77,7 +78,7 @@ static const struct flag_def defs[] = {
     {"max-cores-per-node", F_STRING, ID_MAX_CORES, "divergence: count at most this many cores per node"},
     {"spof-respects-max", F_BOOL, ID_SPOF_MAX, "divergence: preventSinglePointFailure never exceeds max"},
     {"refuse-empty-ladder", F_BOOL, ID_REFUSE_EMPTY, "divergence: an empty ladder is an error, not 0 replicas"},
-    {"guard", F_BOOL, ID_GUARD, "divergence: hold scale-downs that follow outage-like node losses (the safety guard)"},
+    {"guard", F_BOOL, ID_GUARD, "hold scale-downs that follow outage-like node losses (the safety guard; default true, false: CPA's timing)"},
     {"guard-max-node-loss", F_STRING, ID_GUARD_LOSS, "guard: a drop of more than this share of the nodes holds (default 50%)"},
     {"guard-window", F_DURATION, ID_GUARD_WINDOW, "guard: the window of the nodes' high-water mark (default 10m)"},
     {"guard-settle", F_DURATION, ID_GUARD_SETTLE, "guard: a lower count stable this long is real (default 10m)"},
@@ -124,8 +125,7 @@ void flags_init(struct propscaler_config *c)
     c->max_response_bytes = (size_t)16 << 20;
     cm_data_init(&c->default_data);
     node_count_opts_init(&c->count_opts);
-    guard_opts_default(&c->guard);
-    c->guard.enabled = false;
+    guard_opts_default(&c->guard); /* on: --guard=false for CPA's exact timing */
 }
 
 void flags_release(struct propscaler_config *c)
@@ -135,23 +135,6 @@ void flags_release(struct propscaler_config *c)
     cm_data_release(&c->default_data);
     node_count_opts_release(&c->count_opts);
     memset(c, 0, sizeof *c);
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-    static const char *t[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *f[] = {"0", "f", "F", "false", "FALSE", "False"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strcmp(v, t[i]) == 0) {
-            *out = true;
-            return 0;
-        }
-        if (strcmp(v, f[i]) == 0) {
-            *out = false;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 static int parse_int(const char *v, long long min, long long max, long long *out)
@@ -292,7 +275,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     double secs;
     char qerr[256];
     if (d->type == F_BOOL || d->type == F_IGNORED_BOOL) {
-        if (parse_bool(v, &b) != 0) {
+        if (gj_parse_bool(v, &b) != 0) {
             snprintf(err, errlen, "--%s: expected true or false, got \"%s\"", d->name, v);
             return -1;
         }
@@ -438,7 +421,6 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         return 0;
     }
     case ID_GUARD_LOSS:
-        c->guard.enabled = true;
         if (guard_parse_share(v, &c->guard.max_node_loss, qerr, sizeof qerr) != 0) {
             snprintf(err, errlen, "--guard-max-node-loss: %s", qerr);
             return -1;
@@ -447,7 +429,6 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_GUARD_WINDOW:
     case ID_GUARD_SETTLE:
     case ID_DELAY:
-        c->guard.enabled = true;
         if (parse_duration(v, &secs) != 0 || (secs <= 0 && d->id != ID_DELAY)) {
             snprintf(err, errlen, "--%s: expected a duration such as 10m or 600s, got \"%s\"", d->name, v);
             return -1;
@@ -455,7 +436,6 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         *(d->id == ID_GUARD_WINDOW ? &c->guard.window_s : d->id == ID_GUARD_SETTLE ? &c->guard.settle_s : &c->guard.stabilize_s) = secs;
         return 0;
     case ID_STEP:
-        c->guard.enabled = true;
         if (guard_parse_step(v, &c->guard.max_step, &c->guard.max_step_percent, qerr, sizeof qerr) != 0) {
             snprintf(err, errlen, "--max-scale-down-step: %s", qerr);
             return -1;
@@ -512,7 +492,7 @@ enum flags_result flags_parse(struct propscaler_config *c, int argc, const char 
         }
         if (d->id == ID_VERSION || d->id == ID_HELP) {
             bool b;
-            if (parse_bool(value, &b) != 0) {
+            if (gj_parse_bool(value, &b) != 0) {
                 snprintf(err, errlen, "--%s: expected true or false, got \"%s\"", d->name, value);
                 return FLAGS_ERROR;
             }

@@ -673,6 +673,19 @@ int gj_parse_float(const char *s, size_t len, double *out)
     return 0;
 }
 
+int gj_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+            *out = strcmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int gj_parse_int(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0;

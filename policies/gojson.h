@@ -53,6 +53,9 @@ void gj_format_float_json(double v, char *out, size_t outlen);
 int gj_parse_float(const char *s, size_t len, double *out);
 /* Go's strconv.ParseInt(s, 10, 64): -1 on any error (fraction, exponent, range). */
 int gj_parse_int(const char *s, size_t len, int64_t *out);
+/* Go's strconv.ParseBool, as Go's flag package reads --flag=VALUE: 1 t T true TRUE True and the
+ * false forms; -1 on anything else. */
+int gj_parse_bool(const char *s, bool *out);
 
 /* Go's json.Marshal of the value as a generic interface{} (maps sorted, last duplicate wins,
  * numbers through float64, HTML-safe string escapes). Fails like json.Unmarshal into

@@ -16,8 +16,6 @@
 
 #include "decimal.h"
 
-#define MAX_POLLS_PER_GAP 1e7 /* over 3 years at the default 10 s */
-
 /* A per-event arena for cJSON during the replay loop: a parsed event lives until the next one is
  * read, so its nodes can come from a bump allocator reset per event instead of thousands of
  * malloc/free pairs (the largest cost of a replay). Oversized events fall back to the heap. */
@@ -328,8 +326,9 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
     struct replay_chart_info info = {trace_name, r->rows, r->node_events, (long long)r->min_nodes,
                                      (long long)r->max_nodes, r->poll, r->gopts.enabled, sets};
     char path[4096];
-    snprintf(path, sizeof path, "%s/chart.svg", dir);
-    return replay_chart_write(r->chart, path, &info);
+    if (dir)
+        snprintf(path, sizeof path, "%s/chart.svg", dir);
+    return replay_chart_write(r->chart, dir ? path : "/dev/null", &info);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -389,6 +388,11 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
     }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
+    if (!dir) { /* rendered, kept nowhere */
+        int rc = text ? 0 : -1;
+        free(text);
+        return rc;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/summary.json", dir);
     FILE *f = fopen(path, "w");
@@ -404,14 +408,17 @@ int replay_begin(struct replay *r, const char *out_dir, long initial, bool chart
     char path[4096];
     buf_init(&r->csv_rows, 4u << 20); /* ROWS_FLUSH plus the longest row, with room to spare */
     buf_init(&r->jsonl_rows, 4u << 20);
-    snprintf(path, sizeof path, "%s/timeline.csv", out_dir);
-    r->csv = fopen(r->no_timeline ? "/dev/null" : path, "w");
-    snprintf(path, sizeof path, "%s/timeline.jsonl", out_dir);
-    r->jsonl = fopen(r->no_timeline ? "/dev/null" : path, "w");
+    bool keep = out_dir && !r->no_timeline;
+    if (keep)
+        snprintf(path, sizeof path, "%s/timeline.csv", out_dir);
+    r->csv = fopen(keep ? path : "/dev/null", "w");
+    if (keep)
+        snprintf(path, sizeof path, "%s/timeline.jsonl", out_dir);
+    r->jsonl = fopen(keep ? path : "/dev/null", "w");
     r->nodes = node_set_new();
     r->chart = chart ? replay_chart_new(r->n_sets) : NULL;
     if (!r->csv || !r->jsonl || !r->nodes || (chart && !r->chart)) {
-        fprintf(stderr, "propsim replay: cannot write to %s: %s\n", out_dir, strerror(errno));
+        fprintf(stderr, "propsim replay: cannot write to %s: %s\n", out_dir ? out_dir : "/dev/null", strerror(errno));
         return 1;
     }
     static char csvbuf[1 << 16], jsonbuf[1 << 16];
@@ -469,16 +476,18 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
         }
         /* A gap of more poll periods than 3 years of 10 s polls is a unit mix-up (seconds and
          * epoch seconds, or microseconds), not a history: say so rather than grind through it. */
-        if (next_poll < ev.t && ((ev.t - next_poll) / r->poll > MAX_POLLS_PER_GAP || next_poll + r->poll == next_poll)) {
+        double gap_polls = (ev.t - next_poll) / r->poll;
+        if (next_poll < ev.t && (gap_polls > r->max_polls_per_gap || gap_polls > r->polls_left || next_poll + r->poll == next_poll)) {
             fprintf(stderr,
                     "propsim replay: %s:%ld: t jumps from %.15g to %.15g s, %.3g poll periods of %g s; is t in another "
                     "unit there (it must be seconds since the start)? Fix the trace, or give a larger --poll-period\n",
-                    trace_path, trace_line(t), pending_t, ev.t, (ev.t - next_poll) / r->poll, r->poll);
+                    trace_path, trace_line(t), pending_t, ev.t, gap_polls, r->poll);
             goto done;
         }
         while (next_poll < ev.t) { /* poll ticks between decision points */
             decide(r, next_poll);
             next_poll += r->poll;
+            r->polls_left--;
         }
         if (apply_event(r, &ev, trace_line(t)) < 0) {
             fprintf(stderr, "propsim replay: out of memory\n");
@@ -514,7 +523,7 @@ int replay_end(struct replay *r, const char *out_dir, const char *trace_path, lo
     const char *base = strrchr(trace_path, '/');
     base = base ? base + 1 : trace_path;
     if (write_summary(r, out_dir, trace_path, bad_lines) != 0 || (r->chart && write_chart(r, out_dir, base) != 0)) {
-        fprintf(stderr, "propsim replay: cannot write the summary or chart in %s\n", out_dir);
+        fprintf(stderr, "propsim replay: cannot write the summary or chart in %s\n", out_dir ? out_dir : "memory");
         return 1;
     }
     return 0;

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "fileio.h"
+#include "gojson.h"
 #include "quantity.h"
 #include "replay_internal.h"
 #include "selector.h"
@@ -85,8 +86,8 @@ static void usage(FILE *out)
           "  --placement-warn-only  with --workload: report the cap, do not apply it\n"
           "  --json-decode        decode every line as JSON (no fast path for canonical Node lines); the\n"
           "                       results are the same, only slower: for checking and benchmarks\n"
-          "The safety guard (off unless asked, like every divergence from CPA):\n"
-          "  --guard                        hold scale-downs after outage-like node losses\n"
+          "The safety guard (on by default; --guard=false replays CPA's exact timing):\n"
+          "  --guard[=true|false]           hold scale-downs after outage-like node losses\n"
           "  --guard-max-node-loss 50%      --guard-window S (600)  --guard-settle S (600)\n"
           "  --scale-down-delay S           scale down only to the highest answer of S seconds (60)\n"
           "  --max-scale-down-step N|P%      at most N replicas (or P% of them) removed per step\n"
@@ -179,6 +180,12 @@ static bool number_flag(const char *flag, const char *arg, bool zero_ok, const c
 
 int replay_main(int argc, char **argv)
 {
+    static const struct replay_command_opts o = {.keep_outputs = true, .max_polls_per_gap = MAX_POLLS_PER_GAP, .max_polls = INFINITY};
+    return replay_command(argc, argv, &o);
+}
+
+int replay_command(int argc, char **argv, const struct replay_command_opts *o)
+{
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
            O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
            O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_HELP };
@@ -193,7 +200,7 @@ int replay_main(int argc, char **argv)
         {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY}, {"no-chart", no_argument, NULL, O_NO_CHART},
         {"no-timeline", no_argument, NULL, O_NO_TIMELINE}, {"json-decode", no_argument, NULL, O_JSON_DECODE},
         {"workload", required_argument, NULL, O_WORKLOAD}, {"placement-warn-only", no_argument, NULL, O_WARN_ONLY},
-        {"guard", no_argument, NULL, O_GUARD},
+        {"guard", optional_argument, NULL, O_GUARD},
         {"guard-max-node-loss", required_argument, NULL, O_GUARD_LOSS}, {"guard-window", required_argument, NULL, O_GUARD_WINDOW},
         {"guard-settle", required_argument, NULL, O_GUARD_SETTLE}, {"max-scale-down-step", required_argument, NULL, O_STEP},
         {"scale-down-delay", required_argument, NULL, O_DELAY},
@@ -202,9 +209,11 @@ int replay_main(int argc, char **argv)
     static struct replay r;
     memset(&r, 0, sizeof r);
     r.poll = 10;
+    r.max_polls_per_gap = o->max_polls_per_gap;
+    r.polls_left = o->max_polls;
     node_count_opts_init(&r.nopts);
     guard_opts_default(&r.gopts);
-    r.gopts.enabled = false;
+    /* the guard is on unless --guard=false (CPA's exact timing) */
     const char *out = NULL, *trace_path = NULL;
     struct selector *sel = NULL;
     long initial = 1;
@@ -294,9 +303,15 @@ int replay_main(int argc, char **argv)
         case O_JSON_DECODE: json_decode = true; break;
         case O_WORKLOAD: workload = optarg; break;
         case O_WARN_ONLY: r.plan_opts.placement_warn_only = true; break;
-        case O_GUARD: r.gopts.enabled = true; break;
+        case O_GUARD:
+            if (optarg && gj_parse_bool(optarg, &r.gopts.enabled) != 0) {
+                fprintf(stderr, "propsim replay: --guard=%s: expected true or false\n", optarg);
+                goto done;
+            }
+            if (!optarg)
+                r.gopts.enabled = true;
+            break;
         case O_GUARD_LOSS:
-            r.gopts.enabled = true;
             if (guard_parse_share(optarg, &r.gopts.max_node_loss, err, sizeof err) != 0) {
                 fprintf(stderr, "propsim replay: --guard-max-node-loss: %s\n", err);
                 goto done;
@@ -304,19 +319,16 @@ int replay_main(int argc, char **argv)
             break;
         case O_GUARD_WINDOW:
         case O_GUARD_SETTLE: {
-            r.gopts.enabled = true;
             if (!number_flag(opt == O_GUARD_WINDOW ? "guard-window" : "guard-settle", optarg, false, "seconds",
                              opt == O_GUARD_WINDOW ? &r.gopts.window_s : &r.gopts.settle_s))
                 goto done;
             break;
         }
         case O_DELAY:
-            r.gopts.enabled = true;
             if (!number_flag("scale-down-delay", optarg, true, "seconds (0 turns it off)", &r.gopts.stabilize_s))
                 goto done;
             break;
         case O_STEP:
-            r.gopts.enabled = true;
             if (guard_parse_step(optarg, &r.gopts.max_step, &r.gopts.max_step_percent, err, sizeof err) != 0) {
                 fprintf(stderr, "propsim replay: --max-scale-down-step: %s\n", err);
                 goto done;
@@ -338,7 +350,9 @@ int replay_main(int argc, char **argv)
         goto done;
     }
     trace_path = argv[optind];
-    if (!out) {
+    if (!o->keep_outputs)
+        out = NULL;
+    else if (!out) {
         fprintf(stderr, "propsim replay: --out DIR is required (timeline.csv, timeline.jsonl, summary.json, chart.svg go there)\n");
         goto done;
     }
@@ -354,7 +368,7 @@ int replay_main(int argc, char **argv)
         fprintf(stderr, "propsim replay: --qps-per-replica and --qps-per-node go together\n");
         goto done;
     }
-    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+    if (out && mkdir(out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "propsim replay: cannot create %s: %s\n", out, strerror(errno));
         goto done;
     }
@@ -389,9 +403,9 @@ int replay_main(int argc, char **argv)
             printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].plan.guard_holds,
                    r.sets[i].plan.guard_limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
     }
-    if (r.no_timeline)
+    if (out && r.no_timeline)
         printf("outputs: %s/summary.json%s\n", out, chart ? ", chart.svg" : "");
-    else
+    else if (out)
         printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
     rc = 0;
 done:

@@ -26,7 +26,7 @@
 #include "trace.h"
 
 #define MAX_SETS REPLAY_CHART_MAX_SETS
-#define MAX_POLLS_PER_GAP 1e7 /* over 3 years at the default 10 s */
+#define MAX_POLLS_PER_GAP 1e7 /* over 3 years at the default 10 s: longer gaps are refused as unit mix-ups */
 #define MAX_LEVELS 512
 
 struct level_time {
@@ -65,6 +65,8 @@ struct replay {
     bool placement;               /* they hold required hostname anti-affinity: cap at the eligible nodes */
     struct node_set *nodes;
     double poll, from, to;
+    double max_polls_per_gap; /* MAX_POLLS_PER_GAP, lower in the fuzz target */
+    double polls_left;        /* poll decisions this run may still make (the fuzz target's budget) */
     bool has_from, has_to;
     double qps_replica, qps_node;
     FILE *csv, *jsonl;
@@ -80,7 +82,8 @@ struct replay {
 };
 
 /* Open timeline.csv/.jsonl in out_dir (or /dev/null with no_timeline), the node set and the
- * chart (when `chart`), and start every params set at `initial` replicas. */
+ * chart (when `chart`), and start every params set at `initial` replicas. out_dir NULL (here and
+ * in replay_end): every output is rendered and none is kept — the fuzz target's mode. */
 int replay_begin(struct replay *r, const char *out_dir, long initial, bool chart);
 /* Play the trace through the virtual clock: a decision after each group of same-time events and
  * every poll period. Consumes t (closes it); *bad_lines gets the trace's bad-line count. */
@@ -88,5 +91,15 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
 /* Flush the timeline, close it, and write summary.json and chart.svg in out_dir. */
 int replay_end(struct replay *r, const char *out_dir, const char *trace_path, long bad_lines);
 void replay_release(struct replay *r);
+/* How replay_command runs: replay_main's are {true, MAX_POLLS_PER_GAP, INFINITY}. The fuzz target
+ * keeps no outputs (--out is neither needed nor used; everything is rendered in memory and
+ * dropped) and refuses gaps (or a run) of more than a few thousand polls, which cost it seconds
+ * an input while testing nothing new. */
+struct replay_command_opts {
+    bool keep_outputs;
+    double max_polls_per_gap;
+    double max_polls; /* in the whole run */
+};
+int replay_command(int argc, char **argv, const struct replay_command_opts *o);
 
 #endif

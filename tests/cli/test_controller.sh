@@ -67,10 +67,11 @@ set_params() { # set_params 'VALUE-JSON-STRING' (data map as JSON)
 writes() { curl -s "$URL/propsim/stats" | grep -o '"\(update\|patch\)":{[^}]*}' | grep -o '"deployments":[0-9]*' | cut -d: -f2 | paste -sd+ | bc; }
 replicas_retry() { local r; for _ in $(seq 50); do r=$(replicas 2>/dev/null); [ -n "$r" ] && { echo "$r"; return; }; sleep 0.05; done; }
 
-# 1. Scale with the cluster (CoreDNS defaults: 16 nodes per replica, never a single replica)
+# 1. Scale with the cluster (CoreDNS defaults: 16 nodes per replica, never a single replica), with
+#    CPA's exact timing (--guard=false): scale-downs follow at once
 serve main --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 10
-run_ps main --kubeconfig "$KC" --v=1
+run_ps main --kubeconfig "$KC" --v=1 --guard=false
 wait_replicas 2 "10 nodes -> 2 (preventSinglePointFailure)"
 add_nodes 11 40
 wait_replicas 3 "40 nodes -> 3"
@@ -339,7 +340,7 @@ kill $PS_PID
 #     override on the ConfigMap releases it
 serve guard --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 48
-run_ps guard --kubeconfig "$KC" --guard --metrics-addr 127.0.0.1:18395
+run_ps guard --kubeconfig "$KC" --metrics-addr 127.0.0.1:18395 # no --guard: on by default
 wait_replicas 3 "guard: 48 nodes -> 3"
 for i in $(seq 1 40); do
   curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
@@ -353,7 +354,7 @@ grep -q '"reason":"ScaleDownHeld"' <<<"$ev" && grep -q '"type":"Warning"' <<<"$e
 m=$(curl -s 127.0.0.1:18395/metrics)
 grep -q '^propscaler_guard_holding{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" &&
   grep -q '^propscaler_guard_holds_total{namespace="kube-system",target="deployment/coredns"} [1-9]' <<<"$m" || fail "guard metrics"
-run_ps guarddry --kubeconfig "$KC" --guard --dry-run
+run_ps guarddry --kubeconfig "$KC" --dry-run
 sleep 1.2
 kill $PS_PID
 grep -q '^dry-run: guard holds kube-system/coredns deployment/coredns at 3: holding 3 replicas' "$work/guarddry.out" ||
@@ -368,7 +369,7 @@ kill $PS_PID
 # 11b. The guard, live: an autoscaler deleting 60% of the nodes is held; a gradual shrink is followed
 serve guard2 --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 48
-run_ps guard2 --kubeconfig "$KC" --guard
+run_ps guard2 --kubeconfig "$KC"
 wait_replicas 3 "guard 60%: 48 nodes -> 3"
 del_nodes 1 29
 sleep 1.5
@@ -377,7 +378,7 @@ grep -Eq 'holding 3 replicas \(would scale down to [12]\): the counted nodes fel
 kill $PS_PID
 serve guard3 --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 48
-run_ps guard3 --kubeconfig "$KC" --guard --scale-down-delay 0 --guard-window 2s
+run_ps guard3 --kubeconfig "$KC" --guard=true --scale-down-delay 0 --guard-window 2s
 wait_replicas 3 "guard gradual: 48 nodes -> 3"
 for i in $(seq 1 30); do del_nodes "$i" "$i"; sleep 0.25; done
 wait_replicas 2 "guard: a gradual shrink (1 node per 0.25 s, 2 s window) is followed"

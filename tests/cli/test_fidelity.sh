@@ -71,9 +71,11 @@ node() { # node T TYPE NAME [unschedulable] [ready]
   for i in 1 2 3 4 5; do node "$t" MODIFIED "n$i"; t=$(echo "$t + 0.4" | bc); done
 } >"$work/trace.jsonl"
 
-# offline: both params sets on the same trace (timeline columns 7 and 10 are their actions)
+# offline: both params sets on the same trace (timeline columns 7 and 10 are their actions). This
+# stage holds propscaler to CPA's exact timing: the guard (on by default) is off, live and offline;
+# the guard stage below runs with the defaults.
 "$PROPSIM" replay "$work/trace.jsonl" --params "$PARAMS" --params "$LADDER" --out "$work/replay" --initial-replicas 1 \
-  --no-chart >/dev/null 2>&1 || fail "replay failed"
+  --guard=false --no-chart >/dev/null 2>&1 || fail "replay failed"
 offline_linear=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/replay/timeline.csv" | tr '\n' ' ')
 offline_ladder=$(awk -F, 'NR > 1 && $10 != "" {print $10}' "$work/replay/timeline.csv" | tr '\n' ' ')
 
@@ -91,10 +93,10 @@ offline_ladder=$(awk -F, 'NR > 1 && $10 != "" {print $10}' "$work/replay/timelin
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(head -1 "$work/port")
 "$PROPSCALER" --kubeconfig "$work/kc" --namespace kube-system --configmap cm --target deployment/coredns \
-  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/live.log" &
+  --metrics-addr 127.0.0.1:0 --guard=false >/dev/null 2>"$work/live.log" &
 PS=$!
 "$PROPSCALER" --kubeconfig "$work/kc" --namespace kube-system --configmap cm-ladder --target deployment/metrics \
-  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/live-ladder.log" &
+  --metrics-addr 127.0.0.1:0 --guard=false >/dev/null 2>"$work/live-ladder.log" &
 PS2=$!
 wait_ready "$work/live.log"
 wait_ready "$work/live-ladder.log"
@@ -132,11 +134,11 @@ awk -v tmpl="$(cat "$work/node.json")" -v orig=ci-ln-3z9y7mt-f76d1-69jcr-worker-
     for (i = from; i <= to; i++) { o = tmpl; gsub(orig, sprintf("burst-%05d", i), o)
       printf "{\"t\":%d,\"type\":\"%s\",\"object\":%s}\n", t, type, o } }' >"$work/burst.jsonl"
 BPARAMS='{"linear":{"nodesPerReplica":16}}'
-"$PROPSIM" replay "$work/burst.jsonl" --params "$BPARAMS" --out "$work/breplay" --initial-replicas 1 --no-chart >/dev/null 2>&1 ||
+"$PROPSIM" replay "$work/burst.jsonl" --params "$BPARAMS" --out "$work/breplay" --initial-replicas 1 --guard=false --no-chart >/dev/null 2>&1 ||
   fail "burst replay failed"
 offline_burst=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/breplay/timeline.csv" | tr '\n' ' ')
 cm_objects "$BPARAMS" >"$work/bobjects.yaml"
-live blive "$work/burst.jsonl" "$work/bobjects.yaml"
+live blive "$work/burst.jsonl" "$work/bobjects.yaml" --guard=false
 live_burst=$LIVE
 echo "bursts offline: $offline_burst"
 echo "bursts live:    $live_burst"
@@ -196,8 +198,9 @@ echo "placement live:    $live_place"
 [ "$offline_place" = "$live_place" ] || fail "placement: live and offline differ"
 
 # The guard stage: a NotReady wave over most of the nodes (what a control-plane outage looks
-# like), then recovery and a real shrink. Live with --guard and offline with --guard hold, limit
-# and release alike (the scale-down delay off, so the 0.5 s spacing alone decides).
+# like), then recovery and a real shrink. Live and offline, with the guard on by default (no
+# --guard), hold, limit and release alike (the scale-down delay off, so the 0.5 s spacing alone
+# decides).
 {
   for i in $(seq 1 20); do node 0 ADDED "g$i"; done
   t=0.5
@@ -209,7 +212,7 @@ echo "placement live:    $live_place"
   done
 } >"$work/guard.jsonl"
 GPARAMS='{"linear":{"nodesPerReplica":1}}'
-GUARD=(--guard --scale-down-delay 0)
+GUARD=(--scale-down-delay 0) # and no --guard: it is on by default
 "$PROPSIM" replay "$work/guard.jsonl" --params "$GPARAMS" "${GUARD[@]}" --out "$work/greplay" --initial-replicas 1 \
   --no-chart >"$work/greplay.out" 2>&1 || fail "guard replay failed: $(cat "$work/greplay.out")"
 offline_guard=$(awk -F, 'NR > 1 && $7 != "" {print $7}' "$work/greplay/timeline.csv" | tr '\n' ' ')

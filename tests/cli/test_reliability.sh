@@ -71,9 +71,11 @@ serve() { # serve NAME PORT ARGS... -> URL, PORT, KC, SERVE_PID; audit in $work/
   URL=http://127.0.0.1:$PORT
   KC=$work/kc
 }
+# Every write is checked against the rule's count for the cluster at that moment, so the guard
+# (which may rightly write a held or limited count) is off: --guard=false, CPA's exact timing.
 run_ps() { # run_ps NAME ARGS... -> PS_PID
   "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler --target deployment/coredns \
-    --metrics-addr 127.0.0.1:0 "${@:2}" >"$work/$1.out" 2>"$work/$1.log" &
+    --metrics-addr 127.0.0.1:0 --guard=false "${@:2}" >"$work/$1.out" 2>"$work/$1.log" &
   PS_PID=$!
   pids+=($PS_PID)
 }
@@ -312,7 +314,7 @@ EOF
 # frozen past its lease (STOP/CONT) while the cluster keeps changing.
 leader_replica() { # leader_replica NAME -> pid
   HOSTNAME=same-host "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --configmap coredns-autoscaler \
-    --target deployment/coredns --metrics-addr 127.0.0.1:0 --leader-elect --poll-period-seconds 1 \
+    --target deployment/coredns --metrics-addr 127.0.0.1:0 --guard=false --leader-elect --poll-period-seconds 1 \
     --leader-elect-lease-duration 1s --leader-elect-renew-deadline 700ms --leader-elect-retry-period 200ms \
     >>"$work/$1.out" 2>>"$work/$1.log" &
   echo $!

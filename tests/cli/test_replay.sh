@@ -61,7 +61,7 @@ fp_check() { # name trace options...
   sed "s|fp-$name-b|fp-$name-a|g" "$work/fp-$name-b.out" | cmp -s - "$work/fp-$name-a.out" || fail "fast path vs --json-decode ($name): stdout differs"
   cmp -s "$work/fp-$name-a.err" "$work/fp-$name-b.err" || fail "fast path vs --json-decode ($name): stderr differs"
 }
-fp_check google "$work/g.jsonl.gz"
+fp_check google "$work/g.jsonl.gz" --guard=false
 fp_check google-legacy "$work/g.jsonl.gz" --legacy-schedulable --max-cores-per-node 3 --guard
 for s in outage mass-delete upgrade flapping; do
   fp_check "$s" "$work/fp-$s.jsonl.gz" --guard
@@ -308,17 +308,23 @@ done
 "$PROPSIM" generate nonsense -o "$work/n" >/dev/null 2>&1; [ $? = 2 ] || fail "unknown scenario -> 2"
 
 # 8. The guard, offline: an outage never scales CoreDNS down; 60% of the nodes deleted is held,
-#    then followed after the settle time; a gradual shrink is followed; and it is off by default
+#    then followed after the settle time; a gradual shrink is followed. It is on by default: a
+#    newcomer replaying the outage without flags sees the hold; --guard=false is CPA's timing.
 "$PROPSIM" generate outage --nodes 200 -o "$work/outage200.jsonl" >/dev/null
-out=$("$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --guard --out "$work/g-outage")
+out=$("$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --out "$work/g-outage")
+grep -q 'the guard held [1-9]' <<<"$out" || fail "guard on by default: the report says it held: $out"
 awk -F, 'NR > 1 && $7 ~ /->/ { split($7, a, "->"); if (a[2] + 0 < a[1] + 0) bad = 1 } END { exit bad }' "$work/g-outage/timeline.csv" ||
   fail "guard: the outage replay scaled down: $(awk -F, 'NR > 1 && $7 != ""' "$work/g-outage/timeline.csv" | head -5)"
 grep -q 'holding 13 replicas (would scale down to' "$work/g-outage/timeline.csv" || fail "guard: the hold's reason is in the timeline"
 grep -q '"guard":"holding 13 replicas' "$work/g-outage/timeline.jsonl" || fail "guard: reason in timeline.jsonl"
 grep -q '"guardHolds":[[:space:]]*[1-9]' "$work/g-outage/summary.json" || fail "guard: holds counted in the summary"
 grep -q 'amber: the guard held' "$work/g-outage/chart.svg" && grep -q 'fill="#ffbf00"' "$work/g-outage/chart.svg" || fail "guard: holds on the chart"
-"$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --out "$work/n-outage" | grep -q '23 scaling actions (12 up, 11 down)' ||
-  fail "without --guard the replay is CPA's (scales down in the outage)"
+"$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --guard=false --out "$work/n-outage" | grep -q '23 scaling actions (12 up, 11 down)' ||
+  fail "with --guard=false the replay is CPA's (scales down in the outage)"
+"$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --guard=true --out "$work/t-outage" | grep -q 'the guard held [1-9]' ||
+  fail "--guard=true: the guard holds"
+out=$("$PROPSIM" replay "$work/outage200.jsonl" --params "$COREDNS" --guard=maybe --out "$work/m-outage" 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q -- '--guard=maybe: expected true or false' <<<"$out" || fail "--guard=maybe: exit 2 naming the value: $rc $out"
 "$PROPSIM" generate mass-delete --nodes 200 --fraction 0.6 --duration 1800 -o "$work/md.jsonl" >/dev/null
 "$PROPSIM" replay "$work/md.jsonl" --params "$COREDNS" --guard --out "$work/g-md" >/dev/null
 first_down=$(awk -F, 'NR > 1 && $7 ~ /->/ { split($7, a, "->"); if (a[2] + 0 < a[1] + 0) { print $1; exit } }' "$work/g-md/timeline.csv")
