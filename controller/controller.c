@@ -32,6 +32,7 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     c->loop = loop;
     c->cfg = cfg;
     pthread_mutex_init(&c->mu, NULL);
+    removals_init(c);
     cm_data_init(&c->cm);
     params_init(&c->params);
     c->plan_opts = (struct planner_opts){.policy = cfg->policy_opts, .guard = cfg->guard,
@@ -228,6 +229,7 @@ void controller_free(struct controller *c)
     buf_release(&c->record_pending);
     if (c->record)
         fclose(c->record);
+    removals_free(c);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }

@@ -43,5 +43,9 @@ int controller_healthz(struct controller *c, char *body, size_t len);
 int controller_readyz(struct controller *c, char *body, size_t len);
 int controller_last_poll(struct controller *c, char *body, size_t len);
 char *controller_metrics(struct controller *c);
+/* --node-guard: review an AdmissionReview body (the webhook's review function; ctx is the
+ * controller). The answer is a heap string; *status 200 with an AdmissionReview, 400 with the
+ * reason a body was refused. */
+char *controller_review_node_removal(void *ctx, const char *body, size_t len, int *status);
 
 #endif

@@ -10,9 +10,11 @@
  *   hotspots.c    where the target's pods run: replicas piled on nodes
  *   record.c      --record: the observed node history as a trace
  *   endpoints.c   /healthz, /readyz, /last-poll, /metrics (called from the HTTP thread)
+ *   removals.c    --node-guard: the node-removal webhook's reviews (its HTTP thread) and Events
  *
  * Ownership: struct controller owns everything it points to except the loop and the config
- * (borrowed, see controller.h). Fields read by the HTTP thread are guarded by `mu`.
+ * (borrowed, see controller.h). Fields read by the HTTP thread are guarded by `mu`; the node
+ * guard's state, shared with the webhook's thread, by `ng_mu`.
  */
 #ifndef PROPSCALER_CONTROLLER_INTERNAL_H
 #define PROPSCALER_CONTROLLER_INTERNAL_H
@@ -37,6 +39,7 @@
 #include "kubeconfig.h"
 #include "leader.h"
 #include "log.h"
+#include "nodeguard.h"
 #include "nodes.h"
 #include "params.h"
 #include "placement.h"
@@ -74,6 +77,14 @@ struct target_state {
     char piled[512];      /* the last reported over-limit nodes (report on change) */
     ev_timer hot_timer;   /* pod changes are evaluated together, half a second after a burst */
     int busiest, over_limit, over_qps;
+};
+
+/* A node-removal decision waiting for the loop to post its Event. */
+#define REMOVAL_EVENTS 64
+struct removal_event {
+    char node[256], uid[128];
+    bool refused;
+    char message[1400];
 };
 
 struct controller {
@@ -122,6 +133,15 @@ struct controller {
     double last_success;       /* wall time of the last successful reconcile */
     unsigned long reconciles, reconcile_errors, scale_writes, conflicts;
     struct cluster_summary summary;
+    /* --node-guard: shared with the webhook's thread under ng_mu */
+    pthread_mutex_t ng_mu;
+    struct nodeguard_state ng;
+    struct nodeguard_opts ng_opts;
+    bool ng_synced;            /* the nodes have been listed */
+    struct removal_event ng_events[REMOVAL_EVENTS]; /* decisions whose Events the loop posts */
+    int ng_n_events;
+    unsigned long ng_events_dropped;
+    ev_async ng_async;         /* wakes the loop to post them */
 };
 
 
@@ -153,6 +173,17 @@ void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void output_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg);
 void output_hold(struct controller *c, struct target_state *ts, int32_t current, int32_t would, const char *reason);
 void output_plan(struct controller *c, struct target_state *ts, const struct plan *plan);
+
+void output_object_event(struct controller *c, const char *ns, const char *api_version, const char *kind,
+                         const char *name, const char *uid, const char *type, const char *reason, const char *msg);
+
+/* removals.c */
+void removals_init(struct controller *c);
+void removals_free(struct controller *c);
+/* The node set changed (name: the node of a watch event, or NULL after a LIST). */
+void removals_observe(struct controller *c, enum watch_event_type type, const char *name);
+void removals_override(struct controller *c);
+void removals_metrics(struct controller *c, struct buf *b);
 
 /* hotspots.c */
 void hotspots_selector_text(const cJSON *sel, char *out, size_t len);

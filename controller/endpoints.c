@@ -147,6 +147,7 @@ char *controller_metrics(struct controller *c)
     buf_printf(&b, "# HELP propscaler_api_request_duration_seconds Latency of non-watch API requests.\n# TYPE propscaler_api_request_duration_seconds summary\n");
     buf_printf(&b, "propscaler_api_request_duration_seconds_sum %.6f\npropscaler_api_request_duration_seconds_count %lu\n",
                ks->latency_sum_s, ks->latency_count);
+    removals_metrics(c, &b);
     buf_printf(&b, "# HELP propscaler_api_received_bytes_total Bytes received from the API server.\n# TYPE propscaler_api_received_bytes_total counter\npropscaler_api_received_bytes_total %lu\n", ks->bytes_received);
     return buf_take(&b);
 }

@@ -19,7 +19,8 @@ enum flag_id {
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
     ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
-    ID_MAX_RESPONSE, ID_IGNORED
+    ID_MAX_RESPONSE, ID_NODE_GUARD, ID_NODE_GUARD_MODE, ID_WEBHOOK_ADDR, ID_WEBHOOK_CERT, ID_WEBHOOK_KEY,
+    ID_WEBHOOK_SELF_SIGNED, ID_WEBHOOK_SERVICE, ID_IGNORED
 };
 
 struct flag_def {
@@ -88,6 +89,13 @@ static const struct flag_def defs[] = {
     {"dns-qps-per-node-limit", F_STRING, ID_QPS_LIMIT, "report nodes whose replicas would serve more than this many QPS (per-VM DNS limits; with --qps-per-replica)"},
     {"qps-per-replica", F_STRING, ID_QPS_REPLICA, "expected QPS served by each replica (for --dns-qps-per-node-limit)"},
     {"scale-down-delay", F_DURATION, ID_DELAY, "guard: scale down only to the highest answer of this long (default 60s)"},
+    {"node-guard", F_BOOL, ID_NODE_GUARD, "serve the node-removal admission webhook (the 50% rule for cluster-autoscaler, Karpenter, Cluster API)"},
+    {"node-guard-mode", F_STRING, ID_NODE_GUARD_MODE, "node-guard: enforce (refuse, default) or warn (admit with a warning)"},
+    {"webhook-addr", F_STRING, ID_WEBHOOK_ADDR, "node-guard: HTTPS address of POST /validate-node-removal (default :8443)"},
+    {"webhook-cert", F_STRING, ID_WEBHOOK_CERT, "node-guard: serving certificate (PEM file; reloaded when it changes)"},
+    {"webhook-key", F_STRING, ID_WEBHOOK_KEY, "node-guard: its private key (PEM file)"},
+    {"webhook-self-signed", F_BOOL, ID_WEBHOOK_SELF_SIGNED, "node-guard: generate the serving certificate (and say its CA bundle)"},
+    {"webhook-service", F_STRING, ID_WEBHOOK_SERVICE, "node-guard: the Service the certificate names (default propscaler-node-guard)"},
 };
 
 const char *target_kind_title(enum target_kind k)
@@ -121,6 +129,8 @@ void flags_init(struct propscaler_config *c)
     c->renew_deadline_s = 10;
     c->retry_period_s = 2;
     c->metrics_addr = ":8080";
+    c->webhook_addr = ":8443";
+    c->webhook_service = "propscaler-node-guard";
     c->foreign_writer_backoff_s = 600;
     c->max_response_bytes = (size_t)16 << 20;
     cm_data_init(&c->default_data);
@@ -377,6 +387,19 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         return 0;
     }
     case ID_METRICS_ADDR: c->metrics_addr = v; return 0;
+    case ID_NODE_GUARD: c->node_guard = b; return 0;
+    case ID_NODE_GUARD_MODE:
+        if (strcmp(v, "enforce") != 0 && strcmp(v, "warn") != 0) {
+            snprintf(err, errlen, "--node-guard-mode: expected enforce or warn, got \"%s\"", v);
+            return -1;
+        }
+        c->node_guard_warn = strcmp(v, "warn") == 0;
+        return 0;
+    case ID_WEBHOOK_ADDR: c->webhook_addr = v; return 0;
+    case ID_WEBHOOK_CERT: c->webhook_cert = v; return 0;
+    case ID_WEBHOOK_KEY: c->webhook_key = v; return 0;
+    case ID_WEBHOOK_SELF_SIGNED: c->webhook_self_signed = b; return 0;
+    case ID_WEBHOOK_SERVICE: c->webhook_service = v; return 0;
     case ID_LOG_FORMAT:
         if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0) {
             snprintf(err, errlen, "--log-format: expected text or json, got \"%s\"", v);
@@ -532,6 +555,15 @@ enum flags_result flags_parse(struct propscaler_config *c, int argc, const char 
     if ((c->dns_qps_node_limit > 0) != (c->qps_per_replica > 0)) {
         snprintf(err, errlen, "--dns-qps-per-node-limit and --qps-per-replica go together");
         return FLAGS_ERROR;
+    }
+    if (c->node_guard) {
+        bool files = c->webhook_cert && c->webhook_cert[0] && c->webhook_key && c->webhook_key[0];
+        if (files == c->webhook_self_signed ||
+            (!files && ((c->webhook_cert && c->webhook_cert[0]) || (c->webhook_key && c->webhook_key[0])))) {
+            snprintf(err, errlen, "--node-guard needs its serving certificate: --webhook-cert FILE and --webhook-key FILE "
+                     "(cert-manager's Secret, mounted), or --webhook-self-signed (not both)");
+            return FLAGS_ERROR;
+        }
     }
     if (c->leader_elect && !(c->retry_period_s < c->renew_deadline_s && c->renew_deadline_s < c->lease_duration_s)) {
         snprintf(err, errlen, "leader election needs retry period < renew deadline < lease duration "

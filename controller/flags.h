@@ -61,11 +61,18 @@ struct propscaler_config {
     bool healthz_always_ok;      /* CPA's /healthz (always 200) instead of the loop check */
     struct node_count_opts count_opts;
     struct policy_opts policy_opts;
-    struct guard_opts guard;     /* off unless --guard or a --guard-* / step / delay flag */
+    struct guard_opts guard;     /* on unless --guard=false; the node guard shares its share, window, settle */
     bool placement_warn_only;    /* report replicas beyond the eligible nodes, do not cap them */
     int max_replicas_per_node;   /* 0: 1 under hostname anti-affinity, else 2 */
     double dns_qps_node_limit;   /* > 0 with qps_per_replica: flag nodes whose replicas exceed it */
     double qps_per_replica;
+    /* the node-removal admission webhook */
+    bool node_guard;
+    bool node_guard_warn;        /* admit, with a warning, what enforce mode would refuse */
+    const char *webhook_addr;    /* host:port of the HTTPS server */
+    const char *webhook_cert, *webhook_key; /* PEM files, reloaded when they change */
+    bool webhook_self_signed;    /* generate a CA and serving certificate at start */
+    const char *webhook_service; /* the Service name the generated certificate carries */
 };
 
 enum flags_result { FLAGS_OK = 0, FLAGS_EXIT_OK = 1, FLAGS_ERROR = -1 };

@@ -62,6 +62,7 @@ static void nodes_list_end(void *ctx, const char *rv)
     c->nodes = c->staging; /* the complete list replaces the old state at once */
     c->staging = NULL;
     LOG_V(2, "listed %zu nodes at resourceVersion %s", node_set_size(c->nodes), rv);
+    removals_observe(c, WEV_ADDED, NULL);
     reconcile_schedule(c, 0);
 }
 
@@ -83,6 +84,7 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
         node_set_remove(c->nodes, n.name);
     else if (node_set_upsert(c->nodes, &n) != 0)
         LOG_ERROR("out of memory updating node %s", n.name);
+    removals_observe(c, type, n.name);
     reconcile_coalesce_event(c); /* a burst of node events is one decision */
 }
 
@@ -155,6 +157,7 @@ static void cm_store(struct controller *c, const cJSON *obj)
     if (strcmp(v, c->guard_override) != 0) {
         if (v[0]) {
             c->override_pending = true;
+            removals_override(c);
             LOG_INFO("guard override requested on ConfigMap %s/%s (%s): any hold is released", c->cfg->namespace_,
                      c->cfg->configmap, v);
         }

@@ -53,7 +53,7 @@ char *kube_base64_decode(const char *in, size_t *out_len)
     return out;
 }
 
-static int read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
+int kubeconfig_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -152,7 +152,7 @@ static int load_blob(const cJSON *o, const char *field, const char *dir, const c
     if (file) {
         char *p = resolve(dir, file);
         char ferr[512];
-        int rc = p ? read_file(p, out, len, ferr, sizeof ferr) : -1;
+        int rc = p ? kubeconfig_read_file(p, out, len, ferr, sizeof ferr) : -1;
         if (rc != 0)
             snprintf(err, errlen, "%s: %s: %s", what, field, p ? ferr : "out of memory");
         free(p);
@@ -167,7 +167,7 @@ int kubeconfig_load(const char *path, const char *context, struct kube_endpoint 
     char *text = NULL;
     size_t len;
     char e2[512];
-    if (read_file(path, &text, &len, e2, sizeof e2) != 0) {
+    if (kubeconfig_read_file(path, &text, &len, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "kubeconfig: %s", e2);
         return -1;
     }
@@ -299,7 +299,7 @@ int kubeconfig_in_cluster(const char *dir, struct kube_endpoint *out, char *err,
     out->token_file = strdup(path);
     snprintf(path, sizeof path, "%s/ca.crt", dir);
     char e2[512];
-    if (read_file(path, &out->ca_pem, &out->ca_len, e2, sizeof e2) != 0) {
+    if (kubeconfig_read_file(path, &out->ca_pem, &out->ca_len, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "in-cluster config: %s", e2);
         kube_endpoint_release(out);
         return -1;
@@ -307,7 +307,7 @@ int kubeconfig_in_cluster(const char *dir, struct kube_endpoint *out, char *err,
     snprintf(path, sizeof path, "%s/namespace", dir);
     char *ns = NULL;
     size_t nslen;
-    if (read_file(path, &ns, &nslen, e2, sizeof e2) == 0) {
+    if (kubeconfig_read_file(path, &ns, &nslen, e2, sizeof e2) == 0) {
         while (nslen && (ns[nslen - 1] == '\n' || ns[nslen - 1] == ' '))
             ns[--nslen] = '\0';
         out->namespace_ = ns;

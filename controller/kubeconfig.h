@@ -45,4 +45,8 @@ int kube_endpoint_check(const struct kube_endpoint *ep, const char *what, char *
 /* Decode standard base64 (whitespace ignored). Returns a heap buffer or NULL on bad input. */
 char *kube_base64_decode(const char *in, size_t *out_len);
 
+/* A small file (a kubeconfig, a certificate or key: at most 16 MiB), NUL-terminated
+ * in *data (the caller frees); -1 with err naming the file and the reason. */
+int kubeconfig_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen);
+
 #endif

@@ -67,26 +67,37 @@ void output_event(struct controller *c, struct target_state *ts, const char *typ
 {
     if (c->cfg->dry_run || (c->leader && !leader_is_leading(c->leader)))
         return;
-    char ts_now[40], name[400];
+    output_object_event(c, c->cfg->namespace_, ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "v1" : "apps/v1",
+                        target_kind_title(ts->t->kind), ts->t->name, ts->uid, type, reason, msg);
+}
+
+/* An Event about any object: `ns` is the object's namespace, or the Event's ("default") for a
+ * cluster-scoped object such as a Node. The uid lets `kubectl describe` find it. */
+void output_object_event(struct controller *c, const char *ns, const char *api_version, const char *kind,
+                         const char *name, const char *uid, const char *type, const char *reason, const char *msg)
+{
+    bool cluster_scoped = strcmp(kind, "Node") == 0;
+    char ts_now[40], ev_name[400];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts_now, sizeof ts_now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(name, sizeof name, "%s.%llx", ts->t->name, (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
+    snprintf(ev_name, sizeof ev_name, "%.250s.%llx", name, (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "apiVersion", "v1");
     cJSON_AddStringToObject(e, "kind", "Event");
     cJSON *m = cJSON_AddObjectToObject(e, "metadata");
-    cJSON_AddStringToObject(m, "name", name);
-    cJSON_AddStringToObject(m, "namespace", c->cfg->namespace_);
+    cJSON_AddStringToObject(m, "name", ev_name);
+    cJSON_AddStringToObject(m, "namespace", ns);
     cJSON *io = cJSON_AddObjectToObject(e, "involvedObject");
-    cJSON_AddStringToObject(io, "apiVersion", ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "v1" : "apps/v1");
-    cJSON_AddStringToObject(io, "kind", target_kind_title(ts->t->kind));
-    cJSON_AddStringToObject(io, "name", ts->t->name);
-    cJSON_AddStringToObject(io, "namespace", c->cfg->namespace_);
-    if (ts->uid[0])
-        cJSON_AddStringToObject(io, "uid", ts->uid);
+    cJSON_AddStringToObject(io, "apiVersion", api_version);
+    cJSON_AddStringToObject(io, "kind", kind);
+    cJSON_AddStringToObject(io, "name", name);
+    if (!cluster_scoped)
+        cJSON_AddStringToObject(io, "namespace", ns);
+    if (uid && uid[0])
+        cJSON_AddStringToObject(io, "uid", uid);
     cJSON_AddStringToObject(e, "reason", reason);
     cJSON_AddStringToObject(e, "message", msg);
     cJSON_AddStringToObject(e, "type", type);
@@ -99,7 +110,7 @@ void output_event(struct controller *c, struct target_state *ts, const char *typ
     char *text = cJSON_PrintUnformatted(e);
     cJSON_Delete(e);
     char path[512];
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", c->cfg->namespace_);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
     struct kreq_opts o = {.method = "POST", .path = path, .body = text};
     if (text)
         kclient_request(c->client, &o, NULL, event_done, c);

@@ -21,6 +21,7 @@
 #include "controller.h"
 #include "flags.h"
 #include "log.h"
+#include "webhook.h"
 
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                     const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -64,41 +65,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
 
 static struct MHD_Daemon *start_http(const char *addr, struct controller *c, char *err, size_t errlen)
 {
-    const char *colon = strrchr(addr, ':');
-    if (!colon) {
-        snprintf(err, errlen, "--metrics-addr: expected [HOST]:PORT such as :8080, got \"%s\"", addr);
+    char bound[96];
+    int fd = listen_tcp("metrics-addr", addr, bound, sizeof bound, err, errlen);
+    if (fd < 0)
         return NULL;
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535) {
-        snprintf(err, errlen, "--metrics-addr: bad port in \"%s\"", addr);
-        return NULL;
-    }
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    char host[64] = "0.0.0.0";
-    if (colon > addr) {
-        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
-    }
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "--metrics-addr: \"%s\" is not an IPv4 address", host);
-        return NULL;
-    }
-    /* the socket is ours, so a busy or forbidden port is reported with the kernel's reason */
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0) {
-        snprintf(err, errlen, "--metrics-addr: cannot listen on %s: %s", addr, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    socklen_t sl = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                                             http_handler, c, MHD_OPTION_LISTEN_SOCKET, fd,
                                             MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
@@ -108,7 +78,7 @@ static struct MHD_Daemon *start_http(const char *addr, struct controller *c, cha
         close(fd);
         return NULL;
     }
-    LOG_INFO("serving /healthz, /readyz, /last-poll and /metrics on %s:%u", host, (unsigned)ntohs(sa.sin_port));
+    LOG_INFO("serving /healthz, /readyz, /last-poll and /metrics on %s", bound);
     return d;
 }
 
@@ -148,6 +118,23 @@ int main(int argc, char **argv)
         flags_release(&cfg);
         return 2;
     }
+    struct webhook *hook = NULL;
+    if (cfg.node_guard) {
+        struct webhook_opts wo = {.addr = cfg.webhook_addr, .cert = cfg.webhook_cert, .key = cfg.webhook_key,
+                                  .self_signed = cfg.webhook_self_signed, .service = cfg.webhook_service,
+                                  .namespace_ = cfg.namespace_, .warn = cfg.node_guard_warn};
+        hook = webhook_start(&wo, controller_review_node_removal, c, err, sizeof err);
+        if (!hook) {
+            fprintf(stderr, "propscaler: %s\n", err);
+            MHD_stop_daemon(http);
+            controller_free(c);
+            flags_release(&cfg);
+            return 2;
+        }
+        if (webhook_ca_pem(hook))
+            LOG_INFO("node-guard: generated a self-signed serving certificate for %s.%s.svc; its caBundle:\n%s",
+                     cfg.webhook_service, cfg.namespace_, webhook_ca_pem(hook));
+    }
     ev_signal term, intr;
     ev_signal_init(&term, on_signal, SIGTERM);
     ev_signal_init(&intr, on_signal, SIGINT);
@@ -157,6 +144,7 @@ int main(int argc, char **argv)
     controller_start(c);
     ev_run(loop, 0);
     int rc = controller_exit_code(c);
+    webhook_stop(hook); /* no review may run on a freed controller */
     MHD_stop_daemon(http);
     ev_signal_stop(loop, &term);
     ev_signal_stop(loop, &intr);

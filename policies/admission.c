@@ -72,6 +72,11 @@ static bool has_allow_annotation(const cJSON *obj)
     return v && v[0];
 }
 
+static const char *uid_of(const cJSON *obj)
+{
+    return str_at(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "uid");
+}
+
 static void copy_name(char *out, size_t outlen, const char *name)
 {
     snprintf(out, outlen, "%s", name && strlen(name) < outlen ? name : "");
@@ -156,6 +161,8 @@ int admission_request_parse(const char *body, size_t len, struct admission_reque
             copy_name(r->node, sizeof r->node, str_at(cJSON_GetObjectItemCaseSensitive(status, "nodeRef"), "name"));
         r->removal = r->node[0] != '\0';
         r->node_override = has_allow_annotation(old);
+        if (r->subject == ADMISSION_NODE)
+            copy_name(r->node_uid, sizeof r->node_uid, uid_of(old));
         if (!r->node[0] && r->subject == ADMISSION_NODE) {
             snprintf(err, errlen, "request.name: missing for a DELETE of a Node");
             goto done;
@@ -172,6 +179,7 @@ int admission_request_parse(const char *body, size_t len, struct admission_reque
             const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
             copy_name(r->node, sizeof r->node, r->name[0] ? r->name : str_at(md, "name"));
             r->node_override = has_allow_annotation(obj);
+            copy_name(r->node_uid, sizeof r->node_uid, uid_of(obj));
             if (!r->node[0]) {
                 snprintf(err, errlen, "request.name: missing for an UPDATE of a Node");
                 goto done;

@@ -39,6 +39,7 @@ struct admission_request {
     char node[256];         /* the node it removes (when removal) */
     char mark[64];          /* UPDATE: the removal mark added */
     bool node_override;
+    char node_uid[128];     /* metadata.uid of the Node (removal of a Node), for its Event */
 };
 
 const char *admission_subject_name(enum admission_subject s);

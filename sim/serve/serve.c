@@ -324,7 +324,8 @@ int serve_main(int argc, char **argv)
         }
         ctx.tls = true;
     } else if (ctx.token) {
-        if (selfcert_generate(ctx.listen_host, &cert, &key, err, sizeof err) != 0) {
+        const char *names[] = {ctx.listen_host};
+        if (selfcert_generate(names, 1, 30, &cert, &key, err, sizeof err) != 0) {
             fprintf(stderr, "propsim serve: %s\n", err);
             rc = 1;
             goto done;

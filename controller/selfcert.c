@@ -21,7 +21,19 @@ static char *pem_string(const gnutls_datum_t *d)
     return s;
 }
 
-int selfcert_generate(const char *host, char **cert_pem, char **key_pem, char *err, size_t errlen)
+/* One more subjectAltName: an IP address when it parses as one, else a DNS name. */
+static int add_name(gnutls_x509_crt_t crt, const char *name)
+{
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, name, addr) == 1)
+        return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 4, GNUTLS_FSAN_APPEND);
+    if (inet_pton(AF_INET6, name, addr) == 1)
+        return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 16, GNUTLS_FSAN_APPEND);
+    return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name, (unsigned)strlen(name), GNUTLS_FSAN_APPEND);
+}
+
+int selfcert_generate(const char *const *names, size_t n_names, int days, char **cert_pem, char **key_pem, char *err,
+                      size_t errlen)
 {
     gnutls_x509_privkey_t key = NULL;
     gnutls_x509_crt_t crt = NULL;
@@ -42,8 +54,8 @@ int selfcert_generate(const char *host, char **cert_pem, char **key_pem, char *e
     time_t now = time(NULL);
     if ((r = gnutls_x509_crt_set_version(crt, 3)) < 0 || (r = gnutls_x509_crt_set_serial(crt, serial, sizeof serial)) < 0 ||
         (r = gnutls_x509_crt_set_activation_time(crt, now - 3600)) < 0 ||
-        (r = gnutls_x509_crt_set_expiration_time(crt, now + 30 * 24 * 3600)) < 0 ||
-        (r = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, "propsim", 7)) < 0 ||
+        (r = gnutls_x509_crt_set_expiration_time(crt, now + (time_t)days * 24 * 3600)) < 0 ||
+        (r = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, "propscaler", 10)) < 0 ||
         (r = gnutls_x509_crt_set_key(crt, key)) < 0 || (r = gnutls_x509_crt_set_basic_constraints(crt, 1, -1)) < 0 ||
         (r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_CERT_SIGN)) < 0 ||
         (r = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0)
@@ -55,17 +67,10 @@ int selfcert_generate(const char *host, char **cert_pem, char **key_pem, char *e
         (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, v4, 4, GNUTLS_FSAN_APPEND)) < 0 ||
         (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, v6, 16, GNUTLS_FSAN_APPEND)) < 0)
         goto done;
-    unsigned char addr[16];
-    if (host && strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0) {
-        if (inet_pton(AF_INET, host, addr) == 1)
-            r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 4, GNUTLS_FSAN_APPEND);
-        else if (inet_pton(AF_INET6, host, addr) == 1)
-            r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 16, GNUTLS_FSAN_APPEND);
-        else
-            r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, host, (unsigned)strlen(host), GNUTLS_FSAN_APPEND);
-        if (r < 0)
+    for (size_t i = 0; i < n_names; i++)
+        if (names[i] && names[i][0] && strcmp(names[i], "127.0.0.1") != 0 && strcmp(names[i], "localhost") != 0 &&
+            (r = add_name(crt, names[i])) < 0)
             goto done;
-    }
     step = "signing";
     if ((r = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0)
         goto done;
@@ -85,7 +90,7 @@ int selfcert_generate(const char *host, char **cert_pem, char **key_pem, char *e
     rc = 0;
 done:
     if (rc != 0)
-        snprintf(err, errlen, "a self-signed certificate for --token: %s failed: %s", step, gnutls_strerror(r));
+        snprintf(err, errlen, "a self-signed certificate: %s failed: %s", step, gnutls_strerror(r));
     gnutls_free(cd.data);
     if (kd.data) {
         memset(kd.data, 0, kd.size);
