@@ -100,7 +100,7 @@ char *controller_review_node_removal(void *ctx, const char *body, size_t len, in
     if (!r.removal)
         return admission_response(r.uid, true, NULL, NULL);
     char reason[1200], message[1400];
-    struct nodeguard_numbers nums;
+    struct nodeguard_numbers nums = {0};
     const char *what = r.mark[0] ? "marking" : "deleting";
     char subject[600];
     if (r.subject == ADMISSION_NODE)
@@ -125,8 +125,8 @@ char *controller_review_node_removal(void *ctx, const char *body, size_t len, in
             nodeguard_node_gone(&c->ng, &c->ng_opts, ev_time(), r.node); /* admitted: it counts */
     } else if (refused) {
         c->ng.refused++;
-    } else {
-        c->ng.admitted++;
+    } else if (!c->ng_synced || !nums.repeat) {
+        c->ng.admitted++; /* nodes: a mark and then its delete are one removal */
     }
     snprintf(message, sizeof message, "%s%s", refused && warn ? "would refuse (warn mode, admitted): " : "", reason);
     if (refused || r.mark[0] || r.subject == ADMISSION_NODE)

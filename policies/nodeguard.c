@@ -141,6 +141,7 @@ void nodeguard_numbers(struct nodeguard_state *g, const struct nodeguard_opts *o
     out->budget = budget > o->min_absolute ? budget : o->min_absolute;
     out->nodes = g->nodes;
     out->notready = g->nodes - g->ready;
+    out->repeat = false;
 }
 
 static void fmt_minutes(double s, char *out, size_t len)
@@ -161,6 +162,7 @@ enum nodeguard_verdict nodeguard_decide(struct nodeguard_state *g, const struct 
     fmt_minutes(o->settle_s, settle, sizeof settle);
     double pct = 100 * o->max_node_loss;
     if (find_removal(g, name) >= 0) {
+        out->repeat = true;
         snprintf(reason, len, "node %s: already counted among the %lld removals of the last %s (budget %lld)", name,
                  (long long)out->removed, win, (long long)out->budget);
         return NODEGUARD_ALLOW;

@@ -59,6 +59,7 @@ struct nodeguard_numbers {
     int64_t removed;     /* removed or marked within the window, this one included when allowed */
     int64_t budget;      /* how many may be: max(floor(share x high_water), min_absolute) */
     int64_t nodes, notready;
+    bool repeat;         /* the name was already counted in the window (a mark, then its delete) */
 };
 
 void nodeguard_opts_default(struct nodeguard_opts *o);
