@@ -1,12 +1,12 @@
 #define _DEFAULT_SOURCE
 #include "kubeconfig.h"
+#include "selfcert.h"
 
 #include <sys/stat.h>
 #include <stdint.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <nettle/base64.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,25 +32,6 @@ void kube_endpoint_release(struct kube_endpoint *ep)
     free(ep->namespace_);
     free(ep->context);
     memset(ep, 0, sizeof *ep);
-}
-
-char *kube_base64_decode(const char *in, size_t *out_len)
-{
-    /* Nettle's decoder (GnuTLS's own base64): whitespace is skipped, bad characters, data after
-     * the padding and a truncated final group are errors */
-    size_t n = strlen(in), w = BASE64_DECODE_LENGTH(n);
-    char *out = malloc(w + 1);
-    if (!out)
-        return NULL;
-    struct base64_decode_ctx ctx;
-    base64_decode_init(&ctx);
-    if (!base64_decode_update(&ctx, &w, (uint8_t *)out, n, in) || !base64_decode_final(&ctx)) {
-        free(out);
-        return NULL;
-    }
-    out[w] = '\0';
-    *out_len = w;
-    return out;
 }
 
 int kubeconfig_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)

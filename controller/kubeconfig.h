@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "selfcert.h" /* kube_base64_decode */
+
 struct kube_endpoint {
     char *server;        /* scheme://host:port, no trailing slash */
     char *ca_pem;        /* CA bundle in PEM; NULL: the system's CAs */
@@ -41,9 +43,6 @@ void kube_endpoint_release(struct kube_endpoint *ep);
 /* 0 when the credentials can work: the CA holds PEM certificates, the client certificate and key
  * parse and match (both loaders call it; `what` names the source in err). */
 int kube_endpoint_check(const struct kube_endpoint *ep, const char *what, char *err, size_t errlen);
-
-/* Decode standard base64 (whitespace ignored). Returns a heap buffer or NULL on bad input. */
-char *kube_base64_decode(const char *in, size_t *out_len);
 
 /* A small file (a kubeconfig, a certificate or key: at most 16 MiB), NUL-terminated
  * in *data (the caller frees); -1 with err naming the file and the reason. */

@@ -7,9 +7,29 @@
 #include <string.h>
 #include <time.h>
 
+#include <nettle/base64.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+
+char *kube_base64_decode(const char *in, size_t *out_len)
+{
+    /* Nettle's decoder (GnuTLS's own base64): whitespace is skipped, bad characters, data after
+     * the padding and a truncated final group are errors */
+    size_t n = strlen(in), w = BASE64_DECODE_LENGTH(n);
+    char *out = malloc(w + 1);
+    if (!out)
+        return NULL;
+    struct base64_decode_ctx ctx;
+    base64_decode_init(&ctx);
+    if (!base64_decode_update(&ctx, &w, (uint8_t *)out, n, in) || !base64_decode_final(&ctx)) {
+        free(out);
+        return NULL;
+    }
+    out[w] = '\0';
+    *out_len = w;
+    return out;
+}
 
 static char *pem_string(const gnutls_datum_t *d)
 {

@@ -19,6 +19,8 @@ static const struct kresource_def defs[] = {
     {"apps", "v1", "statefulsets", "StatefulSet", "statefulset", "sts", true, true},
     {"apps", "v1", "replicasets", "ReplicaSet", "replicaset", "rs", true, true},
     {"coordination.k8s.io", "v1", "leases", "Lease", "lease", "", true, false},
+    {"admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
+     "validatingwebhookconfiguration", "", false, false},
 };
 #define N_DEFS (sizeof defs / sizeof defs[0])
 

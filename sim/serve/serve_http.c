@@ -1,6 +1,7 @@
 /* HTTP for `propsim serve`: responses, the audit log, /propsim control endpoints, routing and
  * the daemon. Reads, watches and writes live in serve_read.c, serve_watch.c, serve_write.c. */
 #define _DEFAULT_SOURCE
+#include "serve_admit.h"
 #include "serve_http_internal.h"
 
 static const char *verb_names[] = {"get", "list", "watch", "create", "update", "patch", "delete"};
@@ -37,6 +38,8 @@ enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx, unsig
     MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
     if (hname && !typed)
         MHD_add_response_header(resp, hname, hvalue);
+    for (const char *w; (w = serve_admit_take_warning()) != NULL;) /* an admission webhook's warnings */
+        MHD_add_response_header(resp, "Warning", w);
     count_response(ctx, len, code, method, url);
     enum MHD_Result r = MHD_queue_response(c, code, resp);
     MHD_destroy_response(resp);

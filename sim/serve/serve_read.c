@@ -61,9 +61,16 @@ static cJSON *group_entry(const char *group)
     return g;
 }
 
+/* The named API groups served (every one at v1), in discovery order. */
+static const char *const api_groups[] = {"apps", "coordination.k8s.io", "admissionregistration.k8s.io"};
+#define N_API_GROUPS (sizeof api_groups / sizeof *api_groups)
+
 static bool known_group(const char *group)
 {
-    return strcmp(group, "apps") == 0 || strcmp(group, "coordination.k8s.io") == 0;
+    for (size_t i = 0; i < N_API_GROUPS; i++)
+        if (strcmp(group, api_groups[i]) == 0)
+            return true;
+    return false;
 }
 
 enum MHD_Result discovery(struct MHD_Connection *c, struct serve_ctx *ctx, const struct api_request *r,
@@ -102,8 +109,8 @@ enum MHD_Result discovery(struct MHD_Connection *c, struct serve_ctx *ctx, const
         cJSON_AddStringToObject(j, "kind", "APIGroupList");
         cJSON_AddStringToObject(j, "apiVersion", "v1");
         cJSON *groups = cJSON_AddArrayToObject(j, "groups");
-        cJSON_AddItemToArray(groups, group_entry("apps"));
-        cJSON_AddItemToArray(groups, group_entry("coordination.k8s.io"));
+        for (size_t i = 0; i < N_API_GROUPS; i++)
+            cJSON_AddItemToArray(groups, group_entry(api_groups[i]));
         break;
     }
     case AP_DISCOVERY_GROUP:
@@ -133,21 +140,23 @@ enum MHD_Result openapi_v3(struct MHD_Connection *c, struct serve_ctx *ctx, cons
     cJSON *j = cJSON_CreateObject();
     if (!*rest || strcmp(rest, "/") == 0) {
         cJSON *paths = cJSON_AddObjectToObject(j, "paths");
-        static const char *gvs[] = {"api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1"};
-        for (size_t i = 0; i < 3; i++) {
-            char u[128];
-            snprintf(u, sizeof u, "/openapi/v3/%s?hash=propsim1", gvs[i]);
-            cJSON_AddStringToObject(cJSON_AddObjectToObject(paths, gvs[i]), "serverRelativeURL", u);
+        for (size_t i = 0; i <= N_API_GROUPS; i++) {
+            char gv[128], u[160];
+            snprintf(gv, sizeof gv, i ? "apis/%s/v1" : "api/v1", i ? api_groups[i - 1] : "");
+            snprintf(u, sizeof u, "/openapi/v3/%s?hash=propsim1", gv);
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(paths, gv), "serverRelativeURL", u);
         }
         return send_json(c, ctx, 200, j, method, url);
     }
     const char *group = NULL;
     if (strcmp(rest, "/api/v1") == 0)
         group = "";
-    else if (strcmp(rest, "/apis/apps/v1") == 0)
-        group = "apps";
-    else if (strcmp(rest, "/apis/coordination.k8s.io/v1") == 0)
-        group = "coordination.k8s.io";
+    for (size_t i = 0; !group && i < N_API_GROUPS; i++) {
+        char gv[128];
+        snprintf(gv, sizeof gv, "/apis/%s/v1", api_groups[i]);
+        if (strcmp(rest, gv) == 0)
+            group = api_groups[i];
+    }
     if (!group) {
         cJSON_Delete(j);
         return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);

@@ -2,6 +2,7 @@
  * merge and strategic-merge patch (read-modify-write with conflict retries), delete; the Scale
  * view of workloads. See serve_http_internal.h. */
 #define _DEFAULT_SOURCE
+#include "serve_admit.h"
 #include "serve_http_internal.h"
 
 #include "kvalidate.h"
@@ -136,6 +137,19 @@ static void after_write(struct serve_ctx *ctx, struct MHD_Connection *c, struct 
     }
 }
 
+/* Validating admission webhooks (serve_admit): true when one refused, its answer sent. */
+static bool refused_by_webhook(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kresource_def *d,
+                               const struct api_request *r, const char *op, const char *name, const cJSON *obj,
+                               const cJSON *old, const char *method, const char *url, enum MHD_Result *result)
+{
+    unsigned code = 0;
+    cJSON *st = serve_admit(ctx, d, r->subresource, op, r->namespace_, name, obj, old, r->dry_run, &code);
+    if (!st)
+        return false;
+    *result = send_json(c, ctx, code, st, method, url);
+    return true;
+}
+
 /* Read-modify-write with retries on conflict, like the API server's GuaranteedUpdate. */
 enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
                                      const struct api_request *r, const cJSON *patch, enum patch_type type, bool scale,
@@ -181,6 +195,13 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
                 return send_status(c, ctx, 422, "Invalid", err, NULL, NULL, method, url); /* as the real server: no details */
             }
             keep_other_half(d, r->subresource, obj, old);
+            enum MHD_Result refused;
+            if (refused_by_webhook(c, ctx, d, r, "UPDATE", r->name, obj, old, method, url, &refused)) {
+                cJSON_Delete(old);
+                cJSON_Delete(obj);
+                kobj_unref(cur);
+                return refused;
+            }
             cJSON_Delete(old);
         }
         kobj_unref(cur);
@@ -258,6 +279,10 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(in, "metadata"), "name");
         if (cJSON_IsString(n))
             snprintf(name, sizeof name, "%s", n->valuestring);
+        if (refused_by_webhook(c, ctx, d, r, "CREATE", name, in, NULL, method, url, &result)) {
+            cJSON_Delete(in);
+            return result;
+        }
         st = kstore_create(ctx->store, res, r->namespace_, in, &out, err, sizeof err);
         if (st != KS_OK)
             return send_store_error(c, ctx, st, err, name, d, method, url);
@@ -294,13 +319,20 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         }
         if (d->has_scale)
             serve_settle_status(in);
-        if (strcmp(d->resource, "nodes") == 0) {
+        {
             struct kobj *cur = NULL;
+            cJSON *old = NULL;
             if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) == KS_OK) {
-                cJSON *old = cJSON_Parse(cur->text);
-                keep_other_half(d, r->subresource, in, old);
-                cJSON_Delete(old);
+                old = cJSON_Parse(cur->text);
+                if (strcmp(d->resource, "nodes") == 0)
+                    keep_other_half(d, r->subresource, in, old);
                 kobj_unref(cur);
+            }
+            bool refused = refused_by_webhook(c, ctx, d, r, old ? "UPDATE" : "CREATE", r->name, in, old, method, url, &result);
+            cJSON_Delete(old);
+            if (refused) {
+                cJSON_Delete(in);
+                return result;
             }
         }
         st = kstore_update(ctx->store, res, r->namespace_, r->name, in, false, &out, err, sizeof err);
@@ -325,7 +357,22 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         cJSON_Delete(in);
         return result;
     }
-    case V_DELETE:
+    case V_DELETE: {
+        struct kobj *cur = NULL;
+        if (kstore_get(ctx->store, res, r->namespace_, r->name, &cur) == KS_OK) {
+            cJSON *old = cJSON_Parse(cur->text);
+            bool refused = refused_by_webhook(c, ctx, d, r, "DELETE", r->name, NULL, old, method, url, &result);
+            cJSON_Delete(old);
+            if (refused || r->dry_run) { /* a server-side dry run deletes nothing */
+                if (!refused)
+                    result = send_kobj(c, ctx, 200, cur, method, url);
+                else
+                    kobj_unref(cur);
+                return result;
+            }
+            kobj_unref(cur);
+        }
+    }
         st = kstore_delete(ctx->store, res, r->namespace_, r->name, &out);
         if (st != KS_OK) {
             snprintf(err, sizeof err, "%s%s%s \"%s\" not found", d->resource, d->group[0] ? "." : "", d->group, r->name);
