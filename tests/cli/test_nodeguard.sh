@@ -4,7 +4,9 @@
 # and Karpenter do, asking the webhook with the AdmissionReview kube-apiserver would send and
 # carrying out what it admits: the budget (exactly half of the high-water mark, not one more),
 # the message, Events on the node, metrics, the settle time, both overrides, an outage, warn
-# mode, certificate files reloaded on rotation, bad bodies, and flag errors.
+# mode, certificate files reloaded on rotation, bad bodies, flag errors — and through the API
+# server: propsim serve calling the webhook, kubectl and the Python client seeing kube-apiserver's
+# denial, warnings and failurePolicy when the webhook is down.
 set -u
 PROPSCALER=$1
 PROPSIM=$2
@@ -158,7 +160,78 @@ curl -s --cacert "$work/b.crt" "$HOOK/healthz" >/dev/null
 [ "$(curl -s --cacert "$work/b.crt" "$HOOK/healthz")" = ok ] || fail "a bad rotation keeps the last good certificate"
 grep -q 'the changed certificate does not load, the previous one stays in use' "$work/files.log" || fail "a bad rotation is logged"
 
-# 6. flags
+# 6. through the API server: propsim serve calls the webhook as kube-apiserver does, so kubectl
+#    and the Python client see what they would see on a real cluster
+vwc() { # vwc FAILURE_POLICY -> applies the ValidatingWebhookConfiguration for $HOOK and $CA
+  cat >"$work/vwc.yaml" <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: propscaler-node-guard}
+webhooks:
+- name: node-removal.propscaler.io
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  failurePolicy: $1
+  timeoutSeconds: 5
+  clientConfig:
+    url: $HOOK/validate-node-removal
+    caBundle: $(base64 -w0 "$CA")
+  rules:
+  - {operations: [DELETE, UPDATE], apiGroups: [""], apiVersions: [v1], resources: [nodes]}
+EOF
+  KUBECONFIG=$KC kubectl apply -f "$work/vwc.yaml" >/dev/null 2>"$work/vwc.err" || fail "kubectl apply of the webhook configuration: $(cat "$work/vwc.err")"
+}
+serve api --nodes 10
+run_ng api --webhook-self-signed
+vwc Fail
+export KUBECONFIG=$KC
+names=($(kubectl get nodes -o name | cut -d/ -f2))
+for i in 0 1 2 3 4; do kubectl delete node "${names[$i]}" >/dev/null 2>&1 || fail "kubectl delete node within the budget"; done
+out=$(kubectl delete node "${names[5]}" 2>&1); rc=$?
+[ "$rc" != 0 ] && grep -q '^Error from server (Forbidden): admission webhook "node-removal.propscaler.io" denied the request: refusing to remove node '"${names[5]}"': 5 nodes were removed' <<<"$out" ||
+  fail "kubectl delete node past the budget: kube-apiserver's denial: $out"
+out=$(kubectl taint node "${names[6]}" ToBeDeletedByClusterAutoscaler=1733400000:NoSchedule 2>&1); rc=$?
+[ "$rc" != 0 ] && grep -q 'denied the request: refusing to remove node' <<<"$out" || fail "kubectl taint with cluster-autoscaler's mark is refused: $out"
+kubectl label node "${names[6]}" team=dns >/dev/null 2>&1 || fail "other node updates pass the webhook"
+[ "$(kubectl get nodes -o name | wc -l)" = 5 ] || fail "5 nodes left"
+sleep 0.5
+kubectl describe node "${names[5]}" | grep -q 'Warning  NodeRemovalRefused' || fail "kubectl describe node shows the refusal"
+out=$(/usr/bin/python3 - "$KC" "${names[5]}" <<'PYEOF2' 2>&1
+import sys
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+config.load_kube_config(sys.argv[1])
+try:
+    client.CoreV1Api().delete_node(sys.argv[2])
+    print("deleted")
+except ApiException as e:
+    print("status", e.status, e.reason)
+    print(e.body)
+PYEOF2
+)
+grep -q '^status 403 Forbidden' <<<"$out" && grep -q 'denied the request: refusing to remove node' <<<"$out" ||
+  fail "the Python client gets 403 with the message: $out"
+# warn mode: kubectl prints the warning and the removal happens
+kill "$PS_PID"; wait "$PS_PID" 2>/dev/null
+run_ng apiwarn --webhook-self-signed --node-guard-mode=warn
+vwc Fail
+# (a new window: 5 nodes, a budget of 3 — the minimum count — so the 4th is past it)
+for i in 5 6 7 8; do out=$(kubectl delete node "${names[$i]}" 2>&1) || fail "warn mode: deleted"; done
+grep -q '^Warning: would refuse (warn mode, admitted): refusing to remove node '"${names[8]}" <<<"$out" ||
+  fail "warn mode: kubectl prints the webhook's warning: $out"
+# the webhook down: failurePolicy Fail refuses every node removal (and every node update) with
+# kube-apiserver's error; Ignore (the shipped default) lets them through unguarded
+kill "$PS_PID"; wait "$PS_PID" 2>/dev/null
+out=$(kubectl delete node "${names[9]}" 2>&1); rc=$?
+[ "$rc" != 0 ] && grep -q '^Error from server (InternalError): Internal error occurred: failed calling webhook "node-removal.propscaler.io": failed to call webhook: Post' <<<"$out" ||
+  fail "webhook down, failurePolicy Fail: $out"
+out=$(kubectl label node "${names[9]}" team=x 2>&1) && fail "webhook down, Fail: even a label change is refused: $out"
+sed -i 's/failurePolicy: Fail/failurePolicy: Ignore/' "$work/vwc.yaml"
+kubectl apply -f "$work/vwc.yaml" >/dev/null 2>&1
+kubectl delete node "${names[9]}" >/dev/null 2>&1 || fail "webhook down, failurePolicy Ignore: the removal goes through"
+unset KUBECONFIG
+
+# 7. flags
 out=$("$PROPSCALER" --target deployment/x --configmap c --namespace n --node-guard 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q -- '--node-guard needs its serving certificate' <<<"$out" || fail "--node-guard without a certificate: $rc $out"
 out=$("$PROPSCALER" --target deployment/x --configmap c --namespace n --node-guard --webhook-self-signed --node-guard-mode=strict 2>&1); rc=$?
