@@ -1,4 +1,5 @@
 #include "guard.h"
+#include "nodeguard.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -240,21 +241,30 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
     }
 }
 
-int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t remove, char *reason, size_t len)
+int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t ready, int64_t remove, char *reason,
+                        size_t len)
 {
     if (nodes <= 0 || remove <= 0) {
         snprintf(reason, len, "allow: removing %lld of %lld nodes removes nothing", (long long)remove, (long long)nodes);
         return 1;
     }
+    /* the node-removal webhook's rule (nodeguard), for a batch at once */
+    struct nodeguard_opts no = {o->max_node_loss, o->window_s, o->settle_s, o->min_absolute};
+    struct nodeguard_numbers nums;
+    bool allow = nodeguard_check_batch(&no, nodes, ready, remove, &nums) == NODEGUARD_ALLOW;
     double share = (double)remove / (double)nodes;
-    if (remove > o->min_absolute && share > o->max_node_loss) {
+    if (!allow && nums.notready > o->min_absolute && (double)nums.notready > o->max_node_loss * (double)nodes)
+        snprintf(reason, len, "refuse: %lld of %lld nodes (%.0f%%) are NotReady at once, more than %.0f%%; removing "
+                 "nodes now would follow a control-plane outage, not a real need",
+                 (long long)nums.notready, (long long)nodes, 100.0 * (double)nums.notready / (double)nodes,
+                 100 * o->max_node_loss);
+    else if (!allow)
         snprintf(reason, len, "refuse: removing %lld of %lld nodes (%.0f%%) exceeds the %.0f%% limit; an action this "
                  "large usually follows a control-plane outage (every node failing health checks), not a real need",
                  (long long)remove, (long long)nodes, 100 * share, 100 * o->max_node_loss);
-        return 0;
-    }
-    snprintf(reason, len, "allow: removing %lld of %lld nodes (%.0f%%) is within the %.0f%% limit%s", (long long)remove,
-             (long long)nodes, 100 * share, 100 * o->max_node_loss,
-             remove <= o->min_absolute && share > o->max_node_loss ? " (small clusters: up to the minimum count)" : "");
-    return 1;
+    else
+        snprintf(reason, len, "allow: removing %lld of %lld nodes (%.0f%%) is within the %.0f%% limit%s", (long long)remove,
+                 (long long)nodes, 100 * share, 100 * o->max_node_loss,
+                 remove <= o->min_absolute && share > o->max_node_loss ? " (small clusters: up to the minimum count)" : "");
+    return allow;
 }

@@ -75,7 +75,9 @@ void guard_init(struct guard_state *g);
 void guard_decide(struct guard_state *g, const struct guard_opts *o, double now, const struct cluster_summary *s,
                   int64_t counted_nodes, int32_t current, int32_t desired, bool override, struct guard_result *out);
 
-/* The stand-alone rule for runbooks: may K of N nodes be removed? 1 = allow, 0 = refuse. */
-int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t remove, char *reason, size_t len);
+/* The stand-alone rule for runbooks: may K of N nodes (`ready` of them Ready) be removed at once?
+ * The node-removal webhook's rule (nodeguard_check_batch). 1 = allow, 0 = refuse. */
+int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t ready, int64_t remove, char *reason,
+                        size_t len);
 
 #endif

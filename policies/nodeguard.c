@@ -125,6 +125,33 @@ void nodeguard_override(struct nodeguard_state *g, double now)
         sample(g, now, g->nodes);
 }
 
+/* How many removals the window allows: the share of the high-water mark (exactly half may go,
+ * not one more), never fewer than min_absolute. */
+static int64_t budget_of(const struct nodeguard_opts *o, int64_t high_water)
+{
+    int64_t budget = (int64_t)floor(o->max_node_loss * (double)high_water + 1e-9);
+    return budget > o->min_absolute ? budget : o->min_absolute;
+}
+
+/* More than the share of the nodes NotReady at once (and more than min_absolute): an outage. */
+static bool looks_like_outage(const struct nodeguard_opts *o, int64_t nodes, int64_t notready)
+{
+    return nodes > 0 && notready > o->min_absolute && (double)notready > o->max_node_loss * (double)nodes;
+}
+
+enum nodeguard_verdict nodeguard_check_batch(const struct nodeguard_opts *o, int64_t nodes, int64_t ready, int64_t remove,
+                                             struct nodeguard_numbers *out)
+{
+    memset(out, 0, sizeof *out);
+    out->high_water = out->nodes = nodes;
+    out->notready = nodes - ready;
+    out->budget = budget_of(o, nodes);
+    out->removed = remove;
+    if (remove <= 0)
+        return NODEGUARD_ALLOW;
+    return looks_like_outage(o, nodes, out->notready) || remove > out->budget ? NODEGUARD_REFUSE : NODEGUARD_ALLOW;
+}
+
 void nodeguard_numbers(struct nodeguard_state *g, const struct nodeguard_opts *o, double now,
                        struct nodeguard_numbers *out)
 {
@@ -137,8 +164,7 @@ void nodeguard_numbers(struct nodeguard_state *g, const struct nodeguard_opts *o
     }
     out->high_water = hwm;
     out->removed = (int64_t)g->n_removed;
-    int64_t budget = (int64_t)floor(o->max_node_loss * (double)hwm + 1e-9);
-    out->budget = budget > o->min_absolute ? budget : o->min_absolute;
+    out->budget = budget_of(o, hwm);
     out->nodes = g->nodes;
     out->notready = g->nodes - g->ready;
     out->repeat = false;
@@ -167,8 +193,7 @@ enum nodeguard_verdict nodeguard_decide(struct nodeguard_state *g, const struct 
                  (long long)out->removed, win, (long long)out->budget);
         return NODEGUARD_ALLOW;
     }
-    bool outage = out->nodes > 0 && out->notready > o->min_absolute &&
-                  (double)out->notready > o->max_node_loss * (double)out->nodes;
+    bool outage = looks_like_outage(o, out->nodes, out->notready);
     int64_t after = out->removed + 1;
     bool over = after > out->budget;
     if (g->n_removed >= NODEGUARD_MAX_REMOVALS) {

@@ -85,6 +85,11 @@ enum nodeguard_verdict nodeguard_decide(struct nodeguard_state *g, const struct 
                                         const char *name, bool node_override, bool record,
                                         struct nodeguard_numbers *out, char *reason, size_t len);
 
+/* The same rule for K removals at once from a cluster of `nodes` (`ready` of them Ready) with no
+ * removal before (`propsim guard` for runbooks): NODEGUARD_ALLOW when all K may go. */
+enum nodeguard_verdict nodeguard_check_batch(const struct nodeguard_opts *o, int64_t nodes, int64_t ready, int64_t remove,
+                                             struct nodeguard_numbers *out);
+
 /* The current numbers without deciding (for /metrics). */
 void nodeguard_numbers(struct nodeguard_state *g, const struct nodeguard_opts *o, double now,
                        struct nodeguard_numbers *out);

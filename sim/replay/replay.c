@@ -208,14 +208,22 @@ static void decide(struct replay *r, double t)
         acted[i] = before[i] != after[i];
         guarded_now[i] = why[i][0] != '\0';
     }
+    if (r->node_guard)
+        nodeguard_observe(&r->ng, &r->ng_opts, t, s.total_nodes, s.ready_nodes);
     const int64_t counts[4] = {s.total_nodes, s.schedulable_nodes, s.total_cores, s.schedulable_cores};
     if (r->chart)
         replay_chart_point(r->chart, t, counts, after, acted, guarded_now);
+    char ng_cell[1300] = "";
+    if (r->ng_row_refused) {
+        snprintf(ng_cell, sizeof ng_cell, "would refuse %lu removal%s: %s", r->ng_row_refused,
+                 r->ng_row_refused == 1 ? "" : "s", r->ng_row_reason);
+        r->ng_row_refused = 0;
+    }
     if (r->no_timeline) {
         r->prev = s;
         return;
     }
-    size_t room = 5 * DECIMAL_BUF + 128; /* t, four counts, keys and punctuation */
+    size_t room = 5 * DECIMAL_BUF + 128 + 6 * strlen(ng_cell) + 32; /* t, four counts, keys and punctuation */
     for (int i = 0; i < r->n_sets; i++)
         room += 3 * DECIMAL_BUF + 3 * 32 + 6 * strlen(why[i]) + 16;
     struct buf *cb = &r->csv_rows, *jb = &r->jsonl_rows;
@@ -268,6 +276,12 @@ static void decide(struct replay *r, double t)
         j = put_bytes(j, p->json_keys[2], p->json_key_len[2]);
         j = json_quoted(j, why[i]);
     }
+    if (r->node_guard) {
+        *c++ = ',';
+        c = csv_quoted(c, ng_cell);
+        j = PUT_LIT(j, ",\"node_guard\":");
+        j = json_quoted(j, ng_cell);
+    }
     *c++ = '\n';
     j = PUT_LIT(j, "}\n");
     buf_advance(cb, (size_t)(c - c0));
@@ -277,9 +291,35 @@ static void decide(struct replay *r, double t)
     r->prev = s;
 }
 
+/* --node-guard: would the webhook have let this node go? Asked with the cluster as it was just
+ * before the removal; the departure is then counted as the history says it happened. */
+static void node_removal(struct replay *r, double t, const char *name)
+{
+    struct cluster_summary s;
+    node_set_summary(r->nodes, &s);
+    nodeguard_observe(&r->ng, &r->ng_opts, t, s.total_nodes, s.ready_nodes);
+    struct nodeguard_numbers nums;
+    char reason[1200];
+    r->ng_removals++;
+    if (nodeguard_decide(&r->ng, &r->ng_opts, t, name, false, true, &nums, reason, sizeof reason) == NODEGUARD_REFUSE) {
+        if (r->ng_refused++ == 0)
+            r->ng_first_refused_t = t;
+        r->ng_row_refused++;
+        snprintf(r->ng_last_reason, sizeof r->ng_last_reason, "%s", reason);
+        snprintf(r->ng_row_reason, sizeof r->ng_row_reason, "%s", reason);
+        nodeguard_node_gone(&r->ng, &r->ng_opts, t, name);
+        if (r->chart)
+            replay_chart_refusal(r->chart);
+    }
+}
+
 static int apply_event(struct replay *r, const struct trace_event *te, long line)
 {
     if (te->node) { /* the fast path already decoded a canonical Node line */
+        if (r->node_guard && te->type == WEV_DELETED && node_set_contains(r->nodes, te->node->name))
+            node_removal(r, te->t, te->node->name);
+        else if (r->node_guard && te->type == WEV_ADDED)
+            nodeguard_node_back(&r->ng, te->node->name);
         if (te->type == WEV_DELETED)
             node_set_remove(r->nodes, te->node->name);
         else if (node_set_upsert(r->nodes, te->node) != 0)
@@ -300,8 +340,15 @@ static int apply_event(struct replay *r, const struct trace_event *te, long line
             fprintf(stderr, "propsim replay: line %ld: DELETED node without metadata.name, skipped\n", line);
             return 0;
         }
+        if (r->node_guard && node_set_contains(r->nodes, name->valuestring))
+            node_removal(r, te->t, name->valuestring);
         node_set_remove(r->nodes, name->valuestring);
     } else {
+        if (r->node_guard && ev->type == WEV_ADDED) {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev->object, "metadata"), "name");
+            if (cJSON_IsString(nm))
+                nodeguard_node_back(&r->ng, nm->valuestring);
+        }
         if (node_decode(ev->object, &r->nopts, &n, err, sizeof err) != 0) {
             fprintf(stderr, "propsim replay: line %ld: %s, skipped\n", line, err);
             return 0;
@@ -324,7 +371,7 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
         sets[i] = (struct replay_chart_set){p->label, p->actions, p->ups, p->downs, p->plan.guard_holds, p->plan.guard_limits, p->min, p->max};
     }
     struct replay_chart_info info = {trace_name, r->rows, r->node_events, (long long)r->min_nodes,
-                                     (long long)r->max_nodes, r->poll, r->gopts.enabled, sets};
+                                     (long long)r->max_nodes, r->poll, r->gopts.enabled, sets, r->node_guard};
     char path[4096];
     if (dir)
         snprintf(path, sizeof path, "%s/chart.svg", dir);
@@ -346,6 +393,18 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
     cJSON_AddNumberToObject(o, "pollPeriodSeconds", r->poll);
     cJSON_AddNumberToObject(o, "minNodes", (double)r->min_nodes);
     cJSON_AddNumberToObject(o, "maxNodes", (double)r->max_nodes);
+    if (r->node_guard) { /* what the node-removal webhook would have done */
+        cJSON *ng = cJSON_AddObjectToObject(o, "nodeGuard");
+        cJSON_AddNumberToObject(ng, "removals", (double)r->ng_removals);
+        cJSON_AddNumberToObject(ng, "wouldRefuse", (double)r->ng_refused);
+        if (r->ng_refused) {
+            cJSON_AddNumberToObject(ng, "firstRefusedAt", r->ng_first_refused_t);
+            cJSON_AddStringToObject(ng, "lastReason", r->ng_last_reason);
+        }
+        cJSON_AddNumberToObject(ng, "maxNodeLoss", r->ng_opts.max_node_loss);
+        cJSON_AddNumberToObject(ng, "windowSeconds", r->ng_opts.window_s);
+        cJSON_AddNumberToObject(ng, "settleSeconds", r->ng_opts.settle_s);
+    }
     cJSON *arr = cJSON_AddArrayToObject(o, "params");
     double span = r->t_last - r->t_first;
     for (int i = 0; i < r->n_sets; i++) {
@@ -440,6 +499,10 @@ int replay_begin(struct replay *r, const char *out_dir, long initial, bool chart
                                    : snprintf(r->sets[i].json_keys[k], sizeof r->sets[i].json_keys[k], ",\"%s_%d\":", keys[k], i + 1);
             r->sets[i].json_key_len[k] = (size_t)n;
         }
+    }
+    if (r->node_guard) {
+        fputs(",node_guard", r->csv);
+        nodeguard_init(&r->ng);
     }
     fputc('\n', r->csv);
     return 0;
@@ -538,6 +601,7 @@ void replay_release(struct replay *r)
     r->csv = r->jsonl = NULL;
     node_set_free(r->nodes);
     r->nodes = NULL;
+    nodeguard_release(&r->ng);
     replay_chart_free(r->chart);
     r->chart = NULL;
     buf_release(&r->csv_rows);

@@ -91,6 +91,9 @@ static void usage(FILE *out)
           "  --guard-max-node-loss 50%      --guard-window S (600)  --guard-settle S (600)\n"
           "  --scale-down-delay S           scale down only to the highest answer of S seconds (60)\n"
           "  --max-scale-down-step N|P%      at most N replicas (or P% of them) removed per step\n"
+          "  --node-guard                   report the node removals (DELETED nodes) the node-removal webhook\n"
+          "                                 (propscaler --node-guard) would have refused: a node_guard timeline\n"
+          "                                 column, summary.json's nodeGuard, red bands on the chart\n"
           "Counting options as propsim eval: --legacy-schedulable --ignore-taint --max-cores-per-node\n"
           "  --spof-respects-max --refuse-empty-ladder\n",
           out);
@@ -188,7 +191,7 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
            O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
-           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_HELP };
+           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
         {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
@@ -203,7 +206,7 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
         {"guard", optional_argument, NULL, O_GUARD},
         {"guard-max-node-loss", required_argument, NULL, O_GUARD_LOSS}, {"guard-window", required_argument, NULL, O_GUARD_WINDOW},
         {"guard-settle", required_argument, NULL, O_GUARD_SETTLE}, {"max-scale-down-step", required_argument, NULL, O_STEP},
-        {"scale-down-delay", required_argument, NULL, O_DELAY},
+        {"scale-down-delay", required_argument, NULL, O_DELAY}, {"node-guard", no_argument, NULL, O_NODE_GUARD},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
     };
     static struct replay r;
@@ -334,6 +337,7 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
                 goto done;
             }
             break;
+        case O_NODE_GUARD: r.node_guard = true; break;
         case O_HELP:
         case 'h':
             usage(stdout);
@@ -383,6 +387,12 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
     }
     if (!json_decode && !r.placement) /* eligibility reads the whole Node: the general path */
         trace_decode_nodes(t, &r.nopts);
+    /* the node guard shares the guard's share, window and settle time, as propscaler --node-guard */
+    nodeguard_opts_default(&r.ng_opts);
+    r.ng_opts.max_node_loss = r.gopts.max_node_loss;
+    r.ng_opts.window_s = r.gopts.window_s;
+    r.ng_opts.settle_s = r.gopts.settle_s;
+    r.ng_opts.min_absolute = r.gopts.min_absolute;
     rc = 1;
     if (replay_begin(&r, out, initial, chart) != 0)
         goto done;
@@ -403,6 +413,10 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
             printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].plan.guard_holds,
                    r.sets[i].plan.guard_limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
     }
+    if (r.node_guard)
+        printf("node guard: %lu node removals, %lu would be refused (more than %.0f%% of the high-water mark within "
+               "%.0f s, or during an outage)%s%s\n", r.ng_removals, r.ng_refused, 100 * r.ng_opts.max_node_loss,
+               r.ng_opts.window_s, r.ng_refused ? "; last: " : "", r.ng_refused ? r.ng_last_reason : "");
     if (out && r.no_timeline)
         printf("outputs: %s/summary.json%s\n", out, chart ? ", chart.svg" : "");
     else if (out)

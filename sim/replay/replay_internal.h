@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "guard.h"
+#include "nodeguard.h"
 #include "nodes.h"
 #include "params.h"
 #include "placement.h"
@@ -79,6 +80,15 @@ struct replay {
     int64_t min_nodes, max_nodes;
     struct cluster_summary prev;
     struct replay_chart *chart; /* NULL: --no-chart */
+    /* --node-guard: the node-removal webhook's rule on every DELETED node of the trace */
+    bool node_guard;
+    struct nodeguard_opts ng_opts;
+    struct nodeguard_state ng;
+    unsigned long ng_removals, ng_refused;
+    double ng_first_refused_t;
+    char ng_last_reason[1200];
+    unsigned long ng_row_refused;   /* refusals since the last timeline row */
+    char ng_row_reason[1200];
 };
 
 /* Open timeline.csv/.jsonl in out_dir (or /dev/null with no_timeline), the node set and the

@@ -22,6 +22,8 @@ struct replay_chart {
     bool started;
     double t0, width, t_last; /* bucket k covers [t0 + k*width, t0 + (k+1)*width) */
     bool seen[FINE], held[FINE];
+    bool refused[FINE];       /* the node guard would have refused a removal there */
+    bool refusal_pending;     /* one was reported since the last point */
     size_t used;              /* buckets at and above this index hold nothing (merges stop there) */
     double *min, *max, *last; /* [series * FINE + k] */
     double *mark;             /* [set * FINE + k]: replicas after the bucket's last action, or NAN */
@@ -70,7 +72,7 @@ static void merge_by(struct replay_chart *c, double factor)
     size_t f = factor >= FINE ? FINE : (size_t)factor;
     size_t used = c->used;
     for (size_t j = 0; j * f < used; j++) {
-        bool seen = false, held = false;
+        bool seen = false, held = false, refused = false;
         for (size_t a = j * f; a < (j + 1) * f && a < used; a++) {
             if (c->seen[a]) {
                 for (int s = 0; s < c->n_series; s++) {
@@ -83,6 +85,7 @@ static void merge_by(struct replay_chart *c, double factor)
                 seen = true;
             }
             held = held || c->held[a];
+            refused = refused || c->refused[a];
             for (int i = 0; i < c->n_sets; i++) {
                 double *m = c->mark + (size_t)i * FINE;
                 if (a == j * f)
@@ -93,15 +96,18 @@ static void merge_by(struct replay_chart *c, double factor)
         }
         c->seen[j] = seen;
         c->held[j] = held;
+        c->refused[j] = refused;
     }
     c->used = (used + f - 1) / f;
     for (size_t k = c->used; k < used; k++) {
-        c->seen[k] = c->held[k] = false;
+        c->seen[k] = c->held[k] = c->refused[k] = false;
         for (int i = 0; i < c->n_sets; i++)
             c->mark[(size_t)i * FINE + k] = NAN;
     }
     c->width *= factor;
 }
+
+void replay_chart_refusal(struct replay_chart *c) { c->refusal_pending = true; }
 
 void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4], const int32_t *replicas,
                         const bool *acted, const bool *guarded)
@@ -132,6 +138,8 @@ void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4
         c->last[at] = v;
     }
     c->seen[k] = true;
+    c->refused[k] = c->refused[k] || c->refusal_pending;
+    c->refusal_pending = false;
     if ((size_t)k + 1 > c->used)
         c->used = (size_t)k + 1;
     for (int i = 0; i < c->n_sets; i++) {
@@ -295,12 +303,13 @@ static int polyline_add(struct pt *pts, int n, struct pt q)
 /* One panel: a few series drawn as step lines from per-bucket min/max/last, over amber columns
  * where shade[] is set (NULL: none). */
 static void panel(FILE *f, int y0, int h, const char *title, struct replay_chart_columns **ss, const char **colors, const char **names,
-                  int n, double t0, double t1, const struct axis *a, const bool *shade)
+                  int n, double t0, double t1, const struct axis *a, const bool *shade, const char *shade_color)
 {
     fprintf(f, "<g><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n", PLOT_X, y0, PLOT_W, h);
     for (int b = 0; shade && b < BUCKETS; b++)
         if (shade[b])
-            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"#ffbf00\" opacity=\"0.45\"/>", PLOT_X + b, y0, h);
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"%s\" opacity=\"0.45\"/>", PLOT_X + b, y0, h,
+                    shade_color);
     fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s%s</text>\n", PLOT_X, y0 - 6, title,
             a->zoomed ? " (axis zoomed: it does not start at 0)" : "");
     int ticks = (int)lround((a->hi - a->lo) / a->step);
@@ -362,7 +371,7 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
     struct replay_chart_columns *all = malloc((size_t)c->n_series * sizeof *all); /* ~30 KiB each */
     struct marks {
         double at[REPLAY_CHART_MAX_SETS][BUCKETS];
-        bool marked[REPLAY_CHART_MAX_SETS][BUCKETS], held[BUCKETS];
+        bool marked[REPLAY_CHART_MAX_SETS][BUCKETS], held[BUCKETS], refused[BUCKETS];
     } *mk = calloc(1, sizeof *mk);
     FILE *f = all && mk ? fopen(path, "w") : NULL;
     if (!f) {
@@ -385,6 +394,7 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
             }
         }
         mk->held[b] = mk->held[b] || c->held[k];
+        mk->refused[b] = mk->refused[b] || c->refused[k];
     }
     struct replay_chart_columns *tn = &all[0], *sn = &all[1], *tc = &all[2], *sc = &all[3], *rep[REPLAY_CHART_MAX_SETS];
     for (int i = 0; i < c->n_sets; i++)
@@ -400,11 +410,12 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
     struct replay_chart_columns *nodes_s[2] = {tn, sn};
     const char *nodes_c[2] = {"#888", "#1f77b4"}, *nodes_n[2] = {"total nodes", "schedulable"};
     struct axis nodes_a = axis_for(nodes_s, 2);
-    panel(f, top, ph, "Nodes", nodes_s, nodes_c, nodes_n, 2, t0, t1, &nodes_a, NULL);
+    panel(f, top, ph, info->node_guard ? "Nodes (red: the node guard would have refused a removal)" : "Nodes", nodes_s,
+          nodes_c, nodes_n, 2, t0, t1, &nodes_a, info->node_guard ? mk->refused : NULL, "#d62728");
     struct replay_chart_columns *cores_s[2] = {tc, sc};
     const char *cores_n[2] = {"total cores", "schedulable"};
     struct axis cores_a = axis_for(cores_s, 2);
-    panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1, &cores_a, NULL);
+    panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1, &cores_a, NULL, NULL);
     const char *rep_n[REPLAY_CHART_MAX_SETS];
     char labels[REPLAY_CHART_MAX_SETS][64];
     for (int i = 0; i < c->n_sets; i++) {
@@ -414,7 +425,7 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
     int ry = top + 2 * (ph + gap);
     struct axis rep_a = axis_for(rep, c->n_sets);
     panel(f, ry, ph, "Replicas (each dot: a scaling action; amber: the guard held or limited a scale-down)", rep,
-          set_colors, rep_n, c->n_sets, t0, t1, &rep_a, mk->held);
+          set_colors, rep_n, c->n_sets, t0, t1, &rep_a, mk->held, "#ffbf00");
     for (int i = 0; i < c->n_sets; i++)
         for (int b = 0; b < BUCKETS; b++)
             if (mk->marked[i][b])

@@ -30,6 +30,8 @@ void replay_chart_free(struct replay_chart *c);
 void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4], const int32_t *replicas,
                         const bool *acted, const bool *guarded);
 
+/* The node guard would have refused a node removal: the next point's time is shaded red. */
+void replay_chart_refusal(struct replay_chart *c);
 /* What the chart's title and legend say. */
 struct replay_chart_set {
     const char *label; /* the params (JSON or a file name) */
@@ -43,6 +45,7 @@ struct replay_chart_info {
     double poll;
     bool guard; /* the guard was on: say what it did */
     const struct replay_chart_set *sets;
+    bool node_guard; /* replay --node-guard: shade the refusals */
 };
 
 /* The data as drawn, for one series (0..3: the counts in replay_chart_point's order; 4 + i: set

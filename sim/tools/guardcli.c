@@ -2,6 +2,8 @@
  * `propsim guard`: the guard's rule for other tools' runbooks — may these nodes be removed?
  *   propsim guard --nodes N --remove K [--max-node-loss 50%] [--min-absolute 3]
  *   propsim guard --nodelist FILE --remove NAME... [--max-node-loss 50%]
+ * The node-removal webhook's rule (policies/nodeguard) for K removals at once; with --nodelist,
+ * more than the share of the nodes NotReady refuses any removal (an outage).
  * Exit 0: allow; 1: refuse; 2: usage or input error. The reason is printed on stdout.
  */
 #define _DEFAULT_SOURCE
@@ -36,7 +38,7 @@ int guard_main(int argc, char **argv)
     };
     struct guard_opts o;
     guard_opts_default(&o);
-    long nodes = -1, remove = -1;
+    long nodes = -1, remove = -1, ready = -1;
     const char *list = NULL;
     const char *names[4096];
     int n_names = 0;
@@ -95,6 +97,7 @@ int guard_main(int argc, char **argv)
             return 2;
         }
         nodes = 0;
+        ready = 0;
         remove = 0;
         const cJSON *doc, *it;
         cJSON_ArrayForEach(doc, docs)
@@ -106,6 +109,14 @@ int guard_main(int argc, char **argv)
                 if (!cJSON_IsString(name))
                     continue;
                 nodes++;
+                const cJSON *cond;
+                cJSON_ArrayForEach(cond, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, "status"), "conditions"))
+                {
+                    const cJSON *ty = cJSON_GetObjectItemCaseSensitive(cond, "type"), *st = cJSON_GetObjectItemCaseSensitive(cond, "status");
+                    if (cJSON_IsString(ty) && strcmp(ty->valuestring, "Ready") == 0 && cJSON_IsString(st) &&
+                        strcmp(st->valuestring, "True") == 0)
+                        ready++;
+                }
                 for (int i = 0; i < n_names; i++)
                     if (strcmp(names[i], name->valuestring) == 0) {
                         remove++;
@@ -124,7 +135,7 @@ int guard_main(int argc, char **argv)
         return 2;
     }
     char reason[512];
-    int allow = guard_allow_removal(&o, nodes, remove, reason, sizeof reason);
+    int allow = guard_allow_removal(&o, nodes, ready < 0 ? nodes : ready, remove, reason, sizeof reason);
     printf("%s\n", reason);
     return allow ? 0 : 1;
 }

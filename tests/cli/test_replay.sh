@@ -331,6 +331,18 @@ first_down=$(awk -F, 'NR > 1 && $7 ~ /->/ { split($7, a, "->"); if (a[2] + 0 < a
 [ -n "$first_down" ] && awk -v t="$first_down" 'BEGIN { exit !(t >= 600 + 60 + 600) }' ||
   fail "guard: 60% deleted is held until the lower count has settled (first scale-down at ${first_down:-never})"
 tail -1 "$work/g-md/timeline.csv" | grep -q '^[0-9.]*,80,80,[0-9]*,[0-9]*,5,' || fail "guard: then follows to the new size: $(tail -1 "$work/g-md/timeline.csv")"
+# the node-removal webhook's rule offline: of 120 deletions (60% of 200) within 10 minutes, the
+# 20 past half of the high-water mark would have been refused
+out=$("$PROPSIM" replay "$work/md.jsonl" --params "$COREDNS" --node-guard --out "$work/ng-md")
+grep -q '^node guard: 120 node removals, 20 would be refused' <<<"$out" || fail "replay --node-guard: $out"
+grep -q '^t,.*,guard,node_guard$' "$work/ng-md/timeline.csv" && [ "$(grep -c '"would refuse 1 removal: refusing to remove node' "$work/ng-md/timeline.csv")" = 20 ] ||
+  fail "replay --node-guard: the timeline's node_guard column"
+grep -q '"node_guard":"would refuse 1 removal' "$work/ng-md/timeline.jsonl" || fail "replay --node-guard: timeline.jsonl"
+grep -q '"wouldRefuse":[[:space:]]*20' "$work/ng-md/summary.json" || fail "replay --node-guard: summary.json's nodeGuard"
+grep -q 'red: the node guard would have refused a removal' "$work/ng-md/chart.svg" && grep -q 'fill="#d62728" opacity' "$work/ng-md/chart.svg" ||
+  fail "replay --node-guard: red bands on the chart"
+"$PROPSIM" replay "$work/md.jsonl" --params "$COREDNS" --out "$work/nong-md" >/dev/null
+head -1 "$work/nong-md/timeline.csv" | grep -q 'node_guard' && fail "without --node-guard: no node_guard column"
 "$PROPSIM" generate growth --nodes 200 --start-nodes 200 --duration 10 -o "$work/steady.jsonl" >/dev/null
 { cat "$work/steady.jsonl"; for i in $(seq 0 99); do printf '{"t":%d,"type":"DELETED","object":{"kind":"Node","metadata":{"name":"node-%06d"}}}\n' $((100 + i * 60)) "$i"; done; } >"$work/shrink.jsonl"
 out=$("$PROPSIM" replay "$work/shrink.jsonl" --params "$COREDNS" --guard --out "$work/g-shrink")
@@ -344,6 +356,22 @@ out=$("$PROPSIM" guard --nodes 100 --remove 50); rc=$?
 [ "$rc" = 0 ] && grep -q '^allow:' <<<"$out" || fail "guard allow: $rc $out"
 out=$("$PROPSIM" guard --nodes 100 --remove 30 --max-node-loss 20%); [ $? = 1 ] || fail "guard --max-node-loss"
 out=$("$PROPSIM" guard --nodelist "$DATA/nodes/eks-nodelist.json" --remove duckboat-01); [ $? = 0 ] || fail "guard --nodelist: $out"
+# an outage: 10 real EKS Nodes (copies of duckboat-01), 6 of them NotReady -> even one removal is refused
+python3 - "$DATA/nodes/eks-nodelist.json" "$work/down-nodelist.json" <<'PYEOF2'
+import copy, json, sys
+d = json.load(open(sys.argv[1]))
+base = d["items"][0]
+d["items"] = []
+for i in range(10):
+    n = copy.deepcopy(base)
+    n["metadata"]["name"] = "duckboat-%02d" % (i + 1)
+    if i < 6:
+        n["status"]["conditions"] = [{"type": "Ready", "status": "Unknown"}]
+    d["items"].append(n)
+json.dump(d, open(sys.argv[2], "w"))
+PYEOF2
+out=$("$PROPSIM" guard --nodelist "$work/down-nodelist.json" --remove duckboat-10); [ $? = 1 ] &&
+  grep -q '^refuse: 6 of 10 nodes (60%) are NotReady at once, more than 50%' <<<"$out" || fail "guard --nodelist during an outage refuses: $out"
 out=$("$PROPSIM" guard --nodelist "$DATA/nodes/eks-nodelist.json" --remove nope 2>&1); [ $? = 2 ] && grep -q 'not in' <<<"$out" ||
   fail "guard: unknown node name -> 2"
 

@@ -205,12 +205,15 @@ static void test_allow_removal(void **state)
     struct guard_opts o;
     guard_opts_default(&o);
     char reason[400];
-    assert_int_equal(guard_allow_removal(&o, 100, 50, reason, sizeof reason), 1);
-    assert_int_equal(guard_allow_removal(&o, 100, 51, reason, sizeof reason), 0);
+    assert_int_equal(guard_allow_removal(&o, 100, 100, 50, reason, sizeof reason), 1);
+    assert_int_equal(guard_allow_removal(&o, 100, 100, 51, reason, sizeof reason), 0);
     assert_non_null(strstr(reason, "refuse: removing 51 of 100 nodes (51%) exceeds the 50% limit"));
-    assert_int_equal(guard_allow_removal(&o, 4, 3, reason, sizeof reason), 1); /* small cluster */
+    assert_int_equal(guard_allow_removal(&o, 4, 4, 3, reason, sizeof reason), 1); /* small cluster */
     o.max_node_loss = 0.2;
-    assert_int_equal(guard_allow_removal(&o, 100, 21, reason, sizeof reason), 0);
+    assert_int_equal(guard_allow_removal(&o, 100, 100, 21, reason, sizeof reason), 0);
+    o.max_node_loss = 0.5; /* 60 of 100 NotReady: even one removal is refused */
+    assert_int_equal(guard_allow_removal(&o, 100, 40, 1, reason, sizeof reason), 0);
+    assert_non_null(strstr(reason, "refuse: 60 of 100 nodes (60%) are NotReady at once, more than 50%"));
 }
 
 /* 90% of 200 nodes turn NotReady over 10 s: the replicas never go down during the ramp (the delay
