@@ -39,6 +39,7 @@
 #include "kubeconfig.h"
 #include "leader.h"
 #include "log.h"
+#include "admission.h"
 #include "nodeguard.h"
 #include "nodes.h"
 #include "params.h"
@@ -77,6 +78,18 @@ struct target_state {
     char piled[512];      /* the last reported over-limit nodes (report on change) */
     ev_timer hot_timer;   /* pod changes are evaluated together, half a second after a burst */
     int busiest, over_limit, over_qps;
+};
+
+/* A node-removal review handed from the webhook's thread to the loop (removals.c). */
+struct removal_review {
+    struct admission_request req;
+    double at;                 /* when the loop decided it (the ledger's time for it) */
+    bool decided_refused, repeat;
+    char decided_reason[1200];
+    bool done, refused, abandoned;
+    char reason[1200];
+    int attempts;
+    struct removal_review *next;
 };
 
 /* A node-removal decision waiting for the loop to post its Event. */
@@ -141,7 +154,9 @@ struct controller {
     struct removal_event ng_events[REMOVAL_EVENTS]; /* decisions whose Events the loop posts */
     int ng_n_events;
     unsigned long ng_events_dropped;
-    ev_async ng_async;         /* wakes the loop to post them */
+    ev_async ng_async;         /* wakes the loop to post them and to decide queued reviews */
+    pthread_cond_t ng_cv;      /* a review's verdict is in */
+    struct removal_review *ng_queue, *ng_active; /* waiting; the one whose ledger round trip runs */
 };
 
 

@@ -1,12 +1,19 @@
-/* The node-removal webhook's decisions (--node-guard): the review runs on the webhook's HTTP
- * thread; the node counts, departures and overrides come from the loop thread (inputs.c); both
- * under c->ng_mu. Events cannot be posted from the HTTP thread (the API client belongs to the
- * loop), so decisions are queued and an ev_async wakes the loop to post them. See
- * controller_internal.h. */
+/* The node-removal webhook's decisions (--node-guard). A review arrives on the webhook's HTTP
+ * thread; it is decided on the loop thread, which owns the API client: the shared ledger (the
+ * ConfigMap propscaler-node-removals in the controller's namespace: every removal any replica
+ * admitted within the window) is read, merged into the local counts, the rule decides, and an
+ * admitted removal is written back with the ledger's resourceVersion as a precondition before
+ * the answer goes out. Two replicas admitting at once: one write conflicts (409), re-reads and
+ * decides again, so together they never admit past the budget. The HTTP thread waits for the
+ * verdict (bounded: an API server too slow to answer means a refusal in enforce mode). The node
+ * counts, departures and overrides come from the loop thread too (inputs.c); all shared state is
+ * under c->ng_mu. Events are posted from the loop. See controller_internal.h. */
 #define _DEFAULT_SOURCE
 #include "controller_internal.h"
 
 #include "admission.h"
+
+static void next_review(struct controller *c);
 
 static void post_events(struct ev_loop *loop, ev_async *w, int revents)
 {
@@ -22,11 +29,13 @@ static void post_events(struct ev_loop *loop, ev_async *w, int revents)
     for (int i = 0; i < n; i++)
         output_object_event(c, "default", "v1", "Node", batch[i].node, batch[i].uid, batch[i].refused ? "Warning" : "Normal",
                             batch[i].refused ? "NodeRemovalRefused" : "NodeRemovalAdmitted", batch[i].message);
+    next_review(c);
 }
 
 void removals_init(struct controller *c)
 {
     pthread_mutex_init(&c->ng_mu, NULL);
+    pthread_cond_init(&c->ng_cv, NULL);
     nodeguard_init(&c->ng);
     nodeguard_opts_default(&c->ng_opts);
     c->ng_opts.max_node_loss = c->cfg->guard.max_node_loss;
@@ -42,7 +51,16 @@ void removals_init(struct controller *c)
 void removals_free(struct controller *c)
 {
     ev_async_stop(c->loop, &c->ng_async);
+    /* the webhook stopped first (propscaler.c): no HTTP thread waits any more */
+    while (c->ng_queue) {
+        struct removal_review *next = c->ng_queue->next;
+        free(c->ng_queue);
+        c->ng_queue = next;
+    }
+    if (c->ng_active && c->ng_active->abandoned)
+        free(c->ng_active);
     nodeguard_release(&c->ng);
+    pthread_cond_destroy(&c->ng_cv);
     pthread_mutex_destroy(&c->ng_mu);
 }
 
@@ -83,12 +101,187 @@ static void queue_event(struct controller *c, const struct admission_request *r,
     e->refused = refused;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* The shared ledger, on the loop thread                                                        */
+
+#define LEDGER_NAME "propscaler-node-removals"
+#define LEDGER_ATTEMPTS 5
+#define REVIEW_WAIT_S 8.0 /* under the shipped timeoutSeconds (10) */
+
+static void ledger_read(struct controller *c);
+
+/* Under ng_mu: the review's verdict is in; wake its HTTP thread (or free it, if it gave up). */
+static void finish_locked(struct controller *c, struct removal_review *rv, bool refused, const char *reason)
+{
+    rv->refused = refused;
+    snprintf(rv->reason, sizeof rv->reason, "%s", reason);
+    rv->done = true;
+    c->ng_active = NULL;
+    if (rv->abandoned)
+        free(rv);
+    else
+        pthread_cond_broadcast(&c->ng_cv);
+}
+
+static void finish(struct controller *c, struct removal_review *rv, bool refused, const char *reason)
+{
+    pthread_mutex_lock(&c->ng_mu);
+    finish_locked(c, rv, refused, reason);
+    pthread_mutex_unlock(&c->ng_mu);
+    ev_async_send(c->loop, &c->ng_async); /* the next review, and the Events */
+}
+
+static void ledger_written(void *ctx, const struct kresp *resp)
+{
+    struct controller *c = ctx;
+    struct removal_review *rv = c->ng_active;
+    if (resp->status == 409 && ++rv->attempts < LEDGER_ATTEMPTS) {
+        ledger_read(c); /* another replica wrote first: read, decide again */
+        return;
+    }
+    if (resp->status < 200 || resp->status > 299) {
+        char what[400], reason[900];
+        kresp_describe(resp, what, sizeof what);
+        snprintf(reason, sizeof reason, "refusing to remove node %s: the removal could not be recorded in the shared "
+                 "ledger ConfigMap %s/%s (%s%s%s); every replica must see it before it may go", rv->req.node,
+                 c->cfg->namespace_, LEDGER_NAME, resp->status == 409 ? "too many concurrent removals; " : "",
+                 resp->err && resp->err[0] ? resp->err : "", what);
+        finish(c, rv, true, reason);
+        return;
+    }
+    pthread_mutex_lock(&c->ng_mu);
+    nodeguard_note_removal(&c->ng, &c->ng_opts, ev_time(), rv->req.node, rv->at);
+    finish_locked(c, rv, rv->decided_refused, rv->decided_reason);
+    pthread_mutex_unlock(&c->ng_mu);
+    ev_async_send(c->loop, &c->ng_async);
+}
+
+/* The ledger as a ConfigMap: data.removals = {"node": unix time, ...}, the window's removals. */
+static char *ledger_object(struct controller *c, const char *rv_text, const char *add, double at)
+{
+    cJSON *cm = cJSON_CreateObject();
+    cJSON_AddStringToObject(cm, "apiVersion", "v1");
+    cJSON_AddStringToObject(cm, "kind", "ConfigMap");
+    cJSON *md = cJSON_AddObjectToObject(cm, "metadata");
+    cJSON_AddStringToObject(md, "name", LEDGER_NAME);
+    cJSON_AddStringToObject(md, "namespace", c->cfg->namespace_);
+    if (rv_text)
+        cJSON_AddStringToObject(md, "resourceVersion", rv_text);
+    cJSON *removals = cJSON_CreateObject();
+    pthread_mutex_lock(&c->ng_mu);
+    const struct nodeguard_removal *list;
+    size_t n = nodeguard_removals(&c->ng, &c->ng_opts, ev_time(), &list);
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddNumberToObject(removals, list[i].name, list[i].t);
+    pthread_mutex_unlock(&c->ng_mu);
+    if (!cJSON_GetObjectItemCaseSensitive(removals, add))
+        cJSON_AddNumberToObject(removals, add, at);
+    char *text = cJSON_PrintUnformatted(removals);
+    cJSON_Delete(removals);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(cm, "data"), "removals", text ? text : "{}");
+    free(text);
+    char *out = cJSON_PrintUnformatted(cm);
+    cJSON_Delete(cm);
+    return out;
+}
+
+static void ledger_got(void *ctx, const struct kresp *resp)
+{
+    struct controller *c = ctx;
+    struct removal_review *rv = c->ng_active;
+    cJSON *cm = NULL;
+    if (resp->status == 200)
+        cm = cJSON_ParseWithLength(resp->body, resp->len);
+    if ((resp->status != 200 && resp->status != 404) || (resp->status == 200 && !cm)) {
+        char what[400], reason[900];
+        kresp_describe(resp, what, sizeof what);
+        snprintf(reason, sizeof reason, "refusing to remove node %s: the shared ledger ConfigMap %s/%s cannot be read "
+                 "(%s%s), so the removals of the other replicas are unknown", rv->req.node, c->cfg->namespace_,
+                 LEDGER_NAME, resp->err && resp->err[0] ? resp->err : "", what);
+        finish(c, rv, true, reason);
+        return;
+    }
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(cm, "metadata");
+    const cJSON *rvj = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cm, "data"), "removals");
+    cJSON *removals = cJSON_IsString(data) ? cJSON_Parse(data->valuestring) : NULL;
+    double now = ev_time();
+    rv->at = now;
+    pthread_mutex_lock(&c->ng_mu);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, removals) if (cJSON_IsNumber(e) && e->string) nodeguard_note_removal(&c->ng, &c->ng_opts, now, e->string, e->valuedouble);
+    cJSON_Delete(removals);
+    struct nodeguard_numbers nums;
+    enum nodeguard_verdict v = nodeguard_decide(&c->ng, &c->ng_opts, now, rv->req.node, rv->req.node_override, false,
+                                                &nums, rv->decided_reason, sizeof rv->decided_reason);
+    rv->decided_refused = v == NODEGUARD_REFUSE;
+    rv->repeat = nums.repeat;
+    bool record = !rv->req.dry_run && !nums.repeat && (!rv->decided_refused || c->cfg->node_guard_warn);
+    if (!record) {
+        finish_locked(c, rv, rv->decided_refused, rv->decided_reason);
+        pthread_mutex_unlock(&c->ng_mu);
+        cJSON_Delete(cm);
+        ev_async_send(c->loop, &c->ng_async);
+        return;
+    }
+    pthread_mutex_unlock(&c->ng_mu);
+    char *body = ledger_object(c, cJSON_IsString(rvj) ? rvj->valuestring : NULL, rv->req.node, now);
+    cJSON_Delete(cm);
+    char path[512];
+    bool create = resp->status == 404;
+    if (create)
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps", c->cfg->namespace_);
+    else
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s", c->cfg->namespace_, LEDGER_NAME);
+    struct kreq_opts o = {.method = create ? "POST" : "PUT", .path = path, .body = body, .timeout_s = 4};
+    /* a create that finds it already made answers 409 too: read again */
+    if (body)
+        kclient_request(c->client, &o, NULL, ledger_written, c);
+    else
+        finish(c, rv, true, "refusing: out of memory writing the ledger");
+    free(body);
+}
+
+static void ledger_read(struct controller *c)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s", c->cfg->namespace_, LEDGER_NAME);
+    struct kreq_opts o = {.method = "GET", .path = path, .timeout_s = 4};
+    kclient_request(c->client, &o, NULL, ledger_got, c);
+}
+
+/* The async callback's other half: start the next queued review when none is in flight. */
+static void next_review(struct controller *c)
+{
+    pthread_mutex_lock(&c->ng_mu);
+    struct removal_review *rv = NULL;
+    if (!c->ng_active && c->ng_queue) {
+        rv = c->ng_queue;
+        c->ng_queue = rv->next;
+        if (rv->abandoned) { /* its HTTP thread gave up before it was started */
+            free(rv);
+            rv = NULL;
+        } else {
+            c->ng_active = rv;
+        }
+    }
+    bool more = !c->ng_active && c->ng_queue;
+    pthread_mutex_unlock(&c->ng_mu);
+    if (rv)
+        ledger_read(c);
+    else if (more)
+        ev_async_send(c->loop, &c->ng_async);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The review, on the webhook's HTTP thread                                                     */
+
 char *controller_review_node_removal(void *ctx, const char *body, size_t len, int *status)
 {
     struct controller *c = ctx;
-    struct admission_request r;
+    struct admission_request req;
     char err[600];
-    if (admission_request_parse(body, len, &r, err, sizeof err) != 0) {
+    if (admission_request_parse(body, len, &req, err, sizeof err) != 0) {
         LOG_WARN("node-guard: a bad AdmissionReview (400): %s", err);
         *status = 400;
         char *text = malloc(strlen(err) + 64);
@@ -97,50 +290,66 @@ char *controller_review_node_removal(void *ctx, const char *body, size_t len, in
         return text;
     }
     *status = 200;
-    if (!r.removal)
-        return admission_response(r.uid, true, NULL, NULL);
-    char reason[1200], message[1400];
-    struct nodeguard_numbers nums = {0};
-    const char *what = r.mark[0] ? "marking" : "deleting";
-    char subject[600];
-    if (r.subject == ADMISSION_NODE)
-        snprintf(subject, sizeof subject, "node %s", r.node);
+    if (!req.removal)
+        return admission_response(req.uid, true, NULL, NULL);
+    const char *what = req.mark[0] ? "marking" : "deleting";
+    char subject[600], reason[1200], message[1400];
+    if (req.subject == ADMISSION_NODE)
+        snprintf(subject, sizeof subject, "node %s", req.node);
     else
-        snprintf(subject, sizeof subject, "%s %s (node %s)", admission_subject_name(r.subject), r.name, r.node);
-    bool warn = c->cfg->node_guard_warn;
+        snprintf(subject, sizeof subject, "%s %s (node %s)", admission_subject_name(req.subject), req.name, req.node);
+    bool refused = true, repeat = false;
+    struct removal_review *rv = calloc(1, sizeof *rv);
     pthread_mutex_lock(&c->ng_mu);
-    enum nodeguard_verdict v;
     if (!c->ng_synced) {
-        v = NODEGUARD_REFUSE;
         snprintf(reason, sizeof reason, "refusing to remove node %s: propscaler has not listed the nodes yet, so it "
-                 "cannot tell an outage from a shrink; retry in a few seconds", r.node);
+                 "cannot tell an outage from a shrink; retry in a few seconds", req.node);
+        free(rv);
+    } else if (!rv) {
+        snprintf(reason, sizeof reason, "refusing to remove node %s: out of memory", req.node);
     } else {
-        v = nodeguard_decide(&c->ng, &c->ng_opts, ev_time(), r.node, r.node_override, !r.dry_run, &nums, reason,
-                             sizeof reason);
+        rv->req = req;
+        struct removal_review **tail = &c->ng_queue;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = rv; /* decided on the loop thread, which owns the API client (the ledger) */
+        ev_async_send(c->loop, &c->ng_async);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)REVIEW_WAIT_S;
+        while (!rv->done && pthread_cond_timedwait(&c->ng_cv, &c->ng_mu, &until) == 0)
+            ;
+        if (rv->done) {
+            refused = rv->refused;
+            repeat = rv->repeat;
+            snprintf(reason, sizeof reason, "%s", rv->reason);
+            free(rv);
+        } else {
+            snprintf(reason, sizeof reason, "refusing to remove node %s: the decision took longer than %.0f s (the API "
+                     "server is slow to answer, or many removals are queued); retry", req.node, REVIEW_WAIT_S);
+            rv->abandoned = true; /* the loop frees it */
+        }
     }
-    bool refused = v == NODEGUARD_REFUSE;
-    if (refused && warn) {
+    bool warned = refused && c->cfg->node_guard_warn; /* warn mode never refuses: it says what enforce would */
+    if (warned)
         c->ng.warned++;
-        if (!r.dry_run && c->ng_synced)
-            nodeguard_node_gone(&c->ng, &c->ng_opts, ev_time(), r.node); /* admitted: it counts */
-    } else if (refused) {
+    else if (refused)
         c->ng.refused++;
-    } else if (!c->ng_synced || !nums.repeat) {
+    else if (!repeat)
         c->ng.admitted++; /* nodes: a mark and then its delete are one removal */
-    }
-    snprintf(message, sizeof message, "%s%s", refused && warn ? "would refuse (warn mode, admitted): " : "", reason);
-    if (refused || r.mark[0] || r.subject == ADMISSION_NODE)
-        queue_event(c, &r, refused, message);
+    snprintf(message, sizeof message, "%s%s", warned ? "would refuse (warn mode, admitted): " : "", reason);
+    if (refused || req.mark[0] || req.subject == ADMISSION_NODE)
+        queue_event(c, &req, refused, message);
     pthread_mutex_unlock(&c->ng_mu);
-    const char *by = r.username[0] ? " by " : "";
+    const char *by = req.username[0] ? " by " : "";
     if (refused)
-        LOG_WARN("node-guard: %s %s%s%s%s: %s", what, subject, r.dry_run ? " (dry run)" : "", by, r.username, message);
+        LOG_WARN("node-guard: %s %s%s%s%s: %s", what, subject, req.dry_run ? " (dry run)" : "", by, req.username, message);
     else
-        LOG_INFO("node-guard: %s %s%s%s%s: %s", what, subject, r.dry_run ? " (dry run)" : "", by, r.username, reason);
+        LOG_INFO("node-guard: %s %s%s%s%s: %s", what, subject, req.dry_run ? " (dry run)" : "", by, req.username, reason);
     ev_async_send(c->loop, &c->ng_async);
-    if (refused && !warn)
-        return admission_response(r.uid, false, reason, NULL);
-    return admission_response(r.uid, true, NULL, refused ? message : NULL);
+    if (refused && !warned)
+        return admission_response(req.uid, false, reason, NULL);
+    return admission_response(req.uid, true, NULL, warned ? message : NULL);
 }
 
 void removals_metrics(struct controller *c, struct buf *b)

@@ -99,6 +99,34 @@ static int add_removal(struct nodeguard_state *g, double now, const char *name)
     return 0;
 }
 
+void nodeguard_note_removal(struct nodeguard_state *g, const struct nodeguard_opts *o, double now, const char *name,
+                            double t)
+{
+    forget(g, o, now);
+    if (t < now - o->window_s || t < g->floor_t || find_removal(g, name) >= 0 || g->n_removed >= NODEGUARD_MAX_REMOVALS)
+        return;
+    double last = g->last_removal_t;
+    if (add_removal(g, t, name) != 0)
+        return;
+    g->last_removal_t = t > last ? t : last;
+    /* move it back to its place in time order (the window forgets from the front) */
+    size_t i = g->n_removed - 1;
+    struct nodeguard_removal r = g->removed[i];
+    while (i > 0 && g->removed[i - 1].t > r.t) {
+        g->removed[i] = g->removed[i - 1];
+        i--;
+    }
+    g->removed[i] = r;
+}
+
+size_t nodeguard_removals(struct nodeguard_state *g, const struct nodeguard_opts *o, double now,
+                          const struct nodeguard_removal **out)
+{
+    forget(g, o, now);
+    *out = g->removed;
+    return g->n_removed;
+}
+
 void nodeguard_node_gone(struct nodeguard_state *g, const struct nodeguard_opts *o, double now, const char *name)
 {
     forget(g, o, now);

@@ -71,6 +71,14 @@ void nodeguard_observe(struct nodeguard_state *g, const struct nodeguard_opts *o
                        int64_t ready);
 /* A node left without asking (seen in the watch): it counts against the window like a removal. */
 void nodeguard_node_gone(struct nodeguard_state *g, const struct nodeguard_opts *o, double now, const char *name);
+/* A removal recorded elsewhere (another replica, through the shared ledger) or admitted here at
+ * time t: counted in the window unless it is older than the window or its restart. Kept in time
+ * order whatever the order of the calls. */
+void nodeguard_note_removal(struct nodeguard_state *g, const struct nodeguard_opts *o, double now, const char *name,
+                            double t);
+/* The removals counted in the window, oldest first (for the shared ledger). */
+size_t nodeguard_removals(struct nodeguard_state *g, const struct nodeguard_opts *o, double now,
+                          const struct nodeguard_removal **out);
 /* A node (re)joined: a removal of that name no longer counts. */
 void nodeguard_node_back(struct nodeguard_state *g, const char *name);
 /* An operator override: the window restarts now, from the current count. */

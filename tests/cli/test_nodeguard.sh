@@ -102,6 +102,24 @@ out=$($PY "$here/autoscaler.py" "$URL" "$HOOK" "$CA" 1 --skip 24 --annotate-over
 grep -q "^admitted $name$" <<<"$out" || fail "the per-node annotation admits one deliberate removal: $out"
 grep -q "allowed by the node's propscaler.io/allow-removal annotation" "$work/ca.log" || fail "the override is logged"
 
+# 1b. two replicas, two autoscalers removing different nodes at once, one through each: the
+#     budget is shared through the ledger ConfigMap, so together they admit exactly 100
+serve pair --nodes 200
+run_ng r1 --webhook-self-signed
+HOOK1=$HOOK CA1=$CA
+run_ng r2 --webhook-self-signed
+HOOK2=$HOOK CA2=$CA
+$PY "$here/autoscaler.py" "$URL" "$HOOK1" "$CA1" 80 --delete-only >"$work/pair1.out" 2>&1 &
+a1=$!
+$PY "$here/autoscaler.py" "$URL" "$HOOK2" "$CA2" 80 --delete-only --skip 100 >"$work/pair2.out" 2>&1 &
+a2=$!
+wait $a1 $a2
+n1=$(sed -n 's/^removed \([0-9]*\) of 80$/\1/p' "$work/pair1.out"); n2=$(sed -n 's/^removed \([0-9]*\) of 80$/\1/p' "$work/pair2.out")
+[ -n "$n1" ] && [ -n "$n2" ] && [ $((n1 + n2)) = 100 ] && [ "$(nodes)" = 100 ] ||
+  fail "two replicas at once never pass the budget: ${n1:-?} + ${n2:-?} removed, $(nodes) nodes left: $(tail -2 "$work/pair1.out" "$work/pair2.out")"
+curl -s "$URL/api/v1/namespaces/kube-system/configmaps/propscaler-node-removals" | grep -q '"removals":' ||
+  fail "the shared ledger ConfigMap holds the removals"
+
 # 2. an outage: more than half the nodes NotReady refuses every removal
 serve outage --nodes 50
 for n in $(curl -s "$URL/api/v1/nodes" | grep -o '"name":"node-pool-[^"]*"' | cut -d'"' -f4 | head -30); do

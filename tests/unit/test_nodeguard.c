@@ -146,6 +146,39 @@ static void test_window_slides(void **state)
     nodeguard_release(&g);
 }
 
+/* removals another replica recorded arrive out of order: counted once, in time order, and the
+ * window forgets them by their own time */
+static void test_shared_removals(void **state)
+{
+    (void)state;
+    struct nodeguard_opts o;
+    nodeguard_opts_default(&o);
+    struct nodeguard_state g;
+    nodeguard_init(&g);
+    struct nodeguard_numbers nums;
+    char reason[1024];
+    nodeguard_observe(&g, &o, 0, 10, 10);
+    nodeguard_note_removal(&g, &o, 100, "c", 90);
+    nodeguard_note_removal(&g, &o, 100, "a", 10);
+    nodeguard_note_removal(&g, &o, 100, "b", 50);
+    nodeguard_note_removal(&g, &o, 100, "a", 95); /* already counted */
+    nodeguard_note_removal(&g, &o, 100, "old", -550); /* older than the window */
+    const struct nodeguard_removal *list;
+    size_t n = nodeguard_removals(&g, &o, 100, &list);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].name, "a");
+    assert_string_equal(list[1].name, "b");
+    assert_string_equal(list[2].name, "c");
+    assert_int_equal(nodeguard_decide(&g, &o, 100, "d", false, true, &nums, reason, sizeof reason), NODEGUARD_ALLOW);
+    assert_int_equal(nodeguard_decide(&g, &o, 100, "e", false, true, &nums, reason, sizeof reason), NODEGUARD_ALLOW);
+    assert_int_equal(nodeguard_decide(&g, &o, 100, "f", false, true, &nums, reason, sizeof reason), NODEGUARD_REFUSE);
+    /* at 615, "a" (10) has left the window: one more may go */
+    n = nodeguard_removals(&g, &o, 615, &list);
+    assert_int_equal(n, 4);
+    assert_int_equal(nodeguard_decide(&g, &o, 615, "f", false, true, &nums, reason, sizeof reason), NODEGUARD_ALLOW);
+    nodeguard_release(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_outage_refuses_everything),
         cmocka_unit_test(test_small_clusters_and_dry_runs),
         cmocka_unit_test(test_window_slides),
+        cmocka_unit_test(test_shared_removals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
