@@ -229,6 +229,7 @@ void controller_free(struct controller *c)
     buf_release(&c->record_pending);
     if (c->record)
         fclose(c->record);
+    webhookca_stop(c);
     removals_free(c);
     pthread_mutex_destroy(&c->mu);
     free(c);

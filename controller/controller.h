@@ -47,5 +47,9 @@ char *controller_metrics(struct controller *c);
  * controller). The answer is a heap string; *status 200 with an AdmissionReview, 400 with the
  * reason a body was refused. */
 char *controller_review_node_removal(void *ctx, const char *body, size_t len, int *status);
+/* --webhook-self-signed: share the webhook's certificate through a Secret and keep the
+ * ValidatingWebhookConfiguration's caBundle current (webhookca.c). `hook` outlives the loop. */
+struct webhook;
+void controller_manage_webhook_cert(struct controller *c, struct webhook *hook);
 
 #endif

@@ -10,7 +10,8 @@
  *   hotspots.c    where the target's pods run: replicas piled on nodes
  *   record.c      --record: the observed node history as a trace
  *   endpoints.c   /healthz, /readyz, /last-poll, /metrics (called from the HTTP thread)
- *   removals.c    --node-guard: the node-removal webhook's reviews (its HTTP thread) and Events
+ *   removals.c    --node-guard: the node-removal webhook's reviews, the shared ledger, Events
+ *   webhookca.c   --webhook-self-signed: the certificate shared through a Secret, the caBundle
  *
  * Ownership: struct controller owns everything it points to except the loop and the config
  * (borrowed, see controller.h). Fields read by the HTTP thread are guarded by `mu`; the node
@@ -157,6 +158,10 @@ struct controller {
     ev_async ng_async;         /* wakes the loop to post them and to decide queued reviews */
     pthread_cond_t ng_cv;      /* a review's verdict is in */
     struct removal_review *ng_queue, *ng_active; /* waiting; the one whose ledger round trip runs */
+    /* --webhook-self-signed: the shared certificate and the caBundle (webhookca.c; loop thread) */
+    struct webhook *hook;
+    ev_timer ca_timer;
+    bool ca_config_missing_said;
 };
 
 
@@ -199,6 +204,9 @@ void removals_free(struct controller *c);
 void removals_observe(struct controller *c, enum watch_event_type type, const char *name);
 void removals_override(struct controller *c);
 void removals_metrics(struct controller *c, struct buf *b);
+
+/* webhookca.c */
+void webhookca_stop(struct controller *c);
 
 /* hotspots.c */
 void hotspots_selector_text(const cJSON *sel, char *out, size_t len);

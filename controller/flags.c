@@ -20,7 +20,7 @@ enum flag_id {
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
     ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
     ID_MAX_RESPONSE, ID_NODE_GUARD, ID_NODE_GUARD_MODE, ID_WEBHOOK_ADDR, ID_WEBHOOK_CERT, ID_WEBHOOK_KEY,
-    ID_WEBHOOK_SELF_SIGNED, ID_WEBHOOK_SERVICE, ID_IGNORED
+    ID_WEBHOOK_SELF_SIGNED, ID_WEBHOOK_SERVICE, ID_WEBHOOK_CONFIG, ID_WEBHOOK_SECRET, ID_WEBHOOK_SYNC, ID_IGNORED
 };
 
 struct flag_def {
@@ -96,6 +96,9 @@ static const struct flag_def defs[] = {
     {"webhook-key", F_STRING, ID_WEBHOOK_KEY, "node-guard: its private key (PEM file)"},
     {"webhook-self-signed", F_BOOL, ID_WEBHOOK_SELF_SIGNED, "node-guard: generate the serving certificate (and say its CA bundle)"},
     {"webhook-service", F_STRING, ID_WEBHOOK_SERVICE, "node-guard: the Service the certificate names (default propscaler-node-guard)"},
+    {"webhook-config", F_STRING, ID_WEBHOOK_CONFIG, "node-guard, self-signed: the ValidatingWebhookConfiguration whose caBundle is kept current (default propscaler-node-guard)"},
+    {"webhook-secret", F_STRING, ID_WEBHOOK_SECRET, "node-guard, self-signed: the Secret the replicas share the certificate through (default propscaler-node-guard-tls)"},
+    {"webhook-sync-period", F_DURATION, ID_WEBHOOK_SYNC, "node-guard, self-signed: how often the Secret and the caBundle are checked (default 1m)"},
 };
 
 const char *target_kind_title(enum target_kind k)
@@ -131,6 +134,9 @@ void flags_init(struct propscaler_config *c)
     c->metrics_addr = ":8080";
     c->webhook_addr = ":8443";
     c->webhook_service = "propscaler-node-guard";
+    c->webhook_config = "propscaler-node-guard";
+    c->webhook_secret = "propscaler-node-guard-tls";
+    c->webhook_sync_s = 60;
     c->foreign_writer_backoff_s = 600;
     c->max_response_bytes = (size_t)16 << 20;
     cm_data_init(&c->default_data);
@@ -400,6 +406,15 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_WEBHOOK_KEY: c->webhook_key = v; return 0;
     case ID_WEBHOOK_SELF_SIGNED: c->webhook_self_signed = b; return 0;
     case ID_WEBHOOK_SERVICE: c->webhook_service = v; return 0;
+    case ID_WEBHOOK_CONFIG: c->webhook_config = v; return 0;
+    case ID_WEBHOOK_SECRET: c->webhook_secret = v; return 0;
+    case ID_WEBHOOK_SYNC:
+        if (parse_duration(v, &secs) != 0 || secs < 1) {
+            snprintf(err, errlen, "--webhook-sync-period: expected a duration of at least 1s, got \"%s\"", v);
+            return -1;
+        }
+        c->webhook_sync_s = secs;
+        return 0;
     case ID_LOG_FORMAT:
         if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0) {
             snprintf(err, errlen, "--log-format: expected text or json, got \"%s\"", v);

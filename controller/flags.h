@@ -73,6 +73,9 @@ struct propscaler_config {
     const char *webhook_cert, *webhook_key; /* PEM files, reloaded when they change */
     bool webhook_self_signed;    /* generate a CA and serving certificate at start */
     const char *webhook_service; /* the Service name the generated certificate carries */
+    const char *webhook_config;  /* self-signed: the ValidatingWebhookConfiguration kept current */
+    const char *webhook_secret;  /* self-signed: the Secret that shares the pair between replicas */
+    double webhook_sync_s;       /* self-signed: how often both are checked */
 };
 
 enum flags_result { FLAGS_OK = 0, FLAGS_EXIT_OK = 1, FLAGS_ERROR = -1 };

@@ -131,9 +131,11 @@ int main(int argc, char **argv)
             flags_release(&cfg);
             return 2;
         }
-        if (webhook_ca_pem(hook))
+        if (webhook_ca_pem(hook)) {
             LOG_INFO("node-guard: generated a self-signed serving certificate for %s.%s.svc; its caBundle:\n%s",
                      cfg.webhook_service, cfg.namespace_, webhook_ca_pem(hook));
+            controller_manage_webhook_cert(c, hook); /* one pair for every replica, and the caBundle */
+        }
     }
     ev_signal term, intr;
     ev_signal_init(&term, on_signal, SIGTERM);

@@ -2,6 +2,7 @@
 #include "selfcert.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,34 @@ char *kube_base64_decode(const char *in, size_t *out_len)
     out[w] = '\0';
     *out_len = w;
     return out;
+}
+
+char *kube_base64_encode(const char *in, size_t len)
+{
+    char *out = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
+    if (!out)
+        return NULL;
+    base64_encode_raw(out, len, (const uint8_t *)in);
+    out[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
+    return out;
+}
+
+int selfcert_expiry(const char *pem, size_t len, long long *expires)
+{
+    gnutls_x509_crt_t crt;
+    if (gnutls_x509_crt_init(&crt) < 0)
+        return -1;
+    gnutls_datum_t d = {(unsigned char *)(uintptr_t)pem, (unsigned)len};
+    int rc = -1;
+    if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) >= 0) {
+        time_t t = gnutls_x509_crt_get_expiration_time(crt);
+        if (t != (time_t)-1) {
+            *expires = (long long)t;
+            rc = 0;
+        }
+    }
+    gnutls_x509_crt_deinit(crt);
+    return rc;
 }
 
 static char *pem_string(const gnutls_datum_t *d)

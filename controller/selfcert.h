@@ -22,6 +22,12 @@
  * *-data; whitespace ignored): a NUL-terminated heap buffer, or NULL on bad input. */
 char *kube_base64_decode(const char *in, size_t *out_len);
 
+/* Standard base64 of len bytes (a heap string), or NULL when out of memory. */
+char *kube_base64_encode(const char *in, size_t len);
+/* When the first certificate of a PEM chain expires (0 with *expires set), or -1 when it does not
+ * parse. */
+int selfcert_expiry(const char *pem, size_t len, long long *expires);
+
 int selfcert_generate(const char *const *names, size_t n_names, int days, char **cert_pem, char **key_pem, char *err,
                       size_t errlen);
 

@@ -230,7 +230,7 @@ struct webhook {
     struct MHD_Daemon *daemon;
     webhook_review_fn review;
     void *ctx;
-    char *ca_pem;
+    char *ca_pem, *key_pem; /* self-signed mode: the pair served */
 };
 
 struct upload {
@@ -343,15 +343,10 @@ struct webhook *webhook_start(const struct webhook_opts *cfg, webhook_review_fn 
         snprintf(svc_long, sizeof svc_long, "%s.cluster.local", svc);
         snprintf(host, sizeof host, "%.*s", (int)(strrchr(bound, ':') - bound), bound);
         const char *names[] = {svc, svc_long, host};
-        char *key = NULL;
-        if (selfcert_generate(names, 3, 365, &w->ca_pem, &key, e2, sizeof e2) != 0) {
+        if (selfcert_generate(names, 3, 365, &w->ca_pem, &w->key_pem, e2, sizeof e2) != 0) {
             snprintf(err, errlen, "--webhook-self-signed: %s", e2);
-        } else if (!(c = creds_from_pem(w->ca_pem, strlen(w->ca_pem), key, strlen(key), e2, sizeof e2))) {
+        } else if (!(c = creds_from_pem(w->ca_pem, strlen(w->ca_pem), w->key_pem, strlen(w->key_pem), e2, sizeof e2))) {
             snprintf(err, errlen, "--webhook-self-signed: %s", e2);
-        }
-        if (key) {
-            memset(key, 0, strlen(key));
-            free(key);
         }
     } else if ((c = creds_from_files(cfg->cert, cfg->key, e2, sizeof e2)) != NULL) {
         pthread_mutex_lock(&tls.mu);
@@ -366,6 +361,7 @@ struct webhook *webhook_start(const struct webhook_opts *cfg, webhook_review_fn 
     if (!c) {
         close(fd);
         free(w->ca_pem);
+        free(w->key_pem);
         free(w);
         return NULL;
     }
@@ -388,6 +384,38 @@ struct webhook *webhook_start(const struct webhook_opts *cfg, webhook_review_fn 
 }
 
 const char *webhook_ca_pem(const struct webhook *w) { return w->ca_pem; }
+const char *webhook_key_pem(const struct webhook *w) { return w->key_pem; }
+
+static void free_secret(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+int webhook_use_pem(struct webhook *w, const char *cert, const char *key, char *err, size_t errlen)
+{
+    struct creds *c = creds_from_pem(cert, strlen(cert), key, strlen(key), err, errlen);
+    char *cert_copy = strdup(cert), *key_copy = strdup(key);
+    if (!c || !cert_copy || !key_copy) {
+        creds_free(c);
+        free(cert_copy);
+        free_secret(key_copy);
+        if (c)
+            snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pthread_mutex_lock(&tls.mu);
+    c->older = tls.current;
+    tls.current = c;
+    pthread_mutex_unlock(&tls.mu);
+    free(w->ca_pem);
+    free_secret(w->key_pem);
+    w->ca_pem = cert_copy;
+    w->key_pem = key_copy;
+    return 0;
+}
 
 void webhook_stop(struct webhook *w)
 {
@@ -401,5 +429,6 @@ void webhook_stop(struct webhook *w)
     tls.cert_path = tls.key_path = NULL;
     pthread_mutex_unlock(&tls.mu);
     free(w->ca_pem);
+    free_secret(w->key_pem);
     free(w);
 }

@@ -43,6 +43,12 @@ struct webhook *webhook_start(const struct webhook_opts *o, webhook_review_fn re
                               size_t errlen);
 /* The generated certificate's PEM (the caBundle), or NULL with certificate files. */
 const char *webhook_ca_pem(const struct webhook *w);
+/* Serve this certificate and key from the next handshake on (self-managed mode: the pair the
+ * replicas share through a Secret). 0, or -1 with err (the previous pair stays in use).
+ * Thread-safe; webhook_ca_pem() then returns the new certificate (call it from one thread). */
+int webhook_use_pem(struct webhook *w, const char *cert, const char *key, char *err, size_t errlen);
+/* The key PEM of the generated pair (self-signed mode; NULL otherwise), for the shared Secret. */
+const char *webhook_key_pem(const struct webhook *w);
 void webhook_stop(struct webhook *w);
 
 #endif

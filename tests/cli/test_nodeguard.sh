@@ -45,6 +45,11 @@ run_ng() {
   METRICS=http://$(grep -o 'metrics on [0-9.:]*' "$work/$1.log" | head -1 | cut -d' ' -f3)
   CA=$work/$1.ca.pem
   sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' "$work/$1.log" >"$CA"
+  if grep -q 'generated a self-signed serving certificate' "$work/$1.log"; then
+    # self-signed replicas share one pair through a Secret: what they serve is the Secret's
+    for _ in $(seq 100); do grep -Eq 'stored the webhook certificate|serving the webhook certificate shared' "$work/$1.log" && break; sleep 0.05; done
+    curl -s "$URL/api/v1/namespaces/kube-system/secrets/propscaler-node-guard-tls" | sed -n 's/.*"tls.crt":"\([^"]*\)".*/\1/p' | base64 -d >"$CA"
+  fi
   sleep 0.3 # the first LIST of nodes
 }
 nodes() { curl -s "$URL/api/v1/nodes" | grep -o '"kind":"Node"' | wc -l; }
@@ -59,7 +64,8 @@ review() { # review BODY [CURL ARGS...] -> the answer and the status on the last
 #    settle time each let a real shrink go on
 serve ca --nodes 200
 run_ng ca --webhook-self-signed --guard-settle 3s
-grep -q 'BEGIN CERTIFICATE' "$CA" || fail "self-signed: the caBundle is logged"
+grep -q 'BEGIN CERTIFICATE' "$work/ca.log" || fail "self-signed: the caBundle is logged"
+grep -q 'BEGIN CERTIFICATE' "$CA" || fail "self-signed: the certificate is shared in the Secret"
 out=$($PY "$here/autoscaler.py" "$URL" "$HOOK" "$CA" 120 2>&1)
 grep -q '^removed 100 of 120$' <<<"$out" || fail "60% of 200: exactly 100 removed: $(tail -3 <<<"$out")"
 [ "$(grep -c '^refused' <<<"$out")" = 20 ] || fail "the other 20 refused"
@@ -249,7 +255,37 @@ kubectl apply -f "$work/vwc.yaml" >/dev/null 2>&1
 kubectl delete node "${names[9]}" >/dev/null 2>&1 || fail "webhook down, failurePolicy Ignore: the removal goes through"
 unset KUBECONFIG
 
-# 7. flags
+# 7. self-managed certificates: two replicas share one pair through a Secret (an expiring one found
+#    there is replaced) and keep the ValidatingWebhookConfiguration's caBundle current
+serve selfmanaged --nodes 10
+export KUBECONFIG=$KC
+certtool --generate-privkey --key-type ecdsa --outfile "$work/old.key" >/dev/null 2>&1
+printf 'cn = old\nip_address = 127.0.0.1\ntls_www_server\nexpiration_days = 10\n' >"$work/t"
+certtool --generate-self-signed --load-privkey "$work/old.key" --template "$work/t" --outfile "$work/old.crt" >/dev/null 2>&1
+# (kubectl create secret sends protobuf, which propsim serve does not read: the same Secret as JSON)
+printf '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"propscaler-node-guard-tls"},"type":"kubernetes.io/tls","data":{"tls.crt":"%s","tls.key":"%s"}}' \
+  "$(base64 -w0 "$work/old.crt")" "$(base64 -w0 "$work/old.key")" >"$work/old-secret.json"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary "@$work/old-secret.json" \
+  "$URL/api/v1/namespaces/kube-system/secrets")" = 201 ] || fail "the old Secret is created"
+run_ng sm1 --webhook-self-signed --webhook-sync-period 1s
+HOOK1=$HOOK
+run_ng sm2 --webhook-self-signed --webhook-sync-period 1s
+HOOK2=$HOOK
+sed -e "s|url: .*|url: $HOOK1/validate-node-removal|" -e '/caBundle:/d' "$work/vwc.yaml" >"$work/vwc-nobundle.yaml"
+kubectl apply -f "$work/vwc-nobundle.yaml" >/dev/null
+sleep 3
+grep -hq 'expires within 30 days: replacing it' "$work/sm1.log" "$work/sm2.log" || fail "self-managed: an expiring certificate in the Secret is replaced"
+kubectl -n kube-system get secret propscaler-node-guard-tls -o jsonpath='{.data.tls\.crt}' | base64 -d >"$work/shared.crt"
+cmp -s "$work/shared.crt" "$work/old.crt" && fail "self-managed: the Secret holds a new certificate"
+[ "$(curl -s --cacert "$work/shared.crt" "$HOOK1/healthz")" = ok ] && [ "$(curl -s --cacert "$work/shared.crt" "$HOOK2/healthz")" = ok ] ||
+  fail "self-managed: both replicas serve the Secret's certificate"
+[ "$(kubectl get validatingwebhookconfiguration propscaler-node-guard -o jsonpath='{.webhooks[0].clientConfig.caBundle}' | base64 -d)" = "$(cat "$work/shared.crt")" ] ||
+  fail "self-managed: the caBundle is the shared certificate"
+kubectl delete node "$(kubectl get nodes -o name | head -1 | cut -d/ -f2)" >/dev/null 2>&1 || fail "self-managed: a removal within the budget"
+grep -q 'node-guard: deleting node' "$work/sm1.log" || fail "self-managed: kube-apiserver's call reached the webhook over verified TLS"
+unset KUBECONFIG
+
+# 8. flags
 out=$("$PROPSCALER" --target deployment/x --configmap c --namespace n --node-guard 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q -- '--node-guard needs its serving certificate' <<<"$out" || fail "--node-guard without a certificate: $rc $out"
 out=$("$PROPSCALER" --target deployment/x --configmap c --namespace n --node-guard --webhook-self-signed --node-guard-mode=strict 2>&1); rc=$?
