@@ -95,7 +95,7 @@ static const struct flag_def defs[] = {
     {"webhook-cert", F_STRING, ID_WEBHOOK_CERT, "node-guard: serving certificate (PEM file; reloaded when it changes)"},
     {"webhook-key", F_STRING, ID_WEBHOOK_KEY, "node-guard: its private key (PEM file)"},
     {"webhook-self-signed", F_BOOL, ID_WEBHOOK_SELF_SIGNED, "node-guard: generate the serving certificate (and say its CA bundle)"},
-    {"webhook-service", F_STRING, ID_WEBHOOK_SERVICE, "node-guard: the Service the certificate names (default propscaler-node-guard)"},
+    {"webhook-service", F_STRING, ID_WEBHOOK_SERVICE, "node-guard: the Service ([NAMESPACE/]NAME) the generated certificate names (default propscaler-node-guard in --namespace)"},
     {"webhook-config", F_STRING, ID_WEBHOOK_CONFIG, "node-guard, self-signed: the ValidatingWebhookConfiguration whose caBundle is kept current (default propscaler-node-guard)"},
     {"webhook-secret", F_STRING, ID_WEBHOOK_SECRET, "node-guard, self-signed: the Secret the replicas share the certificate through (default propscaler-node-guard-tls)"},
     {"webhook-sync-period", F_DURATION, ID_WEBHOOK_SYNC, "node-guard, self-signed: how often the Secret and the caBundle are checked (default 1m)"},
@@ -405,7 +405,19 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_WEBHOOK_CERT: c->webhook_cert = v; return 0;
     case ID_WEBHOOK_KEY: c->webhook_key = v; return 0;
     case ID_WEBHOOK_SELF_SIGNED: c->webhook_self_signed = b; return 0;
-    case ID_WEBHOOK_SERVICE: c->webhook_service = v; return 0;
+    case ID_WEBHOOK_SERVICE: {
+        /* NAME, or NAMESPACE/NAME when the Service is not in --namespace (the shipped manifests) */
+        const char *slash = strchr(v, '/');
+        if (!v[0] || (slash && (slash == v || !slash[1] || strchr(slash + 1, '/'))) ||
+            (slash && (size_t)(slash - v) >= sizeof c->webhook_service_ns)) {
+            snprintf(err, errlen, "--webhook-service: expected NAME or NAMESPACE/NAME, got \"%s\"", v);
+            return -1;
+        }
+        if (slash)
+            snprintf(c->webhook_service_ns, sizeof c->webhook_service_ns, "%.*s", (int)(slash - v), v);
+        c->webhook_service = slash ? slash + 1 : v;
+        return 0;
+    }
     case ID_WEBHOOK_CONFIG: c->webhook_config = v; return 0;
     case ID_WEBHOOK_SECRET: c->webhook_secret = v; return 0;
     case ID_WEBHOOK_SYNC:
@@ -571,6 +583,8 @@ enum flags_result flags_parse(struct propscaler_config *c, int argc, const char 
         snprintf(err, errlen, "--dns-qps-per-node-limit and --qps-per-replica go together");
         return FLAGS_ERROR;
     }
+    if (!c->webhook_service_ns[0] && c->namespace_)
+        snprintf(c->webhook_service_ns, sizeof c->webhook_service_ns, "%s", c->namespace_);
     if (c->node_guard) {
         bool files = c->webhook_cert && c->webhook_cert[0] && c->webhook_key && c->webhook_key[0];
         if (files == c->webhook_self_signed ||

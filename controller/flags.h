@@ -73,6 +73,7 @@ struct propscaler_config {
     const char *webhook_cert, *webhook_key; /* PEM files, reloaded when they change */
     bool webhook_self_signed;    /* generate a CA and serving certificate at start */
     const char *webhook_service; /* the Service name the generated certificate carries */
+    char webhook_service_ns[254]; /* its namespace (default: --namespace) */
     const char *webhook_config;  /* self-signed: the ValidatingWebhookConfiguration kept current */
     const char *webhook_secret;  /* self-signed: the Secret that shares the pair between replicas */
     double webhook_sync_s;       /* self-signed: how often both are checked */

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     if (cfg.node_guard) {
         struct webhook_opts wo = {.addr = cfg.webhook_addr, .cert = cfg.webhook_cert, .key = cfg.webhook_key,
                                   .self_signed = cfg.webhook_self_signed, .service = cfg.webhook_service,
-                                  .namespace_ = cfg.namespace_, .warn = cfg.node_guard_warn};
+                                  .namespace_ = cfg.webhook_service_ns, .warn = cfg.node_guard_warn};
         hook = webhook_start(&wo, controller_review_node_removal, c, err, sizeof err);
         if (!hook) {
             fprintf(stderr, "propscaler: %s\n", err);
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         }
         if (webhook_ca_pem(hook)) {
             LOG_INFO("node-guard: generated a self-signed serving certificate for %s.%s.svc; its caBundle:\n%s",
-                     cfg.webhook_service, cfg.namespace_, webhook_ca_pem(hook));
+                     cfg.webhook_service, cfg.webhook_service_ns, webhook_ca_pem(hook));
             controller_manage_webhook_cert(c, hook); /* one pair for every replica, and the caBundle */
         }
     }

@@ -130,7 +130,7 @@ static void secret_got(void *ctx, const struct kresp *resp)
         if (selfcert_expiry(webhook_ca_pem(c->hook), strlen(webhook_ca_pem(c->hook)), &ours) != 0 ||
             (double)ours - ev_time() <= RENEW_BEFORE_S) {
             char *nc = NULL, *nk = NULL, svc[300], svc_long[320];
-            snprintf(svc, sizeof svc, "%s.%s.svc", c->cfg->webhook_service, c->cfg->namespace_);
+            snprintf(svc, sizeof svc, "%s.%s.svc", c->cfg->webhook_service, c->cfg->webhook_service_ns);
             snprintf(svc_long, sizeof svc_long, "%s.cluster.local", svc);
             const char *names[] = {svc, svc_long};
             if (selfcert_generate(names, 2, 365, &nc, &nk, err, sizeof err) == 0)

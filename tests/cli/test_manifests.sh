@@ -12,6 +12,36 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
+# check_rbac RULES: every request the emulator logged maps to one of RULES (verb:resource[:name])
+check_rbac() {
+  local allowed=$1
+  curl -s "$URL/propsim/requests" >"$work/requests"
+  while read -r method path _; do
+    case "$path" in /propsim/*|/version*|/api|/apis*/v1|/openapi*) continue ;; esac
+    p=${path%%\?*}
+    verb=""
+    case "$method" in
+      GET) case "$path" in *watch=1*) verb=watch ;; *) verb=get ;; esac ;;
+      POST) verb=create ;; PUT) verb=update ;; PATCH) verb=patch ;; DELETE) verb=delete ;;
+    esac
+    res=$(sed -E 's#^/(api|apis/[^/]+)/v1/(namespaces/[^/]+/)?##' <<<"$p")
+    name=""
+    case "$res" in */scale) name=$(cut -d/ -f2 <<<"$res"); res="$(cut -d/ -f1 <<<"$res")/scale" ;; */*) name=${res#*/}; res=${res%%/*} ;; esac
+    if [ "$verb" = get ] && [ -z "$name" ]; then verb=list; fi
+    fs=$(grep -o 'fieldSelector=metadata.name%3D[^&]*' <<<"$path" | sed 's/.*%3D//')
+    [ -n "$fs" ] && name=$fs
+    ok=0
+    for rule in $allowed; do
+      [ "$rule" = "$verb:$res" ] && ok=1
+      [ -n "$name" ] && [ "$rule" = "$verb:$res:$name" ] && ok=1
+    done
+    # the test's own requests: the DELETE above and its polling of the Deployment
+    [ "$method $p" = "DELETE /api/v1/namespaces/kube-system/configmaps/coredns-autoscaler" ] && ok=1
+    [ "$method $path" = "GET /apis/apps/v1/namespaces/kube-system/deployments/coredns" ] && [ "$ok" = 0 ] && ok=1
+    [ "$ok" = 1 ] || fail "request not covered by RBAC: $method $path ($verb $res $name)"
+  done < <(sed 's/ -> .*//' "$work/requests")
+}
+
 $KUBECTL kustomize "$ROOT/manifests" >"$work/all.yaml" 2>"$work/err" || { echo "FAIL: kubectl kustomize: $(cat "$work/err")"; exit 1; }
 kinds=$(grep '^kind:' "$work/all.yaml" | sort | tr '\n' ' ')
 [ "$kinds" = "kind: ClusterRole kind: ClusterRoleBinding kind: ConfigMap kind: Deployment kind: Namespace kind: PodDisruptionBudget kind: Role kind: RoleBinding kind: ServiceAccount " ] ||
@@ -31,6 +61,7 @@ mapfile -t args < <(sed -n '/^        args:/,/^        env:/p' "$ROOT/manifests/
 printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: coredns, namespace: kube-system}\nspec: {replicas: 1}\n' >"$work/coredns.yaml"
 "$PROPSIM" serve --listen 127.0.0.1:0 --nodes 40 --no-pods --apply "$work/all.yaml" --apply "$work/coredns.yaml" \
   --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
+serve_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(head -1 "$work/port")
 # the emulated cluster has no ConfigMap yet if we delete it: exercise --default-params creation too
@@ -56,31 +87,48 @@ for rule in $allowed; do
   awk -v r="${res%%/*}" -v v="$verb" 'BEGIN{f=0} /resources:/{inres=1} /- / && inres && index($0,r){f=1} END{exit !f}' "$work/all.yaml" ||
     fail "RBAC rule for $verb $res missing from the rendered manifests"
 done
-curl -s "$URL/propsim/requests" >"$work/requests"
-while read -r method path _; do
-  case "$path" in /propsim/*|/version*|/api|/apis*/v1|/openapi*) continue ;; esac
-  p=${path%%\?*}
-  verb=""
-  case "$method" in
-    GET) case "$path" in *watch=1*) verb=watch ;; *) verb=get ;; esac ;;
-    POST) verb=create ;; PUT) verb=update ;; PATCH) verb=patch ;; DELETE) verb=delete ;;
-  esac
-  res=$(sed -E 's#^/(api|apis/[^/]+)/v1/(namespaces/[^/]+/)?##' <<<"$p")
-  name=""
-  case "$res" in */scale) name=$(cut -d/ -f2 <<<"$res"); res="$(cut -d/ -f1 <<<"$res")/scale" ;; */*) name=${res#*/}; res=${res%%/*} ;; esac
-  if [ "$verb" = get ] && [ -z "$name" ]; then verb=list; fi
-  fs=$(grep -o 'fieldSelector=metadata.name%3D[^&]*' <<<"$path" | sed 's/.*%3D//')
-  [ -n "$fs" ] && name=$fs
-  ok=0
-  for rule in $allowed; do
-    [ "$rule" = "$verb:$res" ] && ok=1
-    [ -n "$name" ] && [ "$rule" = "$verb:$res:$name" ] && ok=1
-  done
-  # the test's own requests: the DELETE above and its polling of the Deployment
-  [ "$method $p" = "DELETE /api/v1/namespaces/kube-system/configmaps/coredns-autoscaler" ] && ok=1
-  [ "$method $path" = "GET /apis/apps/v1/namespaces/kube-system/deployments/coredns" ] && [ "$ok" = 0 ] && ok=1
-  [ "$ok" = 1 ] || fail "request not covered by RBAC: $method $path ($verb $res $name)"
-done < <(sed 's/ -> .*//' "$work/requests")
+check_rbac "$allowed"
+
+# The node guard overlay (overlays/node-guard = base + components/node-guard): it renders, its
+# Deployment runs the webhook with a self-managed certificate, and its RBAC covers the ledger,
+# the shared Secret, the ValidatingWebhookConfiguration's caBundle and the Events on Nodes.
+$KUBECTL kustomize "$ROOT/manifests/overlays/node-guard" >"$work/ng.yaml" 2>"$work/err" || fail "kubectl kustomize overlays/node-guard: $(cat "$work/err")"
+for want in 'kind: ValidatingWebhookConfiguration' 'kind: Service' 'failurePolicy: Ignore' 'sideEffects: NoneOnDryRun' \
+            '- --node-guard' '- --webhook-self-signed' 'containerPort: 8443' 'path: /validate-node-removal' \
+            '- nodeclaims' '- machines' '- propscaler-node-removals' '- propscaler-node-guard-tls' \
+            '- validatingwebhookconfigurations' '- secrets'; do
+  grep -qF -- "$want" "$work/ng.yaml" || fail "overlays/node-guard lacks: $want"
+done
+mapfile -t args < <(sed -n '/^      - args:/,/^        env:/p' "$work/ng.yaml" | sed -n 's/^        - //p')
+grep -q -- '--node-guard' <<<"${args[*]}" || fail "could not read the node guard Deployment's args"
+args=("${args[@]/--metrics-addr=:8080/--metrics-addr=127.0.0.1:0}")
+args=("${args[@]/--webhook-addr=:8443/--webhook-addr=127.0.0.1:0}")
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null
+"$PROPSIM" serve --listen 127.0.0.1:0 --nodes 40 --no-pods --apply "$work/ng.yaml" --apply "$work/coredns.yaml" \
+  --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+URL=http://127.0.0.1:$(head -1 "$work/port")
+KUBECONFIG=$work/kc HOSTNAME=propscaler-ng "$PROPSCALER" "${args[@]}" >"$work/ngout" 2>"$work/nglog" &
+ppid=$!
+bundle=
+for _ in $(seq 100); do
+  bundle=$(curl -s "$URL/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/propscaler-node-guard" | grep -o '"caBundle":"[^"]*"')
+  [ -n "$bundle" ] && break
+  sleep 0.1
+done
+[ -n "$bundle" ] || fail "the node guard sets its caBundle: $(grep node-guard "$work/nglog" | tail -3)"
+HOOK=$(grep -o 'webhook on https://[0-9.]*:[0-9]*' "$work/nglog" | head -1 | cut -d' ' -f3)
+node=$(curl -s "$URL/api/v1/nodes" | grep -o '"name":"node-pool-[^"]*"' | head -1 | cut -d'"' -f4)
+r=$(curl -sk -X POST -H 'Content-Type: application/json' "$HOOK/validate-node-removal" \
+  -d "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"1\",\"operation\":\"DELETE\",\"name\":\"$node\",\"resource\":{\"resource\":\"nodes\"},\"oldObject\":{\"metadata\":{\"name\":\"$node\",\"uid\":\"u1\"}}}}")
+grep -q '"allowed":true' <<<"$r" || fail "the node guard admits a removal within the budget: $r"
+sleep 0.5
+kill -TERM $ppid; wait $ppid
+check_rbac "$allowed get:configmaps:propscaler-node-removals update:configmaps:propscaler-node-removals
+ get:secrets:propscaler-node-guard-tls update:secrets:propscaler-node-guard-tls create:secrets
+ get:validatingwebhookconfigurations:propscaler-node-guard update:validatingwebhookconfigurations:propscaler-node-guard"
+grep -q 'POST /api/v1/namespaces/default/events' "$work/requests" || fail "an Event on the Node (in default)"
 
 echo "test_manifests: $fails failure(s)"
 [ "$fails" -eq 0 ]
