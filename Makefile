@@ -30,7 +30,7 @@ demo: build
 	  trap 'kill $$(cat $(DEMO_DIR)/serve.pid) 2>/dev/null' EXIT; trap : INT TERM; \
 	  timeout --foreground -s TERM 70 ./$(BUILD)/propscaler --kubeconfig $(DEMO_DIR)/kubeconfig --namespace kube-system \
 	    --configmap coredns-autoscaler --target deployment/coredns --metrics-addr 127.0.0.1:0 --v=0 2>&1 | \
-	    grep --line-buffered -E 'Replicas are not as expected|propscaler|Error|error'; \
+	    grep --line-buffered -E 'Replicas are not as expected|propscaler|scaling down|holding|guard|Error|error'; \
 	  echo "== done: $$(KUBECONFIG=$(DEMO_DIR)/kubeconfig kubectl -n kube-system get deploy coredns -o jsonpath='{.spec.replicas}' 2>/dev/null) replicas at the end"
 
 # The earlier offline demo: CPA's decision for real Node objects, no cluster needed.

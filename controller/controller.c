@@ -166,6 +166,7 @@ void controller_stop(struct controller *c)
     if (c->stopping)
         return;
     c->stopping = true;
+    removals_stopping(c); /* node removal reviews: refused from now on, waiting ones answered */
     ev_timer_stop(c->loop, &c->poll);
     ev_timer_stop(c->loop, &c->coalesce);
     ev_timer_stop(c->loop, &c->retry);

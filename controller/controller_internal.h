@@ -79,6 +79,7 @@ struct target_state {
     char piled[512];      /* the last reported over-limit nodes (report on change) */
     ev_timer hot_timer;   /* pod changes are evaluated together, half a second after a burst */
     int busiest, over_limit, over_qps;
+    char guard_logged[400];    /* the last delay or limit logged (said once while it stands) */
 };
 
 /* A node-removal review handed from the webhook's thread to the loop (removals.c). */
@@ -158,6 +159,7 @@ struct controller {
     ev_async ng_async;         /* wakes the loop to post them and to decide queued reviews */
     pthread_cond_t ng_cv;      /* a review's verdict is in */
     struct removal_review *ng_queue, *ng_active; /* waiting; the one whose ledger round trip runs */
+    bool ng_stopping;          /* a stop began: no review waits any more */
     /* --webhook-self-signed: the shared certificate and the caBundle (webhookca.c; loop thread) */
     struct webhook *hook;
     ev_timer ca_timer;
@@ -203,6 +205,8 @@ void removals_free(struct controller *c);
 /* The node set changed (name: the node of a watch event, or NULL after a LIST). */
 void removals_observe(struct controller *c, enum watch_event_type type, const char *name);
 void removals_override(struct controller *c);
+/* A stop began: queued and waiting reviews are refused at once (another replica answers). */
+void removals_stopping(struct controller *c);
 void removals_metrics(struct controller *c, struct buf *b);
 
 /* webhookca.c */

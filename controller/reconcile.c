@@ -183,7 +183,9 @@ static void get_done(void *ctx, const struct kresp *resp)
         if (c->cfg->dry_run)
             output_hold(c, ts, current, plan.calc.replicas, plan.guard.reason);
     } else if (plan.guard.verdict == GUARD_LIMIT || plan.guard.verdict == GUARD_DELAY) {
-        LOG_INFO("%s/%s: %s", kind, name, plan.guard.reason);
+        if (strcmp(plan.guard.reason, ts->guard_logged) != 0) /* once per change, not per node event */
+            LOG_INFO("%s/%s: %s", kind, name, plan.guard.reason);
+        snprintf(ts->guard_logged, sizeof ts->guard_logged, "%s", plan.guard.reason);
         if (plan.guard.replicas != current)
             output_event(c, ts, "Normal", "ScaleDownLimited", plan.guard.reason);
     }

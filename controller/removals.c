@@ -81,6 +81,14 @@ void removals_observe(struct controller *c, enum watch_event_type type, const ch
     pthread_mutex_unlock(&c->ng_mu);
 }
 
+void removals_stopping(struct controller *c)
+{
+    pthread_mutex_lock(&c->ng_mu);
+    c->ng_stopping = true;
+    pthread_cond_broadcast(&c->ng_cv);
+    pthread_mutex_unlock(&c->ng_mu);
+}
+
 void removals_override(struct controller *c)
 {
     pthread_mutex_lock(&c->ng_mu);
@@ -301,7 +309,11 @@ char *controller_review_node_removal(void *ctx, const char *body, size_t len, in
     bool refused = true, repeat = false;
     struct removal_review *rv = calloc(1, sizeof *rv);
     pthread_mutex_lock(&c->ng_mu);
-    if (!c->ng_synced) {
+    if (c->ng_stopping) {
+        snprintf(reason, sizeof reason, "refusing to remove node %s: this propscaler replica is stopping; retry (another "
+                 "replica answers)", req.node);
+        free(rv);
+    } else if (!c->ng_synced) {
         snprintf(reason, sizeof reason, "refusing to remove node %s: propscaler has not listed the nodes yet, so it "
                  "cannot tell an outage from a shrink; retry in a few seconds", req.node);
         free(rv);
@@ -317,7 +329,7 @@ char *controller_review_node_removal(void *ctx, const char *body, size_t len, in
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += (time_t)REVIEW_WAIT_S;
-        while (!rv->done && pthread_cond_timedwait(&c->ng_cv, &c->ng_mu, &until) == 0)
+        while (!rv->done && !c->ng_stopping && pthread_cond_timedwait(&c->ng_cv, &c->ng_mu, &until) == 0)
             ;
         if (rv->done) {
             refused = rv->refused;
@@ -325,8 +337,12 @@ char *controller_review_node_removal(void *ctx, const char *body, size_t len, in
             snprintf(reason, sizeof reason, "%s", rv->reason);
             free(rv);
         } else {
-            snprintf(reason, sizeof reason, "refusing to remove node %s: the decision took longer than %.0f s (the API "
-                     "server is slow to answer, or many removals are queued); retry", req.node, REVIEW_WAIT_S);
+            if (c->ng_stopping)
+                snprintf(reason, sizeof reason, "refusing to remove node %s: this propscaler replica is stopping; retry "
+                         "(another replica answers)", req.node);
+            else
+                snprintf(reason, sizeof reason, "refusing to remove node %s: the decision took longer than %.0f s (the "
+                         "API server is slow to answer, or many removals are queued); retry", req.node, REVIEW_WAIT_S);
             rv->abandoned = true; /* the loop frees it */
         }
     }
