@@ -298,8 +298,13 @@ char *controller_review_node_removal(void *ctx, const char *body, size_t len, in
         return text;
     }
     *status = 200;
-    if (!req.removal)
+    if (!req.removal) {
+        LOG_V(2, "node-guard: admitted %s of %s%s%s%s/%s: not a node removal", req.operation,
+              admission_subject_name(req.subject), req.sub_resource[0] ? " (" : "", req.sub_resource,
+              req.sub_resource[0] ? ")" : "", req.name);
+        LOG_V(4, "node-guard: the review: %.*s", (int)(len > 4000 ? 4000 : len), body);
         return admission_response(req.uid, true, NULL, NULL);
+    }
     const char *what = req.mark[0] ? "marking" : "deleting";
     char subject[600], reason[1200], message[1400];
     if (req.subject == ADMISSION_NODE)

@@ -172,8 +172,12 @@ int admission_request_parse(const char *body, size_t len, struct admission_reque
             snprintf(err, errlen, "request.object: missing for an UPDATE of a Node");
             goto done;
         }
+        /* the new object's mark decides, whatever the old one says: a mark already there (a
+         * later update of a marked node) is judged again and counted once; and the kube-apiserver
+         * 1.20.2 built by tests/kube sends the new object as oldObject in UPDATE reviews, which
+         * an old-versus-new test would take for "no change" */
         const char *mark = removal_mark(obj);
-        if (mark && !removal_mark(old)) {
+        if (mark) {
             r->removal = true;
             snprintf(r->mark, sizeof r->mark, "%s", mark);
             const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");

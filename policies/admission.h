@@ -6,9 +6,13 @@
  *   - a DELETE of a Node (core "nodes"), a Karpenter NodeClaim (karpenter.sh "nodeclaims") or a
  *     Cluster API Machine (cluster.x-k8s.io "machines") — the last two name their node in
  *     status.nodeName / status.nodeRef.name; one with no node behind it removes no node;
- *   - an UPDATE of a Node (not a subresource) whose new object carries a removal mark its old one
- *     lacked: cluster-autoscaler's ToBeDeletedByClusterAutoscaler taint, Karpenter's
- *     karpenter.sh/disrupted (v1) or karpenter.sh/disruption (before v1) taint.
+ *   - an UPDATE of a Node (not a subresource) whose new object carries a removal mark:
+ *     cluster-autoscaler's ToBeDeletedByClusterAutoscaler taint, Karpenter's
+ *     karpenter.sh/disrupted (v1) or karpenter.sh/disruption (before v1) taint. Whether the old
+ *     object had it too is not asked: the rule counts a node once per window, so an update of a
+ *     node already marked and counted passes; one marked before the window is counted then (the
+ *     safe side), and an oldObject that is a copy of the new object (seen from a real
+ *     kube-apiserver 1.20.2 build) cannot hide a new mark.
  * `node_override`: the removed object (the new one for an UPDATE, the old one for a DELETE)
  * carries the annotation propscaler.io/allow-removal with a non-empty value.
  *

@@ -271,5 +271,75 @@ if [ "$SERVER" = kube ]; then
   stop_ps
 fi
 
+# 10. the node guard: the server calls propscaler's webhook (self-managed certificate: the Secret
+#     and the caBundle set by propscaler itself); kubectl deletes every node in one command and
+#     exactly half of them go ---------------------------------------------------------------------
+run_ps ng --target deployment/coredns --node-guard --webhook-self-signed --webhook-addr 127.0.0.1:0 --webhook-sync-period 1s
+hook=
+for _ in $(seq 100); do hook=$(grep -o 'webhook on https://[0-9.]*:[0-9]*' "$work/ng.log" | head -1 | cut -d' ' -f3); [ -n "$hook" ] && break; sleep 0.05; done
+cat >"$work/vwc.yaml" <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: propscaler-node-guard}
+webhooks:
+- name: node-removal.propscaler.io
+  admissionReviewVersions: [v1]
+  sideEffects: NoneOnDryRun
+  failurePolicy: Fail
+  timeoutSeconds: 10
+  clientConfig: {url: "$hook/validate-node-removal"}
+  rules:
+  - {operations: [DELETE, UPDATE], apiGroups: [""], apiVersions: [v1], resources: [nodes], scope: Cluster}
+EOF
+k apply -f "$work/vwc.yaml" >/dev/null 2>"$work/k.err" || fail "apply the ValidatingWebhookConfiguration: $(head -3 "$work/k.err")"
+bundle=
+for _ in $(seq 100); do
+  bundle=$(k get validatingwebhookconfiguration propscaler-node-guard -o jsonpath='{.webhooks[0].clientConfig.caBundle}' 2>/dev/null)
+  [ -n "$bundle" ] && break
+  sleep 0.1
+done
+[ -n "$bundle" ] && ok "propscaler set its caBundle" || fail "the caBundle was not set: $(grep node-guard "$work/ng.log" | tail -2)"
+k -n kube-system get secret propscaler-node-guard-tls -o jsonpath='{.type}' | grep -q kubernetes.io/tls || fail "the shared certificate Secret"
+sleep 2 # the server's webhook configuration cache
+# every node, one by one, with the Python client (kubectl would take minutes: its client-side rate
+# limit); then kubectl itself for the text
+/usr/bin/python3 - "$KUBE_KC" >"$work/ngdel.out" 2>&1 <<'PYEOF2'
+import sys
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+config.load_kube_config(sys.argv[1])
+core = client.CoreV1Api()
+names = [n.metadata.name for n in core.list_node().items]
+gone = denied = 0
+for n in names:
+    try:
+        core.delete_node(n)
+        gone += 1
+    except ApiException as e:
+        if e.status == 403 and "denied the request: refusing to remove node" in (e.body or ""):
+            denied += 1
+        else:
+            print("unexpected", e.status, (e.body or "")[:200])
+print("total", len(names), "gone", gone, "denied", denied)
+PYEOF2
+read -r _ total _ gone _ denied < <(grep '^total' "$work/ngdel.out")
+[ -n "$total" ] && [ "$gone" = $((total / 2)) ] && [ "$denied" = $((total - total / 2)) ] && ok "deleting all $total nodes: $gone deleted, $denied denied" ||
+  fail "deleting all ${total:-?} nodes: ${gone:-?} deleted (want half), ${denied:-?} denied: $(head -3 "$work/ngdel.out")"
+left=$(k get nodes -o name | head -1 | cut -d/ -f2)
+out=$(k delete node "$left" 2>&1) && fail "kubectl delete node past the budget: $out"
+grep -q '^Error from server (Forbidden): admission webhook "node-removal.propscaler.io" denied the request: refusing to remove node' <<<"$out" &&
+  ok "kubectl shows kube-apiserver's denial" || fail "kubectl delete node past the budget: $out"
+left=$(k get nodes -o name | head -1 | cut -d/ -f2)
+if out=$(k taint node "$left" ToBeDeletedByClusterAutoscaler=1733400000:NoSchedule 2>&1); then
+  fail "cluster-autoscaler's taint past the budget was admitted: $out"
+elif grep -q 'denied the request: refusing to remove node' <<<"$out"; then
+  ok "cluster-autoscaler's taint refused"
+else
+  fail "taint: $out"
+fi
+k label node "$left" propscaler-test=1 >/dev/null 2>&1 && ok "other node updates pass" || fail "a label change was refused"
+k delete validatingwebhookconfiguration propscaler-node-guard >/dev/null 2>&1
+stop_ps
+
 [ "$fails" = 0 ] && echo "test_servers [$SERVER]: ok" || echo "test_servers [$SERVER]: $fails failure(s)"
 [ "$fails" = 0 ]

@@ -43,10 +43,15 @@ static void test_removals(void **state)
     assert_true(r.removal);
     assert_string_equal(r.mark, "ToBeDeletedByClusterAutoscaler");
     assert_true(r.node_override);
-    /* the mark already there: a label change is no new removal */
+    /* the mark already in the old object too: still judged (the rule counts the node once) */
     assert_int_equal(parse(REVIEW("{\"uid\":\"u3\",\"operation\":\"UPDATE\",\"name\":\"n2\",\"resource\":{\"resource\":\"nodes\"},"
                                   "\"object\":{\"spec\":{\"taints\":[{\"key\":\"karpenter.sh/disrupted\",\"effect\":\"NoSchedule\"}]}},"
                                   "\"oldObject\":{\"spec\":{\"taints\":[{\"key\":\"karpenter.sh/disrupted\",\"effect\":\"NoSchedule\"}]}}}"), &r, err), 0);
+    assert_true(r.removal);
+    /* no mark: a label change is no removal */
+    assert_int_equal(parse(REVIEW("{\"uid\":\"u3b\",\"operation\":\"UPDATE\",\"name\":\"n2\",\"resource\":{\"resource\":\"nodes\"},"
+                                  "\"object\":{\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{\"taints\":[{\"key\":\"node.kubernetes.io/not-ready\"}]}},"
+                                  "\"oldObject\":{\"spec\":{\"taints\":[{\"key\":\"node.kubernetes.io/not-ready\"}]}}}"), &r, err), 0);
     assert_false(r.removal);
     /* Karpenter before v1 */
     assert_int_equal(parse(REVIEW("{\"uid\":\"u4\",\"operation\":\"UPDATE\",\"name\":\"n3\",\"resource\":{\"resource\":\"nodes\"},"
