@@ -186,23 +186,10 @@ grep -q 'the changed certificate does not load, the previous one stays in use' "
 
 # 6. through the API server: propsim serve calls the webhook as kube-apiserver does, so kubectl
 #    and the Python client see what they would see on a real cluster
+# shellcheck source=vwc.sh
+. "$here/vwc.sh"
 vwc() { # vwc FAILURE_POLICY -> applies the ValidatingWebhookConfiguration for $HOOK and $CA
-  cat >"$work/vwc.yaml" <<EOF
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingWebhookConfiguration
-metadata: {name: propscaler-node-guard}
-webhooks:
-- name: node-removal.propscaler.io
-  admissionReviewVersions: [v1]
-  sideEffects: None
-  failurePolicy: $1
-  timeoutSeconds: 5
-  clientConfig:
-    url: $HOOK/validate-node-removal
-    caBundle: $(base64 -w0 "$CA")
-  rules:
-  - {operations: [DELETE, UPDATE], apiGroups: [""], apiVersions: [v1], resources: [nodes]}
-EOF
+  node_guard_vwc "$HOOK" "$1" "$CA" >"$work/vwc.yaml"
   KUBECONFIG=$KC kubectl apply -f "$work/vwc.yaml" >/dev/null 2>"$work/vwc.err" || fail "kubectl apply of the webhook configuration: $(cat "$work/vwc.err")"
 }
 serve api --nodes 10
@@ -271,7 +258,7 @@ run_ng sm1 --webhook-self-signed --webhook-sync-period 1s
 HOOK1=$HOOK
 run_ng sm2 --webhook-self-signed --webhook-sync-period 1s
 HOOK2=$HOOK
-sed -e "s|url: .*|url: $HOOK1/validate-node-removal|" -e '/caBundle:/d' "$work/vwc.yaml" >"$work/vwc-nobundle.yaml"
+node_guard_vwc "$HOOK1" Fail >"$work/vwc-nobundle.yaml"
 kubectl apply -f "$work/vwc-nobundle.yaml" >/dev/null
 sleep 3
 grep -hq 'expires within 30 days: replacing it' "$work/sm1.log" "$work/sm2.log" || fail "self-managed: an expiring certificate in the Secret is replaced"

@@ -277,20 +277,8 @@ fi
 run_ps ng --target deployment/coredns --node-guard --webhook-self-signed --webhook-addr 127.0.0.1:0 --webhook-sync-period 1s
 hook=
 for _ in $(seq 100); do hook=$(grep -o 'webhook on https://[0-9.]*:[0-9]*' "$work/ng.log" | head -1 | cut -d' ' -f3); [ -n "$hook" ] && break; sleep 0.05; done
-cat >"$work/vwc.yaml" <<EOF
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingWebhookConfiguration
-metadata: {name: propscaler-node-guard}
-webhooks:
-- name: node-removal.propscaler.io
-  admissionReviewVersions: [v1]
-  sideEffects: NoneOnDryRun
-  failurePolicy: Fail
-  timeoutSeconds: 10
-  clientConfig: {url: "$hook/validate-node-removal"}
-  rules:
-  - {operations: [DELETE, UPDATE], apiGroups: [""], apiVersions: [v1], resources: [nodes], scope: Cluster}
-EOF
+. "$ROOT/tests/cli/vwc.sh"
+node_guard_vwc "$hook" Fail >"$work/vwc.yaml"
 k apply -f "$work/vwc.yaml" >/dev/null 2>"$work/k.err" || fail "apply the ValidatingWebhookConfiguration: $(head -3 "$work/k.err")"
 bundle=
 for _ in $(seq 100); do
