@@ -555,6 +555,23 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+/* libmicrohttpd's messages, minus the ones about a client that went away: a client closing its
+ * watch (kubectl get -w ended, a controller stopping) is normal, and kube-apiserver logs nothing
+ * for it. Anything else is said on stderr, prefixed. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    static const char *const gone[] = {"no longer available for sending", "Connection reset", "Broken pipe",
+                                       "Failed to receive data", "closed connection", "Failed to send data"};
+    for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+        if (strstr(msg, gone[i]))
+            return;
+    size_t n = strlen(msg);
+    fprintf(stderr, "propsim serve: %s%s", msg, n && msg[n - 1] == '\n' ? "" : "\n");
+}
+
 int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *key_pem, struct MHD_Daemon **out,
                      char *err, size_t errlen)
 {
@@ -571,12 +588,14 @@ int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *ke
         flags |= MHD_USE_TLS;
     struct MHD_Daemon *d;
     if (cert_pem)
-        d = MHD_start_daemon(flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        d = MHD_start_daemon(flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
                              MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
                              MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_END);
     else
-        d = MHD_start_daemon(flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        d = MHD_start_daemon(flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
                              MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
                              MHD_OPTION_END);
