@@ -1,3 +1,4 @@
+#include <ctype.h>
 #define _DEFAULT_SOURCE
 #include "kfilter.h"
 
@@ -166,8 +167,57 @@ bool kfilter_match(const struct kfilter *f, const struct kobj *o)
     return ok && selector_matches(f->labels, kobj_label, o->labels);
 }
 
-int kfilter_parse_continue(const char *token, unsigned long *snapshot, unsigned long *offset, unsigned long long *rv)
+static bool unhex(const char *p, size_t n, char *out, size_t outlen)
 {
-    char tail;
-    return sscanf(token, "propsim-%lu-%lu-%llu%c", snapshot, offset, rv, &tail) == 3 ? 0 : -1;
+    if (n % 2 || n / 2 >= outlen)
+        return false;
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned v;
+        if (!isxdigit((unsigned char)p[i]) || !isxdigit((unsigned char)p[i + 1]) || sscanf(p + i, "%2x", &v) != 1 || v == 0)
+            return false;
+        out[i / 2] = (char)v;
+    }
+    out[n / 2] = '\0';
+    return true;
+}
+
+/* "HEXNS.HEXNAME" at the end of a token */
+static bool parse_key(const char *p, struct kcontinue *out)
+{
+    const char *dot = strchr(p, '.');
+    return dot && unhex(p, (size_t)(dot - p), out->ns, sizeof out->ns) &&
+           unhex(dot + 1, strlen(dot + 1), out->name, sizeof out->name) && out->name[0];
+}
+
+int kfilter_parse_continue(const char *token, struct kcontinue *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strncmp(token, "propsim-inc-", 12) == 0) {
+        out->inconsistent = true;
+        return parse_key(token + 12, out) ? 0 : -1;
+    }
+    int used = 0;
+    if (sscanf(token, "propsim-%lu-%lu-%llu-%n", &out->snapshot, &out->offset, &out->rv, &used) != 3 || used == 0)
+        return -1;
+    return parse_key(token + used, out) ? 0 : -1;
+}
+
+static char *put_hex(char *p, const char *s)
+{
+    for (; *s; s++)
+        p += sprintf(p, "%02x", (unsigned char)*s);
+    return p;
+}
+
+void kfilter_format_continue(const struct kcontinue *k, char *out)
+{
+    char *p = out;
+    if (k->inconsistent)
+        p += sprintf(p, "propsim-inc-");
+    else
+        p += sprintf(p, "propsim-%lu-%lu-%llu-", k->snapshot, k->offset, k->rv);
+    p = put_hex(p, k->ns);
+    *p++ = '.';
+    p = put_hex(p, k->name);
+    *p = '\0';
 }

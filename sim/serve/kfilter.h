@@ -45,7 +45,20 @@ void kfilter_release(struct kfilter *f);
 int kfilter_add_namespace(struct kfilter *f, const char *ns);
 bool kfilter_match(const struct kfilter *f, const struct kobj *o);
 
+/* A LIST continue token. Consistent: the kept snapshot, the offset of the next item, the
+ * snapshot's resourceVersion. Both kinds name the last item returned (ns, name: the list is
+ * sorted by them), so that when the snapshot is gone the 410 can offer the inconsistent
+ * continuation kube-apiserver offers: the rest of the list as it is now, after that item. */
+struct kcontinue {
+    bool inconsistent;
+    unsigned long snapshot, offset;
+    unsigned long long rv;
+    char ns[254], name[254];
+};
 /* Read a continue token; 0, or -1 when it is not one of ours. */
-int kfilter_parse_continue(const char *token, unsigned long *snapshot, unsigned long *offset, unsigned long long *rv);
+int kfilter_parse_continue(const char *token, struct kcontinue *out);
+/* Write one (out: at least KFILTER_CONTINUE_MAX bytes). */
+#define KFILTER_CONTINUE_MAX 1100
+void kfilter_format_continue(const struct kcontinue *k, char *out);
 
 #endif

@@ -564,7 +564,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     static const char *const gone[] = {"no longer available for sending", "Connection reset", "Broken pipe",
-                                       "Failed to receive data", "closed connection", "Failed to send data"};
+                                       "Failed to receive data", "closed connection", "Failed to send data",
+                                       "forcibly closed"};
     for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
         if (strstr(msg, gone[i]))
             return;

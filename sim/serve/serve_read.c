@@ -282,32 +282,55 @@ enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct 
     struct ksnapshot *snap = NULL;
     size_t offset = 0;
     int slot = -1;
+    struct kcontinue cont;
     if (r->continue_token && r->continue_token[0]) {
-        unsigned long id = 0, off = 0;
-        unsigned long long rv = 0;
-        if (kfilter_parse_continue(r->continue_token, &id, &off, &rv) != 0) {
+        if (kfilter_parse_continue(r->continue_token, &cont) != 0) {
             kfilter_release(&f);
             return send_status(c, ctx, 400, "BadRequest", "continue key is not valid: malformed token", NULL, NULL,
                                method, url);
         }
-        pthread_mutex_lock(&snapshots.mu);
-        for (int i = 0; i < MAX_SNAPSHOTS; i++)
-            if (snapshots.id[i] == id && snapshots.res[i] == res)
-                slot = i;
-        if (slot < 0 || rv < kstore_oldest_rv(ctx->store, res)) {
+        if (!cont.inconsistent) {
+            pthread_mutex_lock(&snapshots.mu);
+            for (int i = 0; i < MAX_SNAPSHOTS; i++)
+                if (snapshots.id[i] == cont.snapshot && snapshots.res[i] == res)
+                    slot = i;
+        }
+        if (!cont.inconsistent && (slot < 0 || cont.rv < kstore_oldest_rv(ctx->store, res))) {
             pthread_mutex_unlock(&snapshots.mu);
             kfilter_release(&f);
-            return send_status(c, ctx, 410, "Expired",
+            /* as kube-apiserver: the Status carries a continue token for the rest of the list as it
+             * is now (after the last item returned), which a client may use knowingly */
+            cont.inconsistent = true;
+            char token[KFILTER_CONTINUE_MAX];
+            kfilter_format_continue(&cont, token);
+            cJSON *st = status_object_details(410, "Expired",
                                "The provided continue parameter is too old to display a consistent list result. You "
                                "can start a new list without the continue parameter, or use the continue token in "
                                "this response to retrieve the remainder of the results. Continuing with the provided "
                                "token results in an inconsistent list - objects that were created, modified, or "
                                "deleted between the time the first chunk was returned and now may show up in the list.",
-                               NULL, NULL, method, url);
+                               NULL, NULL, NULL);
+            cJSON *md = cJSON_GetObjectItemCaseSensitive(st, "metadata");
+            if (!md)
+                md = cJSON_AddObjectToObject(st, "metadata");
+            cJSON_AddStringToObject(md, "continue", token);
+            return send_json(c, ctx, 410, st, method, url);
         }
-        snap = &snapshots.snap[slot];
-        offset = off;
-        /* the lock is held while this page is written from the kept snapshot */
+        if (cont.inconsistent) { /* the rest of the list as it is now */
+            if (kstore_snapshot(ctx->store, res, r->namespace_, &local) != 0) {
+                kfilter_release(&f);
+                return send_status(c, ctx, 500, "InternalError", "out of memory", NULL, NULL, method, url);
+            }
+            snap = &local;
+            while (offset < snap->n && (strcmp(snap->items[offset]->ns, cont.ns) < 0 ||
+                                        (strcmp(snap->items[offset]->ns, cont.ns) == 0 &&
+                                         strcmp(snap->items[offset]->name, cont.name) <= 0)))
+                offset++;
+        } else {
+            snap = &snapshots.snap[slot];
+            offset = cont.offset;
+            /* the lock is held while this page is written from the kept snapshot */
+        }
     } else {
         if (kstore_snapshot(ctx->store, res, r->namespace_, &local) != 0) {
             kfilter_release(&f);
@@ -350,8 +373,13 @@ enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct 
             snapshots.res[slot] = res;
             snap = &snapshots.snap[slot];
         }
-        buf_printf(&b, ",\"continue\":\"propsim-%lu-%zu-%llu\",\"remainingItemCount\":%zu", snapshots.id[slot], i,
-                   (unsigned long long)snap->rv, remaining);
+        struct kcontinue next = {.snapshot = snapshots.id[slot], .offset = i, .rv = snap->rv};
+        const struct kobj *last = snap->items[i - 1]; /* i > offset: at least one item was looked at */
+        snprintf(next.ns, sizeof next.ns, "%s", last->ns);
+        snprintf(next.name, sizeof next.name, "%s", last->name);
+        char token[KFILTER_CONTINUE_MAX];
+        kfilter_format_continue(&next, token);
+        buf_printf(&b, ",\"continue\":\"%s\",\"remainingItemCount\":%zu", token, remaining);
     }
     if (slot >= 0)
         pthread_mutex_unlock(&snapshots.mu);

@@ -76,10 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cJSON_Delete(labels);
         }
         kfilter_release(&f);
-        unsigned long snap, off;
-        unsigned long long rv;
-        if (part[2])
-            (void)kfilter_parse_continue(part[2], &snap, &off, &rv);
+        struct kcontinue k;
+        if (part[2] && kfilter_parse_continue(part[2], &k) == 0) { /* what is read is written back the same */
+            char again[KFILTER_CONTINUE_MAX];
+            kfilter_format_continue(&k, again);
+            struct kcontinue k2;
+            if (kfilter_parse_continue(again, &k2) != 0 || memcmp(&k, &k2, sizeof k) != 0)
+                __builtin_trap();
+        }
     }
     free(text);
     return 0;
