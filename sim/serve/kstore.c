@@ -15,6 +15,7 @@ static const struct kresource_def defs[] = {
     {"", "v1", "events", "Event", "event", "ev", true, false},
     {"", "v1", "namespaces", "Namespace", "namespace", "ns", false, false},
     {"", "v1", "secrets", "Secret", "secret", "", true, false},
+    {"", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", "sa", true, false},
     {"", "v1", "replicationcontrollers", "ReplicationController", "replicationcontroller", "rc", true, true},
     {"apps", "v1", "deployments", "Deployment", "deployment", "deploy", true, true},
     {"apps", "v1", "statefulsets", "StatefulSet", "statefulset", "sts", true, true},

@@ -2,6 +2,7 @@
  * the daemon. Reads, watches and writes live in serve_read.c, serve_watch.c, serve_write.c. */
 #define _DEFAULT_SOURCE
 #include "serve_admit.h"
+#include "serve_tokens.h"
 #include "serve_http_internal.h"
 
 static const char *verb_names[] = {"get", "list", "watch", "create", "update", "patch", "delete"};
@@ -355,6 +356,8 @@ static bool authorized(struct serve_ctx *ctx, struct MHD_Connection *c)
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) /* the scheme is case-insensitive (RFC 7235) */
         return false;
     const char *got = h + 7;
+    if (serve_token_valid(got)) /* a ServiceAccount token from a TokenRequest */
+        return true;
     size_t a = strlen(got), b = strlen(ctx->token);
     unsigned diff = (unsigned)(a ^ b);
     for (size_t i = 0; i < a && i < b; i++)
@@ -438,8 +441,8 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     enum verb v = V_OTHER;
     if (strcmp(method, "GET") == 0)
         v = r.name ? V_GET : (r.watch ? V_WATCH : V_LIST);
-    else if (strcmp(method, "POST") == 0 && !r.name)
-        v = V_CREATE;
+    else if (strcmp(method, "POST") == 0 && (!r.name || (r.subresource && strcmp(r.subresource, "token") == 0)))
+        v = V_CREATE; /* a collection's create, or a ServiceAccount's TokenRequest */
     else if (strcmp(method, "PUT") == 0 && r.name)
         v = V_UPDATE;
     else if (strcmp(method, "PATCH") == 0 && r.name)

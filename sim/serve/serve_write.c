@@ -3,6 +3,7 @@
  * view of workloads. See serve_http_internal.h. */
 #define _DEFAULT_SOURCE
 #include "serve_admit.h"
+#include "serve_tokens.h"
 #include "serve_http_internal.h"
 
 #include "kvalidate.h"
@@ -226,6 +227,63 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
     return send_status(c, ctx, 409, "Conflict", "too many concurrent updates", r->name, d, method, url);
 }
 
+/* POST .../serviceaccounts/NAME/token: a TokenRequest, answered as kube-apiserver answers it
+ * (serve_tokens issues the token). Consumes `in`. */
+static enum MHD_Result token_request(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
+                                     const struct api_request *r, cJSON *in, const char *method, const char *url)
+{
+    struct kobj *sa = NULL;
+    if (kstore_get(ctx->store, res, r->namespace_, r->name, &sa) != KS_OK) {
+        cJSON_Delete(in);
+        return send_not_found(c, ctx, kresource_def(res), r, method, url);
+    }
+    kobj_unref(sa);
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(in, "spec");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(spec, "expirationSeconds");
+    double seconds = cJSON_IsNumber(exp) ? exp->valuedouble : 3600;
+    if (seconds < 600) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "TokenRequest.authentication.k8s.io \"%s\" is invalid: spec.expirationSeconds: Invalid "
+                 "value: %.0f: may not specify a duration less than 10 minutes", r->name, seconds);
+        cJSON_Delete(in);
+        return send_json(c, ctx, 422, status_object_details(422, "Invalid", msg, r->name, "authentication.k8s.io", "TokenRequest"),
+                         method, url);
+    }
+    char token[64];
+    double expires;
+    if (serve_token_issue(r->namespace_, r->name, seconds, token, sizeof token, &expires) != 0) {
+        cJSON_Delete(in);
+        return send_status(c, ctx, 500, "InternalError", "no randomness for a token", NULL, NULL, method, url);
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "kind", "TokenRequest");
+    cJSON_AddStringToObject(out, "apiVersion", "authentication.k8s.io/v1");
+    cJSON *md = cJSON_AddObjectToObject(out, "metadata");
+    cJSON_AddStringToObject(md, "name", r->name);
+    cJSON_AddStringToObject(md, "namespace", r->namespace_);
+    cJSON_AddNullToObject(md, "creationTimestamp");
+    cJSON *sp = cJSON_AddObjectToObject(out, "spec");
+    const cJSON *aud = cJSON_GetObjectItemCaseSensitive(spec, "audiences");
+    if (cJSON_IsArray(aud) && cJSON_GetArraySize(aud) > 0) {
+        cJSON_AddItemToObject(sp, "audiences", cJSON_Duplicate(aud, 1));
+    } else {
+        cJSON *a = cJSON_AddArrayToObject(sp, "audiences");
+        cJSON_AddItemToArray(a, cJSON_CreateString("https://kubernetes.default.svc"));
+    }
+    cJSON_AddNumberToObject(sp, "expirationSeconds", seconds);
+    cJSON_AddNullToObject(sp, "boundObjectRef");
+    cJSON *st = cJSON_AddObjectToObject(out, "status");
+    cJSON_AddStringToObject(st, "token", token);
+    char when[40];
+    time_t t = (time_t)expires;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddStringToObject(st, "expirationTimestamp", when);
+    cJSON_Delete(in);
+    return send_json(c, ctx, 201, out, method, url);
+}
+
 enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
                                 const struct api_request *r, enum verb v, const char *body, size_t blen,
                                 const char *method, const char *url)
@@ -250,6 +308,9 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         return send_json(c, ctx, v == V_CREATE ? 201 : 200, in, method, url);
     }
     bool is_scale = r->subresource && strcmp(r->subresource, "scale") == 0;
+    if (r->subresource && strcmp(r->subresource, "token") == 0 && strcmp(d->resource, "serviceaccounts") == 0 &&
+        v == V_CREATE)
+        return token_request(c, ctx, res, r, in, method, url);
     if (r->subresource && !is_scale && strcmp(r->subresource, "status") != 0) {
         cJSON_Delete(in);
         return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);

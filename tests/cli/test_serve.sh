@@ -396,6 +396,27 @@ grep -q '^    server: https://127.0.0.1:' "$work/perm.kc" && grep -q 'certificat
 kubectl --kubeconfig "$work/perm.kc" get --raw /api/v1/namespaces/kube-system >/dev/null 2>"$work/perm.err" ||
   fail "--token: kubectl over the generated certificate: $(cat "$work/perm.err")"
 kubectl --kubeconfig "$work/perm.kc" --token wrong get --raw /api/v1/nodes >/dev/null 2>&1 && fail "--token: a wrong token is served"
+# ServiceAccounts and TokenRequest: the Python client asks for a token (JSON; kubectl create token
+# sends protobuf, which propsim serve answers 415), and kubectl is served with it
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: propscaler}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: propscaler, namespace: propscaler}\n' |
+  kubectl --kubeconfig "$work/perm.kc" apply -f - >/dev/null 2>"$work/sa.err" || fail "a ServiceAccount applied: $(cat "$work/sa.err")"
+satok=$(/usr/bin/python3 - "$work/perm.kc" 2>&1 <<'PYEOF2'
+import sys
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+tr = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
+print(client.CoreV1Api().create_namespaced_service_account_token("propscaler", "propscaler", tr).status.token)
+PYEOF2
+)
+case $satok in propsim-sa-*) ;; *) fail "TokenRequest through the Python client: $satok" ;; esac
+kubectl --kubeconfig "$work/perm.kc" --token "$satok" get --raw /api/v1/nodes >/dev/null 2>&1 || fail "kubectl with the ServiceAccount's token"
+code=$(curl -sk -o "$work/tr" -w '%{http_code}' -X POST -H "Authorization: Bearer sekret" -H 'Content-Type: application/json' \
+  -d '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":60}}' \
+  "https://127.0.0.1:$(head -1 "$work/perm.port")/api/v1/namespaces/propscaler/serviceaccounts/propscaler/token")
+[ "$code" = 422 ] && grep -q 'may not specify a duration less than 10 minutes' "$work/tr" || fail "TokenRequest under 10 minutes -> 422: $code $(cat "$work/tr")"
+code=$(curl -sk -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer sekret" -H 'Content-Type: application/json' -d '{}' \
+  "https://127.0.0.1:$(head -1 "$work/perm.port")/api/v1/namespaces/propscaler/serviceaccounts/nope/token")
+[ "$code" = 404 ] || fail "TokenRequest for a missing ServiceAccount -> 404 ($code)"
 kill $pp; wait $pp 2>/dev/null
 # a watch from a resourceVersion the server has not reached is held open without events or bookmarks
 "$PROPSIM" serve --listen 127.0.0.1:0 --nodes 3 --bookmark-interval 0.2 >"$work/fut.port" 2>/dev/null &
