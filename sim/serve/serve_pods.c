@@ -23,6 +23,7 @@
 #include "quantity.h"
 #include "selector.h"
 #include "serve.h"
+#include "serve_rs.h"
 
 struct node_view {
     const char *name;
@@ -84,6 +85,7 @@ struct workload {
     char owner[320];
     const cJSON *template_meta, *podspec;
     long replicas;
+    struct pod_owner ref; /* the pods' ownerReferences: the workload, or a Deployment's ReplicaSet */
 };
 
 static void scheduling_terms(const cJSON *podspec, const cJSON **required, const cJSON **preferred)
@@ -176,7 +178,17 @@ static cJSON *new_pod(const struct workload *w, const char *ns, const char *name
         labels = cJSON_CreateObject();
     }
     cJSON_AddStringToObject(labels, "propsim.io/owner", w->owner);
+    if (w->ref.hash[0])
+        cJSON_AddStringToObject(labels, "pod-template-hash", w->ref.hash);
     cJSON_AddItemToObject(meta, "labels", labels);
+    cJSON *ref = cJSON_CreateObject();
+    cJSON_AddStringToObject(ref, "apiVersion", w->ref.api_version);
+    cJSON_AddStringToObject(ref, "kind", w->ref.kind);
+    cJSON_AddStringToObject(ref, "name", w->ref.name);
+    cJSON_AddStringToObject(ref, "uid", w->ref.uid);
+    cJSON_AddBoolToObject(ref, "controller", 1);
+    cJSON_AddBoolToObject(ref, "blockOwnerDeletion", 1);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), ref);
     cJSON *spec = cJSON_Duplicate(w->podspec, 1);
     if (!cJSON_IsObject(spec)) {
         cJSON_Delete(spec);
@@ -257,7 +269,14 @@ int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def,
         const cJSON *tmpl = get(get(wj, "spec"), "template");
         w.template_meta = get(tmpl, "metadata");
         w.podspec = get(tmpl, "spec");
+        const cJSON *uid = get(get(wj, "metadata"), "uid");
+        snprintf(w.ref.api_version, sizeof w.ref.api_version, "%s%s%s", def->group, def->group[0] ? "/" : "", def->version);
+        snprintf(w.ref.kind, sizeof w.ref.kind, "%s", def->kind);
+        snprintf(w.ref.uid, sizeof w.ref.uid, "%s", cJSON_IsString(uid) ? uid->valuestring : "");
     }
+    snprintf(w.ref.name, sizeof w.ref.name, "%s", name);
+    if (strcmp(def->resource, "deployments") == 0) /* its pods are its ReplicaSet's */
+        serve_rs_sync(ctx, ns, name, wj, replicas, &w.ref);
     /* the workload's pods, oldest first by name order of creation suffix */
     struct ksnapshot pods;
     if (kstore_snapshot(ctx->store, pres, ns, &pods) != 0) {
@@ -267,11 +286,12 @@ int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def,
     size_t mine = 0;
     char err[256];
     long max_index = -1;
-    for (size_t i = 0; i < pods.n; i++) {
+    const struct kobj **own = calloc(pods.n ? pods.n : 1, sizeof *own);
+    for (size_t i = 0; own && i < pods.n; i++) {
         cJSON *p = cJSON_Parse(pods.items[i]->text);
         const char *o = owner_label(p);
         if (o && strcmp(o, w.owner) == 0) {
-            mine++;
+            own[mine++] = pods.items[i];
             const char *dash = strrchr(pods.items[i]->name, '-');
             long idx = dash ? strtol(dash + 1, NULL, 10) : 0;
             if (idx > max_index)
@@ -280,12 +300,21 @@ int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def,
         cJSON_Delete(p);
     }
     /* scale down: delete the highest-numbered pods */
-    while ((long)mine > replicas && max_index >= 0) {
-        char pname[320];
-        snprintf(pname, sizeof pname, "%s-%ld", name, max_index--);
-        if (kstore_delete(ctx->store, pres, ns, pname, NULL) == KS_OK)
-            mine--;
+    while (own && (long)mine > replicas) {
+        size_t hi = 0;
+        long hi_idx = -1;
+        for (size_t k = 0; k < mine; k++) {
+            const char *dash = strrchr(own[k]->name, '-');
+            long idx = dash ? strtol(dash + 1, NULL, 10) : 0;
+            if (idx > hi_idx) {
+                hi_idx = idx;
+                hi = k;
+            }
+        }
+        kstore_delete(ctx->store, pres, ns, own[hi]->name, NULL);
+        own[hi] = own[--mine];
     }
+    free(own);
     if ((long)mine < replicas && w.podspec) {
         struct ksnapshot nodes;
         struct ksnapshot allpods;
@@ -328,7 +357,7 @@ int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def,
                         }
                     }
                     char pname[320];
-                    snprintf(pname, sizeof pname, "%s-%ld", name, ++max_index);
+                    snprintf(pname, sizeof pname, "%s-%ld", w.ref.name, ++max_index);
                     cJSON *pod = new_pod(&w, ns, pname, at >= 0 ? views[at].name : NULL);
                     kstore_create(ctx->store, pres, ns, pod, NULL, err, sizeof err);
                 }

@@ -440,6 +440,23 @@ for v in false False 0; do
 done
 kill $bp; wait $bp 2>/dev/null
 
+# a Deployment's pods belong to its ReplicaSet (DEPLOYMENT-HASH, owned by the Deployment), as the
+# deployment controller makes them; scaled with it; deleted with it
+start rs --nodes 3 --apply "$DATA/../../manifests/examples/coredns-deployment.yaml"
+export KUBECONFIG=$work/rs.kubeconfig
+rsname=$($KUBECTL -n kube-system get rs -o jsonpath='{.items[0].metadata.name}' 2>/dev/null)
+[[ "$rsname" =~ ^coredns-[bcdfghjklmnpqrstvwxz2456789]+$ ]] || fail "a ReplicaSet coredns-HASH: '$rsname'"
+[ "$($KUBECTL -n kube-system get rs "$rsname" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}')" = Deployment/coredns ] ||
+  fail "the ReplicaSet is owned by the Deployment"
+owners=$($KUBECTL -n kube-system get pods -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {end}')
+[ "$owners" = "ReplicaSet/$rsname ReplicaSet/$rsname " ] || fail "the pods are the ReplicaSet's: $owners"
+$KUBECTL -n kube-system scale deployment coredns --replicas 3 >/dev/null
+[ "$($KUBECTL -n kube-system get rs "$rsname" -o jsonpath='{.spec.replicas}/{.status.readyReplicas}')" = 3/3 ] || fail "the ReplicaSet follows the scale"
+$KUBECTL -n kube-system delete deployment coredns >/dev/null
+[ -z "$($KUBECTL -n kube-system get rs,pods -o name 2>/dev/null)" ] || fail "deleting the Deployment deletes its ReplicaSet and pods"
+unset KUBECONFIG
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+
 # a client closing its watch is normal: nothing in the server's log (libmicrohttpd's "Failed to
 # send the chunked response body ... no longer available" was printed for each)
 start quiet --nodes 5 --bookmark-interval 0.2
