@@ -60,6 +60,8 @@ struct serve_ctx {
     struct serve_counters counters;
     volatile int stopping;
     volatile int api_down;      /* fault: /propsim/stop -> every API request 503, watches end */
+    volatile int draining;      /* fault: /propsim/drain -> new API requests 503, open watches go on... */
+    volatile double drain_end;  /* ...until this CLOCK_MONOTONIC time, then end */
     /* trace playback */
     const char *trace_path;
     double speed;

@@ -278,8 +278,22 @@ static enum MHD_Result control(struct MHD_Connection *c, struct serve_ctx *ctx, 
         const char *n = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "n");
         ctx->paused = true;
         ctx->step_budget += n ? atol(n) : 1;
+    } else if (strcmp(what, "drain") == 0) {
+        /* kube-apiserver's graceful termination: no new requests, the open watches keep streaming
+         * for a while, then end */
+        const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seconds");
+        double secs = v ? atof(v) : 5;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ctx->drain_end = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (secs > 0 ? secs : 0);
+        ctx->draining = 1;
+        pthread_mutex_unlock(&ctx->play_mu);
+        char msg[160];
+        snprintf(msg, sizeof msg, "draining: new requests get 503; open watches end in %g s", secs);
+        return send_status(c, ctx, 200, "", msg, NULL, NULL, method, url);
     } else if (strcmp(what, "stop") == 0 || strcmp(what, "start") == 0) {
         ctx->api_down = strcmp(what, "stop") == 0;
+        ctx->draining = 0;
         pthread_mutex_unlock(&ctx->play_mu);
         kstore_wake_all(ctx->store); /* open watches notice and end */
         return send_status(c, ctx, 200, "", ctx->api_down ? "API stopped: requests get 503 until POST /propsim/start"
@@ -393,6 +407,9 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     /* fault injection applies to API requests only */
     if (ctx->api_down)
         return send_status(c, ctx, 503, "ServiceUnavailable", "the API server is stopped (propsim /propsim/stop)",
+                           NULL, NULL, method, url);
+    if (ctx->draining)
+        return send_status(c, ctx, 503, "ServiceUnavailable", "the API server is shutting down (propsim /propsim/drain)",
                            NULL, NULL, method, url);
     if (ctx->faults.latency_ms > 0) {
         struct timespec ts = {.tv_sec = ctx->faults.latency_ms / 1000, .tv_nsec = (ctx->faults.latency_ms % 1000) * 1000000L};

@@ -81,9 +81,9 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
             pthread_mutex_unlock(&ctx->counters.mu);
             return (ssize_t)n;
         }
-        if (w->ending || ctx->stopping || ctx->api_down)
-            return MHD_CONTENT_READER_END_OF_STREAM;
         double now = mono();
+        if (w->ending || ctx->stopping || ctx->api_down || (ctx->draining && now >= ctx->drain_end))
+            return MHD_CONTENT_READER_END_OF_STREAM;
         if (now >= w->deadline ||
             (ctx->faults.cut_watch_after_s > 0 && now - w->started >= ctx->faults.cut_watch_after_s) ||
             (ctx->faults.cut_watch_after_events > 0 && w->events_sent >= ctx->faults.cut_watch_after_events))

@@ -457,6 +457,31 @@ $KUBECTL -n kube-system delete deployment coredns >/dev/null
 unset KUBECONFIG
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 
+# a graceful stop (/propsim/drain), as kube-apiserver's termination: new requests 503, the open
+# watch keeps streaming the trace's events for the drain's seconds, then ends; /propsim/start ends it
+for i in $(seq 0 30); do
+  printf '{"t":%s,"type":"ADDED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"d%02d"},"status":{"allocatable":{"cpu":"2"}}}}\n' \
+    "$(echo "$i * 0.2" | bc)" "$i"
+done >"$work/drain.jsonl"
+start drain --trace "$work/drain.jsonl"
+DURL=http://127.0.0.1:$PORT
+t0=$(date +%s.%N)
+curl -sN -m 8 "$DURL/api/v1/nodes?watch=1&resourceVersion=0" >"$work/drain.watch" &
+wpid=$!
+sleep 0.6
+curl -s -X POST "$DURL/propsim/drain?seconds=1.5" >/dev/null
+before=$(grep -c '"type":"ADDED"' "$work/drain.watch")
+code=$(curl -s -o "$work/drain.get" -w '%{http_code}' "$DURL/api/v1/nodes")
+[ "$code" = 503 ] && grep -q 'shutting down' "$work/drain.get" || fail "a new request while draining -> 503 ($code)"
+wait $wpid
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+after=$(grep -c '"type":"ADDED"' "$work/drain.watch")
+[ "$after" -ge $((before + 4)) ] || fail "the open watch kept streaming while draining: $before events before, $after after"
+awk -v t="$took" 'BEGIN { exit !(t < 4) }' || fail "the watch ended when the drain did (took ${took}s)"
+curl -s -X POST "$DURL/propsim/start" >/dev/null
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$DURL/api/v1/nodes")" = 200 ] || fail "serving again after /propsim/start"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+
 # a client closing its watch is normal: nothing in the server's log (libmicrohttpd's "Failed to
 # send the chunked response body ... no longer available" was printed for each)
 start quiet --nodes 5 --bookmark-interval 0.2
