@@ -26,10 +26,48 @@ void count_response(struct serve_ctx *ctx, size_t bytes, unsigned code, const ch
     pthread_mutex_unlock(&ctx->counters.mu);
 }
 
+/* A body past Go's 4 KiB response buffer goes out chunked, without Content-Length, as
+ * kube-apiserver's do (its handlers write the encoded object without declaring a length). */
+#define CHUNKED_ABOVE 4096
+
+struct chunked_body {
+    char *data;
+    size_t len;
+};
+
+static ssize_t chunked_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct chunked_body *b = cls;
+    if (pos >= b->len)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = b->len - (size_t)pos < max ? b->len - (size_t)pos : max;
+    memcpy(out, b->data + pos, n);
+    return (ssize_t)n;
+}
+
+static void chunked_free(void *cls)
+{
+    struct chunked_body *b = cls;
+    free(b->data);
+    free(b);
+}
+
 enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, char *body,
                                  size_t len, const char *hname, const char *hvalue, const char *method, const char *url)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = NULL;
+    struct chunked_body *cb = len > CHUNKED_ABOVE ? malloc(sizeof *cb) : NULL;
+    if (cb) {
+        *cb = (struct chunked_body){body, len};
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, chunked_read, cb, chunked_free);
+        if (!resp) {
+            free(cb);
+            free(body);
+            return MHD_NO;
+        }
+    } else {
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    }
     if (!resp) {
         free(body);
         return MHD_NO;
@@ -578,7 +616,7 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 /* libmicrohttpd's messages, minus the ones about a client that went away: a client closing its
  * watch (kubectl get -w ended, a controller stopping) is normal, and kube-apiserver logs nothing
  * for it. Anything else is said on stderr, prefixed. */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[1024];

@@ -356,7 +356,7 @@ int serve_reconcile_pods(struct serve_ctx *ctx, const struct kresource_def *def,
                                 views[at].anti_preferred += cJSON_IsNumber(wt) ? (int)wt->valuedouble : 1;
                         }
                     }
-                    char pname[320];
+                    char pname[360];
                     snprintf(pname, sizeof pname, "%s-%ld", w.ref.name, ++max_index);
                     cJSON *pod = new_pod(&w, ns, pname, at >= 0 ? views[at].name : NULL);
                     kstore_create(ctx->store, pres, ns, pod, NULL, err, sizeof err);
