@@ -482,6 +482,14 @@ curl -s -X POST "$DURL/propsim/start" >/dev/null
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$DURL/api/v1/nodes")" = 200 ] || fail "serving again after /propsim/start"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 
+# bodies over 4 KiB are chunked (no Content-Length), as kube-apiserver's; small ones are not
+start chunk --nodes 30
+hdr=$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/api/v1/nodes")
+grep -qi '^transfer-encoding: chunked' <<<"$hdr" && ! grep -qi '^content-length' <<<"$hdr" || fail "a large LIST is chunked: $hdr"
+hdr=$(curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/api/v1/namespaces/kube-system")
+grep -qi '^content-length' <<<"$hdr" || fail "a small answer has a Content-Length: $hdr"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+
 # a client closing its watch is normal: nothing in the server's log (libmicrohttpd's "Failed to
 # send the chunked response body ... no longer available" was printed for each)
 start quiet --nodes 5 --bookmark-interval 0.2
