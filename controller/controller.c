@@ -138,8 +138,8 @@ void controller_start(struct controller *c)
     LOG_INFO("propscaler %s: scaling %zu target(s) in %s from ConfigMap %s%s, API server %s", PROPSCALER_VERSION,
              c->cfg->n_targets, c->cfg->namespace_, c->cfg->configmap, c->cfg->dry_run ? " (dry run: nothing is written)" : "",
              c->ep.server);
-    reflector_start(c->nodes_ref);
     reflector_start(c->cm_ref);
+    reconcile_read_rules_then_list(c); /* then the nodes: one LIST tags them for placement */
     if (c->leader)
         leader_start(c->leader);
     ev_timer_set(&c->poll, c->cfg->poll_period_seconds, c->cfg->poll_period_seconds);

@@ -132,6 +132,7 @@ struct controller {
     double burst_start;        /* ev_time of the burst's first event */
     bool reconcile_running, reconcile_again;
     int pending;               /* targets in flight in this reconcile */
+    int rules_pending;         /* at start: workloads still to read before the first node LIST */
     char cycle_error[1200];
     int consecutive_failures;
     double retry_backoff;      /* after a failed reconcile: try again sooner than the poll */
@@ -186,6 +187,8 @@ void inputs_create_configmap(struct controller *c);
 /* reconcile.c */
 void reconcile_schedule(struct controller *c, double delay);
 void reconcile_coalesce_event(struct controller *c);
+/* Start: read each workload's placement rules, then start the node LIST (controller_start). */
+void reconcile_read_rules_then_list(struct controller *c);
 void reconcile_finish_target(struct controller *c, const char *error);
 void reconcile_coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void reconcile_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);

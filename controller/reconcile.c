@@ -249,13 +249,11 @@ static void scale_get_now(struct controller *c, struct target_state *ts)
         reconcile_finish_target(c, "out of memory");
 }
 
-/* The workload itself, for its pod template's placement rules. A change of the rules relists the
- * nodes so each node's eligibility is computed again. */
-static void object_done(void *ctx, const struct kresp *resp)
+/* The workload's answer, read for its pod template's placement rules (and its pod selector, for
+ * the hot-spot watch). True when the rules changed. */
+static bool take_workload(struct target_state *ts, const struct kresp *resp)
 {
-    struct target_state *ts = ctx;
     struct controller *c = ts->c;
-    ts->req = NULL;
     long status = resp->status;
     char why[800];
     cJSON *w = NULL;
@@ -263,31 +261,64 @@ static void object_done(void *ctx, const struct kresp *resp)
         LOG_WARN("%s/%s: reading the workload for its placement rules: %s", target_kind_name(ts->t->kind), ts->t->name, why);
         status = -1; /* placement rules stay as they were */
     }
-    if (status == 200) {
-        char before[64];
-        snprintf(before, sizeof before, "%s", ts->rules_known ? ts->rules.fingerprint : "");
-        placement_rules_from_workload(&ts->rules, w);
-        char sel[1024];
-        hotspots_selector_text(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "spec"), "selector"), sel, sizeof sel);
-        if (sel[0] && (!ts->pods || strcmp(podwatch_selector(ts->pods), sel) != 0)) {
-            podwatch_free(ts->pods);
-            ts->pods = podwatch_new(c->loop, c->client, c->cfg->namespace_, sel, hotspots_pods_changed, ts);
-        }
-        cJSON_Delete(w);
-        w = NULL;
-        bool changed = strcmp(before, ts->rules.fingerprint) != 0;
-        ts->rules_known = true;
-        ts->rules_at = ev_now(c->loop);
-        if (changed && ts->rules.required_anti) {
-            LOG_V(1, "%s/%s: placement rules changed; recounting eligible nodes", target_kind_name(ts->t->kind), ts->t->name);
-            reflector_relist(c->nodes_ref);
-        }
-    } else {
-        ts->rules_at = ev_now(c->loop); /* no placement checks without the template (e.g. no RBAC get) */
+    ts->rules_at = ev_now(c->loop);
+    if (status != 200) { /* no placement checks without the template (e.g. no RBAC get) */
         LOG_V(1, "%s/%s: reading the workload for its placement rules answered HTTP %ld", target_kind_name(ts->t->kind),
               ts->t->name, status);
+        return false;
+    }
+    char before[64];
+    snprintf(before, sizeof before, "%s", ts->rules_known ? ts->rules.fingerprint : "");
+    placement_rules_from_workload(&ts->rules, w);
+    char sel[1024];
+    hotspots_selector_text(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "spec"), "selector"), sel, sizeof sel);
+    if (sel[0] && (!ts->pods || strcmp(podwatch_selector(ts->pods), sel) != 0)) {
+        podwatch_free(ts->pods);
+        ts->pods = podwatch_new(c->loop, c->client, c->cfg->namespace_, sel, hotspots_pods_changed, ts);
+    }
+    cJSON_Delete(w);
+    ts->rules_known = true;
+    return strcmp(before, ts->rules.fingerprint) != 0;
+}
+
+/* The workload itself, for its pod template's placement rules. A change of the rules relists the
+ * nodes so each node's eligibility is computed again. */
+static void object_done(void *ctx, const struct kresp *resp)
+{
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    ts->req = NULL;
+    if (take_workload(ts, resp) && ts->rules.required_anti) {
+        LOG_V(1, "%s/%s: placement rules changed; recounting eligible nodes", target_kind_name(ts->t->kind), ts->t->name);
+        reflector_relist(c->nodes_ref);
     }
     scale_get_now(c, ts);
+}
+
+/* At start, each workload is read before the first node LIST, so that LIST tags the nodes with
+ * their eligibility at once (otherwise the rules, read after it, would take a second full LIST). */
+static void first_object_done(void *ctx, const struct kresp *resp)
+{
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    ts->req = NULL;
+    take_workload(ts, resp);
+    if (--c->rules_pending == 0 && !c->stopping)
+        reflector_start(c->nodes_ref);
+}
+
+void reconcile_read_rules_then_list(struct controller *c)
+{
+    c->rules_pending = (int)c->cfg->n_targets;
+    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        struct target_state *ts = &c->targets[i];
+        struct kreq_opts o = {.method = "GET", .path = ts->object_path, .timeout_s = 10};
+        ts->req = kclient_request(c->client, &o, NULL, first_object_done, ts);
+        if (!ts->req)
+            c->rules_pending--;
+    }
+    if (c->rules_pending == 0)
+        reflector_start(c->nodes_ref);
 }
 
 static void scale_get(struct controller *c, struct target_state *ts)

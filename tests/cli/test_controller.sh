@@ -402,6 +402,8 @@ grep -q '"reason":"ReplicasCappedByPlacement"' <<<"$(curl -s "$URL/api/v1/namesp
 m=$(curl -s 127.0.0.1:18396/metrics)
 grep -q '^propscaler_eligible_nodes{namespace="kube-system",target="deployment/coredns"} 8$' <<<"$m" &&
   grep -q '^propscaler_placement_capped{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" || fail "placement metrics"
+# the placement rules were read before the first node LIST: one LIST tagged the nodes, no second
+grep -q '^propscaler_relists_total{resource="nodes"} 0$' <<<"$m" || fail "placement: one node LIST at start: $(grep relists_total <<<"$m")"
 # the pods the emulator scheduled: one per eligible node, none Pending
 phases=$(curl -s "$URL/api/v1/namespaces/kube-system/pods" | grep -o '"phase":"[A-Za-z]*"' | sort | uniq -c | tr -s ' ')
 [ "$phases" = " 8 \"phase\":\"Running\"" ] || fail "placement: 8 Running pods, none Pending: $phases"
