@@ -33,6 +33,7 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     c->cfg = cfg;
     pthread_mutex_init(&c->mu, NULL);
     removals_init(c);
+    ev_init(&c->trim, inputs_trim_cb);
     cm_data_init(&c->cm);
     params_init(&c->params);
     c->plan_opts = (struct planner_opts){.policy = cfg->policy_opts, .guard = cfg->guard,
@@ -213,6 +214,7 @@ void controller_free(struct controller *c)
     ev_timer_stop(c->loop, &c->coalesce);
     ev_timer_stop(c->loop, &c->retry);
     ev_timer_stop(c->loop, &c->stop_deadline);
+    ev_timer_stop(c->loop, &c->trim);
     for (size_t i = 0; i < c->cfg->n_targets; i++) {
         placement_rules_release(&c->targets[i].rules);
         podwatch_free(c->targets[i].pods);

@@ -133,6 +133,7 @@ struct controller {
     bool reconcile_running, reconcile_again;
     int pending;               /* targets in flight in this reconcile */
     int rules_pending;         /* at start: workloads still to read before the first node LIST */
+    ev_timer trim;             /* after a node LIST: malloc_trim, once its pages are freed */
     char cycle_error[1200];
     int consecutive_failures;
     double retry_backoff;      /* after a failed reconcile: try again sooner than the poll */
@@ -183,6 +184,7 @@ void controller_finish_stop(struct controller *c);
 extern const struct reflector_sink inputs_node_sink, inputs_cm_sink;
 bool inputs_caches_trusted(const struct controller *c);
 void inputs_create_configmap(struct controller *c);
+void inputs_trim_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* reconcile.c */
 void reconcile_schedule(struct controller *c, double delay);

@@ -4,6 +4,8 @@
 #define _DEFAULT_SOURCE
 #include "controller_internal.h"
 
+#include <malloc.h>
+
 /* ------------------------------------------------------------------------------------------ */
 /* Nodes                                                                                        */
 
@@ -64,6 +66,19 @@ static void nodes_list_end(void *ctx, const char *rv)
     LOG_V(2, "listed %zu nodes at resourceVersion %s", node_set_size(c->nodes), rv);
     removals_observe(c, WEV_ADDED, NULL);
     reconcile_schedule(c, 0);
+    /* the pages are freed once this callback returns: give their memory back to the system just
+     * after (glibc keeps a freed peak otherwise: RSS stayed at the LIST's high-water mark) */
+    ev_timer_stop(c->loop, &c->trim);
+    ev_timer_set(&c->trim, 0.05, 0.);
+    ev_timer_start(c->loop, &c->trim);
+}
+
+void inputs_trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    malloc_trim(0);
 }
 
 static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
