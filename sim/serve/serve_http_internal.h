@@ -44,6 +44,8 @@ cJSON *status_object_details(unsigned code, const char *reason, const char *mess
 cJSON *status_object(unsigned code, const char *reason, const char *message, const char *name, const struct kresource_def *d);
 enum MHD_Result send_status(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, const char *reason, const char *message, const char *name, const struct kresource_def *d, const char *method, const char *url);
 enum MHD_Result send_kobj(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, struct kobj *o, const char *method, const char *url);
+/* serve_control.c: the /propsim/... endpoints */
+enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, const char *url, const char *method);
 enum MHD_Result send_store_error(struct MHD_Connection *c, struct serve_ctx *ctx, enum kstore_status st, const char *msg, const char *name, const struct kresource_def *d, const char *method, const char *url);
 const char *header(struct MHD_Connection *c, const char *name);
 void audit_write(struct serve_ctx *ctx, struct MHD_Connection *c, struct kresource *res, const struct kobj *out, bool deleted);
