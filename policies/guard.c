@@ -253,7 +253,7 @@ int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t ready
     struct nodeguard_numbers nums;
     bool allow = nodeguard_check_batch(&no, nodes, ready, remove, &nums) == NODEGUARD_ALLOW;
     double share = (double)remove / (double)nodes;
-    if (!allow && nums.notready > o->min_absolute && (double)nums.notready > o->max_node_loss * (double)nodes)
+    if (!allow && nums.outage)
         snprintf(reason, len, "refuse: %lld of %lld nodes (%.0f%%) are NotReady at once, more than %.0f%%; removing "
                  "nodes now would follow a control-plane outage, not a real need",
                  (long long)nums.notready, (long long)nodes, 100.0 * (double)nums.notready / (double)nodes,

@@ -175,9 +175,10 @@ enum nodeguard_verdict nodeguard_check_batch(const struct nodeguard_opts *o, int
     out->notready = nodes - ready;
     out->budget = budget_of(o, nodes);
     out->removed = remove;
+    out->outage = looks_like_outage(o, nodes, out->notready);
     if (remove <= 0)
         return NODEGUARD_ALLOW;
-    return looks_like_outage(o, nodes, out->notready) || remove > out->budget ? NODEGUARD_REFUSE : NODEGUARD_ALLOW;
+    return out->outage || remove > out->budget ? NODEGUARD_REFUSE : NODEGUARD_ALLOW;
 }
 
 void nodeguard_numbers(struct nodeguard_state *g, const struct nodeguard_opts *o, double now,
@@ -196,6 +197,7 @@ void nodeguard_numbers(struct nodeguard_state *g, const struct nodeguard_opts *o
     out->nodes = g->nodes;
     out->notready = g->nodes - g->ready;
     out->repeat = false;
+    out->outage = looks_like_outage(o, out->nodes, out->notready);
 }
 
 static void fmt_minutes(double s, char *out, size_t len)
@@ -221,7 +223,7 @@ enum nodeguard_verdict nodeguard_decide(struct nodeguard_state *g, const struct 
                  (long long)out->removed, win, (long long)out->budget);
         return NODEGUARD_ALLOW;
     }
-    bool outage = looks_like_outage(o, out->nodes, out->notready);
+    bool outage = out->outage;
     int64_t after = out->removed + 1;
     bool over = after > out->budget;
     if (g->n_removed >= NODEGUARD_MAX_REMOVALS) {

@@ -60,6 +60,7 @@ struct nodeguard_numbers {
     int64_t budget;      /* how many may be: max(floor(share x high_water), min_absolute) */
     int64_t nodes, notready;
     bool repeat;         /* the name was already counted in the window (a mark, then its delete) */
+    bool outage;         /* more than the share of the nodes NotReady: every removal is refused */
 };
 
 void nodeguard_opts_default(struct nodeguard_opts *o);

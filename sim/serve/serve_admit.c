@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "selector.h"
 #include "selfcert.h"
+#include "serve_http_internal.h"
 
 #define MAX_WARNINGS 8
 #define MAX_ANSWER (4u << 20)
@@ -116,19 +117,6 @@ static size_t collect(char *data, size_t size, size_t n, void *userdata)
 {
     struct buf *b = userdata;
     return buf_append(b, data, size * n) == 0 ? size * n : 0;
-}
-
-static cJSON *status(unsigned code, const char *reason, const char *message)
-{
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "kind", "Status");
-    cJSON_AddStringToObject(s, "apiVersion", "v1");
-    cJSON_AddObjectToObject(s, "metadata");
-    cJSON_AddStringToObject(s, "status", "Failure");
-    cJSON_AddStringToObject(s, "message", message);
-    cJSON_AddStringToObject(s, "reason", reason);
-    cJSON_AddNumberToObject(s, "code", code);
-    return s;
 }
 
 /* POST the review to one webhook. 0 with *answer (the parsed AdmissionReview), or -1 with err
@@ -277,7 +265,8 @@ static cJSON *judge(const char *hook_name, const cJSON *answer, const char *uid,
         buf_printf(&msg, "admission webhook \"%s\" denied the request: %s", hook_name, r->valuestring);
     else
         buf_printf(&msg, "admission webhook \"%s\" denied the request without explanation", hook_name);
-    cJSON *out = status(sc, cJSON_IsString(r) && r->valuestring[0] ? r->valuestring : "", msg.data ? msg.data : "");
+    cJSON *out = status_object_details(sc, cJSON_IsString(r) && r->valuestring[0] ? r->valuestring : NULL,
+                                       msg.data ? msg.data : "", NULL, NULL, NULL);
     buf_release(&msg);
     *code = sc;
     return out;
@@ -308,7 +297,7 @@ cJSON *serve_admit(struct serve_ctx *ctx, const struct kresource_def *d, const c
             if (dry_run && !(cJSON_IsString(se) && (strcmp(se->valuestring, "None") == 0 || strcmp(se->valuestring, "NoneOnDryRun") == 0))) {
                 char m[600];
                 snprintf(m, sizeof m, "admission webhook \"%s\" does not support dry run", hook_name);
-                denied = status(400, "BadRequest", m);
+                denied = status_object_details(400, "BadRequest", m, NULL, NULL, NULL);
                 *code = 400;
                 break;
             }
@@ -331,7 +320,7 @@ cJSON *serve_admit(struct serve_ctx *ctx, const struct kresource_def *d, const c
                 continue;
             char m[1600];
             snprintf(m, sizeof m, "Internal error occurred: failed calling webhook \"%s\": %s", hook_name, err);
-            denied = status(500, "InternalError", m);
+            denied = status_object_details(500, "InternalError", m, NULL, NULL, NULL);
             *code = 500;
             break;
         }
