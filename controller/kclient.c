@@ -72,20 +72,8 @@ void kclient_set_max_body(struct kclient *c, size_t max_body) { c->max_body = ma
 void kresp_describe(const struct kresp *r, char *out, size_t outlen)
 {
     char head[200];
-    size_t w = 0;
     size_t show = r->len < 64 ? r->len : 64;
-    for (size_t i = 0; i < show && w + 5 < sizeof head; i++) {
-        unsigned char ch = (unsigned char)r->body[i];
-        if (ch == '"' || ch == '\\') {
-            head[w++] = '\\';
-            head[w++] = (char)ch;
-        } else if (ch >= 0x20 && ch < 0x7f) {
-            head[w++] = (char)ch;
-        } else {
-            w += (size_t)snprintf(head + w, sizeof head - w, "\\x%02x", ch);
-        }
-    }
-    head[w] = '\0';
+    text_for_message(r->body, r->len, show, head, sizeof head);
     snprintf(out, outlen, "HTTP %ld, Content-Type %s, body \"%s\"%s (%zu bytes)", r->status,
              r->content_type && r->content_type[0] ? r->content_type : "(none)", head, r->len > show ? "..." : "", r->len);
 }

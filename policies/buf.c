@@ -127,3 +127,30 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 const char *buf_str(const struct buf *b) { return b->data ? b->data : ""; }
+
+bool text_for_message(const char *s, size_t len, size_t show, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t w = 0, i = 0;
+    if (outlen == 0)
+        return false;
+    for (; i < len && i < show; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t need = ch == '"' || ch == '\\' ? 2 : ch >= 0x20 && ch < 0x7f ? 1 : 4;
+        if (w + need >= outlen)
+            break;
+        if (need == 2) {
+            out[w++] = '\\';
+            out[w++] = (char)ch;
+        } else if (need == 1) {
+            out[w++] = (char)ch;
+        } else {
+            out[w++] = '\\';
+            out[w++] = 'x';
+            out[w++] = hex[ch >> 4];
+            out[w++] = hex[ch & 15];
+        }
+    }
+    out[w] = '\0';
+    return i == len;
+}

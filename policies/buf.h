@@ -48,4 +48,9 @@ void buf_drop_front(struct buf *b, size_t n);
 /* Borrowed view of the contents: "" when empty, never NULL. */
 const char *buf_str(const struct buf *b);
 
+/* Outside bytes made safe to quote in a message: at most `show` of the `len` bytes, `"` and `\`
+ * escaped, anything outside printable ASCII as \xHH (a type "MODIFIED\x01" must not print as
+ * MODIFIED). Returns whether all `len` bytes were shown; out is always NUL-terminated. */
+bool text_for_message(const char *s, size_t len, size_t show, char *out, size_t outlen);
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
+
 static const cJSON *get(const cJSON *o, const char *k) { return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL; }
 
 const char *watch_event_type_name(enum watch_event_type t)
@@ -45,8 +47,10 @@ int watch_event_parse(const char *line, size_t len, struct watch_event *out, cha
     while (k < 5 && strcmp(names[k], type->valuestring) != 0)
         k++;
     if (k == 5) {
-        snprintf(err, errlen, "unknown event type \"%.32s\" (expected ADDED, MODIFIED, DELETED, BOOKMARK or ERROR)",
-                 type->valuestring);
+        char shown[140];
+        bool whole = text_for_message(type->valuestring, strlen(type->valuestring), 32, shown, sizeof shown);
+        snprintf(err, errlen, "unknown event type \"%s\"%s (expected ADDED, MODIFIED, DELETED, BOOKMARK or ERROR)",
+                 shown, whole ? "" : "...");
         cJSON_Delete(root);
         return -1;
     }

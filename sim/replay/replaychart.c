@@ -67,6 +67,16 @@ void replay_chart_free(struct replay_chart *c)
  * j*factor .. (j+1)*factor-1 together, as that many pairwise doublings would make it, in one pass
  * (a trace whose first gap is years away needs ~40 doublings from the starting width). Reading the
  * group before writing j (j <= j*factor) makes it safe in place. */
+/* x as an index in [0, n): NaN and values below 0 give 0, values past the end n - 1. Trace times
+ * can be absurd (1e300 s after a time that went backwards): the arithmetic on them may give
+ * infinities and NaN, and a double outside int's range must never reach a cast. */
+static int bucket_index(double x, int n)
+{
+    if (!(x > 0))
+        return 0;
+    return x >= n - 1 ? n - 1 : (int)x;
+}
+
 static void merge_by(struct replay_chart *c, double factor)
 {
     size_t f = factor >= FINE ? FINE : (size_t)factor;
@@ -122,12 +132,11 @@ void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4
     double off = t > c->t0 ? t - c->t0 : 0;
     if (off >= c->width * FINE) {
         double factor = 2;
-        while (off >= c->width * factor * FINE)
+        while (off >= c->width * factor * FINE && isfinite(c->width * factor * 2 * FINE))
             factor *= 2;
         merge_by(c, factor);
     }
-    int k = (int)(off / c->width);
-    k = k >= FINE ? FINE - 1 : k;
+    int k = bucket_index(off / c->width, FINE);
     for (int s = 0; s < c->n_series; s++) {
         double v = s < N_COUNTS ? (double)counts[s] : (double)replicas[s - N_COUNTS];
         size_t at = (size_t)s * FINE + (size_t)k;
@@ -182,8 +191,7 @@ static double chart_end(const struct replay_chart *c) { return c->t_last > c->t0
 /* The pixel column of time bucket k (at its start time). */
 static int column_of(const struct replay_chart *c, int k)
 {
-    int b = (int)((double)k * c->width / (chart_end(c) - c->t0) * (BUCKETS - 1));
-    return b < 0 ? 0 : b >= BUCKETS ? BUCKETS - 1 : b;
+    return bucket_index((double)k * c->width / (chart_end(c) - c->t0) * (BUCKETS - 1), BUCKETS);
 }
 
 void replay_chart_columns(const struct replay_chart *c, int series, struct replay_chart_columns *out)
@@ -274,9 +282,18 @@ static struct axis axis_for(struct replay_chart_columns **ss, int n)
     return a;
 }
 
+/* frac of a span of n pixels, rounded, within [0, n] (NaN: 0) */
+static int pixel(double frac, int n)
+{
+    double x = frac * n;
+    if (!(x > 0))
+        return 0;
+    return x >= n ? n : (int)lround(x);
+}
+
 static int axis_y(const struct axis *a, int y0, int h, double v)
 {
-    return y0 + h - (int)lround((v - a->lo) / (a->hi - a->lo) * h);
+    return y0 + h - pixel((v - a->lo) / (a->hi - a->lo), h);
 }
 
 struct pt {
@@ -342,10 +359,15 @@ static void panel(FILE *f, int y0, int h, const char *title, struct replay_chart
                 PLOT_X + PLOT_W + 12, y0 + 10 + i * 16, colors[i], PLOT_X + PLOT_W + 28, y0 + 14 + i * 16, names[i]);
     }
     double step = time_step(t1 - t0);
-    for (double v = ceil(t0 / step) * step; v <= t1 + step * 1e-9; v += step) {
+    /* counted, not v += step: at absurd times (1e300 s) adding a step does not move v */
+    double first = ceil(t0 / step) * step;
+    for (int tick = 0; tick < 100; tick++) {
+        double v = first + tick * step;
+        if (!(v <= t1 + step * 1e-9) || (tick > 0 && v == first + (tick - 1) * step))
+            break;
         char lab[48];
         fmt_time(v, step, lab, sizeof lab);
-        int x = PLOT_X + (int)lround((v - t0) / (t1 - t0) * PLOT_W);
+        int x = PLOT_X + pixel((v - t0) / (t1 - t0), PLOT_W);
         fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\"/>", x, y0 + h, x, y0 + h + 4);
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", x, y0 + h + 16, lab);
     }

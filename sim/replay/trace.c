@@ -89,7 +89,7 @@ static double monotonic_t(struct trace *t, double ev_t)
 {
     if (ev_t < t->last_t) {
         char msg[160];
-        snprintf(msg, sizeof msg, "time goes backwards (%.6f after %.6f); using %.6f", ev_t, t->last_t, t->last_t);
+        snprintf(msg, sizeof msg, "time goes backwards (%.15g after %.15g); using %.15g", ev_t, t->last_t, t->last_t);
         bad(t, msg);
         t->bad--; /* kept, not skipped */
         ev_t = t->last_t;

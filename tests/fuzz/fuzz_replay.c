@@ -1,11 +1,12 @@
-/* Fuzz `propsim replay` end to end, as a user runs it: any bytes as a trace, through the trace
- * reader, the node set, two params sets (linear and ladder), the guard, the virtual clock and the
- * chart. It must finish (no hang on absurd times), never crash, and free what it allocates.
+/* Fuzz `propsim replay`: any bytes as a trace, through the trace reader, the node set, two params
+ * sets (linear and ladder), the guard, the virtual clock, the timeline rows and the summary; one
+ * input in 64 runs the whole command as a user does (flags, the printed report, the chart). It must finish (no hang on absurd times), never crash, and free what it allocates.
  * The outputs (timeline, summary, chart) are rendered in memory and dropped: a file system round
  * trip per input was the harness's cost; so were inputs whose time gaps make millions of poll
- * decisions (each the same as the one before): gaps over 5,000 polls (20,000 in a run) are
- * refused as a unit mix-up here, the same path as the command's 10^7 per gap. The trace itself is read from a file, as
- * replay reads it (plain or gzip), on a memory file system where there is one. */
+ * decisions (each the same as the one before): gaps over 500 polls (2,000 in a run) are refused
+ * as a unit mix-up here, the same path as the command's 10^7 per gap (500 polls of 60 s outlast
+ * every guard delay and window). The trace itself is read from a file, as replay reads it (plain
+ * or gzip), on a memory file system where there is one. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *scratch = "/dev/shm";
 
+/* The two params sets, parsed once: parsing them (Go's JSON re-encoding of --params) was 40% of
+ * a small input's time, and it tests nothing about the trace. */
+static struct params linear_params, ladder_params;
+static char linear_json[] = "{\"linear\":{\"nodesPerReplica\":2,\"coresPerReplica\":8,"
+                                  "\"preventSinglePointFailure\":true,\"min\":1,\"max\":500}}";
+static char ladder_json[] = "{\"ladder\":{\"nodesToReplicas\":[[1,1],[3,2],[10,5]],"
+                                  "\"includeUnschedulableNodes\":true}}";
+
+static void parse_params_once(const char *json, struct params *p)
+{
+    struct cm_data d;
+    char err[512];
+    cm_data_init(&d);
+    params_init(p);
+    if (params_parse_default(json, strlen(json), &d, err, sizeof err) != 0 || params_from_configmap(&d, p, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_replay: the harness's own params do not parse: %s\n", err);
+        abort();
+    }
+    cm_data_release(&d);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -28,7 +50,54 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (access(scratch, W_OK) != 0)
         scratch = "/tmp";
     fuzz_quiet_stdout();
+    parse_params_once(linear_json, &linear_params);
+    parse_params_once(ladder_json, &ladder_params);
     return 0;
+}
+
+static void report_line(void *ctx, const char *path, long line, const char *message)
+{
+    (void)ctx;
+    (void)path;
+    (void)line;
+    (void)message;
+}
+
+/* The engine as replay_command drives it with the same flags (--guard, --poll-period 60, no chart),
+ * minus the flag parsing and the printed report. */
+static void replay_engine(const char *path)
+{
+    static struct replay r;
+    static const struct params *const sets[2] = {&linear_params, &ladder_params};
+    char err[512];
+    long bad_lines = 0;
+    memset(&r, 0, sizeof r);
+    r.poll = 60;
+    r.max_polls_per_gap = 100;
+    r.polls_left = 400;
+    node_count_opts_init(&r.nopts);
+    guard_opts_default(&r.gopts);
+    placement_rules_init(&r.rules);
+    for (int i = 0; i < 2; i++) {
+        params_init(&r.sets[i].params);
+        if (params_copy(&r.sets[i].params, sets[i]) != 0)
+            goto done;
+        snprintf(r.sets[i].label, sizeof r.sets[i].label, "set %d", i + 1);
+        r.n_sets++;
+    }
+    nodeguard_opts_default(&r.ng_opts);
+    struct trace *t = trace_open(path, report_line, NULL, err, sizeof err);
+    if (!t)
+        goto done;
+    trace_decode_nodes(t, &r.nopts);
+    if (replay_begin(&r, NULL, 1, false) != 0) {
+        trace_close(t);
+        goto done;
+    }
+    if (replay_run(&r, t, path, &bad_lines) == 0) /* consumes t */
+        replay_end(&r, NULL, path, bad_lines);
+done:
+    replay_release(&r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,17 +106,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(in, sizeof in, "%s/fuzz-replay-in-XXXXXX", scratch);
     if (fuzz_to_file(in, data, size) != 0)
         return 0;
-    char *argv[] = {"replay", in, "--params", "{\"linear\":{\"nodesPerReplica\":2,\"coresPerReplica\":8,"
-                    "\"preventSinglePointFailure\":true,\"min\":1,\"max\":500}}",
-                    "--params", "{\"ladder\":{\"nodesToReplicas\":[[1,1],[3,2],[10,5]],\"includeUnschedulableNodes\":true}}",
-                    "--guard", "--poll-period", "60", NULL, NULL};
-    int argc = (int)(sizeof argv / sizeof *argv) - 2;
-    /* the chart (its buckets and the SVG) costs more than the rest of a small input's replay and
-     * depends little on the trace's shape: one input in eight exercises it */
-    if (size % 8 != 0)
-        argv[argc++] = "--no-chart";
-    static const struct replay_command_opts opts = {.keep_outputs = false, .max_polls_per_gap = 5000, .max_polls = 20000};
-    replay_command(argc, argv, &opts);
+    /* one input in 64 runs the whole command, flags, chart and all: the chart (its buckets and the
+     * SVG) costs twice the rest of a small input's replay and depends little on the trace's shape */
+    if (size % 64 == 0) {
+        char *argv[] = {"replay", in, "--params", linear_json, "--params", ladder_json,
+                        "--guard", "--poll-period", "60", NULL};
+        static const struct replay_command_opts opts = {.keep_outputs = false, .max_polls_per_gap = 100, .max_polls = 400};
+        replay_command((int)(sizeof argv / sizeof *argv) - 1, argv, &opts);
+    } else {
+        replay_engine(in);
+    }
     unlink(in);
     return 0;
 }

@@ -151,6 +151,22 @@ static void test_growth(void **state)
     buf_release(&b);
 }
 
+static void test_text_for_message(void **state)
+{
+    (void)state;
+    char out[32];
+    assert_true(text_for_message("a\"b\\c\x01\xff", 7, 64, out, sizeof out));
+    assert_string_equal(out, "a\\\"b\\\\c\\x01\\xff");
+    /* at most `show` bytes: the rest is reported as not shown */
+    assert_false(text_for_message("abcdef", 6, 3, out, sizeof out));
+    assert_string_equal(out, "abc");
+    /* an escape never split by a short output */
+    assert_false(text_for_message("ab\x02", 3, 64, out, 5));
+    assert_string_equal(out, "ab");
+    assert_true(text_for_message("", 0, 64, out, sizeof out));
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_drop_front),
         cmocka_unit_test(test_take),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_text_for_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

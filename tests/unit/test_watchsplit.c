@@ -189,6 +189,9 @@ static void test_bad_events(void **state)
         {"{\"type\":\"ADDED\"", "not valid JSON"},
         {"{\"type\":\"ADDED\"}", "needs a string \"type\" and an object \"object\""},
         {"{\"type\":\"added\",\"object\":{}}", "unknown event type \"added\""},
+        /* a control character is shown, not printed raw: "MODIFIED\x01" must not read as MODIFIED */
+        {"{\"type\":\"MODIFIED\\u0001\",\"object\":{}}", "unknown event type \"MODIFIED\\x01\" (expected"},
+        {"{\"type\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ\",\"object\":{}}", "\"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF\"... (expected"},
         {"{\"Type\":\"ADDED\",\"object\":{}}", "needs a string"},
         {"{\"t\":-1,\"type\":\"ADDED\",\"object\":{}}", "non-negative"},
         {"[]", "needs a string"},
