@@ -107,6 +107,7 @@ char *controller_metrics(struct controller *c)
     buf_printf(&b, "propscaler_cores{kind=\"total\"} %lld\npropscaler_cores{kind=\"schedulable\"} %lld\n",
                (long long)s->total_cores, (long long)s->schedulable_cores);
     buf_printf(&b, "# HELP propscaler_reconciles_total Reconciles run.\n# TYPE propscaler_reconciles_total counter\npropscaler_reconciles_total %lu\n", c->reconciles);
+    buf_printf(&b, "# HELP propscaler_decisions_skipped_total Node event bursts that changed no input of the decision (counts, params, eligibility, leadership): no request made.\n# TYPE propscaler_decisions_skipped_total counter\npropscaler_decisions_skipped_total %lu\n", c->decisions_skipped);
     buf_printf(&b, "# HELP propscaler_reconcile_errors_total Reconciles that failed.\n# TYPE propscaler_reconcile_errors_total counter\npropscaler_reconcile_errors_total %lu\n", c->reconcile_errors);
     buf_printf(&b, "# HELP propscaler_scale_writes_total Replica counts written.\n# TYPE propscaler_scale_writes_total counter\npropscaler_scale_writes_total %lu\n", c->scale_writes);
     buf_printf(&b, "# HELP propscaler_conflicts_total 409 conflicts on scale writes.\n# TYPE propscaler_conflicts_total counter\npropscaler_conflicts_total %lu\n", c->conflicts);

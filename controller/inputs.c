@@ -158,6 +158,7 @@ static void load_params(struct controller *c)
         LOG_INFO("Set control mode to %s", params_mode_name(p.mode));
     params_release(&c->params);
     c->params = p;
+    c->params_gen++;
     c->params_loaded = true;
     c->params_error[0] = '\0';
 }

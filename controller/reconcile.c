@@ -36,6 +36,12 @@ void reconcile_finish_target(struct controller *c, const char *error)
     /* the whole reconcile is done */
     c->reconcile_running = false;
     c->override_pending = false; /* consumed by every target's decision */
+    bool settled = !c->cycle_error[0];
+    for (size_t i = 0; i < c->cfg->n_targets; i++)
+        settled = settled && c->targets[i].settled;
+    c->decided_valid = settled;
+    if (settled)
+        memcpy(&c->decided, &c->deciding, sizeof c->decided);
     pthread_mutex_lock(&c->mu);
     c->reconciles++;
     if (!c->cycle_error[0]) {
@@ -68,8 +74,12 @@ void reconcile_finish_target(struct controller *c, const char *error)
         return;
     }
     if (c->reconcile_again) {
-        c->reconcile_again = false;
-        reconcile_schedule(c, 0);
+        bool forced = c->again_forced;
+        c->reconcile_again = c->again_forced = false;
+        if (forced)
+            reconcile_schedule(c, 0);
+        else
+            reconcile_coalesce_event(c); /* node events that came meanwhile: decided if they changed an input */
     }
 }
 
@@ -167,6 +177,8 @@ static void get_done(void *ctx, const struct kresp *resp)
         return;
     }
     snprintf(ts->why, sizeof ts->why, "%s", plan.why);
+    /* a plan shaped by time (a delay, a step, a hold, a back-off) may change with no new input */
+    ts->settled = plan.guard.verdict == GUARD_PASS && plan.action != PLAN_FIGHT_BACKOFF && !plan.waiting;
     /* what the plan's stages found, said where an operator looks */
     if (plan.foreign_write)
         LOG_WARN("%s/%s: replicas changed to %d by another writer (propscaler had written %d)", kind, name, current,
@@ -332,7 +344,25 @@ static void scale_get(struct controller *c, struct target_state *ts)
     scale_get_now(c, ts);
 }
 
-static void reconcile(struct controller *c)
+static void decision_inputs_now(const struct controller *c, const struct cluster_summary *s, struct decision_inputs *d)
+{
+    memset(d, 0, sizeof *d);
+    d->summary = *s;
+    d->params_gen = c->params_gen;
+    d->may_write = !c->leader || leader_is_leading(c->leader) || c->cfg->dry_run;
+    d->override_pending = c->override_pending;
+    for (size_t i = 0; i < c->cfg->n_targets && i < 16; i++) {
+        const struct target_state *ts = &c->targets[i];
+        if (ts->rules_known && ts->rules.required_anti) {
+            d->eligible[i] = node_set_tag_count(c->nodes, (int)i);
+            d->eligible_stale[i] = strcmp(ts->tagged, ts->rules.fingerprint) != 0;
+        }
+    }
+}
+
+/* forced: decide even if no input changed (the poll tick, params, a LIST, leadership, a retry);
+ * otherwise (a burst of node events) only if one did since the last settled decision. */
+static void reconcile(struct controller *c, bool forced)
 {
     pthread_mutex_lock(&c->mu);
     c->heartbeat = ev_now(c->loop);
@@ -341,6 +371,7 @@ static void reconcile(struct controller *c)
         return;
     if (c->reconcile_running) {
         c->reconcile_again = true;
+        c->again_forced = c->again_forced || forced;
         return;
     }
     /* never decide from partial data, nor from a cache that may follow another server's state */
@@ -379,9 +410,19 @@ static void reconcile(struct controller *c)
     }
     struct cluster_summary s;
     node_set_summary(c->nodes, &s);
+    struct decision_inputs now;
+    decision_inputs_now(c, &s, &now);
+    bool unchanged = c->decided_valid && memcmp(&now, &c->decided, sizeof now) == 0;
     pthread_mutex_lock(&c->mu);
     c->summary = s;
+    if (!forced && unchanged)
+        c->decisions_skipped++;
     pthread_mutex_unlock(&c->mu);
+    if (!forced && unchanged) {
+        LOG_V(4, "node events changed nothing the decision reads; not deciding until the next poll");
+        return;
+    }
+    memcpy(&c->deciding, &now, sizeof now);
     LOG_V(1, "Cluster status: SchedulableNodes[%lld], TotalNodes[%lld], SchedulableCores[%lld], TotalCores[%lld]",
           (long long)s.schedulable_nodes, (long long)s.total_nodes, (long long)s.schedulable_cores, (long long)s.total_cores);
     c->reconcile_running = true;
@@ -391,6 +432,7 @@ static void reconcile(struct controller *c)
     c->pending = (int)c->cfg->n_targets;
     for (size_t i = 0; i < c->cfg->n_targets; i++) {
         c->targets[i].attempts = 0;
+        c->targets[i].settled = false; /* until its plan says otherwise */
         scale_get(c, &c->targets[i]);
     }
 }
@@ -399,14 +441,17 @@ void reconcile_coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    reconcile(w->data);
+    struct controller *c = w->data;
+    bool forced = c->coalesce_forced;
+    c->coalesce_forced = false;
+    reconcile(c, forced);
 }
 
 void reconcile_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    reconcile(w->data);
+    reconcile(w->data, true);
 }
 
 /* Every poll period: first ask both reflectors whether the server is still the one their caches
@@ -437,7 +482,7 @@ void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
     bool b = reflector_check(c->cm_ref);
     /* checks sent: their answers reconcile (reflector_checked) */
     if (!a && !b && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
-        reconcile(c); /* (a burst being coalesced is decided when it goes quiet) */
+        reconcile(c, true); /* (a burst being coalesced is decided when it goes quiet) */
 }
 
 /* Decide no later than `delay` from now (never sooner than a Retry-After allows): an earlier
@@ -447,6 +492,7 @@ void reconcile_schedule(struct controller *c, double delay)
     double wait = kclient_retry_wait(c->client);
     if (wait > delay)
         delay = wait; /* a Retry-After holds every path */
+    c->coalesce_forced = true;
     if (ev_is_active(&c->coalesce) && ev_timer_remaining(c->loop, &c->coalesce) <= delay)
         return; /* already due as soon: this change joins it */
     ev_timer_stop(c->loop, &c->coalesce);

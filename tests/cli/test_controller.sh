@@ -452,5 +452,33 @@ add_nodes 1 3
 rc=$?
 [ "$rc" = 1 ] && grep -q 'Too many consecutive sync failures (2)' "$work/maxfail.log" || fail "--max-sync-failures: exit $rc"
 
+# 15. Reconcile on change: node updates that change nothing the decision reads (kubelet heartbeats,
+#     labels, annotations) cost no API request; a change that matters is still decided at once
+serve churn --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 10
+run_ps churn --kubeconfig "$KC" --poll-period-seconds 60
+wait_replicas 2 "churn: 10 nodes -> 2"
+sleep 0.3
+gets() { curl -s "$URL/propsim/stats" | grep -o '"get":{[^}]*}' | grep -o '"deployments":[0-9]*' | cut -d: -f2; }
+before=$(gets)
+for i in $(seq 1 40); do # 40 bursts, 0.1 s apart (the coalescing quiet time is 25 ms)
+  curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+    -d "{\"metadata\":{\"annotations\":{\"heartbeat\":\"$i\"}},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastHeartbeatTime\":\"2026-12-06T05:00:$((i % 60))Z\"}]}}" \
+    "$URL/api/v1/nodes/n$(( (i % 10) + 1 ))"
+  sleep 0.1
+done
+sleep 0.3
+after=$(gets)
+[ -n "$before" ] && [ "$((after - before))" -eq 0 ] || fail "churn: 40 heartbeat bursts made $((after - before)) reads of the scale (want 0)"
+CHPORT=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$work/churn.log" | head -1 | cut -d: -f2)
+skipped=$(curl -s "127.0.0.1:$CHPORT/metrics" | awk '/^propscaler_decisions_skipped_total/ {print $2}')
+[ "${skipped:-0}" -ge 30 ] || fail "churn: propscaler_decisions_skipped_total $skipped, want >= 30"
+add_nodes 11 40
+wait_replicas 3 "churn: a change that matters is decided at once (40 nodes -> 3)" 3
+curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"unschedulable":true}}' "$URL/api/v1/nodes/n40"
+set_params '{"linear":"{\"nodesPerReplica\":1}"}'
+wait_replicas 39 "churn: cordon and params edit decided (39 schedulable)" 3
+kill -TERM $PS_PID; wait $PS_PID
+
 echo "test_controller: $fails failure(s)"
 [ "$fails" -eq 0 ]
