@@ -49,6 +49,7 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         free(c);
         return NULL;
     }
+    c->ep.disable_compression = c->ep.disable_compression || cfg->disable_compression;
     if (c->ep.insecure)
         LOG_WARN("insecure-skip-tls-verify is set for context %s: the API server's certificate is NOT verified",
                  c->ep.context ? c->ep.context : "?");

@@ -14,7 +14,7 @@ enum flag_type { F_STRING, F_BOOL, F_INT, F_DURATION, F_IGNORED_STRING, F_IGNORE
 
 enum flag_id {
     ID_TARGET, ID_CONFIGMAP, ID_NAMESPACE, ID_POLL, ID_DEFAULT_PARAMS, ID_NODELABELS, ID_MAX_SYNC,
-    ID_VERSION, ID_HELP, ID_V, ID_KUBECONFIG, ID_CONTEXT, ID_DRY_RUN, ID_OUTPUT, ID_RECORD,
+    ID_VERSION, ID_HELP, ID_V, ID_KUBECONFIG, ID_CONTEXT, ID_DRY_RUN, ID_DISABLE_COMPRESSION, ID_OUTPUT, ID_RECORD,
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
@@ -60,6 +60,8 @@ static const struct flag_def defs[] = {
     {"kubeconfig", F_STRING, ID_KUBECONFIG, "kubeconfig file (default $KUBECONFIG, else in-cluster config)"},
     {"context", F_STRING, ID_CONTEXT, "kubeconfig context (default: current-context)"},
     {"dry-run", F_BOOL, ID_DRY_RUN, "read and decide, print planned actions, write nothing"},
+    {"disable-compression", F_BOOL, ID_DISABLE_COMPRESSION,
+     "do not ask the API server for gzip answers (as the kubeconfig's disable-compression: fewer CPU-s, more bytes)"},
     {"output", F_STRING, ID_OUTPUT, "dry-run output: text (default) or json"},
     {"record", F_STRING, ID_RECORD, "write the observed node history to FILE as a trace"},
     {"leader-elect", F_BOOL, ID_LEADER_ELECT, "elect a leader through a coordination.k8s.io Lease; only it writes"},
@@ -355,6 +357,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_KUBECONFIG: c->kubeconfig = v; return 0;
     case ID_CONTEXT: c->context = v; return 0;
     case ID_DRY_RUN: c->dry_run = b; return 0;
+    case ID_DISABLE_COMPRESSION: c->disable_compression = b; return 0;
     case ID_OUTPUT:
         if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0) {
             snprintf(err, errlen, "--output: expected text or json, got \"%s\"", v);

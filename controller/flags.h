@@ -49,6 +49,7 @@ struct propscaler_config {
     const char *kubeconfig;      /* --kubeconfig, else $KUBECONFIG, else in-cluster */
     const char *context;
     bool dry_run;
+    bool disable_compression; /* --disable-compression */
     bool output_json;
     const char *record_file;
     bool leader_elect;

@@ -463,6 +463,10 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* as client-go: gzip accepted (kube-apiserver compresses answers over 128 KiB: a node LIST
+     * page shrinks ~10x); libcurl inflates before write_cb, so body caps count inflated bytes */
+    if (!c->ep->disable_compression)
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
     if (!o->stream)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)((o->timeout_s > 0 ? o->timeout_s : 30) * 1000));
     /* TLS: verification on unless the kubeconfig says insecure-skip-tls-verify */

@@ -142,6 +142,21 @@ static int load_blob(const cJSON *o, const char *field, const char *dir, const c
     return 0;
 }
 
+/* A cluster's boolean field (absent or null: false); anything else is an error naming it. */
+static int cluster_bool(const cJSON *cluster, const char *key, bool *out, const char *path, const char *cluster_name,
+                        char *err, size_t errlen)
+{
+    const cJSON *v = get(cluster, key);
+    if (v && !cJSON_IsBool(v) && !cJSON_IsNull(v)) {
+        snprintf(err, errlen, "kubeconfig %s: cluster \"%s\": %s must be true or false, got %s%s%s", path, cluster_name,
+                 key, cJSON_IsString(v) ? "\"" : "", cJSON_IsString(v) ? v->valuestring : "a non-boolean",
+                 cJSON_IsString(v) ? "\"" : "");
+        return -1;
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
 int kubeconfig_load(const char *path, const char *context, struct kube_endpoint *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -200,13 +215,9 @@ int kubeconfig_load(const char *path, const char *context, struct kube_endpoint 
         snprintf(err, errlen, "kubeconfig %s: cluster \"%s\": server \"%s\" has no host", path, cluster_name, server);
         goto done;
     }
-    const cJSON *insecure = get(cluster, "insecure-skip-tls-verify");
-    if (insecure && !cJSON_IsBool(insecure) && !cJSON_IsNull(insecure)) {
-        snprintf(err, errlen, "kubeconfig %s: cluster \"%s\": insecure-skip-tls-verify must be true or false, got %s%s%s",
-                 path, cluster_name, cJSON_IsString(insecure) ? "\"" : "",
-                 cJSON_IsString(insecure) ? insecure->valuestring : "a non-boolean", cJSON_IsString(insecure) ? "\"" : "");
+    if (cluster_bool(cluster, "insecure-skip-tls-verify", &out->insecure, path, cluster_name, err, errlen) != 0 ||
+        cluster_bool(cluster, "disable-compression", &out->disable_compression, path, cluster_name, err, errlen) != 0)
         goto done;
-    }
     out->server = strdup(server);
     size_t sl = strlen(out->server);
     while (sl > 0 && out->server[sl - 1] == '/')
@@ -214,7 +225,6 @@ int kubeconfig_load(const char *path, const char *context, struct kube_endpoint 
     out->context = strdup(ctxname);
     if (str(ctx, "namespace"))
         out->namespace_ = strdup(str(ctx, "namespace"));
-    out->insecure = cJSON_IsTrue(get(cluster, "insecure-skip-tls-verify"));
     char what[320];
     snprintf(what, sizeof what, "kubeconfig %s: cluster \"%s\"", path, cluster_name);
     if (load_blob(cluster, "certificate-authority", dir, what, &out->ca_pem, &out->ca_len, err, errlen) != 0)

@@ -3,6 +3,7 @@
  * named context) or the in-cluster service-account configuration.
  *
  * Supported: server; certificate-authority / -data; insecure-skip-tls-verify (the caller warns);
+ * disable-compression;
  * client-certificate / -data and client-key / -data; token and tokenFile; the context's
  * namespace. Relative file paths are resolved against the kubeconfig's directory. exec and
  * auth-provider plugins are rejected with a message saying so.
@@ -30,6 +31,8 @@ struct kube_endpoint {
     char *token;         /* bearer token or NULL */
     char *token_file;    /* re-read when it changes (service-account tokens rotate) */
     bool insecure;       /* insecure-skip-tls-verify */
+    bool disable_compression; /* the cluster's disable-compression (or --disable-compression): no
+                               * Accept-Encoding: gzip (client-go asks for it by default) */
     char *namespace_;    /* the context's namespace, or NULL */
     char *context;       /* the context used (for messages) */
 };

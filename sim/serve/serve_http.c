@@ -5,6 +5,7 @@
 #include "serve_tokens.h"
 #include "serve_http_internal.h"
 
+#include <zlib.h>
 
 struct request_state {
     struct buf body;
@@ -51,10 +52,46 @@ static void chunked_free(void *cls)
     free(b);
 }
 
+/* kube-apiserver's response compression (APIResponseCompression, on by default since 1.16):
+ * gzip at level 1 for a body over 128 KiB when the client accepts gzip; watches are never
+ * compressed. *body is replaced by the gzip bytes; false (body untouched) when it does not apply
+ * or zlib fails. */
+#define GZIP_ABOVE (128 * 1024)
+static bool gzip_body(struct MHD_Connection *c, char **body, size_t *len)
+{
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+    if (*len <= GZIP_ABOVE || !accept || !strstr(accept, "gzip"))
+        return false;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return false;
+    uLong cap = deflateBound(&z, (uLong)*len);
+    char *out = malloc(cap);
+    bool ok = false;
+    if (out) {
+        z.next_in = (Bytef *)*body;
+        z.avail_in = (uInt)*len;
+        z.next_out = (Bytef *)out;
+        z.avail_out = (uInt)cap;
+        ok = deflate(&z, Z_FINISH) == Z_STREAM_END;
+    }
+    deflateEnd(&z);
+    if (!ok) {
+        free(out);
+        return false;
+    }
+    free(*body);
+    *body = out;
+    *len = (size_t)z.total_out;
+    return true;
+}
+
 enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx, unsigned code, char *body,
                                  size_t len, const char *hname, const char *hvalue, const char *method, const char *url)
 {
     struct MHD_Response *resp = NULL;
+    bool gzipped = gzip_body(c, &body, &len);
     struct chunked_body *cb = len > CHUNKED_ABOVE ? malloc(sizeof *cb) : NULL;
     if (cb) {
         *cb = (struct chunked_body){body, len};
@@ -74,6 +111,8 @@ enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx, unsig
     bool typed = hname && strcasecmp(hname, "Content-Type") == 0;
     MHD_add_response_header(resp, "Content-Type", typed ? hvalue : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
+    if (gzipped)
+        MHD_add_response_header(resp, "Content-Encoding", "gzip");
     if (hname && !typed)
         MHD_add_response_header(resp, hname, hvalue);
     for (const char *w; (w = serve_admit_take_warning()) != NULL;) /* an admission webhook's warnings */

@@ -480,5 +480,24 @@ set_params '{"linear":"{\"nodesPerReplica\":1}"}'
 wait_replicas 39 "churn: cordon and params edit decided (39 schedulable)" 3
 kill -TERM $PS_PID; wait $PS_PID
 
+# 16. gzip, as client-go asks for it: the emulator compresses answers over 128 KiB as
+#     kube-apiserver does; the same decision from a fraction of the bytes, and --disable-compression
+#     (or the kubeconfig's disable-compression) turns it off
+for mode in gzip plain; do
+  serve "gz$mode" --nodes 2000 --apply "$PARAMS" --apply "$work/coredns.yaml"
+  run_ps "gz$mode" --kubeconfig "$KC" $([ $mode = plain ] && echo --disable-compression)
+  wait_replicas 125 "gzip ($mode): 2000 nodes -> 125" 20
+  sent=$(curl -s "$URL/propsim/stats" | grep -o '"bytesSent":[0-9]*' | cut -d: -f2)
+  eval "sent_$mode=$sent"
+  kill -TERM $PS_PID; wait $PS_PID
+done
+[ -n "$sent_gzip" ] && [ -n "$sent_plain" ] && [ $((sent_gzip * 4)) -lt "$sent_plain" ] ||
+  fail "gzip: $sent_gzip bytes sent with gzip, $sent_plain without (want under a quarter)"
+curl -s -H 'Accept-Encoding: gzip' -D "$work/gz.h" -o "$work/gz.body" "$URL/api/v1/nodes"
+grep -qi '^Content-Encoding: gzip' "$work/gz.h" && gunzip -c "$work/gz.body" | grep -q '"kind":"NodeList"' ||
+  fail "the emulator's gzip answer: $(cat "$work/gz.h")"
+curl -s -D "$work/plain.h" -o /dev/null "$URL/api/v1/nodes"
+! grep -qi '^Content-Encoding' "$work/plain.h" || fail "no gzip unless asked for"
+
 echo "test_controller: $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -42,18 +42,24 @@ static void test_base64(void **state)
     }
 }
 
-static int load(const char *text, char *err, size_t errlen)
+static int load_ep(const char *text, struct kube_endpoint *ep, char *err, size_t errlen)
 {
     char path[] = "/tmp/test-kubeconfig-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
+    int rc = kubeconfig_load(path, NULL, ep, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static int load(const char *text, char *err, size_t errlen)
+{
     struct kube_endpoint ep;
-    int rc = kubeconfig_load(path, NULL, &ep, err, errlen);
+    int rc = load_ep(text, &ep, err, errlen);
     if (rc == 0)
         kube_endpoint_release(&ep);
-    unlink(path);
     return rc;
 }
 
@@ -68,6 +74,7 @@ static void test_field_errors(void **state)
         {"{server: \"https://\"}", "has no host"},
         {"{server: \"ftp://k\"}", "server must be an http(s):// URL"},
         {"{server: \"https://k\", insecure-skip-tls-verify: 1}", "insecure-skip-tls-verify must be true or false"},
+        {"{server: \"https://k\", disable-compression: \"yes\"}", "cluster \"c\": disable-compression must be true or false, got \"yes\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[1024], err[1024] = "";
@@ -82,6 +89,15 @@ static void test_field_errors(void **state)
                           "insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\n"
                           "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n", err, sizeof err),
                      0);
+    /* client-go's cluster field: no gzip asked for */
+    struct kube_endpoint ep;
+    assert_int_equal(load_ep("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://k:6443\", "
+                             "disable-compression: true}}]\nusers: [{name: u, user: {token: t}}]\n"
+                             "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n", &ep, err, sizeof err),
+                     0);
+    assert_true(ep.disable_compression);
+    assert_false(ep.insecure);
+    kube_endpoint_release(&ep);
 }
 
 int main(void)
