@@ -150,5 +150,6 @@ char *controller_metrics(struct controller *c)
                ks->latency_sum_s, ks->latency_count);
     removals_metrics(c, &b);
     buf_printf(&b, "# HELP propscaler_api_received_bytes_total Bytes received from the API server.\n# TYPE propscaler_api_received_bytes_total counter\npropscaler_api_received_bytes_total %lu\n", ks->bytes_received);
+    buf_printf(&b, "# HELP propscaler_exec_plugin_runs_total Tokens got from the kubeconfig's exec credential plugin.\n# TYPE propscaler_exec_plugin_runs_total counter\npropscaler_exec_plugin_runs_total %lu\n", ks->exec_runs);
     return buf_take(&b);
 }

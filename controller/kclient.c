@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "log.h"
 
 struct kclient {
     struct ev_loop *loop;
@@ -16,8 +18,13 @@ struct kclient {
     ev_timer timer;
     int running;
     const struct kube_endpoint *ep;
-    char *token;          /* current token (from the endpoint or its file) */
+    char *token;          /* current token (from the endpoint, its file or its exec plugin) */
     struct timespec token_mtime;
+    /* exec plugin: the token is kept until EXEC_REFRESH_EARLY_S before its expiry or a 401 */
+    double token_expires; /* wall time; 0: none given */
+    bool token_rejected;  /* the server answered 401 to it */
+    double exec_retry_at; /* after a failed run: not again before this (monotonic ev time) */
+    char exec_error[700]; /* the last failure, logged once */
     struct kreq *active;  /* doubly linked, for cleanup */
     struct kclient_stats stats;
     size_t max_body;
@@ -231,6 +238,8 @@ static void check_multi_info(struct kclient *c)
             c->stats.failures++;
             status = 0;
         } else {
+            if (status == 401 && c->ep->exec)
+                c->token_rejected = true; /* the plugin runs again before the next request */
             if (status >= 200 && status < 300)
                 c->stats.status_2xx++;
             else if (status >= 400 && status < 500)
@@ -321,8 +330,54 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
     return n;
 }
 
+/* Run the exec plugin when there is no token yet, it expires within EXEC_REFRESH_EARLY_S, or the
+ * server rejected it (401). A failure keeps the last token (the server decides) and is not retried
+ * for EXEC_RETRY_S; it is logged once until the message changes. Blocks the loop while the plugin
+ * runs (client-go blocks the request too); plugins answer in ~1 s and are run about every 15 min. */
+#define EXEC_REFRESH_EARLY_S 10.0
+#define EXEC_RETRY_S 5.0
+#define EXEC_TIMEOUT_S 60.0
+static void refresh_exec_token(struct kclient *c)
+{
+    double wall = (double)time(NULL), now = ev_now(c->loop);
+    bool expiring = c->token_expires > 0 && wall >= c->token_expires - EXEC_REFRESH_EARLY_S;
+    if (c->token && !c->token_rejected && !expiring)
+        return;
+    if (now < c->exec_retry_at)
+        return;
+    struct exec_cluster cluster = {.server = c->ep->server, .ca_pem = c->ep->ca_pem, .ca_len = c->ep->ca_len,
+                                   .insecure = c->ep->insecure};
+    struct exec_credential cred;
+    char err[700];
+    if (execcred_run(c->ep->exec, &cluster, EXEC_TIMEOUT_S, &cred, err, sizeof err) != 0) {
+        c->exec_retry_at = ev_time() + EXEC_RETRY_S;
+        if (strcmp(err, c->exec_error) != 0)
+            LOG_ERROR("getting credentials: %s", err);
+        snprintf(c->exec_error, sizeof c->exec_error, "%s", err);
+        return;
+    }
+    if (c->exec_error[0])
+        LOG_INFO("getting credentials: the exec plugin %s answered again", c->ep->exec->command);
+    c->exec_error[0] = '\0';
+    if (c->token) {
+        memset(c->token, 0, strlen(c->token));
+        free(c->token);
+    }
+    c->token = cred.token; /* taken over */
+    c->token_expires = cred.expires;
+    c->token_rejected = false;
+    c->stats.exec_runs++;
+    if (cred.expires > 0 && cred.expires - EXEC_REFRESH_EARLY_S <= wall)
+        LOG_WARN("the exec plugin %s returned a token that expires at once (expirationTimestamp %.0f s from now)",
+                 c->ep->exec->command, cred.expires - wall);
+}
+
 static void refresh_token(struct kclient *c)
 {
+    if (c->ep->exec) {
+        refresh_exec_token(c);
+        return;
+    }
     if (!c->ep->token_file)
         return;
     struct stat st;

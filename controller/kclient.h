@@ -73,6 +73,7 @@ struct kclient_stats {
     double latency_sum_s; /* of completed non-stream requests */
     unsigned long latency_count;
     unsigned long bytes_received;
+    unsigned long exec_runs; /* tokens got from the exec credential plugin */
 };
 
 struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep, char *err, size_t errlen);

@@ -31,6 +31,10 @@ void kube_endpoint_release(struct kube_endpoint *ep)
     free(ep->token_file);
     free(ep->namespace_);
     free(ep->context);
+    if (ep->exec) {
+        execcred_config_release(ep->exec);
+        free(ep->exec);
+    }
     memset(ep, 0, sizeof *ep);
 }
 
@@ -235,12 +239,26 @@ int kubeconfig_load(const char *path, const char *context, struct kube_endpoint 
         goto done;
     }
     if (user) {
-        if (get(user, "exec") || get(user, "auth-provider")) {
-            snprintf(err, errlen, "kubeconfig %s: user \"%s\" uses an exec or auth-provider credential plugin, which "
-                     "propscaler does not run; give it a token, tokenFile or client certificate", path, user_name);
+        if (get(user, "auth-provider")) {
+            snprintf(err, errlen, "kubeconfig %s: user \"%s\" uses an auth-provider plugin (removed from kubectl in "
+                     "Kubernetes 1.26); use its exec plugin (e.g. gke-gcloud-auth-plugin, kubelogin), a token, "
+                     "tokenFile or client certificate", path, user_name);
             goto done;
         }
         snprintf(what, sizeof what, "kubeconfig %s: user \"%s\"", path, user_name);
+        const cJSON *exec = get(user, "exec");
+        if (exec && !cJSON_IsNull(exec)) {
+            out->exec = calloc(1, sizeof *out->exec);
+            if (!out->exec) {
+                snprintf(err, errlen, "out of memory");
+                goto done;
+            }
+            if (execcred_config_parse(exec, what, dir, out->exec, err, errlen) != 0) {
+                free(out->exec);
+                out->exec = NULL;
+                goto done;
+            }
+        }
         if (load_blob(user, "client-certificate", dir, what, &out->cert_pem, &out->cert_len, err, errlen) != 0 ||
             load_blob(user, "client-key", dir, what, &out->key_pem, &out->key_len, err, errlen) != 0)
             goto done;

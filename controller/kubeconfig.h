@@ -5,8 +5,8 @@
  * Supported: server; certificate-authority / -data; insecure-skip-tls-verify (the caller warns);
  * disable-compression;
  * client-certificate / -data and client-key / -data; token and tokenFile; the context's
- * namespace. Relative file paths are resolved against the kubeconfig's directory. exec and
- * auth-provider plugins are rejected with a message saying so.
+ * namespace; exec credential plugins (execcred). Relative file paths are resolved against the
+ * kubeconfig's directory. auth-provider plugins are rejected with a message saying so.
  *
  * Ownership: struct kube_endpoint is caller-owned; the loaders fill it with heap strings that
  * kube_endpoint_release() frees. Errors return -1 with a message naming the file, the context
@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "execcred.h"
 #include "selfcert.h" /* kube_base64_decode */
 
 struct kube_endpoint {
@@ -33,6 +34,7 @@ struct kube_endpoint {
     bool insecure;       /* insecure-skip-tls-verify */
     bool disable_compression; /* the cluster's disable-compression (or --disable-compression): no
                                * Accept-Encoding: gzip (client-go asks for it by default) */
+    struct exec_plugin *exec; /* the user's exec credential plugin, or NULL (kclient runs it) */
     char *namespace_;    /* the context's namespace, or NULL */
     char *context;       /* the context used (for messages) */
 };

@@ -244,6 +244,74 @@ PROPSCALER_SERVICEACCOUNT_DIR=$work/sa KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNE
 add_nodes 71 90
 wait_replicas 6 "in-cluster config: 90 nodes -> 6"
 kill $PS_PID
+# an exec credential plugin (client.authentication.k8s.io/v1, as EKS/GKE/AKS kubeconfigs name):
+# run once and its token cached until its expiry, run again after a 401 and before the expiry
+cat >"$work/plugin.sh" <<'EOF'
+#!/bin/sh
+n=$(($(cat "$PLUGIN_DIR/runs" 2>/dev/null || echo 0) + 1)); echo $n >"$PLUGIN_DIR/runs"
+printf '%s\n' "$KUBERNETES_EXEC_INFO" >"$PLUGIN_DIR/info"
+echo "$*" >"$PLUGIN_DIR/args"
+exp=$(date -u -d "@$(($(date +%s) + PLUGIN_TTL))" +%Y-%m-%dT%H:%M:%SZ)
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\n' \
+  "$(cat "$PLUGIN_DIR/token")" "$exp"
+EOF
+chmod +x "$work/plugin.sh"
+exec_kc() { # exec_kc FILE TTL [COMMAND] [INTERACTIVE]
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:$(head -1 "$work/tls.port")", certificate-authority: ca.crt}}]
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: ${3:-./plugin.sh}
+      args: [get-token, --cluster, test]
+      env: [{name: PLUGIN_DIR, value: "$work"}, {name: PLUGIN_TTL, value: "$2"}]
+      interactiveMode: ${4:-Never}
+      provideClusterInfo: true
+      installHint: "install plugin.sh from the test"
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+EOF
+}
+echo n3wtoken >"$work/token"
+rm -f "$work/runs"
+exec_kc "$work/exec.kc" 3600
+run_ps exec --kubeconfig "$work/exec.kc"
+add_nodes 91 110
+wait_replicas 7 "exec plugin: 110 nodes -> 7"
+[ "$(cat "$work/runs")" = 1 ] || fail "exec plugin: its token is cached (runs: $(cat "$work/runs"))"
+grep -q '"kind":"ExecCredential"' "$work/info" && grep -q '"interactive":false' "$work/info" &&
+  grep -q "\"server\":\"https://127.0.0.1:$(head -1 "$work/tls.port")\"" "$work/info" && grep -q 'certificate-authority-data' "$work/info" ||
+  fail "exec plugin: KUBERNETES_EXEC_INFO: $(cat "$work/info")"
+[ "$(cat "$work/args")" = "get-token --cluster test" ] || fail "exec plugin: args $(cat "$work/args")"
+curl -sk -H "Authorization: Bearer n3wtoken" -X POST "$URL/propsim/faults?token=t0k2" >/dev/null
+echo t0k2 >"$work/token"
+TOKEN=t0k2
+add_nodes 111 130
+wait_replicas 9 "exec plugin: after a 401 the plugin runs again (130 nodes -> 9)"
+[ "$(cat "$work/runs")" = 2 ] || fail "exec plugin: one more run after the 401 (runs: $(cat "$work/runs"))"
+grep -q 't0k2\|n3wtoken' "$work/exec.log" && fail "a token in the log"
+kill $PS_PID
+# a token that expires 11 s after it is issued is replaced 10 s before: about every second
+rm -f "$work/runs"
+exec_kc "$work/exec-ttl.kc" 11
+run_ps execttl --kubeconfig "$work/exec-ttl.kc" --poll-period-seconds 1
+sleep 4
+kill $PS_PID
+[ "$(cat "$work/runs")" -ge 3 ] || fail "exec plugin: an expiring token is replaced (runs: $(cat "$work/runs"))"
+# a plugin that is not there: said, with the installHint; Always (a terminal) refused at start
+exec_kc "$work/exec-missing.kc" 3600 ./nope
+run_ps execmissing --kubeconfig "$work/exec-missing.kc"
+sleep 1
+kill $PS_PID
+grep -q 'getting credentials: exec plugin .*/nope: not found (is it installed and in PATH?); install plugin.sh from the test' "$work/execmissing.log" ||
+  fail "exec plugin not found: $(head -3 "$work/execmissing.log")"
+exec_kc "$work/exec-always.kc" 3600 ./plugin.sh Always
+out=$("$PROPSCALER" --kubeconfig "$work/exec-always.kc" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'interactiveMode Always needs a terminal' <<<"$out" || fail "exec Always: $rc $out"
 unset TOKEN
 # broken kubeconfigs: exit 2 with a message that names what is wrong
 printf 'apiVersion: v1\nkind: Config\ncurrent-context: nope\ncontexts: []\n' >"$work/broken.kc"
@@ -254,7 +322,7 @@ out=$("$PROPSCALER" --kubeconfig "$work/broken.kc" --namespace n --configmap c -
 [ "$rc" = 2 ] && grep -q 'server must be an http(s):// URL' <<<"$out" || fail "bad server URL: $rc $out"
 sed -i 's#ftp://x#https://127.0.0.1:1#' "$work/broken.kc"
 out=$("$PROPSCALER" --kubeconfig "$work/broken.kc" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
-[ "$rc" = 2 ] && grep -q 'exec or auth-provider credential plugin' <<<"$out" || fail "exec plugin: $rc $out"
+[ "$rc" = 2 ] && grep -q 'exec.apiVersion is required' <<<"$out" || fail "exec plugin without apiVersion: $rc $out"
 out=$("$PROPSCALER" --kubeconfig "$work/nonexistent" --namespace n --configmap c --target deployment/x 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q 'cannot read' <<<"$out" || fail "missing kubeconfig: $rc $out"
 
