@@ -50,6 +50,13 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         return NULL;
     }
     c->ep.disable_compression = c->ep.disable_compression || cfg->disable_compression;
+    /* source.host of its Events: the node it runs on (the manifests pass spec.nodeName) */
+    const char *node = getenv("NODE_NAME");
+    if (node && node[0])
+        snprintf(c->event_host, sizeof c->event_host, "%s", node);
+    else if (gethostname(c->event_host, sizeof c->event_host) != 0)
+        c->event_host[0] = '\0';
+    c->event_host[sizeof c->event_host - 1] = '\0';
     if (c->ep.insecure)
         LOG_WARN("insecure-skip-tls-verify is set for context %s: the API server's certificate is NOT verified",
                  c->ep.context ? c->ep.context : "?");

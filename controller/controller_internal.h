@@ -73,6 +73,7 @@ struct target_state {
     bool rules_known;
     double rules_at;
     int64_t eligible;
+    char rv[32];          /* its Scale's resourceVersion when last read (Events carry it) */
     char tagged[64];      /* the rules' fingerprint the node tags were computed with */
     bool settled;         /* this cycle's plan stands until an input changes (no guard delay,
                            * step limit or hold, no fight back-off, no recount awaited) */
@@ -102,6 +103,17 @@ struct removal_event {
     char node[256], uid[128];
     bool refused;
     char message[1400];
+};
+
+/* Events posted lately, for aggregation (output.c) */
+#define EVENT_CACHE 64
+#define EVENT_AGGREGATE_S 600.0
+struct event_seen {
+    uint64_t key;            /* FNV-1a of namespace, object, type, reason and message */
+    double last;             /* ev_now of the last occurrence; 0: free */
+    int count;
+    char ns[64];
+    char name[280];          /* the Event object's name */
 };
 
 /* Everything a decision reads besides the Scale and the clock. Node events whose burst leaves it
@@ -168,6 +180,10 @@ struct controller {
     double last_success;       /* wall time of the last successful reconcile */
     unsigned long reconciles, reconcile_errors, scale_writes, conflicts;
     unsigned long decisions_skipped; /* node event bursts that changed no decision input */
+    /* Events (output.c; loop thread) */
+    struct event_seen events_seen[EVENT_CACHE];
+    char event_host[256];      /* source.host: $NODE_NAME (downward API), else the host name */
+    char cm_uid[64];           /* the params ConfigMap's uid, for its Events */
     struct cluster_summary summary;
     /* --node-guard: shared with the webhook's thread under ng_mu */
     pthread_mutex_t ng_mu;
@@ -220,8 +236,14 @@ void output_event(struct controller *c, struct target_state *ts, const char *typ
 void output_hold(struct controller *c, struct target_state *ts, int32_t current, int32_t would, const char *reason);
 void output_plan(struct controller *c, struct target_state *ts, const struct plan *plan);
 
+/* An Event on any object (uid and rv may be NULL or empty). The same Event again within 10
+ * minutes (same object, type, reason and message) raises the first one's count and
+ * lastTimestamp instead of adding another, as client-go's correlator does. */
 void output_object_event(struct controller *c, const char *ns, const char *api_version, const char *kind,
-                         const char *name, const char *uid, const char *type, const char *reason, const char *msg);
+                         const char *name, const char *uid, const char *rv, const char *type, const char *reason,
+                         const char *msg);
+/* A Warning Event on the params ConfigMap (e.g. its params became invalid). */
+void output_configmap_event(struct controller *c, const char *reason, const char *msg);
 
 /* removals.c */
 void removals_init(struct controller *c);

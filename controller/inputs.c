@@ -147,9 +147,14 @@ static void load_params(struct controller *c)
     params_init(&p);
     if (params_from_configmap(&c->cm, &p, err, sizeof err) != 0) {
         /* keep the last good params in force, and say why */
-        if (strcmp(err, c->params_error) != 0)
+        if (strcmp(err, c->params_error) != 0) {
             LOG_ERROR("Error ensuring controller: %s%s", err,
                       c->params_loaded ? " (keeping the last good params)" : "");
+            char msg[1200];
+            snprintf(msg, sizeof msg, "The params do not parse: %s; %s", err,
+                     c->params_loaded ? "the last good params stay in force" : "nothing is scaled until they are fixed");
+            output_configmap_event(c, "InvalidParams", msg);
+        }
         snprintf(c->params_error, sizeof c->params_error, "%s", err);
         params_release(&p);
         return;
@@ -179,6 +184,8 @@ static void cm_store(struct controller *c, const cJSON *obj)
         }
         snprintf(c->guard_override, sizeof c->guard_override, "%s", v);
     }
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "uid");
+    snprintf(c->cm_uid, sizeof c->cm_uid, "%s", cJSON_IsString(uid) && strlen(uid->valuestring) < sizeof c->cm_uid ? uid->valuestring : "");
     cm_data_release(&c->cm);
     cm_data_init(&c->cm);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;

@@ -55,34 +55,95 @@ void output_plan(struct controller *c, struct target_state *ts, const struct pla
 static void event_done(void *ctx, const struct kresp *resp)
 {
     (void)ctx;
-    if (resp->status != 201) {
+    if (resp->status < 200 || resp->status > 299) {
         char what[400];
         kresp_describe(resp, what, sizeof what);
         LOG_V(1, "posting an Event failed: %s%s%s", what, resp->err ? ": " : "", resp->err ? resp->err : "");
     }
 }
 
+static bool may_post_events(const struct controller *c)
+{
+    return !c->cfg->dry_run && (!c->leader || leader_is_leading(c->leader));
+}
+
 /* A Kubernetes Event on the target, in plain words. Fire and forget: Events are best effort. */
 void output_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg)
 {
-    if (c->cfg->dry_run || (c->leader && !leader_is_leading(c->leader)))
+    if (!may_post_events(c))
         return;
     output_object_event(c, c->cfg->namespace_, ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "v1" : "apps/v1",
-                        target_kind_title(ts->t->kind), ts->t->name, ts->uid, type, reason, msg);
+                        target_kind_title(ts->t->kind), ts->t->name, ts->uid, ts->rv, type, reason, msg);
+}
+
+void output_configmap_event(struct controller *c, const char *reason, const char *msg)
+{
+    if (!may_post_events(c))
+        return;
+    output_object_event(c, c->cfg->namespace_, "v1", "ConfigMap", c->cfg->configmap, c->cm_uid, NULL, "Warning", reason, msg);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull; /* a separator, so "ab"+"c" differs from "a"+"bc" */
+}
+
+/* A repeat's PATCH: if the first Event is gone (Events live an hour), the repeat is created anew. */
+struct event_patch {
+    struct controller *c;
+    char ns[64];
+    char *create_body;
+};
+
+static void post_event(struct controller *c, const char *ns, const char *body);
+
+static void patch_done(void *ctx, const struct kresp *resp)
+{
+    struct event_patch *p = ctx;
+    if (resp->status == 404 && p->create_body)
+        post_event(p->c, p->ns, p->create_body);
+    else
+        event_done(p->c, resp);
+    free(p->create_body);
+    free(p);
+}
+
+static void post_event(struct controller *c, const char *ns, const char *body)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
+    struct kreq_opts o = {.method = "POST", .path = path, .body = body};
+    kclient_request(c->client, &o, NULL, event_done, c);
 }
 
 /* An Event about any object: `ns` is the object's namespace, or the Event's ("default") for a
  * cluster-scoped object such as a Node. The uid lets `kubectl describe` find it. */
 void output_object_event(struct controller *c, const char *ns, const char *api_version, const char *kind,
-                         const char *name, const char *uid, const char *type, const char *reason, const char *msg)
+                         const char *name, const char *uid, const char *rv, const char *type, const char *reason,
+                         const char *msg)
 {
     bool cluster_scoped = strcmp(kind, "Node") == 0;
-    char ts_now[40], ev_name[400];
+    char ts_now[40], ev_name[sizeof ((struct event_seen *)0)->name];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts_now, sizeof ts_now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    double t = ev_now(c->loop);
+    uint64_t key = 14695981039346656037ull;
+    const char *parts[] = {ns, kind, name, uid ? uid : "", type, reason, msg};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        key = fnv1a(key, parts[i]);
+    struct event_seen *seen = NULL, *oldest = &c->events_seen[0];
+    for (int i = 0; i < EVENT_CACHE; i++) {
+        struct event_seen *e = &c->events_seen[i];
+        if (e->last > 0 && e->key == key && t - e->last < EVENT_AGGREGATE_S)
+            seen = e;
+        if (e->last < oldest->last)
+            oldest = e;
+    }
     snprintf(ev_name, sizeof ev_name, "%.250s.%llx", name, (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "apiVersion", "v1");
@@ -98,10 +159,15 @@ void output_object_event(struct controller *c, const char *ns, const char *api_v
         cJSON_AddStringToObject(io, "namespace", ns);
     if (uid && uid[0])
         cJSON_AddStringToObject(io, "uid", uid);
+    if (rv && rv[0])
+        cJSON_AddStringToObject(io, "resourceVersion", rv);
     cJSON_AddStringToObject(e, "reason", reason);
     cJSON_AddStringToObject(e, "message", msg);
     cJSON_AddStringToObject(e, "type", type);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(e, "source"), "component", "propscaler");
+    cJSON *src = cJSON_AddObjectToObject(e, "source");
+    cJSON_AddStringToObject(src, "component", "propscaler");
+    if (c->event_host[0])
+        cJSON_AddStringToObject(src, "host", c->event_host);
     cJSON_AddStringToObject(e, "firstTimestamp", ts_now);
     cJSON_AddStringToObject(e, "lastTimestamp", ts_now);
     cJSON_AddNumberToObject(e, "count", 1);
@@ -109,11 +175,34 @@ void output_object_event(struct controller *c, const char *ns, const char *api_v
     cJSON_AddStringToObject(e, "reportingInstance", c->identity);
     char *text = cJSON_PrintUnformatted(e);
     cJSON_Delete(e);
-    char path[512];
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/events", ns);
-    struct kreq_opts o = {.method = "POST", .path = path, .body = text};
-    if (text)
-        kclient_request(c->client, &o, NULL, event_done, c);
+    if (!text)
+        return;
+    if (seen) { /* a repeat: the first Event counts it */
+        seen->count++;
+        seen->last = t;
+        char patch[160], path[800];
+        snprintf(patch, sizeof patch, "{\"count\":%d,\"lastTimestamp\":\"%s\"}", seen->count, ts_now);
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/events/%s", seen->ns, seen->name);
+        struct event_patch *p = calloc(1, sizeof *p);
+        if (p) {
+            p->c = c;
+            snprintf(p->ns, sizeof p->ns, "%s", ns);
+            p->create_body = text;
+            struct kreq_opts o = {.method = "PATCH", .path = path, .body = patch,
+                                  .content_type = "application/merge-patch+json"};
+            if (kclient_request(c->client, &o, NULL, patch_done, p))
+                return;
+            free(p);
+        }
+        free(text);
+        return;
+    }
+    if (strlen(ns) < sizeof oldest->ns && strlen(ev_name) < sizeof oldest->name) {
+        *oldest = (struct event_seen){.key = key, .last = t, .count = 1};
+        snprintf(oldest->ns, sizeof oldest->ns, "%s", ns);
+        snprintf(oldest->name, sizeof oldest->name, "%s", ev_name);
+    }
+    post_event(c, ns, text);
     free(text);
 }
 

@@ -151,6 +151,9 @@ static void get_done(void *ctx, const struct kresp *resp)
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(scale, "metadata"), "uid");
     if (cJSON_IsString(uid) && strlen(uid->valuestring) < sizeof ts->uid)
         snprintf(ts->uid, sizeof ts->uid, "%s", uid->valuestring);
+    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(scale, "metadata"), "resourceVersion");
+    if (cJSON_IsString(rv) && strlen(rv->valuestring) < sizeof ts->rv)
+        snprintf(ts->rv, sizeof ts->rv, "%s", rv->valuestring);
     ts->current = current;
     ts->observed = true;
     const char *kind = target_kind_name(ts->t->kind), *name = ts->t->name;

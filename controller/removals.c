@@ -27,7 +27,7 @@ static void post_events(struct ev_loop *loop, ev_async *w, int revents)
     c->ng_n_events = 0;
     pthread_mutex_unlock(&c->ng_mu);
     for (int i = 0; i < n; i++)
-        output_object_event(c, "default", "v1", "Node", batch[i].node, batch[i].uid, batch[i].refused ? "Warning" : "Normal",
+        output_object_event(c, "default", "v1", "Node", batch[i].node, batch[i].uid, NULL, batch[i].refused ? "Warning" : "Normal",
                             batch[i].refused ? "NodeRemovalRefused" : "NodeRemovalAdmitted", batch[i].message);
     next_review(c);
 }

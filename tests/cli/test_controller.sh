@@ -386,13 +386,19 @@ kill $PS_PID
 # 10. Events on each scaling; another writer fighting over the replicas is detected, not fought
 serve fight --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 40
-run_ps fight --kubeconfig "$KC" --poll-period-seconds 1 --metrics-addr 127.0.0.1:18393
+NODE_NAME=event-test-node run_ps fight --kubeconfig "$KC" --poll-period-seconds 1 --metrics-addr 127.0.0.1:18393
 wait_replicas 3 "fight: start"
 sleep 0.3
 ev=$(curl -s "$URL/api/v1/namespaces/kube-system/events")
 grep -q '"reason":"ScaledUp"' <<<"$ev" && grep -q '"message":"Scaled coredns from 1 to 3 replicas: linear: ' <<<"$ev" &&
-  grep -q '"involvedObject":{"apiVersion":"apps/v1","kind":"Deployment","name":"coredns","namespace":"kube-system","uid":"[0-9a-f-]\{36\}"}' <<<"$ev" ||
+  grep -q '"involvedObject":{"apiVersion":"apps/v1","kind":"Deployment","name":"coredns","namespace":"kube-system","uid":"[0-9a-f-]\{36\}","resourceVersion":"[0-9]*"}' <<<"$ev" &&
+  grep -q '"source":{"component":"propscaler","host":"event-test-node"}' <<<"$ev" ||
   fail "a ScaledUp Event on the Deployment: $ev"
+# kubectl describe finds them (it selects Events by the object's uid)
+if command -v kubectl >/dev/null; then
+  out=$(kubectl --kubeconfig "$KC" -n kube-system describe deployment coredns 2>&1)
+  grep -q 'ScaledUp.*Scaled coredns from 1 to 3 replicas' <<<"$out" || fail "kubectl describe shows the Event: $out"
+fi
 for round in 1 2 3 4; do # an HPA-like writer keeps setting 9
   curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":9}}' \
     "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns/scale"
@@ -402,6 +408,22 @@ done
 grep -q 'ConflictingWriter' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "a ConflictingWriter Event"
 grep -q '^propscaler_conflicting_writer{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:18393/metrics)" ||
   fail "the conflicting-writer metric"
+# params that stop parsing: a Warning Event on the ConfigMap; the same again is counted on it
+for round in 1 2; do
+  set_params '{"linear":"{\"nodesPerReplica\":-4}"}'
+  sleep 0.4
+  set_params '{"linear":"{\"nodesPerReplica\":16}"}'
+  sleep 0.4
+done
+ev=$(curl -s "$URL/api/v1/namespaces/kube-system/events")
+n=$(grep -o '"reason":"InvalidParams"' <<<"$ev" | wc -l)
+[ "$n" = 1 ] && grep -q '"involvedObject":{"apiVersion":"v1","kind":"ConfigMap","name":"coredns-autoscaler","namespace":"kube-system","uid":"[0-9a-f-]\{36\}"}' <<<"$ev" &&
+  grep -q '"reason":"InvalidParams","message":"The params do not parse: [^"]*; the last good params stay in force","type":"Warning"' <<<"$ev" &&
+  grep -q '"count":2' <<<"$(grep -o '"reason":"InvalidParams".*' <<<"$ev")" || fail "one InvalidParams Event, counted twice: $ev"
+if command -v kubectl >/dev/null; then
+  out=$(kubectl --kubeconfig "$KC" -n kube-system describe configmap coredns-autoscaler 2>&1)
+  grep -q 'Warning  InvalidParams .*x2 over' <<<"$out" || fail "kubectl describe shows the counted Event: $out"
+fi
 kill $PS_PID
 
 # 11. The guard, live: most nodes turn NotReady -> hold (log, Event, metrics, dry-run); an operator

@@ -80,7 +80,7 @@ kill -TERM $ppid; wait $ppid
 # every request maps to an RBAC rule of base/rbac.yaml (mirrored here as verb:resource[:name])
 allowed=" list:nodes watch:nodes get:configmaps:coredns-autoscaler list:configmaps:coredns-autoscaler
  watch:configmaps:coredns-autoscaler create:configmaps get:deployments/scale:coredns update:deployments/scale:coredns
- get:leases:propscaler-coredns-autoscaler update:leases:propscaler-coredns-autoscaler create:leases create:events
+ get:leases:propscaler-coredns-autoscaler update:leases:propscaler-coredns-autoscaler create:leases create:events patch:events
  get:deployments:coredns list:pods watch:pods "
 for rule in $allowed; do
   verb=${rule%%:*}; rest=${rule#*:}; res=${rest%%:*}
