@@ -115,6 +115,7 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
             snprintf(lease_name, sizeof lease_name, "%s", cfg->lease_name);
         else
             snprintf(lease_name, sizeof lease_name, "propscaler-%s", cfg->configmap);
+        snprintf(c->lease_label, sizeof c->lease_label, "%s/%s", cfg->namespace_, lease_name);
         struct leader_opts lo = {.namespace_ = cfg->namespace_, .name = lease_name, .identity = c->identity,
                                  .lease_duration_s = cfg->lease_duration_s, .renew_deadline_s = cfg->renew_deadline_s,
                                  .retry_period_s = cfg->retry_period_s, .changed = leadership_changed, .ctx = c};

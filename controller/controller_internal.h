@@ -184,6 +184,9 @@ struct controller {
     struct event_seen events_seen[EVENT_CACHE];
     char event_host[256];      /* source.host: $NODE_NAME (downward API), else the host name */
     char cm_uid[64];           /* the params ConfigMap's uid, for its Events */
+    char lease_label[400];     /* NAMESPACE/NAME of the Lease (--leader-elect), for /metrics */
+    struct promhist reconcile_seconds; /* under mu */
+    double reconcile_started;  /* ev_time at the start of the reconcile in flight */
     struct cluster_summary summary;
     /* --node-guard: shared with the webhook's thread under ng_mu */
     pthread_mutex_t ng_mu;

@@ -4,6 +4,9 @@
 #define _DEFAULT_SOURCE
 #include "controller_internal.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
+
 /* ------------------------------------------------------------------------------------------ */
 /* Health and metrics (called from the HTTP thread)                                             */
 
@@ -94,6 +97,54 @@ static bool target_metric_value(const struct target_state *t, enum target_metric
     return false;
 }
 
+/* The process_* series every Prometheus client library exports (from /proc/self). */
+static void process_metrics(struct buf *b)
+{
+    long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    char stat[1024] = "";
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (f) {
+        if (!fgets(stat, sizeof stat, f))
+            stat[0] = '\0';
+        fclose(f);
+    }
+    /* fields after "(comm)": state is field 3; utime 14, stime 15, starttime 22, vsize 23, rss 24 */
+    const char *p = strrchr(stat, ')');
+    unsigned long long utime = 0, stime = 0, start = 0, vsize = 0, rss = 0;
+    if (p && tick > 0 &&
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu %llu",
+               &utime, &stime, &start, &vsize, &rss) == 5) {
+        double boot = 0;
+        FILE *s = fopen("/proc/stat", "r");
+        char line[256];
+        while (s && fgets(line, sizeof line, s))
+            if (sscanf(line, "btime %lf", &boot) == 1)
+                break;
+        if (s)
+            fclose(s);
+        buf_printf(b, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n",
+                   (double)(utime + stime) / (double)tick);
+        buf_printf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n",
+                   rss * (unsigned long long)page);
+        buf_printf(b, "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %llu\n", vsize);
+        buf_printf(b, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.2f\n",
+                   boot + (double)start / (double)tick);
+    }
+    int fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        fds += e->d_name[0] != '.';
+    if (d) {
+        closedir(d);
+        fds--; /* the one opendir used */
+        buf_printf(b, "# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds %d\n", fds);
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        buf_printf(b, "# HELP process_max_fds Maximum number of open file descriptors.\n# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+                   (unsigned long long)rl.rlim_cur);
+}
+
 char *controller_metrics(struct controller *c)
 {
     struct buf b;
@@ -112,8 +163,10 @@ char *controller_metrics(struct controller *c)
     buf_printf(&b, "# HELP propscaler_scale_writes_total Replica counts written.\n# TYPE propscaler_scale_writes_total counter\npropscaler_scale_writes_total %lu\n", c->scale_writes);
     buf_printf(&b, "# HELP propscaler_conflicts_total 409 conflicts on scale writes.\n# TYPE propscaler_conflicts_total counter\npropscaler_conflicts_total %lu\n", c->conflicts);
     buf_printf(&b, "# HELP propscaler_last_success_timestamp_seconds Time of the last successful reconcile.\n# TYPE propscaler_last_success_timestamp_seconds gauge\npropscaler_last_success_timestamp_seconds %.3f\n", c->last_success);
-    buf_printf(&b, "# HELP propscaler_leader 1 when this instance may write (it leads, or runs without --leader-elect).\n# TYPE propscaler_leader gauge\npropscaler_leader %d\n",
-               c->leader ? leader_is_leading(c->leader) : 1);
+    buf_printf(&b, "# HELP propscaler_leader 1 when this instance may write: it holds the Lease (lease=\"NAMESPACE/NAME\"), or runs without --leader-elect (lease=\"\").\n# TYPE propscaler_leader gauge\npropscaler_leader{lease=\"%s\"} %d\n",
+               c->leader ? c->lease_label : "", c->leader ? leader_is_leading(c->leader) : 1);
+    buf_printf(&b, "# HELP propscaler_reconcile_duration_seconds Time from a reconcile's start to its last target's answer.\n# TYPE propscaler_reconcile_duration_seconds histogram\n");
+    promhist_print(&b, "propscaler_reconcile_duration_seconds", "", &c->reconcile_seconds);
     double now = ev_now(c->loop);
     for (size_t m = 0; m < sizeof target_metrics / sizeof *target_metrics; m++) {
         const struct target_metric *tm = &target_metrics[m];
@@ -141,15 +194,27 @@ char *controller_metrics(struct controller *c)
     for (int i = 0; i < 2; i++)
         buf_printf(&b, "propscaler_watch_events_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->events);
     const struct kclient_stats *ks = kclient_stats(c->client);
-    buf_printf(&b, "# HELP propscaler_api_requests_total API requests, by outcome.\n# TYPE propscaler_api_requests_total counter\n");
-    buf_printf(&b, "propscaler_api_requests_total{code=\"2xx\"} %lu\npropscaler_api_requests_total{code=\"4xx\"} %lu\n"
-                   "propscaler_api_requests_total{code=\"5xx\"} %lu\npropscaler_api_requests_total{code=\"error\"} %lu\n",
-               ks->status_2xx, ks->status_4xx, ks->status_5xx, ks->failures);
-    buf_printf(&b, "# HELP propscaler_api_request_duration_seconds Latency of non-watch API requests.\n# TYPE propscaler_api_request_duration_seconds summary\n");
-    buf_printf(&b, "propscaler_api_request_duration_seconds_sum %.6f\npropscaler_api_request_duration_seconds_count %lu\n",
-               ks->latency_sum_s, ks->latency_count);
+    buf_printf(&b, "# HELP propscaler_api_requests_total API requests, by verb, resource and status code (code=\"<error>\": no answer).\n# TYPE propscaler_api_requests_total counter\n");
+    int rows = __atomic_load_n(&ks->n_counts, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < rows; i++) {
+        const struct kclient_count *row = &ks->counts[i];
+        char code[16];
+        snprintf(code, sizeof code, row->code ? "%d" : "<error>", row->code);
+        buf_printf(&b, "propscaler_api_requests_total{verb=\"%s\",resource=\"%s\",code=\"%s\"} %lu\n",
+                   kclient_verb_name(row->verb), row->resource, code, row->n);
+    }
+    buf_printf(&b, "# HELP propscaler_api_request_duration_seconds Latency of non-watch API requests, by verb.\n# TYPE propscaler_api_request_duration_seconds histogram\n");
+    for (int v = 0; v < KV_N; v++) {
+        if (v == KV_WATCH)
+            continue;
+        char labels[32];
+        snprintf(labels, sizeof labels, "verb=\"%s\"", kclient_verb_name((enum kclient_verb)v));
+        promhist_print(&b, "propscaler_api_request_duration_seconds", labels, &ks->latency[v]);
+    }
     removals_metrics(c, &b);
     buf_printf(&b, "# HELP propscaler_api_received_bytes_total Bytes received from the API server.\n# TYPE propscaler_api_received_bytes_total counter\npropscaler_api_received_bytes_total %lu\n", ks->bytes_received);
     buf_printf(&b, "# HELP propscaler_exec_plugin_runs_total Tokens got from the kubeconfig's exec credential plugin.\n# TYPE propscaler_exec_plugin_runs_total counter\npropscaler_exec_plugin_runs_total %lu\n", ks->exec_runs);
+    process_metrics(&b);
+    buf_printf(&b, "# HELP propscaler_build_info The running build.\n# TYPE propscaler_build_info gauge\npropscaler_build_info{version=\"%s\"} 1\n", PROPSCALER_VERSION);
     return buf_take(&b);
 }

@@ -56,12 +56,85 @@ struct kreq {
     double retry_after;
     double started;
     bool too_large;       /* the body passed its cap: the transfer was aborted */
+    enum kclient_verb verb; /* for the request metrics */
+    char resource[48];
     char content_type[128];
     char errbuf[CURL_ERROR_SIZE];
     struct kreq *prev, *next;
 };
 
 const struct kclient_stats *kclient_stats(const struct kclient *c) { return &c->stats; }
+
+static const char *const verb_names[KV_N] = {"get", "list", "watch", "create", "update", "patch", "delete"};
+
+const char *kclient_verb_name(enum kclient_verb v) { return v < KV_N ? verb_names[v] : "get"; }
+
+static const char *path_of(const struct kreq_opts *o) { return o->path ? o->path : ""; }
+
+/* The verb and resource of a request, as RBAC names them: /api/v1/nodes?watch=1 is watch nodes,
+ * /apis/apps/v1/namespaces/N/deployments/coredns/scale is get (or update) deployments/scale. */
+static void request_labels(const char *method, const char *path, bool stream, enum kclient_verb *verb, char *resource,
+                           size_t len)
+{
+    char segs[8][48];
+    int n = 0;
+    const char *p = path;
+    while (*p == '/')
+        p++;
+    while (*p && *p != '?' && n < 8) {
+        size_t k = strcspn(p, "/?");
+        snprintf(segs[n++], sizeof segs[0], "%.*s", (int)(k < 47 ? k : 47), p);
+        p += k;
+        while (*p == '/')
+            p++;
+    }
+    int at = n > 0 && strcmp(segs[0], "api") == 0 ? 2 : 3; /* /api/v1 or /apis/GROUP/VERSION */
+    if (at < n && strcmp(segs[at], "namespaces") == 0 && at + 2 < n)
+        at += 2;
+    bool named = at + 1 < n;
+    if (at >= n)
+        snprintf(resource, len, "%s", n ? segs[n - 1] : "");
+    else if (at + 2 < n)
+        snprintf(resource, len, "%s/%s", segs[at], segs[at + 2]);
+    else
+        snprintf(resource, len, "%s", segs[at]);
+    if (strcmp(method, "GET") == 0)
+        *verb = stream ? KV_WATCH : named ? KV_GET : KV_LIST;
+    else if (strcmp(method, "POST") == 0)
+        *verb = KV_CREATE;
+    else if (strcmp(method, "PUT") == 0)
+        *verb = KV_UPDATE;
+    else if (strcmp(method, "PATCH") == 0)
+        *verb = KV_PATCH;
+    else
+        *verb = KV_DELETE;
+}
+
+static void count_request(struct kclient *c, const struct kreq *r, int code)
+{
+    struct kclient_stats *st = &c->stats;
+    int n = st->n_counts;
+    for (int i = 0; i < n; i++) {
+        struct kclient_count *row = &st->counts[i];
+        if (row->verb == r->verb && row->code == code &&
+            (strcmp(row->resource, r->resource) == 0 || (i == KCLIENT_COUNT_ROWS - 1 && strcmp(row->resource, "other") == 0))) {
+            row->n++;
+            return;
+        }
+    }
+    bool last = n == KCLIENT_COUNT_ROWS - 1;
+    if (n == KCLIENT_COUNT_ROWS) { /* full: the last row takes the rest */
+        st->counts[n - 1].n++;
+        return;
+    }
+    struct kclient_count *row = &st->counts[n];
+    row->verb = r->verb;
+    row->code = code;
+    snprintf(row->resource, sizeof row->resource, "%s", last ? "other" : r->resource);
+    row->n = 1;
+    __atomic_store_n(&st->n_counts, n + 1, __ATOMIC_RELEASE); /* the HTTP thread reads the row after this */
+}
+
 
 double kclient_retry_wait(const struct kclient *c)
 {
@@ -233,6 +306,7 @@ static void check_multi_info(struct kclient *c)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
         CURLcode res = msg->data.result;
         unlink_req(r);
+        count_request(c, r, res == CURLE_OK ? (int)status : 0);
         double now = ev_now(c->loop);
         if (res != CURLE_OK) {
             c->stats.failures++;
@@ -246,10 +320,8 @@ static void check_multi_info(struct kclient *c)
                 c->stats.status_4xx++;
             else if (status >= 500)
                 c->stats.status_5xx++;
-            if (!r->stream) {
-                c->stats.latency_sum_s += now - r->started;
-                c->stats.latency_count++;
-            }
+            if (!r->stream)
+                promhist_observe(&c->stats.latency[r->verb], now - r->started);
         }
         char err[CURL_ERROR_SIZE + 160];
         if (r->too_large && r->stream)
@@ -552,6 +624,7 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
         }
     }
     const char *method = o->method ? o->method : "GET";
+    request_labels(method, path_of(o), o->stream, &r->verb, r->resource, sizeof r->resource);
     if (o->body) {
         char ct[128];
         snprintf(ct, sizeof ct, "Content-Type: %s", o->content_type ? o->content_type : "application/json");

@@ -24,6 +24,7 @@
 #include <ev.h>
 
 #include "kubeconfig.h"
+#include "promhist.h"
 
 /* The default cap on one response body. It sits well below the shipped 128Mi memory limit: the
  * body and the JSON tree built from it (about 4x) must fit together. --max-response-size sets it. */
@@ -67,14 +68,28 @@ struct kreq_opts {
     double timeout_s;          /* non-stream overall timeout (default 30) */
 };
 
+/* Requests by verb (get list watch create update patch delete), resource (nodes, configmaps,
+ * deployments/scale, ...; "other" once the table is full) and status code (0: no answer). */
+#define KCLIENT_COUNT_ROWS 64
+enum kclient_verb { KV_GET, KV_LIST, KV_WATCH, KV_CREATE, KV_UPDATE, KV_PATCH, KV_DELETE, KV_N };
+struct kclient_count {
+    enum kclient_verb verb;
+    char resource[48];
+    int code;
+    unsigned long n;
+};
+
 struct kclient_stats {
     unsigned long requests, failures;
     unsigned long status_2xx, status_4xx, status_5xx;
-    double latency_sum_s; /* of completed non-stream requests */
-    unsigned long latency_count;
     unsigned long bytes_received;
     unsigned long exec_runs; /* tokens got from the exec credential plugin */
+    struct kclient_count counts[KCLIENT_COUNT_ROWS];
+    int n_counts;            /* rows in use: stored (release) after the row is filled */
+    struct promhist latency[KV_N]; /* completed non-watch requests, by verb */
 };
+
+const char *kclient_verb_name(enum kclient_verb v);
 
 struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep, char *err, size_t errlen);
 /* The cap on one response body (default KCLIENT_DEFAULT_MAX_BODY); 0 keeps the default. */

@@ -44,6 +44,7 @@ void reconcile_finish_target(struct controller *c, const char *error)
         memcpy(&c->decided, &c->deciding, sizeof c->decided);
     pthread_mutex_lock(&c->mu);
     c->reconciles++;
+    promhist_observe(&c->reconcile_seconds, ev_time() - c->reconcile_started);
     if (!c->cycle_error[0]) {
         c->last_poll_error[0] = '\0';
         c->last_success = ev_time();
@@ -429,6 +430,7 @@ static void reconcile(struct controller *c, bool forced)
     LOG_V(1, "Cluster status: SchedulableNodes[%lld], TotalNodes[%lld], SchedulableCores[%lld], TotalCores[%lld]",
           (long long)s.schedulable_nodes, (long long)s.total_nodes, (long long)s.schedulable_cores, (long long)s.total_cores);
     c->reconcile_running = true;
+    c->reconcile_started = ev_time();
     c->cycle_error[0] = '\0';
     if (c->params_error[0])
         snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->params_error);

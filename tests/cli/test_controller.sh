@@ -121,6 +121,21 @@ m=$(curl -s 127.0.0.1:18391/metrics)
 grep -q '^propscaler_desired_replicas{namespace="kube-system",target="deployment/coredns"} 3$' <<<"$m" &&
   grep -q '^propscaler_nodes{kind="total"} 3$' <<<"$m" && grep -q '^propscaler_scale_writes_total 1$' <<<"$m" ||
   fail "metrics: $m"
+# by convention: exact codes by verb and resource, histograms, process_*, build info
+grep -q '^propscaler_api_requests_total{verb="get",resource="deployments/scale",code="200"} [1-9]' <<<"$m" &&
+  grep -q '^propscaler_api_requests_total{verb="update",resource="deployments/scale",code="200"} 1$' <<<"$m" &&
+  grep -q '^propscaler_api_requests_total{verb="list",resource="nodes",code="200"} 1$' <<<"$m" &&
+  grep -q '^propscaler_api_request_duration_seconds_bucket{verb="get",le="+Inf"} [1-9]' <<<"$m" &&
+  grep -q '^propscaler_reconcile_duration_seconds_count [1-9]' <<<"$m" &&
+  grep -q '^process_resident_memory_bytes [1-9][0-9]*$' <<<"$m" && grep -q '^process_open_fds [1-9]' <<<"$m" &&
+  grep -q '^process_start_time_seconds 1[0-9]*\.[0-9]*$' <<<"$m" && grep -q '^propscaler_build_info{version="[0-9.]*"} 1$' <<<"$m" &&
+  grep -q '^propscaler_leader{lease=""} 1$' <<<"$m" || fail "conventional metrics: $m"
+if command -v promtool >/dev/null; then
+  out=$(promtool check metrics <<<"$m" 2>&1) || fail "promtool check metrics: $out"
+  [ -z "$out" ] || fail "promtool check metrics finds: $out"
+elif [ -n "${CI:-}" ]; then
+  fail "promtool is missing (.ci/install-deps installs Debian's prometheus package)"
+fi
 kill $PS_PID
 
 # 4. --default-params creates the ConfigMap (Go-encoded, sorted keys) and scales from it
