@@ -18,7 +18,7 @@ enum flag_id {
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
-    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
+    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_POD_WATCH, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
     ID_MAX_RESPONSE, ID_NODE_GUARD, ID_NODE_GUARD_MODE, ID_WEBHOOK_ADDR, ID_WEBHOOK_CERT, ID_WEBHOOK_KEY,
     ID_WEBHOOK_SELF_SIGNED, ID_WEBHOOK_SERVICE, ID_WEBHOOK_CONFIG, ID_WEBHOOK_SECRET, ID_WEBHOOK_SYNC, ID_IGNORED
 };
@@ -87,6 +87,8 @@ static const struct flag_def defs[] = {
     {"guard-settle", F_DURATION, ID_GUARD_SETTLE, "guard: a lower count stable this long is real (default 10m)"},
     {"max-scale-down-step", F_STRING, ID_STEP, "guard: at most N replicas or P% removed per step (default 50%)"},
     {"placement-warn-only", F_BOOL, ID_PLACEMENT_WARN, "under required hostname anti-affinity, warn about replicas beyond the eligible nodes instead of capping"},
+    {"pod-watch", F_BOOL, ID_POD_WATCH,
+     "watch each target's pods for the hot-spot report (default true; needs list/watch on pods in the namespace)"},
     {"max-replicas-per-node", F_INT, ID_MAX_PER_NODE, "report nodes holding more replicas of a target (default 1 with hostname anti-affinity, else 2)"},
     {"dns-qps-per-node-limit", F_STRING, ID_QPS_LIMIT, "report nodes whose replicas would serve more than this many QPS (per-VM DNS limits; with --qps-per-replica)"},
     {"qps-per-replica", F_STRING, ID_QPS_REPLICA, "expected QPS served by each replica (for --dns-qps-per-node-limit)"},
@@ -130,6 +132,7 @@ void flags_init(struct propscaler_config *c)
 {
     memset(c, 0, sizeof *c);
     c->poll_period_seconds = 10;
+    c->pod_watch = true;
     c->lease_duration_s = 15;
     c->renew_deadline_s = 10;
     c->retry_period_s = 2;
@@ -438,6 +441,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         c->log_json = strcmp(v, "json") == 0;
         return 0;
     case ID_HEALTHZ_COMPAT: c->healthz_always_ok = b; return 0;
+    case ID_POD_WATCH: c->pod_watch = b; return 0;
     case ID_LEGACY_SCHED: c->count_opts.legacy_schedulable = b; return 0;
     case ID_IGNORE_TAINT:
         if (node_count_opts_add_taint(&c->count_opts, v, qerr, sizeof qerr) != 0) {

@@ -59,6 +59,7 @@ struct propscaler_config {
     size_t max_response_bytes;   /* the cap on one API answer (--max-response-size) */
     const char *metrics_addr;    /* host:port for /healthz, /readyz, /last-poll, /metrics */
     bool log_json;
+    bool pod_watch;              /* --pod-watch: the hot-spot report's pod watch */
     bool healthz_always_ok;      /* CPA's /healthz (always 200) instead of the loop check */
     struct node_count_opts count_opts;
     struct policy_opts policy_opts;

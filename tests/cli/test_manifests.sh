@@ -5,7 +5,7 @@
 set -u
 PROPSCALER=$1
 PROPSIM=$2
-ROOT=$3
+ROOT=$(cd "$3" && pwd)
 KUBECTL=${KUBECTL:-kubectl}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -44,15 +44,63 @@ check_rbac() {
 
 $KUBECTL kustomize "$ROOT/manifests" >"$work/all.yaml" 2>"$work/err" || { echo "FAIL: kubectl kustomize: $(cat "$work/err")"; exit 1; }
 kinds=$(grep '^kind:' "$work/all.yaml" | sort | tr '\n' ' ')
-[ "$kinds" = "kind: ClusterRole kind: ClusterRoleBinding kind: ConfigMap kind: Deployment kind: Namespace kind: PodDisruptionBudget kind: Role kind: RoleBinding kind: ServiceAccount " ] ||
+# no ConfigMap: applying the manifests again must never replace tuned params (--default-params
+# creates it only when absent); no Namespace: it runs in kube-system, as CPA's addon does
+[ "$kinds" = "kind: ClusterRole kind: ClusterRoleBinding kind: Deployment kind: PodDisruptionBudget kind: Role kind: RoleBinding kind: Service kind: ServiceAccount " ] ||
   fail "rendered kinds: $kinds"
-for want in 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' '- ALL' \
-            'type: RuntimeDefault' 'replicas: 2' '- --leader-elect' 'path: /healthz' 'path: /readyz' 'minAvailable: 1' \
-            'topologyKey: kubernetes.io/hostname' 'pod-security.kubernetes.io/enforce: restricted'; do
-  grep -qF -- "$want" "$work/all.yaml" || fail "rendered manifests lack: $want"
+# hardening, the same in every overlay: kinds, names, RBAC scope, securityContext
+check_rendered() { # check_rendered FILE WHAT TARGET CONFIGMAP NAMESPACE
+  local f=$1 what=$2
+  for want in 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'allowPrivilegeEscalation: false' '- ALL' \
+              'type: RuntimeDefault' 'replicas: 2' '- --leader-elect' 'path: /healthz' 'path: /readyz' 'minAvailable: 1' \
+              'topologyKey: kubernetes.io/hostname' 'priorityClassName: system-cluster-critical' \
+              "- --target=$3" "- --configmap=$4" "- --namespace=$5" "- $4" 'prometheus.io/scrape: "true"'; do
+    grep -qF -- "$want" "$f" || fail "$what lacks: $want"
+  done
+  # every namespaced object of propscaler itself in kube-system (its Role: in the target's namespace)
+  awk '/^kind:/{k=$2} /^  namespace:/{print k, $2}' "$f" | while read -r k ns; do
+    case "$k:$ns" in Role:"$5"|RoleBinding:"$5"|*:kube-system) ;; *) fail "$what: $k in namespace $ns" ;; esac
+  done
+  # cluster-wide only nodes, read-only; pods only with components/hot-spots
+  python3 - "$f" "$what" <<'PYEOF2' || fail "$what: RBAC scope"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+for d in docs:
+    if d["kind"] == "ClusterRole" and not d["metadata"]["name"].startswith("propscaler-node-guard"):
+        assert d["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}], d["rules"]
+    if d["kind"] == "Role":
+        for r in d["rules"]:
+            assert "*" not in r["verbs"] and "*" not in r["resources"], r
+            if "pods" in r["resources"]:
+                assert d["metadata"]["name"].startswith("propscaler-pods"), d["metadata"]["name"]
+PYEOF2
+}
+check_rendered "$work/all.yaml" "manifests/" deployment/coredns coredns-autoscaler kube-system
+grep -q -- '- --pod-watch=false' "$work/all.yaml" && ! grep -q -- '- pods' "$work/all.yaml" ||
+  fail "the base has no pod watch and no RBAC on pods"
+for o in "coredns deployment/coredns coredns-autoscaler kube-system" "kube-dns deployment/kube-dns kube-dns-autoscaler kube-system" \
+         "metrics-server deployment/metrics-server metrics-server-autoscaler kube-system" \
+         "any-deployment deployment/my-addon my-addon-autoscaler my-namespace"; do
+  set -- $o
+  $KUBECTL kustomize "$ROOT/manifests/overlays/$1" >"$work/o-$1.yaml" 2>"$work/err" || { fail "kubectl kustomize overlays/$1: $(cat "$work/err")"; continue; }
+  check_rendered "$work/o-$1.yaml" "overlays/$1" "$2" "$3" "$4"
+  # the Lease it elects with (propscaler-CONFIGMAP) is the one its Role names
+  grep -qF -- "- propscaler-$3" "$work/o-$1.yaml" || fail "overlays/$1: the Role does not name its Lease propscaler-$3"
 done
-# the params ConfigMap gives CPA's answer
-out=$("$PROPSIM" eval --configmap "$ROOT/manifests/base/params-configmap.yaml" --nodes 100 --cores 400 --output json)
+# two add-ons side by side: distinct names and selectors
+grep -q '^  name: propscaler-kube-dns$' "$work/o-kube-dns.yaml" && grep -q '^  name: propscaler-metrics-server$' "$work/o-metrics-server.yaml" &&
+  grep -q '^      app.kubernetes.io/instance: metrics-server$' "$work/o-metrics-server.yaml" || fail "overlays have their own names and selectors"
+# the optional components render on the base
+mkdir -p "$work/k"
+rel=$(python3 -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$ROOT/manifests" "$work/k") # kustomize takes no absolute paths
+printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [%s/base]\ncomponents: [%s/components/hot-spots, %s/components/podmonitor]\n' \
+  "$rel" "$rel" "$rel" >"$work/k/kustomization.yaml"
+$KUBECTL kustomize --load-restrictor LoadRestrictionsNone "$work/k" >"$work/hs.yaml" 2>"$work/err" || fail "components: $(cat "$work/err")"
+grep -q 'kind: PodMonitor' "$work/hs.yaml" && grep -q -- '- --pod-watch=true' "$work/hs.yaml" && grep -q -- '- pods' "$work/hs.yaml" ||
+  fail "components/hot-spots and podmonitor"
+check_rendered "$work/hs.yaml" "components" deployment/coredns coredns-autoscaler kube-system
+# the CoreDNS params (the example ConfigMap, and the Deployment's --default-params) give CPA's answer
+out=$("$PROPSIM" eval --configmap "$ROOT/manifests/examples/coredns-autoscaler-params.yaml" --nodes 100 --cores 400 --output json)
 grep -q '"replicas":7' <<<"$out" || fail "params ConfigMap: $out"
 
 # start propscaler with the Deployment's own args against the emulator, with the manifests applied
@@ -81,7 +129,7 @@ kill -TERM $ppid; wait $ppid
 allowed=" list:nodes watch:nodes get:configmaps:coredns-autoscaler list:configmaps:coredns-autoscaler
  watch:configmaps:coredns-autoscaler create:configmaps get:deployments/scale:coredns update:deployments/scale:coredns
  get:leases:propscaler-coredns-autoscaler update:leases:propscaler-coredns-autoscaler create:leases create:events patch:events
- get:deployments:coredns list:pods watch:pods "
+ get:deployments:coredns "
 for rule in $allowed; do
   verb=${rule%%:*}; rest=${rule#*:}; res=${rest%%:*}
   awk -v r="${res%%/*}" -v v="$verb" 'BEGIN{f=0} /resources:/{inres=1} /- / && inres && index($0,r){f=1} END{exit !f}' "$work/all.yaml" ||
