@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gojson.h"
 #include "quantity.h"
@@ -18,7 +19,7 @@ enum flag_id {
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
-    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_POD_WATCH, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
+    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_POD_WATCH, ID_LOGTOSTDERR, ID_ALSOLOGTOSTDERR, ID_LOG_DIR, ID_LOG_FILE, ID_STDERR_THRESHOLD, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
     ID_MAX_RESPONSE, ID_NODE_GUARD, ID_NODE_GUARD_MODE, ID_WEBHOOK_ADDR, ID_WEBHOOK_CERT, ID_WEBHOOK_KEY,
     ID_WEBHOOK_SELF_SIGNED, ID_WEBHOOK_SERVICE, ID_WEBHOOK_CONFIG, ID_WEBHOOK_SECRET, ID_WEBHOOK_SYNC, ID_IGNORED
 };
@@ -42,15 +43,15 @@ static const struct flag_def defs[] = {
     {"help", F_BOOL, ID_HELP, "print this help and exit"},
     {"v", F_INT, ID_V, "log verbosity"},
     /* glog/klog flags CPA manifests pass: accepted so they start; logging goes to stderr */
-    {"logtostderr", F_IGNORED_BOOL, ID_IGNORED, NULL},
-    {"alsologtostderr", F_IGNORED_BOOL, ID_IGNORED, NULL},
-    {"stderrthreshold", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"logtostderr", F_BOOL, ID_LOGTOSTDERR, "log to stderr only (default true, as klog; false: to --log-file or a file in --log-dir)"},
+    {"alsologtostderr", F_BOOL, ID_ALSOLOGTOSTDERR, "with --logtostderr=false: log to stderr too"},
+    {"stderrthreshold", F_STRING, ID_STDERR_THRESHOLD, "with --logtostderr=false: lines at or above this severity also go to stderr (default ERROR)"},
     {"vmodule", F_IGNORED_STRING, ID_IGNORED, NULL},
-    {"log-dir", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"log-dir", F_STRING, ID_LOG_DIR, "with --logtostderr=false: write propscaler.HOST.USER.log.INFO.DATE-TIME.PID here (default /tmp)"},
     {"log-link", F_IGNORED_STRING, ID_IGNORED, NULL},
     {"logbuflevel", F_IGNORED_INT, ID_IGNORED, NULL},
     {"log-backtrace-at", F_IGNORED_STRING, ID_IGNORED, NULL},
-    {"log-file", F_IGNORED_STRING, ID_IGNORED, NULL},
+    {"log-file", F_STRING, ID_LOG_FILE, "with --logtostderr=false: log to this file (appended; instead of --log-dir)"},
     {"log-file-max-size", F_IGNORED_INT, ID_IGNORED, NULL},
     {"skip-headers", F_IGNORED_BOOL, ID_IGNORED, NULL},
     {"skip-log-headers", F_IGNORED_BOOL, ID_IGNORED, NULL},
@@ -125,7 +126,8 @@ void flags_usage(FILE *out)
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         if (defs[i].help)
             fprintf(out, "  --%-30s %s\n", defs[i].name, defs[i].help);
-    fputs("\nglog/klog flags of CPA manifests (--logtostderr, --v, --log_dir, ...) are accepted.\n", out);
+    fputs("\nglog/klog flags of CPA manifests are accepted; --logtostderr, --alsologtostderr, --stderrthreshold,\n"
+          "--log_dir and --log_file do what they do in klog, the others change nothing.\n", out);
 }
 
 void flags_init(struct propscaler_config *c)
@@ -133,6 +135,8 @@ void flags_init(struct propscaler_config *c)
     memset(c, 0, sizeof *c);
     c->poll_period_seconds = 10;
     c->pod_watch = true;
+    c->log_to_stderr = true;
+    c->stderr_threshold = 'E';
     c->lease_duration_s = 15;
     c->renew_deadline_s = 10;
     c->retry_period_s = 2;
@@ -442,6 +446,21 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         return 0;
     case ID_HEALTHZ_COMPAT: c->healthz_always_ok = b; return 0;
     case ID_POD_WATCH: c->pod_watch = b; return 0;
+    case ID_LOGTOSTDERR: c->log_to_stderr = b; return 0;
+    case ID_ALSOLOGTOSTDERR: c->also_log_to_stderr = b; return 0;
+    case ID_LOG_DIR: c->log_dir = v; return 0;
+    case ID_LOG_FILE: c->log_file = v; return 0;
+    case ID_STDERR_THRESHOLD: {
+        /* klog: a severity name or its number (INFO 0, WARNING 1, ERROR 2, FATAL 3) */
+        static const char *const names[] = {"INFO", "WARNING", "ERROR", "FATAL"};
+        for (int i = 0; i < 4; i++)
+            if (strcasecmp(v, names[i]) == 0 || (v[0] == '0' + i && !v[1])) {
+                c->stderr_threshold = "IWEF"[i];
+                return 0;
+            }
+        snprintf(err, errlen, "--stderrthreshold: expected INFO, WARNING, ERROR or FATAL (or 0-3), got \"%s\"", v);
+        return -1;
+    }
     case ID_LEGACY_SCHED: c->count_opts.legacy_schedulable = b; return 0;
     case ID_IGNORE_TAINT:
         if (node_count_opts_add_taint(&c->count_opts, v, qerr, sizeof qerr) != 0) {

@@ -59,6 +59,10 @@ struct propscaler_config {
     size_t max_response_bytes;   /* the cap on one API answer (--max-response-size) */
     const char *metrics_addr;    /* host:port for /healthz, /readyz, /last-poll, /metrics */
     bool log_json;
+    /* klog's destinations: stderr (default), or --log-file / a file in --log-dir */
+    bool log_to_stderr, also_log_to_stderr;
+    const char *log_dir, *log_file;
+    char stderr_threshold;       /* I W E F: with log_to_stderr false, these and above go to stderr too */
     bool pod_watch;              /* --pod-watch: the hot-spot report's pod watch */
     bool healthz_always_ok;      /* CPA's /healthz (always 200) instead of the loop check */
     struct node_count_opts count_opts;

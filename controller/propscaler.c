@@ -102,7 +102,14 @@ int main(int argc, char **argv)
         flags_release(&cfg);
         return r == FLAGS_EXIT_OK ? 0 : 2;
     }
-    log_init(cfg.log_json, cfg.verbosity);
+    struct log_opts lo = {.json = cfg.log_json, .verbosity = cfg.verbosity, .to_stderr = cfg.log_to_stderr,
+                          .also_to_stderr = cfg.also_log_to_stderr, .stderr_threshold = cfg.stderr_threshold,
+                          .file = cfg.log_file, .dir = cfg.log_dir};
+    if (log_init(&lo, err, sizeof err) != 0) {
+        fprintf(stderr, "propscaler: %s\n", err);
+        flags_release(&cfg);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     struct ev_loop *loop = EV_DEFAULT;
     struct controller *c = controller_new(loop, &cfg, err, sizeof err);

@@ -230,7 +230,16 @@ static void get_done(void *ctx, const struct kresp *resp)
         reconcile_finish_target(c, NULL);
         return;
     }
-    LOG_INFO("Replicas are not as expected : updating %s/%s from %d to %d", kind, name, current, plan.replicas);
+    char target_kv[300], from_kv[16], to_kv[16];
+    snprintf(target_kv, sizeof target_kv, "%s/%s", kind, name);
+    snprintf(from_kv, sizeof from_kv, "%d", current);
+    snprintf(to_kv, sizeof to_kv, "%d", plan.replicas);
+    const char *const kv[] = {"target", target_kv, "from", from_kv, "to", to_kv, NULL};
+    if (c->cfg->dry_run) /* CPA's line, but not saying it writes */
+        LOG_INFO_KV(kv, "Replicas are not as expected : would update %s/%s from %d to %d (dry run: not written)", kind,
+                    name, current, plan.replicas);
+    else
+        LOG_INFO_KV(kv, "Replicas are not as expected : updating %s/%s from %d to %d", kind, name, current, plan.replicas);
     if (c->cfg->dry_run) {
         cJSON_Delete(scale);
         output_plan(c, ts, &plan);

@@ -163,7 +163,25 @@ after=$(writes)
 grep -q '^dry-run: would scale kube-system/coredns deployment/coredns from 1 to 3 (nodes 40/40 schedulable' "$work/dry.out" ||
   fail "dry-run plan line: $(cat "$work/dry.out")"
 grep -q 'from 1 to 4' "$work/dry.out" || fail "dry-run follows changes"
+grep -q 'Replicas are not as expected : would update deployment/coredns from 1 to 3 (dry run: not written)$' "$work/dry.log" &&
+  ! grep -q 'updating deployment' "$work/dry.log" || fail "dry-run's log does not say it writes: $(grep Replicas "$work/dry.log")"
 kill $PS_PID
+# klog's destinations: --logtostderr=false with --log_file (errors still on stderr, as
+# --stderrthreshold=ERROR says), --log_dir (klog's file name and the propscaler.INFO link),
+# --alsologtostderr
+run_ps logfile --kubeconfig "$KC" --dry-run --logtostderr=false --log_file="$work/pf.log" --v=1
+mkdir -p "$work/logdir"
+run_ps logdir --kubeconfig "$KC" --dry-run --logtostderr=false --log_dir="$work/logdir" --alsologtostderr
+sleep 1.5
+kill $PS_PID
+kill "${pids[-2]}"
+grep -q 'would update deployment/coredns' "$work/pf.log" && grep -q 'Cluster status' "$work/pf.log" &&
+  ! grep -q 'would update' "$work/logfile.log" || fail "--log_file: $(head -3 "$work/pf.log") / stderr: $(head -3 "$work/logfile.log")"
+ls "$work/logdir" | grep -q '^propscaler\.[^.]*\..*\.log\.INFO\.[0-9]\{8\}-[0-9]\{6\}\.[0-9]*$' && [ -L "$work/logdir/propscaler.INFO" ] &&
+  grep -q 'would update' "$work/logdir/propscaler.INFO" && grep -q 'would update' "$work/logdir.log" ||
+  fail "--log_dir with --alsologtostderr: $(ls "$work/logdir")"
+out=$("$PROPSCALER" --kubeconfig "$KC" --namespace n --configmap c --target deployment/x --logtostderr=false --log_file=/nonexistent/dir/f 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'cannot open the log file /nonexistent/dir/f' <<<"$out" || fail "unwritable --log_file: $rc $out"
 run_ps dryjson --kubeconfig "$KC" --dry-run --output json
 sleep 1
 grep -q '^{"action":"scale","target":"deployment/coredns","namespace":"kube-system","current":1,"desired":4,"totalNodes":60,' "$work/dryjson.out" ||
@@ -233,7 +251,8 @@ TOKEN=n3wtoken
 add_nodes 51 70
 wait_replicas 5 "after the token rotated (tokenFile re-read)"
 kill $PS_PID
-grep -q '^{"ts":"[0-9T:.-]*Z","level":"info","caller":"[a-z_]*\.c:[0-9]*","msg":"Replicas are not as expected : updating deployment/coredns from 4 to 5"}$' "$work/rotate.log" ||
+# Kubernetes' JSON log schema: ts in Unix seconds, caller, msg, v, structured keys
+grep -q '^{"ts":1[0-9]*\.[0-9]\{6\},"caller":"reconcile\.c:[0-9]*","msg":"Replicas are not as expected : updating deployment/coredns from 4 to 5","v":0,"target":"deployment/coredns","from":"4","to":"5"}$' "$work/rotate.log" ||
   fail "--log-format=json lines: $(tail -2 "$work/rotate.log")"
 # wrong token: 401s, reported
 echo wrong >"$work/token"
