@@ -3,10 +3,11 @@
 BUILD       ?= build
 BUILD_ASAN  ?= build-asan
 BUILD_FUZZ  ?= build-fuzz
+IMAGE_DIR   ?= build-image
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 
-.PHONY: deps build kube-apiserver demo demo-eval demo-replay check check-asan check-valgrind fuzz clean
+.PHONY: deps build kube-apiserver demo demo-eval demo-replay check check-asan check-valgrind fuzz image check-image clean
 
 deps:
 	@bash .ci/install-deps
@@ -76,5 +77,14 @@ fuzz: deps
 	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
 	@bash tests/fuzz/run-all $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
+# The OCI image without a Docker engine (manifests/image/build.sh: mmdebstrap + umoci; root):
+# $(IMAGE_DIR)/propscaler-image.tar, an OCI layout archive; prints its manifest digest.
+image: deps
+	@bash manifests/image/build.sh $(IMAGE_DIR)
+
+# The image's own propscaler, unpacked and run in a chroot as its non-root user, against propsim serve.
+check-image: image build
+	bash tests/cli/test_image.sh $(IMAGE_DIR) $(BUILD)/propsim
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(IMAGE_DIR)

@@ -15,7 +15,7 @@ static bool sync_failed(struct controller *c, const char *error)
 {
     pthread_mutex_lock(&c->mu);
     c->reconcile_errors++;
-    snprintf(c->last_poll_error, sizeof c->last_poll_error, "%s", error);
+    snprintf(c->last_poll_error, sizeof c->last_poll_error, "%.*s", (int)sizeof c->last_poll_error - 1, error);
     pthread_mutex_unlock(&c->mu);
     c->consecutive_failures++;
     if (c->cfg->max_sync_failures > 0 && c->consecutive_failures >= c->cfg->max_sync_failures) {
