@@ -6,16 +6,23 @@
  * `--target=kind/name` argument of a CPA/propscaler container in the checked files, or by
  * --target here), should have podAntiAffinity (required or preferred) on kubernetes.io/hostname
  * whose selector matches its own pod labels (and whose namespaces include its own), or a hostname
- * topologySpreadConstraint. Each problem is reported with file, document and field path.
- * Exit codes: 0 clean, 1 findings, 2 unreadable input.
+ * topologySpreadConstraint. An autoscaled workload with a fixed spec.replicas fights every
+ * `kubectl apply` and GitOps sync (a warning). Each problem is reported with its rule, severity,
+ * file, document and field path, as text, JSON or SARIF 2.1.0 (for CI code scanning).
+ * Inputs: files, directories (their *.yaml, *.yml and *.json, recursively, in name order) and `-`
+ * (standard input); one that cannot be read or parsed is reported and the others are still checked.
+ * Exit codes: 0 clean, 1 findings at or above --fail-on (error by default), 2 unusable input (an
+ * unreadable file, a malformed --target or one that names no checked workload).
  */
 #define _DEFAULT_SOURCE
+#include <dirent.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -27,12 +34,16 @@
 #define HOSTNAME_KEY "kubernetes.io/hostname"
 #define MAX_TARGETS 256
 
+enum check_output { OUT_TEXT, OUT_JSON, OUT_SARIF };
+
 struct checker {
     char *targets[MAX_TARGETS]; /* "deployment/name" lowercased */
     int n_targets;
+    int n_cli_targets;          /* the first n come from --target: each must name a checked workload */
+    bool cli_target_seen[MAX_TARGETS];
     cJSON *findings;
-    int workloads, errors;
-    bool json;
+    int workloads, errors, warnings;
+    enum check_output output;
 };
 
 static const cJSON *get(const cJSON *o, const char *k) { return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL; }
@@ -52,14 +63,31 @@ static void add_target(struct checker *c, const char *spec)
     }
 }
 
-static bool is_target(const struct checker *c, const char *kind, const char *name)
+static bool is_target(struct checker *c, const char *kind, const char *name)
 {
     char want[512];
     snprintf(want, sizeof want, "%s/%s", kind, name);
     for (char *p = want; *p; p++)
         *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+    bool found = false;
     for (int i = 0; i < c->n_targets; i++)
-        if (strcmp(c->targets[i], want) == 0)
+        if (strcmp(c->targets[i], want) == 0) {
+            found = true;
+            if (i < c->n_cli_targets)
+                c->cli_target_seen[i] = true;
+        }
+    return found;
+}
+
+/* A --target as CPA takes it: kind/name with a kind propsim check knows (checked at parse). */
+static bool target_well_formed(const char *t)
+{
+    const char *slash = strchr(t, '/');
+    if (!slash || !slash[1] || strchr(slash + 1, '/'))
+        return false;
+    static const char *const kinds[] = {"deployment", "statefulset", "replicaset", "replicationcontroller"};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if ((size_t)(slash - t) == strlen(kinds[i]) && strncmp(t, kinds[i], strlen(kinds[i])) == 0)
             return true;
     return false;
 }
@@ -88,12 +116,15 @@ static void scan_targets(struct checker *c, const cJSON *doc)
     }
 }
 
-static void finding(struct checker *c, const char *file, int doc, const char *kind, const char *ns, const char *name,
-                    const char *severity, const char *path, const char *msg)
+static void finding_rule(struct checker *c, const char *rule, const char *file, int doc, const char *kind,
+                         const char *ns, const char *name, const char *severity, const char *path, const char *msg)
 {
     if (strcmp(severity, "error") == 0)
         c->errors++;
+    else
+        c->warnings++;
     cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "rule", rule);
     cJSON_AddStringToObject(f, "file", file);
     cJSON_AddNumberToObject(f, "document", doc);
     cJSON_AddStringToObject(f, "kind", kind);
@@ -103,8 +134,15 @@ static void finding(struct checker *c, const char *file, int doc, const char *ki
     cJSON_AddStringToObject(f, "path", path);
     cJSON_AddStringToObject(f, "message", msg);
     cJSON_AddItemToArray(c->findings, f);
-    if (!c->json)
+    if (c->output == OUT_TEXT)
         printf("%s: document %d (%s %s/%s): %s: %s: %s\n", file, doc, kind, ns, name, severity, path, msg);
+}
+
+/* the spread rule's findings */
+static void finding(struct checker *c, const char *file, int doc, const char *kind, const char *ns, const char *name,
+                    const char *severity, const char *path, const char *msg)
+{
+    finding_rule(c, "hostname-spread", file, doc, kind, ns, name, severity, path, msg);
 }
 
 static char *compact(const cJSON *o)
@@ -168,6 +206,13 @@ static void check_workload(struct checker *c, const char *file, int doc, const c
     if (replicas < 2 && !scaled)
         return;
     c->workloads++;
+    if (scaled && rep) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "a fixed replica count (%ld) on a workload an autoscaler sizes: every kubectl apply or "
+                 "GitOps sync sets it back, and the autoscaler scales it again; remove spec.replicas from the manifest",
+                 replicas);
+        finding_rule(c, "fixed-replicas", file, doc, kind, ns, name, "warning", "spec.replicas", msg);
+    }
     const cJSON *tmpl = get(spec, "template");
     const cJSON *labels = get(get(tmpl, "metadata"), "labels");
     const cJSON *podspec = get(tmpl, "spec");
@@ -206,59 +251,189 @@ static void check_workload(struct checker *c, const char *file, int doc, const c
     }
 }
 
+/* The files to check: FILE as it is, `-` for standard input, a directory's manifests
+ * recursively (sorted, so reports are stable). */
+static int is_manifest_name(const char *n)
+{
+    size_t l = strlen(n);
+    return (l > 5 && strcmp(n + l - 5, ".yaml") == 0) || (l > 4 && strcmp(n + l - 4, ".yml") == 0) ||
+           (l > 5 && strcmp(n + l - 5, ".json") == 0);
+}
+
+static void add_input(char ***list, int *n, int *cap, const char *path, int depth)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth < 32) {
+        struct dirent **ents = NULL;
+        int k = scandir(path, &ents, NULL, alphasort);
+        for (int i = 0; i < k; i++) {
+            const char *e = ents[i]->d_name;
+            if (e[0] != '.') {
+                size_t len = strlen(path) + strlen(e) + 2;
+                char *child = malloc(len);
+                if (child) {
+                    snprintf(child, len, "%s/%s", path, e);
+                    struct stat cs;
+                    if (stat(child, &cs) == 0 && (S_ISDIR(cs.st_mode) || is_manifest_name(e)))
+                        add_input(list, n, cap, child, depth + 1);
+                    free(child);
+                }
+            }
+            free(ents[i]);
+        }
+        free(ents);
+        return;
+    }
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 16;
+        char **grown = realloc(*list, (size_t)nc * sizeof *grown);
+        if (!grown)
+            return;
+        *list = grown;
+        *cap = nc;
+    }
+    (*list)[(*n)++] = strdup(path);
+}
+
+static void print_sarif(const struct checker *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "version", "2.1.0");
+    cJSON_AddStringToObject(o, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+    cJSON *run = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "runs"), run);
+    cJSON *driver = cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"), "driver");
+    cJSON_AddStringToObject(driver, "name", "propsim check");
+    cJSON_AddStringToObject(driver, "version", PROPSCALER_VERSION);
+    static const char *const rules[][2] = {
+        {"hostname-spread", "Replicas spread across nodes: podAntiAffinity or a topologySpreadConstraint on "
+                            "kubernetes.io/hostname that applies to the workload's own pods"},
+        {"fixed-replicas", "No fixed spec.replicas on a workload an autoscaler sizes"},
+    };
+    cJSON *rl = cJSON_AddArrayToObject(driver, "rules");
+    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "id", rules[i][0]);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "shortDescription"), "text", rules[i][1]);
+        cJSON_AddItemToArray(rl, r);
+    }
+    cJSON *results = cJSON_AddArrayToObject(run, "results");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, c->findings)
+    {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "ruleId", get(f, "rule")->valuestring);
+        cJSON_AddStringToObject(r, "level", get(f, "severity")->valuestring);
+        char text[1400];
+        snprintf(text, sizeof text, "%s: %s", get(f, "path")->valuestring, get(f, "message")->valuestring);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "message"), "text", text);
+        cJSON *loc = cJSON_CreateObject();
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(loc, "physicalLocation"), "artifactLocation"),
+                                "uri", get(f, "file")->valuestring);
+        cJSON *logical = cJSON_CreateObject();
+        char fq[800];
+        snprintf(fq, sizeof fq, "%s/%s/%s (document %d)", get(f, "kind")->valuestring, get(f, "namespace")->valuestring,
+                 get(f, "name")->valuestring, (int)get(f, "document")->valuedouble);
+        cJSON_AddStringToObject(logical, "fullyQualifiedName", fq);
+        cJSON_AddStringToObject(logical, "kind", "resource");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(loc, "logicalLocations"), logical);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(r, "locations"), loc);
+        cJSON_AddItemToArray(results, r);
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    puts(text ? text : "{}");
+    cJSON_free(text);
+}
+
 int check_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"target", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"fail-on", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     struct checker c = {.findings = cJSON_CreateArray()};
     optind = 1;
     int opt, rc = 0;
+    bool fail_on_warning = false;
     while ((opt = getopt_long(argc, argv, "ho:t:", longopts, NULL)) != -1) {
         if (opt == 'o') {
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
-                fprintf(stderr, "propsim check: --output: text or json\n");
-                return 2;
+            if (strcmp(optarg, "json") == 0)
+                c.output = OUT_JSON;
+            else if (strcmp(optarg, "sarif") == 0)
+                c.output = OUT_SARIF;
+            else if (strcmp(optarg, "text") == 0)
+                c.output = OUT_TEXT;
+            else {
+                fprintf(stderr, "propsim check: --output: text, json or sarif, not \"%s\"\n", optarg);
+                rc = 2;
+                goto out;
             }
-            c.json = strcmp(optarg, "json") == 0;
+        } else if (opt == 'f') {
+            if (strcmp(optarg, "warning") != 0 && strcmp(optarg, "error") != 0) {
+                fprintf(stderr, "propsim check: --fail-on: error or warning, not \"%s\"\n", optarg);
+                rc = 2;
+                goto out;
+            }
+            fail_on_warning = strcmp(optarg, "warning") == 0;
         } else if (opt == 't') {
+            int before = c.n_targets;
             add_target(&c, optarg);
+            for (int i = before; i < c.n_targets; i++)
+                if (!target_well_formed(c.targets[i])) {
+                    fprintf(stderr, "propsim check: --target \"%s\": expected KIND/NAME with KIND deployment, statefulset, "
+                            "replicaset or replicationcontroller (as CPA's --target)\n", c.targets[i]);
+                    rc = 2;
+                    goto out;
+                }
+            c.n_cli_targets = c.n_targets;
         } else if (opt == 'h') {
-            puts("usage: propsim check FILE... [--target KIND/NAME]... [--output json]\n"
-                 "Lints Deployments and StatefulSets for hostname spread (podAntiAffinity or topologySpreadConstraints).\n"
-                 "Exit 0: clean; 1: findings; 2: unreadable input.");
-            return 0;
+            puts("usage: propsim check FILE|DIR|-... [--target KIND/NAME]... [--output text|json|sarif] [--fail-on error|warning]\n"
+                 "Lints Deployments and StatefulSets: replicas spread across nodes (podAntiAffinity or\n"
+                 "topologySpreadConstraints on kubernetes.io/hostname; rule hostname-spread) and no fixed\n"
+                 "spec.replicas on an autoscaled workload (fixed-replicas). Directories are read recursively\n"
+                 "(*.yaml, *.yml, *.json); - is standard input. Autoscaled workloads are the --target of CPA or\n"
+                 "propscaler containers in the checked files, and those given here (each must name one).\n"
+                 "Exit 0: clean; 1: findings at or above --fail-on (default error); 2: unusable input.");
+            goto out;
         } else {
-            return 2;
+            rc = 2;
+            goto out;
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "propsim check: give one or more manifest files\n");
-        return 2;
+        fprintf(stderr, "propsim check: give one or more manifest files or directories (- for standard input)\n");
+        rc = 2;
+        goto out;
     }
-    /* two passes: find the autoscalers' targets in all files, then check the workloads */
-    int nfiles = argc - optind;
-    cJSON **docs = calloc((size_t)nfiles, sizeof *docs);
-    for (int f = 0; f < nfiles && rc == 0; f++) {
+    char **files = NULL;
+    int nfiles = 0, cap = 0;
+    for (int a = optind; a < argc; a++)
+        add_input(&files, &nfiles, &cap, argv[a], 0);
+    /* two passes: find the autoscalers' targets in all files, then check the workloads; a file
+     * that cannot be read or parsed is said and skipped */
+    cJSON **docs = calloc((size_t)nfiles + 1, sizeof *docs);
+    bool unusable = false;
+    for (int f = 0; f < nfiles && docs; f++) {
         char *data = NULL, err[512];
         size_t len;
-        if (fileio_read_all(argv[optind + f], 64u << 20, &data, &len, err, sizeof err) != 0) {
+        const char *path = strcmp(files[f], "-") == 0 ? "/dev/stdin" : files[f];
+        if (fileio_read_all(path, 64u << 20, &data, &len, err, sizeof err) != 0) {
             fprintf(stderr, "propsim check: %s\n", err);
-            rc = 2;
-            break;
+            unusable = true;
+            continue;
         }
         docs[f] = yamljson_parse(data, len, err, sizeof err);
         free(data);
         if (!docs[f]) {
-            fprintf(stderr, "propsim check: %s: %s\n", argv[optind + f], err);
-            rc = 2;
-            break;
+            fprintf(stderr, "propsim check: %s: %s\n", files[f], err);
+            unusable = true;
+            continue;
         }
         const cJSON *d;
         cJSON_ArrayForEach(d, docs[f]) scan_targets(&c, d);
     }
-    for (int f = 0; f < nfiles && rc == 0; f++) {
+    for (int f = 0; f < nfiles && docs; f++) {
         int idx = 0;
         const cJSON *d;
         cJSON_ArrayForEach(d, docs[f])
@@ -266,29 +441,39 @@ int check_main(int argc, char **argv)
             idx++;
             const cJSON *kind = get(d, "kind");
             if (cJSON_IsString(kind) && (strcmp(kind->valuestring, "Deployment") == 0 || strcmp(kind->valuestring, "StatefulSet") == 0))
-                check_workload(&c, argv[optind + f], idx, d);
+                check_workload(&c, files[f], idx, d);
         }
     }
-    if (rc == 0) {
-        if (c.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "checked", c.workloads);
-            cJSON_AddNumberToObject(o, "errors", c.errors);
-            cJSON_AddItemToObject(o, "findings", c.findings);
-            c.findings = NULL;
-            char *text = cJSON_PrintUnformatted(o);
-            cJSON_Delete(o);
-            puts(text ? text : "{}");
-            cJSON_free(text);
-        } else {
-            printf("%d workload(s) checked, %d error(s), %d finding(s)\n", c.workloads, c.errors,
-                   cJSON_GetArraySize(c.findings));
+    for (int i = 0; i < c.n_cli_targets; i++)
+        if (!c.cli_target_seen[i]) {
+            fprintf(stderr, "propsim check: --target %s names no Deployment or StatefulSet in the checked files\n", c.targets[i]);
+            unusable = true;
         }
-        rc = c.errors > 0 ? 1 : 0;
+    if (c.output == OUT_SARIF) {
+        print_sarif(&c);
+    } else if (c.output == OUT_JSON) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "checked", c.workloads);
+        cJSON_AddNumberToObject(o, "errors", c.errors);
+        cJSON_AddNumberToObject(o, "warnings", c.warnings);
+        cJSON_AddItemToObject(o, "findings", c.findings);
+        c.findings = NULL;
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        puts(text ? text : "{}");
+        cJSON_free(text);
+    } else {
+        printf("%d workload(s) checked, %d error(s), %d finding(s)\n", c.workloads, c.errors, c.errors + c.warnings);
     }
-    for (int f = 0; f < nfiles; f++)
-        cJSON_Delete(docs[f]);
+    rc = unusable ? 2 : (c.errors > 0 || (fail_on_warning && c.warnings > 0)) ? 1 : 0;
+    for (int f = 0; f < nfiles; f++) {
+        if (docs)
+            cJSON_Delete(docs[f]);
+        free(files[f]);
+    }
+    free(files);
     free(docs);
+out:
     cJSON_Delete(c.findings);
     for (int i = 0; i < c.n_targets; i++)
         free(c.targets[i]);

@@ -85,9 +85,40 @@ sed 's/kind: Deployment/kind: StatefulSet/' "$work/none.yaml" >"$work/sts.yaml"
 expect 1 'StatefulSet kube-system/none' -- "$work/sts.yaml"
 # JSON output; several files; unreadable input
 out=$("$PROPSIM" check "$work/miss.yaml" "$work/tsc.yaml" --output json); rc=$?
-[ "$rc" = 1 ] && grep -q '^{"checked":2,"errors":1,"findings":\[{"file":"[^"]*miss.yaml","document":1,"kind":"Deployment","namespace":"kube-system","name":"miss","severity":"error","path":"spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution\[0\].labelSelector","message":' <<<"$out" ||
+[ "$rc" = 1 ] && grep -q '^{"checked":2,"errors":1,"warnings":0,"findings":\[{"rule":"hostname-spread","file":"[^"]*miss.yaml","document":1,"kind":"Deployment","namespace":"kube-system","name":"miss","severity":"error","path":"spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution\[0\].labelSelector","message":' <<<"$out" ||
   fail "JSON output: $rc $out"
 expect 2 'cannot open' -- "$work/nonexistent.yaml"
+# a linter people use: one unreadable file is said and the others are still checked (exit 2)
+out=$("$PROPSIM" check "$work/nonexistent.yaml" "$work/miss.yaml" 2>&1); rc=$?
+[ "$rc" = 2 ] && grep -q 'cannot open' <<<"$out" && grep -q 'miss.yaml: document 1 (Deployment kube-system/miss): error' <<<"$out" ||
+  fail "an unreadable file among others: $rc $out"
+# directories (recursively, *.yaml/*.yml/*.json only) and standard input
+mkdir -p "$work/dir/sub" && cp "$work/miss.yaml" "$work/dir/sub/a.yml" && cp "$work/tsc.yaml" "$work/dir/b.yaml" && echo 'not: [yaml' >"$work/dir/notes.txt"
+expect 1 '2 workload\(s\) checked, 1 error' -- "$work/dir"
+out=$("$PROPSIM" check - <"$work/miss.yaml" 2>&1); rc=$?
+[ "$rc" = 1 ] && grep -q '^-: document 1 (Deployment kube-system/miss): error' <<<"$out" || fail "check -: $rc $out"
+# --target: malformed, or naming no checked workload: exit 2
+expect 2 '--target "coredns": expected KIND/NAME' -- "$work/tsc.yaml" --target coredns
+expect 2 '--target "pod/x": expected KIND/NAME' -- "$work/tsc.yaml" --target pod/x
+expect 2 '--target deployment/nope names no Deployment or StatefulSet' -- "$work/tsc.yaml" --target deployment/nope
+# a fixed spec.replicas on an autoscaled workload fights every apply: a warning (--fail-on warning fails)
+expect 0 'warning: spec.replicas: a fixed replica count \(4\) on a workload an autoscaler sizes' -- "$work/tsc.yaml" --target deployment/tsc
+expect 1 'spec.replicas: a fixed replica count' -- "$work/tsc.yaml" --target deployment/tsc --fail-on warning
+expect 0 '1 workload\(s\) checked, 0 error\(s\), 0 finding' -- "$ROOT/manifests/examples/coredns-deployment.yaml" --target deployment/coredns
+# SARIF 2.1.0 for CI code scanning
+out=$("$PROPSIM" check "$work/miss.yaml" "$work/tsc.yaml" --target deployment/tsc --output sarif); rc=$?
+[ "$rc" = 1 ] && python3 - "$out" <<'PYEOF2' || fail "SARIF: $rc $out"
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["version"] == "2.1.0"
+run = s["runs"][0]
+assert run["tool"]["driver"]["name"] == "propsim check"
+assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {"hostname-spread", "fixed-replicas"}
+res = {(r["ruleId"], r["level"]) for r in run["results"]}
+assert res == {("hostname-spread", "error"), ("fixed-replicas", "warning")}, res
+assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith((".yaml")) for r in run["results"])
+PYEOF2
+expect 2 '--output: text, json or sarif' -- "$work/tsc.yaml" --output xml
 
 echo "test_check: $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -449,7 +449,7 @@ rsname=$($KUBECTL -n kube-system get rs -o jsonpath='{.items[0].metadata.name}' 
 [ "$($KUBECTL -n kube-system get rs "$rsname" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}')" = Deployment/coredns ] ||
   fail "the ReplicaSet is owned by the Deployment"
 owners=$($KUBECTL -n kube-system get pods -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {end}')
-[ "$owners" = "ReplicaSet/$rsname ReplicaSet/$rsname " ] || fail "the pods are the ReplicaSet's: $owners"
+[ "$owners" = "ReplicaSet/$rsname " ] || fail "the pod is the ReplicaSet's (the example leaves replicas to the autoscaler: 1): $owners"
 $KUBECTL -n kube-system scale deployment coredns --replicas 3 >/dev/null
 [ "$($KUBECTL -n kube-system get rs "$rsname" -o jsonpath='{.spec.replicas}/{.status.readyReplicas}')" = 3/3 ] || fail "the ReplicaSet follows the scale"
 $KUBECTL -n kube-system delete deployment coredns >/dev/null
