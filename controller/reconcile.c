@@ -180,7 +180,9 @@ static void get_done(void *ctx, const struct kresp *resp)
         reconcile_finish_target(c, e2);
         return;
     }
-    snprintf(ts->why, sizeof ts->why, "%s", plan.why);
+    if (plan.action == PLAN_SCALE) /* stage 1 in words, for the scaling Event and the dry-run line (Go's
+                                    * float formatting: not for every decision) */
+        replicas_explain(&c->params, &plan.calc, ts->why, sizeof ts->why);
     /* a plan shaped by time (a delay, a step, a hold, a back-off) may change with no new input */
     ts->settled = plan.guard.verdict == GUARD_PASS && plan.action != PLAN_FIGHT_BACKOFF && !plan.waiting;
     /* what the plan's stages found, said where an operator looks */

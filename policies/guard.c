@@ -58,35 +58,49 @@ void guard_init(struct guard_state *g)
     g->last_nodes = -1;
 }
 
+/* Drop the oldest sample; the cached high-water mark is recomputed if it was that one. */
+static void drop_oldest(struct guard_state *g)
+{
+    if (g->hwm_valid && g->n[g->head] == g->hwm)
+        g->hwm_valid = false;
+    g->head = (g->head + 1) % GUARD_SAMPLES;
+    g->count--;
+}
+
 static void sample(struct guard_state *g, double now, int64_t nodes)
 {
+    if (g->count == GUARD_SAMPLES) /* full: drop the oldest */
+        drop_oldest(g);
     int idx = (g->head + g->count) % GUARD_SAMPLES;
-    if (g->count == GUARD_SAMPLES) { /* full: drop the oldest */
-        g->head = (g->head + 1) % GUARD_SAMPLES;
-        g->count--;
-        idx = (g->head + g->count) % GUARD_SAMPLES;
-    }
     g->t[idx] = now;
     g->n[idx] = nodes;
     g->count++;
+    if (g->hwm_valid && nodes > g->hwm) { /* strictly: the earliest sample of the maximum keeps its time */
+        g->hwm = nodes;
+        g->hwm_t = now;
+    }
 }
 
 /* Highest count seen within the window (and after a settled shrink). */
 static int64_t high_water(struct guard_state *g, const struct guard_opts *o, double now, double *at)
 {
-    while (g->count > 0 && (g->t[g->head] < now - o->window_s || g->t[g->head] < g->floor_t)) {
-        g->head = (g->head + 1) % GUARD_SAMPLES;
-        g->count--;
-    }
-    int64_t hwm = -1;
-    for (int i = 0; i < g->count; i++) {
-        int k = (g->head + i) % GUARD_SAMPLES;
-        if (g->n[k] > hwm) {
-            hwm = g->n[k];
-            *at = g->t[k];
+    while (g->count > 0 && (g->t[g->head] < now - o->window_s || g->t[g->head] < g->floor_t))
+        drop_oldest(g);
+    if (g->count == 0)
+        return -1;
+    if (!g->hwm_valid) { /* a scan only when the maximum left the window: a replay decides millions of times */
+        g->hwm = -1;
+        for (int i = 0; i < g->count; i++) {
+            int k = (g->head + i) % GUARD_SAMPLES;
+            if (g->n[k] > g->hwm) {
+                g->hwm = g->n[k];
+                g->hwm_t = g->t[k];
+            }
         }
+        g->hwm_valid = true;
     }
-    return hwm;
+    *at = g->hwm_t;
+    return g->hwm;
 }
 
 static void fmt_dur(double s, char *out, size_t len)
@@ -148,9 +162,6 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
     if (!o->enabled)
         return;
     bool was_holding = g->holding;
-    char wn[32], sn[32];
-    fmt_dur(o->window_s, wn, sizeof wn);
-    fmt_dur(o->settle_s, sn, sizeof sn);
     /* 1. outage-like drops hold scale-downs */
     double at = now;
     int64_t hwm = high_water(g, o, now, &at);
@@ -179,7 +190,9 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
         out->replicas = current;
         g->holds++;
         remember(g, o, now, current); /* held: the count kept is the answer, also after release */
-        char pct[32];
+        char pct[32], wn[32], sn[32]; /* formatted here only: a replay decides millions of times */
+        fmt_dur(o->window_s, wn, sizeof wn);
+        fmt_dur(o->settle_s, sn, sizeof sn);
         if (big_drop) {
             fmt_pct(100.0 * (double)drop / (double)hwm, 100 * o->max_node_loss, pct, sizeof pct);
             snprintf(out->reason, sizeof out->reason,

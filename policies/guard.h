@@ -49,6 +49,9 @@ struct guard_state {
     double t[GUARD_SAMPLES];
     int64_t n[GUARD_SAMPLES];
     int head, count;
+    int64_t hwm;         /* the samples' maximum and its earliest time, when hwm_valid */
+    double hwm_t;
+    bool hwm_valid;
     int64_t last_nodes;
     double stable_since; /* when the counted nodes last changed */
     double floor_t;      /* samples before this are forgotten (a settled shrink) */

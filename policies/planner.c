@@ -112,7 +112,6 @@ int planner_decide(struct planner_target *t, const struct planner_opts *o, const
     out->eligible = -1;
     if (replicas_compute(in->params, in->summary, &o->policy, &out->calc, err, errlen) != 0)
         return -1;
-    replicas_explain(in->params, &out->calc, out->why, sizeof out->why);
     out->replicas = out->calc.replicas;
     foreign_writer(t, o, in, out->calc.replicas, out);
     guard_stage(t, o, in, out);

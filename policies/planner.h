@@ -86,7 +86,6 @@ struct plan {
     bool waiting;               /* eligible nodes being recounted: no decision this time */
     bool capped, cap_started;
     int64_t eligible;
-    char why[512];              /* stage 1 in words (replicas_explain) */
     char fight_note[400];       /* with fight_started: the fight in words */
     char cap_note[400];         /* with cap_started: the cap in words */
 };

@@ -22,7 +22,7 @@ static void usage(FILE *out)
           "  eval      the replica count CPA would choose for given params and cluster\n"
           "  serve     an emulated Kubernetes API server that plays a cluster history\n"
           "  replay    replay a recorded cluster history offline: timeline, summary, chart\n"
-          "  import    convert a real cluster history (google2011) into a trace\n"
+          "  import    convert a recorded cluster history into a trace: google2011, kubectl-watch, kwok\n"
           "  generate  synthetic scenarios: growth, outage, mass-delete, upgrade, flapping\n"
           "  guard     may K of N nodes be removed? the safety guard's rule for runbooks\n"
           "  check     lint manifests: replicas spread across nodes (hostname anti-affinity)\n"

@@ -382,5 +382,10 @@ out=$("$PROPSIM" guard --nodelist "$work/down-nodelist.json" --remove duckboat-1
 out=$("$PROPSIM" guard --nodelist "$DATA/nodes/eks-nodelist.json" --remove nope 2>&1); [ $? = 2 ] && grep -q 'not in' <<<"$out" ||
   fail "guard: unknown node name -> 2"
 
+# the top-level help names every import format `propsim import --help` has
+top=$("$PROPSIM" --help)
+for fmt in $("$PROPSIM" import --help 2>&1 | sed -n 's/^ *\(usage:\)\? *propsim import \([a-z0-9-]*\) .*/\2/p'); do
+  grep -q "import .*$fmt" <<<"$top" || fail "propsim --help does not list import $fmt"
+done
 echo "test_replay: $fails failure(s)"
 [ "$fails" -eq 0 ]
