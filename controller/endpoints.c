@@ -53,7 +53,7 @@ int controller_last_poll(struct controller *c, char *body, size_t len)
  * target). A value is left out where it means nothing yet: replicas before the target was
  * observed, eligible nodes without required anti-affinity, pod spread before pods were listed. */
 enum target_metric_id {
-    TM_DESIRED, TM_CURRENT, TM_FIGHTING, TM_GUARD_HOLDS, TM_GUARD_LIMITS, TM_GUARD_HOLDING, TM_ELIGIBLE,
+    TM_DESIRED, TM_CURRENT, TM_WRITES, TM_FIGHTING, TM_GUARD_HOLDS, TM_GUARD_LIMITS, TM_GUARD_HOLDING, TM_ELIGIBLE,
     TM_CAPPED, TM_BUSIEST, TM_OVER_LIMIT, TM_OVER_QPS,
 };
 
@@ -65,6 +65,7 @@ struct target_metric {
 static const struct target_metric target_metrics[] = {
     {TM_DESIRED, "propscaler_desired_replicas", "gauge", "Replicas the params ask for."},
     {TM_CURRENT, "propscaler_current_replicas", "gauge", "Replicas last seen on the target."},
+    {TM_WRITES, "propscaler_target_scale_writes_total", "counter", "Replica counts written to the target."},
     {TM_FIGHTING, "propscaler_conflicting_writer", "gauge", "1 while another writer is fighting over the target's replicas."},
     {TM_GUARD_HOLDS, "propscaler_guard_holds_total", "counter", "Decisions whose scale-down the guard held."},
     {TM_GUARD_LIMITS, "propscaler_guard_limits_total", "counter", "Scale-downs the guard delayed or limited."},
@@ -84,6 +85,7 @@ static bool target_metric_value(const struct target_state *t, enum target_metric
     switch (which) {
     case TM_DESIRED: *v = t->plan.desired; return t->observed;
     case TM_CURRENT: *v = t->current; return t->observed;
+    case TM_WRITES: *v = (long long)t->writes; return true;
     case TM_FIGHTING: *v = now < t->plan.fighting_until; return true;
     case TM_GUARD_HOLDS: *v = (long long)t->plan.guard_holds; return true;
     case TM_GUARD_LIMITS: *v = (long long)t->plan.guard_limits; return true;

@@ -129,7 +129,9 @@ grep -q '^propscaler_api_requests_total{verb="get",resource="deployments/scale",
   grep -q '^propscaler_reconcile_duration_seconds_count [1-9]' <<<"$m" &&
   grep -q '^process_resident_memory_bytes [1-9][0-9]*$' <<<"$m" && grep -q '^process_open_fds [1-9]' <<<"$m" &&
   grep -q '^process_start_time_seconds 1[0-9]*\.[0-9]*$' <<<"$m" && grep -q '^propscaler_build_info{version="[0-9.]*"} 1$' <<<"$m" &&
-  grep -q '^propscaler_leader{lease=""} 1$' <<<"$m" || fail "conventional metrics: $m"
+  grep -q '^propscaler_leader{lease=""} 1$' <<<"$m" &&
+  grep -q '^propscaler_target_scale_writes_total{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" ||
+  fail "conventional metrics: $m"
 if command -v promtool >/dev/null; then
   out=$(promtool check metrics <<<"$m" 2>&1) || fail "promtool check metrics: $out"
   [ -z "$out" ] || fail "promtool check metrics finds: $out"
