@@ -195,17 +195,19 @@ static void get_done(void *ctx, const struct kresp *resp)
     }
     if (plan.guard.released && plan.guard.verdict != GUARD_HOLD)
         LOG_INFO("%s/%s: the guard released its hold", kind, name);
+    char guard_why[GUARD_REASON_MAX];
+    guard_reason(&plan.guard, guard_why, sizeof guard_why);
     if (plan.hold_started) {
-        LOG_WARN("%s/%s: %s", kind, name, plan.guard.reason);
-        output_event(c, ts, "Warning", "ScaleDownHeld", plan.guard.reason);
+        LOG_WARN("%s/%s: %s", kind, name, guard_why);
+        output_event(c, ts, "Warning", "ScaleDownHeld", guard_why);
         if (c->cfg->dry_run)
-            output_hold(c, ts, current, plan.calc.replicas, plan.guard.reason);
+            output_hold(c, ts, current, plan.calc.replicas, guard_why);
     } else if (plan.guard.verdict == GUARD_LIMIT || plan.guard.verdict == GUARD_DELAY) {
-        if (strcmp(plan.guard.reason, ts->guard_logged) != 0) /* once per change, not per node event */
-            LOG_INFO("%s/%s: %s", kind, name, plan.guard.reason);
-        snprintf(ts->guard_logged, sizeof ts->guard_logged, "%s", plan.guard.reason);
+        if (strcmp(guard_why, ts->guard_logged) != 0) /* once per change, not per node event */
+            LOG_INFO("%s/%s: %s", kind, name, guard_why);
+        snprintf(ts->guard_logged, sizeof ts->guard_logged, "%s", guard_why);
         if (plan.guard.replicas != current)
-            output_event(c, ts, "Normal", "ScaleDownLimited", plan.guard.reason);
+            output_event(c, ts, "Normal", "ScaleDownLimited", guard_why);
     }
     if (plan.waiting) {
         LOG_V(1, "%s/%s: waiting for the eligible nodes to be recounted", kind, name);

@@ -185,28 +185,22 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
     }
     g->holding = suspicious;
     out->released = was_holding && !g->holding;
+    out->current = current;
+    out->desired = desired;
+    out->window_s = o->window_s;
+    out->settle_s = o->settle_s;
+    out->max_node_loss = o->max_node_loss;
+    out->stabilize_s = o->stabilize_s;
     if (suspicious && desired < current) {
         out->verdict = GUARD_HOLD;
         out->replicas = current;
         g->holds++;
         remember(g, o, now, current); /* held: the count kept is the answer, also after release */
-        char pct[32], wn[32], sn[32]; /* formatted here only: a replay decides millions of times */
-        fmt_dur(o->window_s, wn, sizeof wn);
-        fmt_dur(o->settle_s, sn, sizeof sn);
-        if (big_drop) {
-            fmt_pct(100.0 * (double)drop / (double)hwm, 100 * o->max_node_loss, pct, sizeof pct);
-            snprintf(out->reason, sizeof out->reason,
-                     "holding %d replicas (would scale down to %d): the counted nodes fell from %lld to %lld (-%s) "
-                     "within %s, more than the %.0f%% a real shrink would; this looks like a control-plane outage. "
-                     "Released when nodes return, after %s stable at the lower count, or by an operator override",
-                     current, desired, (long long)hwm, (long long)counted, pct, wn, 100 * o->max_node_loss, sn);
-        } else {
-            fmt_pct(100.0 * (double)notready / (double)s->total_nodes, 100 * o->max_node_loss, pct, sizeof pct);
-            snprintf(out->reason, sizeof out->reason,
-                     "holding %d replicas (would scale down to %d): %lld of %lld nodes (%s) are NotReady at once, "
-                     "more than %.0f%%; this looks like a control-plane outage. Released when they recover or after %s",
-                     current, desired, (long long)notready, (long long)s->total_nodes, pct, 100 * o->max_node_loss, sn);
-        }
+        out->why = big_drop ? GUARD_WHY_DROP : GUARD_WHY_NOTREADY;
+        out->hwm = hwm;
+        out->counted = counted;
+        out->notready = notready;
+        out->total = s->total_nodes;
         return;
     }
     /* 2. stabilization: scale down only to the highest answer of the recent window */
@@ -217,11 +211,8 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
             int32_t to = recent < current ? recent : current;
             out->verdict = GUARD_DELAY;
             out->replicas = to;
-            char sd[32];
-            fmt_dur(o->stabilize_s, sd, sizeof sd);
-            snprintf(out->reason, sizeof out->reason,
-                     "scaling down to %d, not %d: the answer was %d within the last %s (--scale-down-delay)", to,
-                     desired, recent, sd);
+            out->why = GUARD_WHY_DELAY;
+            out->recent = recent;
             desired = to;
             if (desired >= current)
                 return;
@@ -242,16 +233,52 @@ void guard_decide(struct guard_state *g, const struct guard_opts *o, double now,
         if (current - desired > max_remove) {
             out->verdict = GUARD_LIMIT;
             out->replicas = current - max_remove;
-            char earlier[400];
-            snprintf(earlier, sizeof earlier, "%s", out->reason);
             g->limits++;
-            snprintf(out->reason, sizeof out->reason,
-                     "scaling down from %d to %d instead of %d: at most %d replica%s may be removed in one step "
-                     "(--max-scale-down-step); the rest follows at the next decisions",
-                     current, out->replicas, desired, max_remove, max_remove == 1 ? "" : "s");
-            (void)earlier;
+            out->why = GUARD_WHY_LIMIT;
+            out->desired = desired; /* after the delay, as the limit saw it */
+            out->max_remove = max_remove;
         }
     }
+}
+
+const char *guard_reason(const struct guard_result *r, char *buf, size_t len)
+{
+    char pct[32], wn[32], sn[32], sd[32];
+    switch (r->why) {
+    case GUARD_WHY_NONE:
+        snprintf(buf, len, "%s", "");
+        break;
+    case GUARD_WHY_DROP:
+        fmt_dur(r->window_s, wn, sizeof wn);
+        fmt_dur(r->settle_s, sn, sizeof sn);
+        fmt_pct(100.0 * (double)(r->hwm - r->counted) / (double)r->hwm, 100 * r->max_node_loss, pct, sizeof pct);
+        snprintf(buf, len,
+                 "holding %d replicas (would scale down to %d): the counted nodes fell from %lld to %lld (-%s) "
+                 "within %s, more than the %.0f%% a real shrink would; this looks like a control-plane outage. "
+                 "Released when nodes return, after %s stable at the lower count, or by an operator override",
+                 r->current, r->desired, (long long)r->hwm, (long long)r->counted, pct, wn, 100 * r->max_node_loss, sn);
+        break;
+    case GUARD_WHY_NOTREADY:
+        fmt_dur(r->settle_s, sn, sizeof sn);
+        fmt_pct(100.0 * (double)r->notready / (double)r->total, 100 * r->max_node_loss, pct, sizeof pct);
+        snprintf(buf, len,
+                 "holding %d replicas (would scale down to %d): %lld of %lld nodes (%s) are NotReady at once, "
+                 "more than %.0f%%; this looks like a control-plane outage. Released when they recover or after %s",
+                 r->current, r->desired, (long long)r->notready, (long long)r->total, pct, 100 * r->max_node_loss, sn);
+        break;
+    case GUARD_WHY_DELAY:
+        fmt_dur(r->stabilize_s, sd, sizeof sd);
+        snprintf(buf, len, "scaling down to %d, not %d: the answer was %d within the last %s (--scale-down-delay)",
+                 r->replicas, r->desired, r->recent, sd);
+        break;
+    case GUARD_WHY_LIMIT:
+        snprintf(buf, len,
+                 "scaling down from %d to %d instead of %d: at most %d replica%s may be removed in one step "
+                 "(--max-scale-down-step); the rest follows at the next decisions",
+                 r->current, r->replicas, r->desired, r->max_remove, r->max_remove == 1 ? "" : "s");
+        break;
+    }
+    return buf;
 }
 
 int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t ready, int64_t remove, char *reason,

@@ -65,12 +65,24 @@ struct guard_state {
 
 enum guard_verdict { GUARD_PASS, GUARD_HOLD, GUARD_LIMIT, GUARD_DELAY };
 
+/* Why a decision was not passed through: the numbers, put in words only by guard_reason() when
+ * someone reads them (a replay decides millions of times and formats almost none of them). */
+enum guard_why { GUARD_WHY_NONE, GUARD_WHY_DROP, GUARD_WHY_NOTREADY, GUARD_WHY_DELAY, GUARD_WHY_LIMIT };
+
 struct guard_result {
     enum guard_verdict verdict;
     int32_t replicas;  /* what may be written */
     bool released;     /* a hold ended at this decision */
-    char reason[400];
+    enum guard_why why;
+    int32_t current, desired; /* the decision's input: the target's replicas and the rule's answer */
+    int32_t recent, max_remove;
+    int64_t hwm, counted, notready, total;
+    double window_s, settle_s, max_node_loss, stabilize_s;
 };
+
+#define GUARD_REASON_MAX 400
+/* The reason in plain words with the numbers ("" for GUARD_PASS); returns buf. */
+const char *guard_reason(const struct guard_result *r, char *buf, size_t len);
 
 void guard_init(struct guard_state *g);
 /* override: the operator asked to release any hold now (e.g. an annotation): the current count

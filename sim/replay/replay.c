@@ -112,24 +112,24 @@ static void flush_rows(struct replay *r)
 }
 
 /* The planner's answer for set p (the rule, through the guard when it is on), applied to the
- * simulated target as the controller writes it. *reason: "" or why it was held or limited. */
-static int32_t guarded(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s,
-                       const char **reason)
+ * simulated target as the controller writes it. *held: the guard did not pass it (p->last_guard
+ * says why, in numbers: words cost more than the decision and are only made for the outputs). */
+static int32_t guarded(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s, bool *held)
 {
     struct planner_input in = {.params = &p->params, .summary = s, .current = p->current,
                                .eligible = r->placement ? node_set_tag_count(r->nodes, 0) : -1, .may_write = true,
                                .now = t};
     struct plan plan;
     char err[512];
-    *reason = "";
+    *held = false;
     if (planner_decide(&p->plan, &r->plan_opts, &in, &plan, err, sizeof err) != 0) {
         if (!p->error[0])
             snprintf(p->error, sizeof p->error, "%s", err);
         return p->current;
     }
     if (plan.guard.verdict != GUARD_PASS) {
-        snprintf(p->last_reason, sizeof p->last_reason, "%s", plan.guard.reason);
-        *reason = p->last_reason;
+        p->last_guard = plan.guard;
+        *held = true;
     }
     if (plan.capped)
         p->capped++;
@@ -144,10 +144,9 @@ static int32_t guarded(struct replay *r, struct param_set *p, double t, const st
 
 /* One decision for one params set: apply it, count the action, track min/max. Returns the
  * replicas before the decision (the caller formats the action from it). */
-static int32_t step_set(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s,
-                        const char **why)
+static int32_t step_set(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s, bool *held)
 {
-    int32_t before = p->current, desired = guarded(r, p, t, s, why);
+    int32_t before = p->current, desired = guarded(r, p, t, s, held);
     if (desired != before) {
         p->actions++;
         if (desired > before)
@@ -180,8 +179,8 @@ static void decide(struct replay *r, double t)
     if (!in_window) {
         /* outside the window the target still follows the decisions, silently */
         for (int i = 0; i < r->n_sets; i++) {
-            const char *why;
-            r->sets[i].current = guarded(r, &r->sets[i], t, &s, &why);
+            bool held;
+            r->sets[i].current = guarded(r, &r->sets[i], t, &s, &held);
         }
         r->prev = s;
         return;
@@ -200,13 +199,11 @@ static void decide(struct replay *r, double t)
     r->rows++;
     /* decide every set first, then record the decision point */
     int32_t before[MAX_SETS], after[MAX_SETS];
-    const char *why[MAX_SETS];
     bool acted[MAX_SETS], guarded_now[MAX_SETS];
     for (int i = 0; i < r->n_sets; i++) {
-        before[i] = step_set(r, &r->sets[i], t, &s, &why[i]);
+        before[i] = step_set(r, &r->sets[i], t, &s, &guarded_now[i]);
         after[i] = r->sets[i].current;
         acted[i] = before[i] != after[i];
-        guarded_now[i] = why[i][0] != '\0';
     }
     if (r->node_guard)
         nodeguard_observe(&r->ng, &r->ng_opts, t, s.total_nodes, s.ready_nodes);
@@ -223,6 +220,10 @@ static void decide(struct replay *r, double t)
         r->prev = s;
         return;
     }
+    char why_text[MAX_SETS][GUARD_REASON_MAX];
+    const char *why[MAX_SETS];
+    for (int i = 0; i < r->n_sets; i++)
+        why[i] = guarded_now[i] ? guard_reason(&r->sets[i].last_guard, why_text[i], sizeof why_text[i]) : "";
     size_t room = 5 * DECIMAL_BUF + 128 + 6 * strlen(ng_cell) + 32; /* t, four counts, keys and punctuation */
     for (int i = 0; i < r->n_sets; i++)
         room += 3 * DECIMAL_BUF + 3 * 32 + 6 * strlen(why[i]) + 16;
@@ -575,6 +576,8 @@ done:
 
 int replay_end(struct replay *r, const char *out_dir, const char *trace_path, long bad_lines)
 {
+    for (int i = 0; i < r->n_sets; i++)
+        guard_reason(&r->sets[i].last_guard, r->sets[i].last_reason, sizeof r->sets[i].last_reason);
     flush_rows(r);
     if (r->row_failed || fflush(r->csv) != 0 || fflush(r->jsonl) != 0 || ferror(r->csv) || ferror(r->jsonl)) {
         fprintf(stderr, "propsim replay: writing the timeline failed: %s\n", strerror(errno));

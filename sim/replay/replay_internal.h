@@ -48,7 +48,8 @@ struct param_set {
     int32_t first_action_from;
     char error[512];        /* refuse-empty-ladder and such */
     struct planner_target plan; /* the decision's state: the same planner as the controller's */
-    char last_reason[400];
+    struct guard_result last_guard; /* the last decision the guard did not pass (why: NONE if none) */
+    char last_reason[GUARD_REASON_MAX]; /* last_guard in words, filled by replay_end */
     unsigned long capped;   /* decisions the placement stage capped (or, warn-only, reported) */
     char cap_note[400];     /* the last cap episode, in words */
     char json_keys[3][32];  /* ,"replicas[_i]": ,"action[_i]": ,"guard[_i]": for timeline.jsonl */

@@ -38,6 +38,14 @@ struct trace_event {
 };
 
 struct trace *trace_open(const char *path, trace_report_fn report, void *ctx, char *err, size_t errlen);
+/* A trace already in memory (plain JSON lines, not gzip), read in place: `data` must outlive the
+ * trace. `name` is what reports call it. For the fuzz targets and for tests. */
+struct trace *trace_open_memory(const char *name, const void *data, size_t len, trace_report_fn report, void *ctx,
+                                char *err, size_t errlen);
+/* For tests: read a file `chunk` bytes at a time, with lines of `max_line` bytes or more skipped
+ * (TRACE_MAX_LINE otherwise), so that refills and the cap are reached with small inputs. Before
+ * the first trace_next; not for memory traces. 0, or -1. */
+int trace_set_window(struct trace *t, size_t chunk, size_t max_line);
 /* Turn on the fast path; nodes are counted with `opts` (borrowed; NULL: CPA's defaults). */
 void trace_decode_nodes(struct trace *t, const struct node_count_opts *opts);
 /* 1: an event; 0: end of trace; -1: a read error (err set). */

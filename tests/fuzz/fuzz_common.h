@@ -40,12 +40,21 @@ static inline int fuzz_to_file(char *tmpl, const uint8_t *data, size_t size)
     return 0;
 }
 
-/* Read a trace to its end as replay does: every Node event, from the fast path or decoded from
- * JSON, applied to a node set. */
-static inline void fuzz_replay_trace(const char *path)
+/* FNV-1a of the input: a deterministic choice of path (a crashing input takes the same one when
+ * run alone), unlike the size, which libFuzzer often sets to exactly -max_len. */
+static inline uint32_t fuzz_input_hash(const uint8_t *data, size_t size)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ data[i]) * 16777619u;
+    return h ^ (h >> 16);
+}
+
+/* Read an open trace (t may be NULL) to its end as replay does: every Node event, from the fast
+ * path or decoded from JSON, applied to a node set; then close it. */
+static inline void fuzz_replay_open_trace(struct trace *t)
 {
     char err[512];
-    struct trace *t = trace_open(path, NULL, NULL, err, sizeof err);
     struct node_set *set = node_set_new();
     if (t && set) {
         trace_decode_nodes(t, NULL);
@@ -65,6 +74,12 @@ static inline void fuzz_replay_trace(const char *path)
     }
     trace_close(t);
     node_set_free(set);
+}
+
+static inline void fuzz_replay_trace(const char *path)
+{
+    char err[512];
+    fuzz_replay_open_trace(trace_open(path, NULL, NULL, err, sizeof err));
 }
 
 #endif

@@ -24,6 +24,7 @@ static void test_outage_holds_then_recovers(void **state)
     struct guard_state g;
     guard_init(&g);
     struct guard_result r;
+    char why[GUARD_REASON_MAX];
     struct cluster_summary s = sum(100, 100);
     guard_decide(&g, &o, 0, &s, 100, 7, 7, false, &r);
     assert_int_equal(r.verdict, GUARD_PASS);
@@ -32,8 +33,8 @@ static void test_outage_holds_then_recovers(void **state)
     guard_decide(&g, &o, 60, &s, 10, 7, 2, false, &r);
     assert_int_equal(r.verdict, GUARD_HOLD);
     assert_int_equal(r.replicas, 7);
-    assert_non_null(strstr(r.reason, "holding 7 replicas (would scale down to 2)"));
-    assert_non_null(strstr(r.reason, "from 100 to 10 (-90%)"));
+    assert_non_null(strstr(guard_reason(&r, why, sizeof why), "holding 7 replicas (would scale down to 2)"));
+    assert_non_null(strstr(guard_reason(&r, why, sizeof why), "from 100 to 10 (-90%)"));
     /* scale-ups are never blocked, even while holding */
     guard_decide(&g, &o, 70, &s, 10, 7, 9, false, &r);
     assert_int_equal(r.verdict, GUARD_PASS);
@@ -58,19 +59,58 @@ static void test_reason_share_beside_threshold(void **state)
     struct guard_state g;
     guard_init(&g);
     struct guard_result r;
+    char why[GUARD_REASON_MAX];
     struct cluster_summary s = sum(2500, 2500);
     guard_decide(&g, &o, 0, &s, 2500, 157, 157, false, &r);
     s = sum(2500, 1249);
     guard_decide(&g, &o, 10, &s, 2500, 157, 79, false, &r);
     assert_int_equal(r.verdict, GUARD_HOLD);
-    assert_non_null(strstr(r.reason, "1251 of 2500 nodes (50.04%) are NotReady at once, more than 50%"));
+    assert_non_null(strstr(guard_reason(&r, why, sizeof why), "1251 of 2500 nodes (50.04%) are NotReady at once, more than 50%"));
     guard_init(&g);
     s = sum(1000, 1000);
     guard_decide(&g, &o, 0, &s, 1000, 63, 63, false, &r);
     s = sum(499, 499);
     guard_decide(&g, &o, 10, &s, 499, 63, 32, false, &r);
     assert_int_equal(r.verdict, GUARD_HOLD);
-    assert_non_null(strstr(r.reason, "from 1000 to 499 (-50.1%)"));
+    assert_non_null(strstr(guard_reason(&r, why, sizeof why), "from 1000 to 499 (-50.1%)"));
+}
+
+/* The delay's and the limit's reasons, each with the numbers of its own stage (a delay followed
+ * by a limit says the limit, from the delayed answer); a passed decision has no reason. */
+static void test_delay_and_limit_reasons(void **state)
+{
+    (void)state;
+    struct guard_opts o;
+    guard_opts_default(&o);
+    o.stabilize_s = 60;
+    o.max_step = 1;
+    o.max_step_percent = 0;
+    struct guard_state g;
+    guard_init(&g);
+    struct guard_result r;
+    char why[GUARD_REASON_MAX];
+    struct cluster_summary s = sum(100, 100);
+    guard_decide(&g, &o, 0, &s, 100, 10, 10, false, &r);
+    assert_int_equal(r.verdict, GUARD_PASS);
+    assert_string_equal(guard_reason(&r, why, sizeof why), "");
+    guard_decide(&g, &o, 1, &s, 100, 10, 6, false, &r);
+    assert_int_equal(r.verdict, GUARD_DELAY);
+    assert_int_equal(r.replicas, 10);
+    assert_string_equal(guard_reason(&r, why, sizeof why),
+                        "scaling down to 10, not 6: the answer was 10 within the last 60 s (--scale-down-delay)");
+    guard_decide(&g, &o, 70, &s, 100, 10, 6, false, &r);
+    assert_int_equal(r.verdict, GUARD_LIMIT);
+    assert_int_equal(r.replicas, 9);
+    assert_string_equal(guard_reason(&r, why, sizeof why),
+                        "scaling down from 10 to 9 instead of 6: at most 1 replica may be removed in one step "
+                        "(--max-scale-down-step); the rest follows at the next decisions");
+    /* 6 is remembered at 70; 3 at 75 is delayed to 6, then limited from 9 to 8 */
+    guard_decide(&g, &o, 75, &s, 100, 9, 3, false, &r);
+    assert_int_equal(r.verdict, GUARD_LIMIT);
+    assert_int_equal(r.replicas, 8);
+    assert_string_equal(guard_reason(&r, why, sizeof why),
+                        "scaling down from 9 to 8 instead of 6: at most 1 replica may be removed in one step "
+                        "(--max-scale-down-step); the rest follows at the next decisions");
 }
 
 static void test_real_shrink_settles(void **state)
@@ -82,18 +122,19 @@ static void test_real_shrink_settles(void **state)
     struct guard_state g;
     guard_init(&g);
     struct guard_result r;
+    char why[GUARD_REASON_MAX];
     struct cluster_summary s = sum(100, 100);
     guard_decide(&g, &o, 0, &s, 100, 7, 7, false, &r);
     /* an autoscaler deletes 60 nodes: held */
     s = sum(40, 40);
     guard_decide(&g, &o, 30, &s, 40, 7, 3, false, &r);
     assert_int_equal(r.verdict, GUARD_HOLD);
-    assert_non_null(strstr(r.reason, "from 100 to 40 (-60%)"));
+    assert_non_null(strstr(guard_reason(&r, why, sizeof why), "from 100 to 40 (-60%)"));
     /* still 40 after the settle time: the shrink is real, scale down (one step at most 50%) */
     guard_decide(&g, &o, 30 + 600, &s, 40, 7, 3, false, &r);
     assert_int_equal(r.verdict, GUARD_LIMIT);
     assert_int_equal(r.replicas, 4);
-    assert_non_null(strstr(r.reason, "at most 3 replicas may be removed in one step"));
+    assert_non_null(strstr(guard_reason(&r, why, sizeof why), "at most 3 replicas may be removed in one step"));
     guard_decide(&g, &o, 700, &s, 40, 4, 3, false, &r);
     assert_int_equal(r.verdict, GUARD_PASS);
     assert_int_equal(r.replicas, 3);
@@ -226,6 +267,7 @@ static void test_outage_ramp_never_scales_down(void **state)
     struct guard_state g;
     guard_init(&g);
     struct guard_result r;
+    char why[GUARD_REASON_MAX];
     int32_t current = 13;
     struct cluster_summary s = sum(200, 200);
     guard_decide(&g, &o, 0, &s, 200, current, 13, false, &r);
@@ -237,7 +279,7 @@ static void test_outage_ramp_never_scales_down(void **state)
             desired = 2;
         guard_decide(&g, &o, 600 + k / 18.0, &s, ready, current, desired, false, &r);
         if (r.replicas < current)
-            fail_msg("scaled down from %d to %d at %d NotReady nodes: %s", current, r.replicas, k, r.reason);
+            fail_msg("scaled down from %d to %d at %d NotReady nodes: %s", current, r.replicas, k, guard_reason(&r, why, sizeof why));
         current = r.replicas;
     }
     for (int k = 0; k < 600; k++) { /* 10 minutes of outage */
@@ -254,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outage_holds_then_recovers),
         cmocka_unit_test(test_reason_share_beside_threshold), cmocka_unit_test(test_real_shrink_settles),
+        cmocka_unit_test(test_delay_and_limit_reasons),
         cmocka_unit_test(test_gradual_shrink_follows),     cmocka_unit_test(test_override_and_disabled),
         cmocka_unit_test(test_small_clusters_not_frozen),  cmocka_unit_test(test_step_limits),
         cmocka_unit_test(test_allow_removal), cmocka_unit_test(test_outage_ramp_never_scales_down),
