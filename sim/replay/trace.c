@@ -1,6 +1,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,32 @@
 
 #include "nodeline.h"
 
-/* Lines are cut out of a window of bytes: the whole input for a memory trace, a buffer refilled by
- * large gzread()s for a file (gzgets, which copies byte by byte up to each newline, was a third
- * of a replay's time). A line is handed to the decoders in place: they take a length. */
+/* A file is read and inflated by a thread of its own (zlib was 30% of a replay of a gzip trace):
+ * it fills a ring of RING_SLOTS chunks, which the reader copies into its window in order. Bounded:
+ * the thread waits while every slot is full. */
+#define RING_SLOTS 4
+
+struct inflater {
+    gzFile f;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t filled, emptied;
+    char *slot[RING_SLOTS];
+    size_t slot_len[RING_SLOTS];
+    size_t chunk;
+    int head, count; /* the oldest filled slot; filled slots */
+    bool done;       /* no more chunks: the end of the input, or an error */
+    bool stop;       /* trace_close: quit without reading on */
+    char error[256]; /* gzerror's message when done by an error */
+};
+
+/* Lines are cut out of a window of bytes: the whole input for a memory trace, a buffer refilled
+ * with the inflater's chunks for a file (gzgets, which copies byte by byte up to each newline, was
+ * a third of a replay's time). A line is handed to the decoders in place: they take a length. */
 struct trace {
     gzFile f;         /* NULL: a memory trace */
+    struct inflater in;
     const char *mem;  /* the memory trace, or `buf` for a file */
     size_t mem_len;   /* bytes in the window */
     size_t pos;       /* the start of the next line in the window */
@@ -63,16 +85,76 @@ static struct trace *trace_new(const char *name, trace_report_fn report, void *c
 
 int trace_set_window(struct trace *t, size_t chunk, size_t max_line)
 {
-    if (!t->f || chunk == 0 || max_line < chunk || t->line > 0)
+    if (!t->f || chunk == 0 || max_line < chunk || t->in.started)
         return -1;
-    char *nb = realloc(t->buf, chunk);
-    if (!nb)
-        return -1;
-    t->buf = nb;
-    t->mem = nb;
-    t->cap = chunk;
+    t->in.chunk = chunk;
     t->max_line = max_line;
     return 0;
+}
+
+static void *inflater_main(void *arg)
+{
+    struct inflater *in = arg;
+    for (;;) {
+        pthread_mutex_lock(&in->mu);
+        while (in->count == RING_SLOTS && !in->stop)
+            pthread_cond_wait(&in->emptied, &in->mu);
+        int at = (in->head + in->count) % RING_SLOTS; /* not the reader's: it reads only filled slots */
+        bool stop = in->stop;
+        pthread_mutex_unlock(&in->mu);
+        if (stop)
+            return NULL;
+        int n = gzread(in->f, in->slot[at], (unsigned)in->chunk);
+        int zerr = Z_OK;
+        const char *msg = n <= 0 ? gzerror(in->f, &zerr) : "";
+        pthread_mutex_lock(&in->mu);
+        if (n > 0) {
+            in->slot_len[at] = (size_t)n;
+            in->count++;
+        } else {
+            if (n < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
+                snprintf(in->error, sizeof in->error, "%s", msg && *msg ? msg : "read error");
+            in->done = true;
+        }
+        pthread_cond_signal(&in->filled);
+        bool finished = in->done;
+        pthread_mutex_unlock(&in->mu);
+        if (finished)
+            return NULL;
+    }
+}
+
+static int inflater_start(struct trace *t, char *err, size_t errlen)
+{
+    struct inflater *in = &t->in;
+    for (int i = 0; i < RING_SLOTS; i++)
+        if (!(in->slot[i] = malloc(in->chunk))) {
+            snprintf(err, errlen, "out of memory reading %s", t->path);
+            return -1;
+        }
+    in->f = t->f;
+    if (pthread_create(&in->thread, NULL, inflater_main, in) != 0) {
+        snprintf(err, errlen, "cannot start a thread to read %s", t->path);
+        return -1;
+    }
+    in->started = true;
+    return 0;
+}
+
+static void inflater_release(struct inflater *in)
+{
+    if (in->started) {
+        pthread_mutex_lock(&in->mu);
+        in->stop = true;
+        pthread_cond_signal(&in->emptied);
+        pthread_mutex_unlock(&in->mu);
+        pthread_join(in->thread, NULL);
+    }
+    pthread_mutex_destroy(&in->mu);
+    pthread_cond_destroy(&in->filled);
+    pthread_cond_destroy(&in->emptied);
+    for (int i = 0; i < RING_SLOTS; i++)
+        free(in->slot[i]);
 }
 
 struct trace *trace_open(const char *path, trace_report_fn report, void *ctx, char *err, size_t errlen)
@@ -88,14 +170,11 @@ struct trace *trace_open(const char *path, trace_report_fn report, void *ctx, ch
         return NULL;
     }
     gzbuffer(t->f, TRACE_CHUNK);
-    t->cap = TRACE_CHUNK;
-    t->buf = malloc(t->cap);
-    if (!t->buf) {
-        trace_close(t);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    t->mem = t->buf;
+    t->in.chunk = TRACE_CHUNK;
+    t->mem = ""; /* the window, empty until the first chunk */
+    pthread_mutex_init(&t->in.mu, NULL);
+    pthread_cond_init(&t->in.filled, NULL);
+    pthread_cond_init(&t->in.emptied, NULL);
     return t;
 }
 
@@ -117,8 +196,10 @@ void trace_close(struct trace *t)
         return;
     if (t->have_ev)
         watch_event_release(&t->ev);
-    if (t->f)
+    if (t->f) {
+        inflater_release(&t->in); /* the thread is gone before its file is closed */
         gzclose(t->f);
+    }
     free(t->path);
     free(t->buf);
     free(t);
@@ -147,61 +228,66 @@ static double monotonic_t(struct trace *t, double ev_t)
 
 enum line_status { LINE_NONE, LINE_COMPLETE, LINE_LAST, LINE_TOO_LONG, LINE_ERROR };
 
-/* Make room for more bytes in a file's window: drop the lines already read, or grow the buffer
- * (up to TRACE_MAX_LINE). 0, or -1 when the line in the window has reached the cap. */
-static int window_room(struct trace *t, char *err, size_t errlen)
+/* The next chunk from the inflater, appended to the window (grown to fit); or t->eof set at the
+ * end of the input. 0, or -1 with err set. `keep`: the window's bytes from t->pos are kept (a line
+ * being read), else the window is emptied first (an over-long line being skipped). */
+static int window_fill(struct trace *t, bool keep, char *err, size_t errlen)
 {
-    if (t->pos > 0) {
-        memmove(t->buf, t->buf + t->pos, t->mem_len - t->pos);
-        t->mem_len -= t->pos;
-        t->pos = 0;
-    }
-    if (t->mem_len < t->cap)
-        return 0;
-    if (t->cap >= t->max_line)
+    struct inflater *in = &t->in;
+    if (!in->started && inflater_start(t, err, errlen) != 0)
         return -1;
-    size_t cap = t->cap * 2 < t->max_line ? t->cap * 2 : t->max_line;
-    char *nb = realloc(t->buf, cap);
-    if (!nb) {
-        snprintf(err, errlen, "out of memory reading %s", t->path);
-        return -2;
+    size_t kept = keep ? t->mem_len - t->pos : 0;
+    if (kept && t->pos)
+        memmove(t->buf, t->buf + t->pos, kept);
+    t->mem_len = kept;
+    t->pos = 0;
+    pthread_mutex_lock(&in->mu);
+    while (in->count == 0 && !in->done)
+        pthread_cond_wait(&in->filled, &in->mu);
+    if (in->count == 0) {
+        bool failed = in->error[0] != '\0';
+        if (failed)
+            snprintf(err, errlen, "%s: %s (after line %ld)", t->path, in->error, t->line);
+        pthread_mutex_unlock(&in->mu);
+        t->eof = true;
+        return failed ? -1 : 0;
     }
-    t->buf = nb;
-    t->mem = nb;
-    t->cap = cap;
-    return 0;
-}
-
-static int window_fill(struct trace *t, char *err, size_t errlen)
-{
-    int n = gzread(t->f, t->buf + t->mem_len, (unsigned)(t->cap - t->mem_len));
-    if (n < 0) {
-        int zerr;
-        const char *msg = gzerror(t->f, &zerr);
-        snprintf(err, errlen, "%s: %s (after line %ld)", t->path, msg, t->line);
-        return -1;
-    }
-    if (n == 0) {
-        int zerr;
-        const char *msg = gzerror(t->f, &zerr);
-        if (zerr != Z_OK && zerr != Z_STREAM_END) {
-            snprintf(err, errlen, "%s: %s (after line %ld)", t->path, msg, t->line);
+    int at = in->head;
+    size_t n = in->slot_len[at];
+    pthread_mutex_unlock(&in->mu);
+    if (t->cap < kept + n) {
+        size_t cap = t->cap ? t->cap : n;
+        while (cap < kept + n)
+            cap *= 2;
+        char *nb = realloc(t->buf, cap);
+        if (!nb) {
+            snprintf(err, errlen, "out of memory reading %s", t->path);
             return -1;
         }
-        t->eof = true;
+        t->buf = nb;
+        t->cap = cap;
     }
-    t->mem_len += (size_t)n;
+    memcpy(t->buf + kept, in->slot[at], n); /* the slot is the reader's until given back */
+    t->mem = t->buf;
+    t->mem_len = kept + n;
+    pthread_mutex_lock(&in->mu);
+    in->head = (in->head + 1) % RING_SLOTS;
+    in->count--;
+    pthread_cond_signal(&in->emptied);
+    pthread_mutex_unlock(&in->mu);
     return 0;
 }
 
-/* The next line, without its newline. LINE_LAST: the input ended without one. */
+/* The next line, without its newline. LINE_LAST: the input ended without one. A line of
+ * max_line bytes or more is skipped to its end (the window never holds more of it than
+ * max_line plus a chunk). */
 static enum line_status next_line(struct trace *t, const char **line, size_t *len, char *err, size_t errlen)
 {
     size_t scanned = 0; /* bytes of this line already searched for a newline */
     for (;;) {
         const char *start = t->mem + t->pos;
         size_t avail = t->mem_len - t->pos;
-        const char *nl = memchr(start + scanned, '\n', avail - scanned);
+        const char *nl = avail > scanned ? memchr(start + scanned, '\n', avail - scanned) : NULL;
         if (nl) {
             *line = start;
             *len = (size_t)(nl - start);
@@ -217,14 +303,9 @@ static enum line_status next_line(struct trace *t, const char **line, size_t *le
             t->pos = t->mem_len;
             return avail >= t->max_line ? LINE_TOO_LONG : LINE_LAST;
         }
-        int room = window_room(t, err, errlen);
-        if (room == -2)
-            return LINE_ERROR;
-        if (room == -1) { /* a line past the cap: skip to its end */
-            t->pos = t->mem_len;
+        if (avail >= t->max_line) { /* skip to the end of this line */
             for (;;) {
-                t->pos = t->mem_len = 0;
-                if (window_fill(t, err, errlen) != 0)
+                if (window_fill(t, false, err, errlen) != 0)
                     return LINE_ERROR;
                 if (t->eof)
                     return LINE_TOO_LONG;
@@ -235,7 +316,7 @@ static enum line_status next_line(struct trace *t, const char **line, size_t *le
                 }
             }
         }
-        if (window_fill(t, err, errlen) != 0)
+        if (window_fill(t, true, err, errlen) != 0)
             return LINE_ERROR;
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark propsim import/replay: the real Google 2011 history (37,780 events, 12,583 machines,
 # 29 days) end to end, and a generated flapping trace of EVENTS events (default 10 million) replayed
-# on one core with --no-timeline (summary and chart): events per second and peak memory (which
+# with --no-timeline (summary and chart; one core decides, a second inflates the gzip): events per second and peak memory (which
 # should follow the node count, 10,000 here, not the trace length). The generated lines are in the trace writer's canonical
 # form, which the fast path (policies/nodeline) decodes; the same replay with --json-decode shows the
 # general JSON path (recorded or hand-written traces). Prints figures; asserts nothing.
@@ -37,7 +37,7 @@ rm -rf "$work/bigt"
 rate=$(echo "$EVENTS / ($t4 - $t3)" | bc)
 jrate=$(echo "$EVENTS / ($t5 - $t4)" | bc)
 trate=$(echo "$EVENTS / ($t6 - $t5)" | bc)
-printf '\npropsim replay benchmark on %s, %s cores (one used)\n' "$(uname -m)" "$(nproc)"
+printf '\npropsim replay benchmark on %s, %s cores (one decides; a thread reads and inflates the trace)\n' "$(uname -m)" "$(nproc)"
 printf '%-72s %.2fs\n' "import google2011 (37,780 rows)" "$(echo "$t1 - $t0" | bc)"
 printf '%-72s %.2fs, peak RSS %d MiB\n' "replay google2011 with timeline + summary + chart" "$(echo "$t2 - $t1" | bc)" "$(($(cat "$work/g.mem") / 1024))"
 printf '%-72s %.2fs = %s events/s, peak RSS %d MiB\n' "replay $EVENTS generated events (10,000 nodes, --no-timeline: summary + chart)" \
