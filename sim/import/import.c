@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -15,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "badlines.h"
 #include "buf.h"
 #include "tracewrite.h"
 
@@ -67,7 +69,7 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
     gzFile f = gzopen(in, "rb");
     if (!f) {
         fprintf(stderr, "propsim import: cannot open %s: %s\n", in, strerror(errno));
-        return 1;
+        return BADLINES_EXIT_UNUSABLE;
     }
     char err[512];
     struct tracewriter *w = tracewriter_open(out, err, sizeof err);
@@ -77,15 +79,17 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
         return 1;
     }
     char line[4096];
-    long lineno = 0, bad = 0, no_cpu = 0, out_of_order = 0;
+    long lineno = 0, no_cpu = 0;
+    struct badlines bad, out_of_order;
+    badlines_init(&bad, "propsim import", in, false);
+    badlines_init(&out_of_order, "propsim import", in, false);
     unsigned long by_type[3] = {0, 0, 0};
     long long last_us = 0;
     while (gzgets(f, line, sizeof line)) {
         lineno++;
         size_t len = strlen(line);
         if (len && line[len - 1] != '\n' && !gzeof(f)) {
-            fprintf(stderr, "propsim import: %s:%ld: line too long, skipped\n", in, lineno);
-            bad++;
+            badlines_add(&bad, lineno, line, len, "line longer than %zu bytes, skipped", sizeof line - 2);
             int c;
             while ((c = gzgetc(f)) != -1 && c != '\n')
                 ;
@@ -94,6 +98,8 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0])
             continue;
+        char row[4096];
+        memcpy(row, line, strlen(line) + 1); /* split() cuts the line: kept whole to be quoted */
         char *fields[7];
         int nf = split(line, fields, 6);
         char *end;
@@ -110,15 +116,13 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
             ok = !*end && isfinite(cpus) && cpus >= 0 && cpus <= 1e6;
         }
         if (!ok) {
-            fprintf(stderr, "propsim import: %s:%ld: not a machine_events row (time,machine ID,event type 0-2,platform,"
-                            "CPUs,memory), skipped\n", in, lineno);
-            bad++;
+            badlines_add(&bad, lineno, row, strlen(row),
+                         "not a machine_events row (time,machine ID,event type 0-2,platform,CPUs,memory), skipped");
             continue;
         }
         if (us < last_us) {
-            out_of_order++;
-            fprintf(stderr, "propsim import: %s:%ld: time %lld before the previous row's %lld; using %lld\n", in, lineno,
-                    us, last_us, last_us);
+            badlines_add(&out_of_order, lineno, NULL, 0, "time %lld before the previous row's %lld; using %lld", us,
+                         last_us, last_us);
             us = last_us;
         }
         last_us = us;
@@ -144,9 +148,22 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
         fprintf(stderr, "propsim import: %s\n", err);
         rc = 1;
     }
+    badlines_finish(&bad);
+    badlines_finish(&out_of_order);
+    unsigned long rows = by_type[0] + by_type[1] + by_type[2];
+    if (rows == 0 && rc == 0) {
+        unlink(out); /* an empty trace would replay as a cluster of no nodes */
+        badlines_nothing_valid(&bad, lineno ? "no row is a Google 2011 machine_events row" : "the file is empty",
+                               "google2011 reads the machine_events table of Google's cluster-data 2011 (6 "
+                               "comma-separated columns: time in microseconds, machine ID, event type 0-2, platform, "
+                               "CPUs, memory); for a recording of `kubectl get nodes --watch -o json` use `propsim import "
+                               "kubectl-watch`, for a KWOK recording `propsim import kwok`");
+        return BADLINES_EXIT_UNUSABLE;
+    }
     printf("imported %ld rows from %s: %lu ADD, %lu REMOVE, %lu UPDATE; %ld bad rows skipped; %ld rows without CPUs "
            "(nodes with no allocatable cpu); %ld out-of-order times clamped; last time %.3f s -> %s\n",
-           lineno, in, by_type[0], by_type[1], by_type[2], bad, no_cpu, out_of_order, (double)last_us / 1e6, out);
+           lineno, in, by_type[0], by_type[1], by_type[2], bad.count, no_cpu, out_of_order.count,
+           (double)last_us / 1e6, out);
     return rc;
 }
 
@@ -256,7 +273,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
     if (!src.f) {
         if (!quiet)
             fprintf(stderr, "propsim import: cannot open %s: %s\n", in, strerror(errno ? errno : ENOMEM));
-        return 1;
+        return BADLINES_EXIT_UNUSABLE;
     }
     gzbuffer(src.f, 1u << 17);
     struct tracewriter *w = tracewriter_open(out, err, sizeof err);
@@ -267,7 +284,9 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
         return 1;
     }
     size_t pos = 0, line_counted_to = 0;
-    long events = 0, bad = 0, line = 1;
+    long events = 0, line = 1;
+    struct badlines bad;
+    badlines_init(&bad, "propsim import", in, quiet);
     double first_stamp = -1, stamp = -1, t = 0, last_written = 0;
     int rc = 0;
     for (;;) {
@@ -307,9 +326,8 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
                 pos = e;
                 continue;
             }
-            if (!quiet)
-                fprintf(stderr, "propsim import: %s:%ld: not an event or a timestamp, line skipped\n", in, line);
-            bad++;
+            badlines_add(&bad, line, data + pos, (nl ? (size_t)(nl - data) : len) - pos,
+                         "not an event or a timestamp, line skipped");
             pos = nl ? (size_t)(nl - data) : len;
             continue;
         }
@@ -324,13 +342,12 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
         const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
         if (!ev || !cJSON_IsString(type) || !cJSON_IsObject(obj)) {
-            if (!quiet)
-                fprintf(stderr, "propsim import: %s:%ld: not a watch event {\"type\":..,\"object\":{..}}, skipped\n", in, line);
-            bad++;
+            const char *nl = memchr(data + pos, '\n', len - pos);
+            badlines_add(&bad, line, data + pos, (nl ? (size_t)(nl - data) : len) - pos,
+                         "not a watch event {\"type\":..,\"object\":{..}}, skipped");
             if (ev && end) {
                 pos = (size_t)(end - data);
             } else {
-                const char *nl = memchr(data + pos, '\n', len - pos);
                 pos = nl ? (size_t)(nl - data) : len;
             }
             cJSON_Delete(ev);
@@ -349,10 +366,10 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
         int is_change = strcmp(type->valuestring, "ADDED") == 0 || strcmp(type->valuestring, "MODIFIED") == 0 ||
                         strcmp(type->valuestring, "DELETED") == 0;
         if (!is_change && strcmp(type->valuestring, "BOOKMARK") != 0 && strcmp(type->valuestring, "ERROR") != 0) {
-            if (!quiet)
-                fprintf(stderr, "propsim import: %s:%ld: unknown event type \"%.40s\" (expected ADDED, MODIFIED or DELETED), skipped\n",
-                    in, line, type->valuestring);
-            bad++;
+            char shown[4 * 40 + 8];
+            text_for_message(type->valuestring, strlen(type->valuestring), 40, shown, sizeof shown);
+            badlines_add(&bad, line, NULL, 0, "unknown event type \"%s\" (expected ADDED, MODIFIED or DELETED), skipped",
+                         shown);
         }
         if (is_change) {
             char *o = cJSON_PrintUnformatted(obj);
@@ -383,8 +400,19 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             fprintf(stderr, "propsim import: %s\n", err);
         rc = 1;
     }
+    badlines_finish(&bad);
+    if (events == 0 && rc == 0) {
+        unlink(out); /* an empty trace would replay as a cluster of no nodes */
+        badlines_nothing_valid(&bad, bad.count ? "no ADDED, MODIFIED or DELETED watch event" : "no watch event",
+                               "kubectl-watch reads what `kubectl get nodes --watch --output-watch-events -o json` "
+                               "prints (events {\"type\":..,\"object\":{..}}, optionally after a timestamp); for "
+                               "Google's machine_events table use `propsim import google2011`, for a KWOK recording "
+                               "`propsim import kwok`");
+        return BADLINES_EXIT_UNUSABLE;
+    }
     if (!quiet)
-        printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad, last_written, out);
+        printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad.count,
+               last_written, out);
     return rc;
 }
 

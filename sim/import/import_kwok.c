@@ -24,9 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "badlines.h"
 #include "import.h"
 #include "tracewrite.h"
 #include "yamljson.h"
@@ -209,7 +211,8 @@ struct kwok_import {
     bool quiet;
     const char *in;
     double t;
-    long events, bad, other;
+    long events, other;
+    struct badlines bad;
     size_t line; /* of the document being read */
 };
 
@@ -271,9 +274,7 @@ static int node_delete(struct kwok_import *k, const char *name)
 
 static void bad_doc(struct kwok_import *k, int doc, const char *why)
 {
-    k->bad++;
-    if (!k->quiet)
-        fprintf(stderr, "propsim import: %s: document %d (line %zu): %s, skipped\n", k->in, doc, k->line, why);
+    badlines_add(&k->bad, 0, NULL, 0, "document %d (line %zu): %s, skipped", doc, k->line, why);
 }
 
 /* One ResourcePatch document. Returns -1 on a write error or out of memory (stop), else 0. */
@@ -366,9 +367,10 @@ int import_kwok(const char *in, const char *out, bool quiet)
     if (!f) {
         if (!quiet)
             fprintf(stderr, "propsim import: cannot open %s: %s\n", in, strerror(errno));
-        return 1;
+        return BADLINES_EXIT_UNUSABLE;
     }
     struct kwok_import k = {.quiet = quiet, .in = in};
+    badlines_init(&k.bad, "propsim import", in, quiet);
     struct yamljson_reader *yr = yamljson_reader_open(f, KWOK_MAX_BYTES, err, sizeof err);
     k.w = yr ? tracewriter_open(out, err, sizeof err) : NULL;
     if (!k.w) {
@@ -416,10 +418,20 @@ int import_kwok(const char *in, const char *out, bool quiet)
             fprintf(stderr, "propsim import: %s\n", err);
         rc = 1;
     }
-    if (!quiet)
+    badlines_finish(&k.bad);
+    if (k.events == 0 && rc == 0) {
+        unlink(out); /* an empty trace would replay as a cluster of no nodes */
+        badlines_nothing_valid(&k.bad, n ? "no Node and no ResourcePatch of nodes" : "no YAML document",
+                               "kwok reads a KWOK recording (`kwokctl snapshot record`: Node objects, then "
+                               "ResourcePatch documents); for Google's machine_events table use `propsim import "
+                               "google2011`, for a recording of `kubectl get nodes --watch -o json` `propsim import "
+                               "kubectl-watch`");
+        rc = BADLINES_EXIT_UNUSABLE;
+    } else if (!quiet) {
         printf("imported %ld node events from %s (%d documents; %ld about other resources; %ld bad skipped); "
                "last t %.3f s -> %s\n",
-               k.events, in, n, k.other, k.bad, k.t, out);
+               k.events, in, n, k.other, k.bad.count, k.t, out);
+    }
     yamljson_reader_free(yr);
     if (f != stdin)
         fclose(f);

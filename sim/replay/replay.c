@@ -388,6 +388,7 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
     cJSON_AddNumberToObject(o, "events", (double)r->events);
     cJSON_AddNumberToObject(o, "nodeEvents", (double)r->node_events);
     cJSON_AddNumberToObject(o, "badLines", (double)bad_lines);
+    cJSON_AddNumberToObject(o, "outOfOrderLines", (double)r->out_of_order); /* kept at the previous time */
     cJSON_AddNumberToObject(o, "decisionPoints", (double)r->rows);
     cJSON_AddNumberToObject(o, "start", r->t_first);
     cJSON_AddNumberToObject(o, "end", r->t_last);
@@ -569,6 +570,7 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
     rc = 0;
 done:
     *bad_lines = trace_bad_lines(t);
+    r->out_of_order = trace_out_of_order(t);
     trace_close(t); /* releases the last event while the arena hooks are still installed */
     cJSON_InitHooks(NULL);
     return rc;

@@ -17,16 +17,25 @@
 #include <cjson/cJSON.h>
 
 #include "fileio.h"
+#include "badlines.h"
 #include "gojson.h"
 #include "quantity.h"
 #include "replay_internal.h"
 #include "selector.h"
 #include "yamljson.h"
 
-static void report_line(void *ctx, const char *path, long line, const char *message)
+/* The trace reader's reports: the first few of each kind said, with the bad line quoted. */
+struct trace_reports {
+    struct badlines bad, out_of_order;
+};
+
+static void report_line(void *ctx, const struct trace_report *rep)
 {
-    (void)ctx;
-    fprintf(stderr, "propsim replay: %s:%ld: %s\n", path, line, message);
+    struct trace_reports *tr = ctx;
+    if (rep->kind == TRACE_OUT_OF_ORDER)
+        badlines_add(&tr->out_of_order, rep->line, NULL, 0, "%s", rep->message);
+    else
+        badlines_add(&tr->bad, rep->line, rep->text, rep->len, "%s", rep->message);
 }
 
 /* --workload FILE: the first Deployment or StatefulSet in it gives the placement rules. */
@@ -379,10 +388,13 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
     placement_rules_init(&r.rules);
     if (workload && load_workload(&r, workload) != 0)
         goto done;
-    t = trace_open(trace_path, report_line, NULL, err, sizeof err);
+    struct trace_reports reports;
+    badlines_init(&reports.bad, "propsim replay", trace_path, false);
+    badlines_init(&reports.out_of_order, "propsim replay", trace_path, false);
+    t = trace_open(trace_path, report_line, &reports, err, sizeof err);
     if (!t) {
         fprintf(stderr, "propsim replay: %s\n", err);
-        rc = 1;
+        rc = BADLINES_EXIT_UNUSABLE;
         goto done;
     }
     if (!json_decode && !r.placement) /* eligibility reads the whole Node: the general path */
@@ -398,10 +410,20 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
         goto done;
     int ran = replay_run(&r, t, trace_path, &bad_lines);
     t = NULL; /* consumed */
+    badlines_finish(&reports.bad);
+    badlines_finish(&reports.out_of_order);
+    if (ran == 0 && r.node_events == 0) {
+        badlines_nothing_valid(&reports.bad, r.events ? "no Node event" : bad_lines ? "no valid event" : "no event",
+                               "a trace is JSON lines {\"t\":seconds,\"type\":\"ADDED|MODIFIED|DELETED\",\"object\":"
+                               "{a Node}}; `propsim import google2011|kubectl-watch|kwok` converts a cluster's history, "
+                               "`propsim generate` makes one");
+        rc = BADLINES_EXIT_UNUSABLE;
+        goto done;
+    }
     if (ran != 0 || replay_end(&r, out, trace_path, bad_lines) != 0)
         goto done;
-    printf("replayed %lu events (%lu node events, %ld bad lines) over %.0f s: %lu decision points\n", r.events,
-           r.node_events, bad_lines, r.t_last - r.t_first, r.rows);
+    printf("replayed %lu events (%lu node events, %ld bad lines, %ld out of order) over %.0f s: %lu decision points\n",
+           r.events, r.node_events, bad_lines, r.out_of_order, r.t_last - r.t_first, r.rows);
     for (int i = 0; i < r.n_sets; i++) {
         printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,

@@ -76,6 +76,7 @@ struct replay {
     bool no_timeline;
     bool row_failed;
     unsigned long rows, events, node_events;
+    long out_of_order; /* events whose time went backwards (clamped) */
     double t_first, t_last, t_prev_row;
     bool started;
     int64_t min_nodes, max_nodes;

@@ -45,7 +45,10 @@ struct trace {
     size_t max_line; /* TRACE_MAX_LINE; smaller in tests */
     char *path;
     long line;
+    const char *cur; /* the line being read, for reports */
+    size_t cur_len;
     long bad;
+    long out_of_order;
     double last_t;
     struct watch_event ev;
     bool have_ev;
@@ -61,6 +64,7 @@ struct trace {
 
 long trace_line(const struct trace *t) { return t->line; }
 long trace_bad_lines(const struct trace *t) { return t->bad; }
+long trace_out_of_order(const struct trace *t) { return t->out_of_order; }
 long trace_fast_lines(const struct trace *t) { return t->fast_lines; }
 
 void trace_decode_nodes(struct trace *t, const struct node_count_opts *opts)
@@ -209,7 +213,8 @@ static void bad(struct trace *t, const char *msg)
 {
     t->bad++;
     if (t->report)
-        t->report(t->ctx, t->path, t->line, msg);
+        t->report(t->ctx, &(struct trace_report){.path = t->path, .line = t->line, .kind = TRACE_BAD_LINE,
+                                                 .text = t->cur, .len = t->cur_len, .message = msg});
 }
 
 /* Timestamps never go backwards: an earlier one is reported and clamped (the event is kept). */
@@ -218,8 +223,10 @@ static double monotonic_t(struct trace *t, double ev_t)
     if (ev_t < t->last_t) {
         char msg[160];
         snprintf(msg, sizeof msg, "time goes backwards (%.15g after %.15g); using %.15g", ev_t, t->last_t, t->last_t);
-        bad(t, msg);
-        t->bad--; /* kept, not skipped */
+        t->out_of_order++;
+        if (t->report)
+            t->report(t->ctx, &(struct trace_report){.path = t->path, .line = t->line, .kind = TRACE_OUT_OF_ORDER,
+                                                     .message = msg});
         ev_t = t->last_t;
     }
     t->last_t = ev_t;
@@ -336,6 +343,8 @@ int trace_next(struct trace *t, struct trace_event *out, char *err, size_t errle
         if (st == LINE_NONE)
             return 0;
         t->line++;
+        t->cur = st == LINE_TOO_LONG ? NULL : line;
+        t->cur_len = len;
         if (st == LINE_TOO_LONG) {
             char msg[80];
             snprintf(msg, sizeof msg, "line longer than %zu MiB, skipped", t->max_line >> 20);

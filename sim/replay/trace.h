@@ -27,7 +27,19 @@
 
 struct trace;
 
-typedef void (*trace_report_fn)(void *ctx, const char *path, long line, const char *message);
+/* What the reader reports: a bad line (skipped, or a truncated last line ignored; `text` is the
+ * line, not NUL-terminated, NULL for an over-long one), or an event whose time went backwards
+ * (kept, at the previous time). */
+enum trace_report_kind { TRACE_BAD_LINE, TRACE_OUT_OF_ORDER };
+struct trace_report {
+    const char *path;
+    long line;
+    enum trace_report_kind kind;
+    const char *text;
+    size_t len;
+    const char *message;
+};
+typedef void (*trace_report_fn)(void *ctx, const struct trace_report *report);
 
 /* One event: either a decoded JSON event (`ev`) or, on the fast path, a Node record (`node`). */
 struct trace_event {
@@ -53,6 +65,8 @@ int trace_next(struct trace *t, struct trace_event *ev, char *err, size_t errlen
 void trace_close(struct trace *t);
 long trace_line(const struct trace *t);
 long trace_bad_lines(const struct trace *t);
+/* Events whose time went backwards (clamped, kept). */
+long trace_out_of_order(const struct trace *t);
 /* Lines the fast path decoded (for tests and benchmarks). */
 long trace_fast_lines(const struct trace *t);
 

@@ -133,8 +133,36 @@ for bad in "--poll-period nan" "--from x" "--to 1e999" "--from 10 --to 5" "--qps
   out=$("$PROPSIM" replay "$work/grow.jsonl" --params "$COREDNS" --out "$work/x" $bad 2>&1); rc=$?
   [ $rc = 2 ] && grep -q -- "--$(cut -d' ' -f1 <<<"${bad#--}")" <<<"$out" || fail "flag $bad: rc=$rc $out"
 done
+# wrong input fails loudly: the first five bad lines quoted with their numbers, the rest counted,
+# exit 2 with a hint at the right command when nothing valid was read, no empty trace left behind
+seq 1 2000 | awk '{ printf "%d;node-%d;Ready;16\n", $1 * 1000, $1 }' >"$work/other.csv"
+out=$("$PROPSIM" import google2011 "$work/other.csv" --cores-per-unit 8 -o "$work/other.jsonl" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$(grep -c 'other.csv:[0-9]*: not a machine_events row' <<<"$out")" = 5 ] &&
+  grep -q 'other.csv:1: not a machine_events row (time,machine ID,event type 0-2,platform,CPUs,memory), skipped: "1000;node-1;Ready;16"' <<<"$out" &&
+  grep -q 'other.csv: 1995 more were not shown (2000 in all' <<<"$out" &&
+  grep -q 'nothing valid in .*other.csv (no row is a Google 2011 machine_events row); .*propsim import kubectl-watch' <<<"$out" &&
+  [ "$(wc -l <<<"$out")" -lt 10 ] && [ ! -e "$work/other.jsonl" ] || fail "google2011 on another layout: rc=$rc $out"
+out=$("$PROPSIM" import kubectl-watch "$work/other.csv" -o "$work/other.jsonl" 2>&1); rc=$?
+[ $rc = 2 ] && grep -q 'nothing valid in .*other.csv (no ADDED, MODIFIED or DELETED watch event); .*propsim import google2011' <<<"$out" &&
+  [ ! -e "$work/other.jsonl" ] || fail "kubectl-watch on a CSV: rc=$rc $out"
+printf 'kind: ConfigMap\nmetadata: {name: x}\n' >"$work/notnodes.yaml"
+out=$("$PROPSIM" import kwok "$work/notnodes.yaml" -o "$work/other.jsonl" 2>&1); rc=$?
+[ $rc = 2 ] && grep -q 'nothing valid in .*notnodes.yaml (no Node and no ResourcePatch of nodes)' <<<"$out" ||
+  fail "kwok without nodes: rc=$rc $out"
+: >"$work/empty.jsonl"
+out=$("$PROPSIM" replay "$work/empty.jsonl" --params "$COREDNS" --out "$work/empty" 2>&1); rc=$?
+[ $rc = 2 ] && grep -q 'nothing valid in .*empty.jsonl (no event); a trace is JSON lines' <<<"$out" &&
+  ! grep -q 'replicas 0..0' <<<"$out" || fail "replay of an empty trace: rc=$rc $out"
+out=$("$PROPSIM" replay "$work/other.csv" --params "$COREDNS" --out "$work/empty" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$(grep -c 'other.csv:[0-9]*: .*, skipped: "[0-9]*;node-[0-9]*;Ready;16"$' <<<"$out")" = 5 ] &&
+  grep -q 'nothing valid in .*other.csv (no valid event)' <<<"$out" || fail "replay of a CSV: rc=$rc $out"
+# out-of-order lines are kept at the previous time, and counted in the report and the summary
+{ head -6 "$work/grow.jsonl"; sed -n 5p "$work/grow.jsonl"; } >"$work/ooo.jsonl"
+out=$("$PROPSIM" replay "$work/ooo.jsonl" --params "$COREDNS" --out "$work/ooo" 2>&1); rc=$?
+[ $rc = 0 ] && grep -q ', 0 bad lines, 1 out of order)' <<<"$out" && grep -q '"outOfOrderLines":[[:space:]]*1' "$work/ooo/summary.json" ||
+  fail "out-of-order lines counted: rc=$rc $out $(grep -i order "$work/ooo/summary.json")"
 # errors
-"$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 1 ] || fail "missing trace -> exit 1"
+"$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "missing trace -> exit 2"
 "$PROPSIM" replay "$work/grow.jsonl" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "no params -> exit 2"
 out=$("$PROPSIM" replay "$work/grow.jsonl" --params '{"linear":{"min":-1}}' --out "$work/x" 2>&1); [ $? = 2 ] &&
   grep -q 'invalid negative value for min: -1' <<<"$out" || fail "bad params -> CPA's message, exit 2"
@@ -188,6 +216,11 @@ grep -q 'kwbad.json:4: unknown event type "RENAMED"' <<<"$out" && grep -q 'impor
 for i in $(seq 1 300); do cat "$work/kwpretty.json"; echo "junk $i"; done >"$work/kwbig.json"
 out=$("$PROPSIM" import kubectl-watch "$work/kwbig.json" -o "$work/kwbig.jsonl" 2>&1)
 grep -q 'imported 2100 events' <<<"$out" && grep -q '600 bad entries skipped' <<<"$out" || fail "kubectl-watch big: $(tail -1 <<<"$out")"
+# the first five bad lines are quoted with their numbers, the rest counted in one line
+[ "$(grep -c 'kwbig.json:[0-9]*: not an event or a timestamp, line skipped: "\(junk [0-9]*\|garbage line\)"$' <<<"$out")" = 5 ] &&
+  grep -q 'kwbig.json: 595 more were not shown (600 in all; PROPSIM_BAD_LINES_SHOWN=all shows every one)' <<<"$out" ||
+  fail "kubectl-watch big: first five bad lines quoted, the rest counted: $(head -8 <<<"$out")"
+out=$(PROPSIM_BAD_LINES_SHOWN=all "$PROPSIM" import kubectl-watch "$work/kwbig.json" -o "$work/kwbig.jsonl" 2>&1)
 [ "$(grep -o 'kwbig.json:[0-9]*' <<<"$out" | cut -d: -f2 | tr '\n' ' ')" = "$(grep -n -e '^junk' -e '^garbage line' "$work/kwbig.json" | cut -d: -f1 | tr '\n' ' ')" ] ||
   fail "kubectl-watch big: junk line numbers across chunks"
 gzip -c "$work/kwbig.json" >"$work/kwbig.json.gz"
@@ -293,7 +326,7 @@ sed -n 2p "$work/kwd.jsonl" | grep -q '"conditions":\[{"type":"Ready","status":"
   fail "kwok \$patch delete / \$retainKeys: $(sed -n 2p "$work/kwd.jsonl")"
 sed -n 4p "$work/kwd.jsonl" | grep -q '"addresses":\[{"type":"Hostname","address":"b"}\]},"spec":{"unschedulable":true}}' ||
   fail "kwok \$patch replace: $(sed -n 4p "$work/kwd.jsonl")"
-out=$("$PROPSIM" import kwok /nonexistent -o "$work/x.jsonl" 2>&1); [ $? = 1 ] || fail "kwok: missing file -> 1: $out"
+out=$("$PROPSIM" import kwok /nonexistent -o "$work/x.jsonl" 2>&1); [ $? = 2 ] || fail "kwok: missing file -> 2: $out"
 # streamed: from stdin the same trace; a recording cut mid-document keeps the events before the cut
 "$PROPSIM" import kwok - -o "$work/kwok-stdin.jsonl" <"$work/kwok.yaml" >/dev/null 2>&1
 cmp -s "$work/kwok.jsonl" "$work/kwok-stdin.jsonl" || fail "kwok import from stdin differs from the file"

@@ -56,12 +56,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void report_line(void *ctx, const char *path, long line, const char *message)
+static void report_line(void *ctx, const struct trace_report *report)
 {
     (void)ctx;
-    (void)path;
-    (void)line;
-    (void)message;
+    (void)report;
 }
 
 /* The engine as replay_command drives it with the same flags (--guard, --poll-period 60, no chart),

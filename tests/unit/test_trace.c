@@ -47,12 +47,13 @@ struct seen {
     int bad_reports;
 };
 
-static void report(void *ctx, const char *path, long line, const char *message)
+static void report(void *ctx, const struct trace_report *r)
 {
-    (void)path;
     struct seen *s = ctx;
-    s->bad_reports++;
-    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, "bad %ld: %s\n", line, message);
+    s->bad_reports += r->kind == TRACE_BAD_LINE;
+    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, "%s %ld: %s [%.*s]\n",
+                               r->kind == TRACE_BAD_LINE ? "bad" : "order", r->line, r->message,
+                               r->text ? (int)(r->len > 30 ? 30 : r->len) : 0, r->text ? r->text : "");
 }
 
 /* Read a whole trace into a transcript: one line per event (time, type, name, which path). */
@@ -69,8 +70,9 @@ static void transcript(struct trace *t, struct seen *s)
                                    trace_line(t), ev.t, (int)ev.type, ev.node ? "fast" : "json", name);
     }
     assert_int_equal(got, 0);
-    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, "end at line %ld, %ld bad, %ld fast\n",
-                               trace_line(t), trace_bad_lines(t), trace_fast_lines(t));
+    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len,
+                               "end at line %ld, %ld bad, %ld out of order, %ld fast\n", trace_line(t),
+                               trace_bad_lines(t), trace_out_of_order(t), trace_fast_lines(t));
     trace_close(t);
 }
 
@@ -100,14 +102,14 @@ static void test_same_events_every_way(void **state)
     assert_non_null(strstr(ref.text, "line 1 t=0.000000 type=0 fast a\n"));
     assert_non_null(strstr(ref.text, "line 3 t=1.500000 type=0 fast b\n")); /* CRLF */
     assert_non_null(strstr(ref.text, "line 4 t=2.000000 type=1 json (json)\n"));
-    assert_non_null(strstr(ref.text, "bad 5: not valid JSON"));
+    assert_non_null(strstr(ref.text, "bad 5: not valid JSON (near byte 1), skipped [not json at all]\n"));
     assert_non_null(strstr(ref.text, "bad 6: event without \"t\""));
-    assert_non_null(strstr(ref.text, "bad 7: time goes backwards (1 after 2); using 2\n"));
+    assert_non_null(strstr(ref.text, "order 7: time goes backwards (1 after 2); using 2 []\n"));
     assert_non_null(strstr(ref.text, "line 7 t=2.000000 type=2 json (json)\n")); /* clamped, kept */
     assert_non_null(strstr(ref.text, "line 9 t=3.000000 type=0 json (json)\n"));
     assert_non_null(strstr(ref.text, "line 10 t=4.000000 type=0 fast d\n"));
-    assert_non_null(strstr(ref.text, "bad 11: truncated last line"));
-    assert_non_null(strstr(ref.text, "end at line 11, 3 bad, 3 fast\n"));
+    assert_non_null(strstr(ref.text, "bad 11: truncated last line (the recording stopped mid-line), ignored [{\"t\":5,\"type\":\"ADDED\",\"object\"]\n"));
+    assert_non_null(strstr(ref.text, "end at line 11, 3 bad, 1 out of order, 3 fast\n"));
 
     char path[] = "/tmp/test-trace-XXXXXX";
     int fd = mkstemp(path);
@@ -158,12 +160,12 @@ static void test_over_long_line_skipped(void **state)
                 assert_int_equal(trace_set_window(t, chunk, 256), 0);
                 transcript(t, &s);
                 assert_non_null(strstr(s.text, "line 1 t=1.000000 type=0 fast a\n"));
-                assert_non_null(strstr(s.text, "bad 2: line longer than 256 bytes, skipped\n"));
+                assert_non_null(strstr(s.text, "bad 2: line longer than 256 bytes, skipped []\n"));
                 assert_int_equal(s.bad_reports, 1);
                 if (k == 0)
-                    assert_non_null(strstr(s.text, "line 3 t=9.000000 type=0 fast z\nend at line 3, 1 bad, 2 fast\n"));
+                    assert_non_null(strstr(s.text, "line 3 t=9.000000 type=0 fast z\nend at line 3, 1 bad, 0 out of order, 2 fast\n"));
                 else
-                    assert_non_null(strstr(s.text, "end at line 2, 1 bad, 1 fast\n"));
+                    assert_non_null(strstr(s.text, "end at line 2, 1 bad, 0 out of order, 1 fast\n"));
             }
         }
     }
