@@ -239,8 +239,12 @@ void controller_free(struct controller *c)
     params_release(&c->params);
     kube_endpoint_release(&c->ep);
     buf_release(&c->record_pending);
-    if (c->record)
+    if (c->record) {
+        /* the observation ended here, not at the last event: a replay covers the whole window */
+        ev_now_update(c->loop);
+        fprintf(c->record, "{\"t\":%.3f,\"type\":\"END\"}\n", ev_now(c->loop) - c->record_t0);
         fclose(c->record);
+    }
     webhookca_stop(c);
     removals_free(c);
     pthread_mutex_destroy(&c->mu);

@@ -389,6 +389,11 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
     cJSON_AddNumberToObject(o, "nodeEvents", (double)r->node_events);
     cJSON_AddNumberToObject(o, "badLines", (double)bad_lines);
     cJSON_AddNumberToObject(o, "outOfOrderLines", (double)r->out_of_order); /* kept at the previous time */
+    if (r->has_end) { /* where the observation ended, and who said so */
+        cJSON_AddNumberToObject(o, "windowEnd", r->end_t);
+        cJSON_AddStringToObject(o, "windowEndFrom", r->end_from_marker ? "END marker" : "--until");
+        cJSON_AddNumberToObject(o, "eventsAfterWindowEnd", (double)r->after_end);
+    }
     cJSON_AddNumberToObject(o, "decisionPoints", (double)r->rows);
     cJSON_AddNumberToObject(o, "start", r->t_first);
     cJSON_AddNumberToObject(o, "end", r->t_last);
@@ -530,6 +535,18 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
         arena.used = 0;
         if ((got = trace_next(t, &ev, err, sizeof err)) != 1)
             break;
+        if (ev.end) { /* the observation went on to here: the lines after it are only reported */
+            if (!r->has_end || ev.t < r->end_t) {
+                r->end_t = ev.t;
+                r->end_from_marker = true;
+            }
+            r->has_end = true;
+            continue;
+        }
+        if (r->has_end && ev.t > r->end_t) { /* --until: the window is over */
+            r->after_end++;
+            continue;
+        }
         r->events++;
         if (first) {
             next_poll = ev.t + r->poll;
@@ -567,6 +584,26 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
     }
     if (pending)
         decide(r, pending_t);
+    if (r->has_end && !first && r->end_t > pending_t) {
+        /* the window goes on past the last event: the polls until its end, and its end as the
+         * last decision point, so that time-weighted figures cover the whole window */
+        double gap_polls = (r->end_t - next_poll) / r->poll;
+        if (next_poll < r->end_t && (gap_polls > r->max_polls_per_gap || gap_polls > r->polls_left ||
+                                     next_poll + r->poll == next_poll)) {
+            fprintf(stderr,
+                    "propsim replay: %s: the window ends at %.15g s, %.3g poll periods of %g s after the last event at "
+                    "%.15g s; is it in another unit (it must be seconds since the start)? Fix the END marker or "
+                    "--until, or give a larger --poll-period\n",
+                    trace_path, r->end_t, gap_polls, r->poll, pending_t);
+            goto done;
+        }
+        while (next_poll < r->end_t) {
+            decide(r, next_poll);
+            next_poll += r->poll;
+            r->polls_left--;
+        }
+        decide(r, r->end_t);
+    }
     rc = 0;
 done:
     *bad_lines = trace_bad_lines(t);

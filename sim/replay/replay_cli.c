@@ -77,7 +77,7 @@ static int load_workload(struct replay *r, const char *path)
 static void usage(FILE *out)
 {
     fputs("usage: propsim replay TRACE (--params JSON | --config FILE)... --out DIR\n"
-          "                      [--poll-period S] [--from T] [--to T] [--initial-replicas N]\n"
+          "                      [--poll-period S] [--from T] [--to T] [--until T] [--initial-replicas N]\n"
           "                      [--qps-per-replica Q --qps-per-node Q] [--nodelabels SEL] [counting options]\n"
           "\n"
           "Replays a trace (JSON lines, .gz read directly) through the decision core with a virtual clock:\n"
@@ -86,6 +86,9 @@ static void usage(FILE *out)
           "  --config FILE        a params ConfigMap (YAML/JSON); repeatable\n"
           "  --out DIR            writes timeline.csv, timeline.jsonl, summary.json, chart.svg\n"
           "  --from T, --to T     only record decisions in this window (seconds of the trace)\n"
+          "  --until T            the history was observed until T (seconds): decisions go on to T, so that\n"
+          "                       the summary covers the whole window; later events are skipped. A trace can\n"
+          "                       say it itself with a last line {\"t\":T,\"type\":\"END\"}\n"
           "  --initial-replicas N the target's replicas before the trace (default 1)\n"
           "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
           "  --no-chart           skip chart.svg\n"
@@ -200,11 +203,12 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
            O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
-           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_HELP };
+           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_UNTIL, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
         {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
         {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
+        {"until", required_argument, NULL, O_UNTIL},
         {"initial-replicas", required_argument, NULL, O_INITIAL}, {"qps-per-replica", required_argument, NULL, O_QPS_R},
         {"qps-per-node", required_argument, NULL, O_QPS_N}, {"nodelabels", required_argument, NULL, O_NODELABELS},
         {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
@@ -267,6 +271,11 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
             if (!number_flag("from", optarg, true, "seconds of the trace", &r.from))
                 goto done;
             r.has_from = true;
+            break;
+        case O_UNTIL:
+            if (!number_flag("until", optarg, true, "seconds of the trace", &r.end_t))
+                goto done;
+            r.has_end = true;
             break;
         case O_TO:
             if (!number_flag("to", optarg, true, "seconds of the trace", &r.to))
@@ -424,6 +433,11 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
         goto done;
     printf("replayed %lu events (%lu node events, %ld bad lines, %ld out of order) over %.0f s: %lu decision points\n",
            r.events, r.node_events, bad_lines, r.out_of_order, r.t_last - r.t_first, r.rows);
+    if (r.has_end)
+        printf("observed until t=%.15g s (%s)%s", r.end_t, r.end_from_marker ? "the trace's END marker" : "--until",
+               r.after_end ? "" : "\n");
+    if (r.has_end && r.after_end)
+        printf("; %lu later events skipped\n", r.after_end);
     for (int i = 0; i < r.n_sets; i++) {
         printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,

@@ -77,6 +77,11 @@ struct replay {
     bool row_failed;
     unsigned long rows, events, node_events;
     long out_of_order; /* events whose time went backwards (clamped) */
+    /* the end of the observation window (--until T, or the trace's END marker, the earlier of the
+     * two): decisions go on until it; events after it are counted and skipped */
+    bool has_end, end_from_marker;
+    double end_t;
+    unsigned long after_end;
     double t_first, t_last, t_prev_row;
     bool started;
     int64_t min_nodes, max_nodes;

@@ -1,11 +1,14 @@
+#define _GNU_SOURCE /* memmem */
 #include "trace.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <zlib.h>
 
 #include "nodeline.h"
@@ -49,6 +52,7 @@ struct trace {
     size_t cur_len;
     long bad;
     long out_of_order;
+    long ended_at; /* the END marker's line; 0 before it */
     double last_t;
     struct watch_event ev;
     bool have_ev;
@@ -328,6 +332,23 @@ static enum line_status next_line(struct trace *t, const char **line, size_t *le
     }
 }
 
+/* {"t":T,"type":"END"} (other members ignored): 1 with *at set, else 0. Only lines that
+ * contain "END" in quotes are parsed for it. */
+static int end_marker(const char *line, size_t len, double *at)
+{
+    if (!memmem(line, len, "\"END\"", 5))
+        return 0;
+    cJSON *root = cJSON_ParseWithLength(line, len);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "t");
+    int ok = cJSON_IsString(type) && strcmp(type->valuestring, "END") == 0 && cJSON_IsNumber(t) &&
+             isfinite(t->valuedouble);
+    if (ok)
+        *at = t->valuedouble;
+    cJSON_Delete(root);
+    return ok;
+}
+
 int trace_next(struct trace *t, struct trace_event *out, char *err, size_t errlen)
 {
     if (t->have_ev) {
@@ -358,9 +379,21 @@ int trace_next(struct trace *t, struct trace_event *out, char *err, size_t errle
             l--;
         if (l == 0)
             continue;
+        if (t->ended_at) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "after the END marker of line %ld, ignored", t->ended_at);
+            bad(t, msg);
+            continue;
+        }
         if (t->fast && nodeline_decode(line, l, t->opts, &t->nl) == 1) {
             t->fast_lines++;
             *out = (struct trace_event){.t = monotonic_t(t, t->nl.t), .type = t->nl.type, .node = &t->nl.node};
+            return 1;
+        }
+        double end_t;
+        if (end_marker(line, l, &end_t)) {
+            t->ended_at = t->line;
+            *out = (struct trace_event){.t = monotonic_t(t, end_t), .end = true};
             return 1;
         }
         char perr[256];

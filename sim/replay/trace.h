@@ -11,6 +11,10 @@
  * decoded straight into node records by policies/nodeline, without a JSON tree; every other line
  * still goes through watch_event_parse. nodeline guarantees both ways give the same result.
  *
+ * The end of the observation window is data: a line {"t":T,"type":"END"} says the history was
+ * watched until T (a history's last event is usually earlier). trace_next returns it as an event
+ * with `end` set; lines after it are reported as bad and skipped.
+ *
  * Ownership: trace_open()/trace_close(). Each event returned by trace_next() is valid until the
  * next call (the reader releases it).
  */
@@ -44,6 +48,7 @@ typedef void (*trace_report_fn)(void *ctx, const struct trace_report *report);
 /* One event: either a decoded JSON event (`ev`) or, on the fast path, a Node record (`node`). */
 struct trace_event {
     double t;                     /* seconds since the start, never decreasing */
+    bool end;                     /* the END marker: the observation ended at t (no ev, no node) */
     enum watch_event_type type;
     const struct watch_event *ev; /* NULL when `node` is set */
     const struct node_obs *node;  /* a Node from the fast path (DELETED: only the name is set) */

@@ -312,6 +312,10 @@ void *serve_trace_thread(void *arg)
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(ev, "t");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
         const cJSON *obj = cJSON_GetObjectItemCaseSensitive(ev, "object");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "END") == 0) {
+            cJSON_Delete(ev); /* the recording's end: nothing after it is played */
+            break;
+        }
         if (!ev || !cJSON_IsNumber(t) || !(t->valuedouble >= 0) || !isfinite(t->valuedouble) || !cJSON_IsString(type) ||
             !cJSON_IsObject(obj)) {
             if (len > 1 || (len == 1 && line[0] != '\n')) {

@@ -377,6 +377,8 @@ sleep 1
 kill -TERM $PS_PID
 wait $PS_PID
 [ "$(grep -c '"type":"ADDED"' "$work/rec.jsonl")" -ge 30 ] || fail "record: ADDED events ($(grep -c ADDED "$work/rec.jsonl"))"
+# a clean stop ends the recording with its END marker: the observation went on to there
+tail -1 "$work/rec.jsonl" | grep -Eq '^\{"t":[0-9]+\.[0-9]{3},"type":"END"\}$' || fail "record: END marker: $(tail -1 "$work/rec.jsonl")"
 grep -q '"type":"DELETED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"n7"}}' "$work/rec.jsonl" ||
   grep -q '"type":"DELETED".*"name":"n7"' "$work/rec.jsonl" || fail "record: deletions seen through a relist"
 live=$(curl -s "$URL/api/v1/nodes" | grep -o '"name":"n[0-9]*"' | sort | tr '\n' ' ')

@@ -161,6 +161,28 @@ out=$("$PROPSIM" replay "$work/other.csv" --params "$COREDNS" --out "$work/empty
 out=$("$PROPSIM" replay "$work/ooo.jsonl" --params "$COREDNS" --out "$work/ooo" 2>&1); rc=$?
 [ $rc = 0 ] && grep -q ', 0 bad lines, 1 out of order)' <<<"$out" && grep -q '"outOfOrderLines":[[:space:]]*1' "$work/ooo/summary.json" ||
   fail "out-of-order lines counted: rc=$rc $out $(grep -i order "$work/ooo/summary.json")"
+# the end of the observation window is data: an END marker (or --until) carries the decisions, and
+# the time-weighted mean, to the window's end; later events are skipped and said. One replica per
+# node: 2 replicas over [0,100), 4 after. Expected means computed here by hand.
+node() { printf '{"t":%s,"type":"ADDED","object":{"kind":"Node","metadata":{"name":"%s"},"status":{"allocatable":{"cpu":"4"},"conditions":[{"type":"Ready","status":"True"}]}}}\n' "$1" "$2"; }
+{ node 0 a; node 0 b; node 100 c; node 100 d; } >"$work/win.jsonl"
+{ cat "$work/win.jsonl"; echo '{"t":1000,"type":"END"}'; node 2000 e; } >"$work/win-end.jsonl"
+ONE='{"linear":{"nodesPerReplica":1}}'
+mean() { sed -n 's/.*"meanReplicas":[[:space:]]*\([0-9.]*\).*/\1/p' "$1/summary.json"; }
+"$PROPSIM" replay "$work/win.jsonl" --params "$ONE" --out "$work/w0" >/dev/null 2>&1
+out=$("$PROPSIM" replay "$work/win-end.jsonl" --params "$ONE" --out "$work/w1" 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(mean "$work/w0")" = 2 ] && [ "$(mean "$work/w1")" = 3.8 ] &&
+  grep -q 'observed until t=1000 s (the trace.s END marker)' <<<"$out" &&
+  grep -q 'win-end.jsonl:6: after the END marker of line 5, ignored' <<<"$out" &&
+  grep -q '"windowEnd":[[:space:]]*1000' "$work/w1/summary.json" && grep -q '"end":[[:space:]]*1000' "$work/w1/summary.json" &&
+  tail -1 "$work/w1/timeline.csv" | grep -q '^1000[,.]' || fail "END marker: rc=$rc mean $(mean "$work/w0") / $(mean "$work/w1"): $out"
+out=$("$PROPSIM" replay "$work/win.jsonl" --params "$ONE" --out "$work/w2" --until 500 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(mean "$work/w2")" = 3.6 ] && grep -q 'observed until t=500 s (--until)' <<<"$out" || fail "--until 500: rc=$rc mean $(mean "$work/w2"): $out"
+out=$("$PROPSIM" replay "$work/win-end.jsonl" --params "$ONE" --out "$work/w3" --until 50 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(mean "$work/w3")" = 2 ] && grep -q 'observed until t=50 s (--until); 2 later events skipped' <<<"$out" &&
+  grep -q '"eventsAfterWindowEnd":[[:space:]]*2' "$work/w3/summary.json" || fail "--until 50: rc=$rc mean $(mean "$work/w3"): $out"
+out=$("$PROPSIM" replay "$work/win.jsonl" --params "$ONE" --out "$work/w4" --until 1e300 2>&1); rc=$?
+[ $rc = 1 ] && grep -q 'the window ends at 1e+300 s' <<<"$out" || fail "--until 1e300: rc=$rc $out"
 # errors
 "$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "missing trace -> exit 2"
 "$PROPSIM" replay "$work/grow.jsonl" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "no params -> exit 2"

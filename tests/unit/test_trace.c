@@ -207,12 +207,45 @@ static void test_truncated_gzip_is_an_error(void **state)
     unlink(path);
 }
 
+/* {"t":T,"type":"END"} ends the observation: returned as an event with `end`, the lines after it
+ * reported and skipped; a line that only mentions "END" elsewhere is an ordinary line. */
+static void test_end_marker(void **state)
+{
+    (void)state;
+    static const char data[] =
+        NODE_LINE("1.000000", "ADDED", "a") "\n"
+        "{\"t\":2,\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"END\"}}}\n"
+        "{\"type\":\"END\",\"t\":3600}\n"
+        NODE_LINE("4000.000000", "ADDED", "b") "\n"
+        "\n";
+    char err[256];
+    struct seen s = {0};
+    struct trace *t = trace_open_memory("mem", data, sizeof data - 1, report, &s, err, sizeof err);
+    assert_non_null(t);
+    struct trace_event ev;
+    assert_int_equal(trace_next(t, &ev, err, sizeof err), 1);
+    assert_false(ev.end);
+    assert_int_equal(trace_next(t, &ev, err, sizeof err), 1);
+    assert_false(ev.end);
+    assert_non_null(ev.ev);
+    assert_int_equal(trace_next(t, &ev, err, sizeof err), 1);
+    assert_true(ev.end);
+    assert_true(ev.t == 3600);
+    assert_null(ev.ev);
+    assert_null(ev.node);
+    assert_int_equal(trace_next(t, &ev, err, sizeof err), 0);
+    assert_int_equal(trace_bad_lines(t), 1);
+    assert_non_null(strstr(s.text, "bad 4: after the END marker of line 3, ignored"));
+    trace_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_events_every_way),
         cmocka_unit_test(test_over_long_line_skipped),
         cmocka_unit_test(test_truncated_gzip_is_an_error),
+        cmocka_unit_test(test_end_marker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
