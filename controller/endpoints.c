@@ -216,6 +216,7 @@ char *controller_metrics(struct controller *c)
     removals_metrics(c, &b);
     buf_printf(&b, "# HELP propscaler_api_received_bytes_total Bytes received from the API server.\n# TYPE propscaler_api_received_bytes_total counter\npropscaler_api_received_bytes_total %lu\n", ks->bytes_received);
     buf_printf(&b, "# HELP propscaler_exec_plugin_runs_total Tokens got from the kubeconfig's exec credential plugin.\n# TYPE propscaler_exec_plugin_runs_total counter\npropscaler_exec_plugin_runs_total %lu\n", ks->exec_runs);
+    buf_printf(&b, "# HELP propscaler_api_handles_reused_total API requests made on a finished request's libcurl handle (reset, not rebuilt).\n# TYPE propscaler_api_handles_reused_total counter\npropscaler_api_handles_reused_total %lu\n", ks->handles_reused);
     process_metrics(&b);
     buf_printf(&b, "# HELP propscaler_build_info The running build.\n# TYPE propscaler_build_info gauge\npropscaler_build_info{version=\"%s\"} 1\n", PROPSCALER_VERSION);
     return buf_take(&b);

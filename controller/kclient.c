@@ -12,6 +12,8 @@
 #include "buf.h"
 #include "log.h"
 
+#define KCLIENT_IDLE_HANDLES 8
+
 struct kclient {
     struct ev_loop *loop;
     CURLM *multi;
@@ -36,6 +38,10 @@ struct kclient {
     struct kreq *deferred[256];
     int n_deferred;
     ev_timer add_later;
+    /* finished transfers' easy handles, reset and kept for the next requests: a request then costs
+     * no handle setup (the connections themselves are pooled by the multi handle either way) */
+    CURL *idle[KCLIENT_IDLE_HANDLES];
+    int n_idle;
 };
 
 struct ksock {
@@ -285,8 +291,14 @@ static void unlink_req(struct kreq *r)
 
 static void free_req(struct kreq *r)
 {
-    curl_multi_remove_handle(r->c->multi, r->easy);
-    curl_easy_cleanup(r->easy);
+    struct kclient *c = r->c;
+    curl_multi_remove_handle(c->multi, r->easy);
+    if (c->n_idle < KCLIENT_IDLE_HANDLES) {
+        curl_easy_reset(r->easy); /* every option back to its default: nothing of this request stays */
+        c->idle[c->n_idle++] = r->easy;
+    } else {
+        curl_easy_cleanup(r->easy);
+    }
     curl_slist_free_all(r->headers);
     free(r->body);
     buf_release(&r->resp);
@@ -525,6 +537,8 @@ void kclient_free(struct kclient *c)
         unlink_req(r);
         free_req(r);
     }
+    while (c->n_idle)
+        curl_easy_cleanup(c->idle[--c->n_idle]);
     curl_multi_cleanup(c->multi); /* may still call socket_cb(REMOVE) */
     ev_timer_stop(c->loop, &c->timer);
     ev_timer_stop(c->loop, &c->add_later);
@@ -561,7 +575,12 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     r->ctx = ctx;
     r->started = ev_now(c->loop);
     buf_init(&r->resp, o->stream ? KCLIENT_MAX_ERROR_BODY : c->max_body);
-    r->easy = curl_easy_init();
+    if (c->n_idle) {
+        r->easy = c->idle[--c->n_idle];
+        c->stats.handles_reused++;
+    } else {
+        r->easy = curl_easy_init();
+    }
     if (!r->easy) {
         free(r);
         return NULL;

@@ -84,6 +84,7 @@ struct kclient_stats {
     unsigned long status_2xx, status_4xx, status_5xx;
     unsigned long bytes_received;
     unsigned long exec_runs; /* tokens got from the exec credential plugin */
+    unsigned long handles_reused; /* requests that took a finished request's reset easy handle */
     struct kclient_count counts[KCLIENT_COUNT_ROWS];
     int n_counts;            /* rows in use: stored (release) after the row is filled */
     struct promhist latency[KV_N]; /* completed non-watch requests, by verb */

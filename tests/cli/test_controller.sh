@@ -132,6 +132,9 @@ grep -q '^propscaler_api_requests_total{verb="get",resource="deployments/scale",
   grep -q '^propscaler_leader{lease=""} 1$' <<<"$m" &&
   grep -q '^propscaler_target_scale_writes_total{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" ||
   fail "conventional metrics: $m"
+# finished requests' libcurl handles are reset and reused, not rebuilt: the requests after the first
+# few came on kept handles
+grep -q '^propscaler_api_handles_reused_total [1-9]' <<<"$m" || fail "handles reused: $(grep handles <<<"$m")"
 if command -v promtool >/dev/null; then
   out=$(promtool check metrics <<<"$m" 2>&1) || fail "promtool check metrics: $out"
   [ -z "$out" ] || fail "promtool check metrics finds: $out"
