@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "buf.h"
 
 void badlines_init(struct badlines *b, const char *prog, const char *path, bool quiet)
@@ -57,4 +59,23 @@ void badlines_nothing_valid(const struct badlines *b, const char *what, const ch
     if (!b->quiet)
         fprintf(stderr, "%s: nothing valid in %s (%s)%s%s\n", b->prog, b->path, what, hint && *hint ? "; " : "",
                 hint ? hint : "");
+}
+
+int badlines_gets(struct badlines *b, gzFile f, char *line, size_t size, long *lineno)
+{
+    while (gzgets(f, line, (int)size)) {
+        ++*lineno;
+        size_t len = strlen(line);
+        if (len && line[len - 1] != '\n' && !gzeof(f)) {
+            badlines_add(b, *lineno, line, len, "line longer than %zu bytes, skipped", size - 2);
+            int c;
+            while ((c = gzgetc(f)) != -1 && c != '\n')
+                ;
+            continue;
+        }
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0])
+            return 1;
+    }
+    return 0;
 }

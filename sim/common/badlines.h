@@ -40,4 +40,10 @@ void badlines_finish(const struct badlines *b);
 /* "nothing valid in PATH (what): hint" on stderr. */
 void badlines_nothing_valid(const struct badlines *b, const char *what, const char *hint);
 
+/* The next non-blank line of a text table (plain or gzip) into line[size], without its line
+ * ending; *lineno counts every line. A line longer than size - 2 bytes is a bad line (reported
+ * through b, skipped whole). 1: a line; 0: the end of the input (or a read error: gzerror says). */
+typedef struct gzFile_s *gzFile;
+int badlines_gets(struct badlines *b, gzFile f, char *line, size_t size, long *lineno);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "badlines.h"
 #include "buf.h"
+#include "import_machines.h"
 #include "tracewrite.h"
 
 static void usage(FILE *out)
@@ -38,6 +39,27 @@ static void usage(FILE *out)
           "or one object per line). Events are --interval seconds apart (default 1), unless a line starts with a\n"
           "timestamp column (epoch seconds, or RFC 3339 such as 2026-11-24T10:00:00Z) before its event: then\n"
           "t is that time minus the first one.\n"
+          "\n"
+          "google2011's layout cannot say NotReady: a machine is there (Ready) or not.\n"
+          "\n"
+          "       propsim import alibaba2017 server_event.csv -o TRACE [--softerror notready|cordon]\n"
+          "                      [--harderror notready|cordon] [--recover-after S]\n"
+          "       propsim import alibaba2018 machine_meta.csv -o TRACE [--event-map STATUS=ACTION,...]\n"
+          "       propsim import csv FILE -o TRACE --time-col N [--time-unit s|ms|us|ns] [--time-origin min|zero]\n"
+          "                      --machine-col N --event-col N --event-map 'VALUE=ACTION,...'\n"
+          "                      [--cpu-col N --cpu-unit cores|millicores|percent] [--separator C|tab]\n"
+          "                      [--name-prefix P] [--recover-after S]\n"
+          "ACTION: ADDED, DELETED, MODIFIED (cpu or labels), Ready, NotReady, cordon, uncordon, ignore. Rows need\n"
+          "not be in time order. A machine becomes Node <prefix><id> (default machine-), Ready when added. Times\n"
+          "at or below 0 (alibaba: before the trace) are the initial state; csv subtracts the earliest time\n"
+          "unless --time-origin zero. --recover-after S: a NotReady or cordon with no later row for its machine\n"
+          "within S seconds recovers then (histories that never record a recovery).\n"
+          "alibaba2017: cluster-trace-v2017 server_event (timestamp, machine id, add|softerror|harderror|remove,\n"
+          "detail, cpus, memory, disk); softerror and harderror are NotReady unless said cordon.\n"
+          "alibaba2018: cluster-trace-v2018 machine_meta (machine_id, time_stamp, failure_domain_1,\n"
+          "failure_domain_2, cpu_num, mem_size, status); USING and IDLE are Ready, other statuses are reported\n"
+          "until mapped; failure domains become the labels topology.kubernetes.io/zone and\n"
+          "propsim.io/failure-domain-2.\n"
           "\n"
           "kwok: a `kwokctl snapshot record` recording: Node objects (the state when recording started, t=0),\n"
           "then ResourcePatch documents (create/patch/delete, at durationNanosecond since the start), either\n"
@@ -85,19 +107,7 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
     badlines_init(&out_of_order, "propsim import", in, false);
     unsigned long by_type[3] = {0, 0, 0};
     long long last_us = 0;
-    while (gzgets(f, line, sizeof line)) {
-        lineno++;
-        size_t len = strlen(line);
-        if (len && line[len - 1] != '\n' && !gzeof(f)) {
-            badlines_add(&bad, lineno, line, len, "line longer than %zu bytes, skipped", sizeof line - 2);
-            int c;
-            while ((c = gzgetc(f)) != -1 && c != '\n')
-                ;
-            continue;
-        }
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0])
-            continue;
+    while (badlines_gets(&bad, f, line, sizeof line, &lineno)) {
         char row[4096];
         memcpy(row, line, strlen(line) + 1); /* split() cuts the line: kept whole to be quoted */
         char *fields[7];
@@ -416,21 +426,172 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
     return rc;
 }
 
+/* The machine-event flags over a format's preset; 0, or -1 (said). */
+static int machine_options(struct machine_import_opts *o, const char *soft, const char *hard, double recover,
+                           int time_col, int machine_col, int event_col, int cpu_col, const char *time_unit,
+                           const char *origin, const char *cpu_unit, const char *sep, const char *prefix,
+                           const char *const *maps, int n_maps)
+{
+    const char *errors[2] = {soft, hard}, *names[2] = {"softerror", "harderror"};
+    for (int i = 0; i < 2; i++) {
+        if (!errors[i])
+            continue;
+        if (strcmp(o->format, "alibaba2017") != 0) {
+            fprintf(stderr, "propsim import: --%s is for alibaba2017 (with csv, map the value: --event-map %s=cordon)\n",
+                    names[i], names[i]);
+            return -1;
+        }
+        char spec[64];
+        if (strcmp(errors[i], "notready") == 0 || strcmp(errors[i], "cordon") == 0) {
+            snprintf(spec, sizeof spec, "%s=%s", names[i], strcmp(errors[i], "notready") == 0 ? "NotReady" : "cordon");
+            machine_map_parse(o, spec, NULL, 0);
+        } else {
+            fprintf(stderr, "propsim import: --%s: expected notready or cordon, got \"%s\"\n", names[i], errors[i]);
+            return -1;
+        }
+    }
+    o->recover_after = recover;
+    if (time_col)
+        o->time_col = time_col;
+    if (machine_col)
+        o->machine_col = machine_col;
+    if (event_col)
+        o->event_col = event_col;
+    if (cpu_col > 0)
+        o->cpu_col = cpu_col;
+    if (time_unit) {
+        static const struct { const char *name; double scale; } units[] = {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}};
+        size_t i = 0;
+        while (i < sizeof units / sizeof *units && strcmp(units[i].name, time_unit) != 0)
+            i++;
+        if (i == sizeof units / sizeof *units) {
+            fprintf(stderr, "propsim import: --time-unit: expected s, ms, us or ns, got \"%s\"\n", time_unit);
+            return -1;
+        }
+        o->time_scale = units[i].scale;
+    }
+    if (origin) {
+        if (strcmp(origin, "min") != 0 && strcmp(origin, "zero") != 0) {
+            fprintf(stderr, "propsim import: --time-origin: expected min (t = time - the earliest) or zero (t = time), "
+                            "got \"%s\"\n", origin);
+            return -1;
+        }
+        o->origin_min = strcmp(origin, "min") == 0;
+    }
+    if (cpu_unit) {
+        if (!o->cpu_col) {
+            fprintf(stderr, "propsim import: --cpu-unit needs --cpu-col\n");
+            return -1;
+        }
+        if (strcmp(cpu_unit, "cores") == 0)
+            o->cpu_scale = 1;
+        else if (strcmp(cpu_unit, "millicores") == 0)
+            o->cpu_scale = 1e-3;
+        else if (strcmp(cpu_unit, "percent") == 0)
+            o->cpu_scale = 1e-2;
+        else {
+            fprintf(stderr, "propsim import: --cpu-unit: expected cores, millicores or percent (100 = one core), got "
+                            "\"%s\"\n", cpu_unit);
+            return -1;
+        }
+    }
+    if (sep) {
+        if (strcmp(sep, "tab") == 0 || strcmp(sep, "\t") == 0)
+            o->sep = '\t';
+        else if (strlen(sep) == 1 && sep[0] != '"')
+            o->sep = sep[0];
+        else {
+            fprintf(stderr, "propsim import: --separator: expected one character or tab, got \"%s\"\n", sep);
+            return -1;
+        }
+    }
+    if (prefix)
+        o->name_prefix = prefix;
+    char err[512];
+    for (int i = 0; i < n_maps; i++)
+        if (machine_map_parse(o, maps[i], err, sizeof err) != 0) {
+            fprintf(stderr, "propsim import: %s\n", err);
+            return -1;
+        }
+    if (!o->time_col || !o->machine_col || !o->event_col) {
+        fprintf(stderr, "propsim import: %s needs --time-col, --machine-col and --event-col (column numbers from 1)\n",
+                o->format);
+        return -1;
+    }
+    if (!o->n_map) {
+        fprintf(stderr, "propsim import: %s needs --event-map VALUE=ACTION,... (ACTION: ADDED, DELETED, MODIFIED, Ready, "
+                        "NotReady, cordon, uncordon, ignore)\n", o->format);
+        return -1;
+    }
+    return 0;
+}
+
 int import_main(int argc, char **argv)
 {
-    enum { O_CORES = 256, O_OUT, O_INTERVAL, O_HELP };
+    enum { O_CORES = 256, O_OUT, O_INTERVAL, O_HELP, O_SOFT, O_HARD, O_RECOVER, O_TIME_COL, O_TIME_UNIT, O_ORIGIN,
+           O_MACHINE_COL, O_EVENT_COL, O_EVENT_MAP, O_CPU_COL, O_CPU_UNIT, O_SEP, O_PREFIX };
     static const struct option longopts[] = {
         {"cores-per-unit", required_argument, NULL, O_CORES}, {"output", required_argument, NULL, O_OUT},
         {"interval", required_argument, NULL, O_INTERVAL},
+        {"softerror", required_argument, NULL, O_SOFT}, {"harderror", required_argument, NULL, O_HARD},
+        {"recover-after", required_argument, NULL, O_RECOVER}, {"time-col", required_argument, NULL, O_TIME_COL},
+        {"time-unit", required_argument, NULL, O_TIME_UNIT}, {"time-origin", required_argument, NULL, O_ORIGIN},
+        {"machine-col", required_argument, NULL, O_MACHINE_COL}, {"event-col", required_argument, NULL, O_EVENT_COL},
+        {"event-map", required_argument, NULL, O_EVENT_MAP}, {"cpu-col", required_argument, NULL, O_CPU_COL},
+        {"cpu-unit", required_argument, NULL, O_CPU_UNIT}, {"separator", required_argument, NULL, O_SEP},
+        {"name-prefix", required_argument, NULL, O_PREFIX},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
     };
     double cores = 0, interval = 1;
     const char *out = NULL;
+    /* the machine-event formats: their flags are collected, then applied over the format's preset */
+    const char *soft = NULL, *hard = NULL, *time_unit = NULL, *origin = NULL, *cpu_unit = NULL, *sep = NULL,
+               *prefix = NULL, *maps[16];
+    int n_maps = 0, time_col = 0, machine_col = 0, event_col = 0, cpu_col = -1;
+    double recover = 0;
+    bool machine_flags = false;
     optind = 1;
     int opt;
     char *end;
     while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        if (opt >= O_SOFT)
+            machine_flags = true;
         switch (opt) {
+        case O_SOFT: soft = optarg; break;
+        case O_HARD: hard = optarg; break;
+        case O_RECOVER:
+            recover = strtod(optarg, &end);
+            if (end == optarg || *end || !(recover >= 0) || !isfinite(recover)) {
+                fprintf(stderr, "propsim import: --recover-after: expected seconds (0: never), got \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case O_TIME_COL:
+        case O_MACHINE_COL:
+        case O_EVENT_COL:
+        case O_CPU_COL: {
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 64) {
+                fprintf(stderr, "propsim import: --%s: expected a column number from 1 to 64, got \"%s\"\n",
+                        opt == O_TIME_COL ? "time-col" : opt == O_MACHINE_COL ? "machine-col"
+                                                       : opt == O_EVENT_COL   ? "event-col" : "cpu-col", optarg);
+                return 2;
+            }
+            *(opt == O_TIME_COL ? &time_col : opt == O_MACHINE_COL ? &machine_col : opt == O_EVENT_COL ? &event_col : &cpu_col) = (int)v;
+            break;
+        }
+        case O_TIME_UNIT: time_unit = optarg; break;
+        case O_ORIGIN: origin = optarg; break;
+        case O_EVENT_MAP:
+            if (n_maps == 16) {
+                fprintf(stderr, "propsim import: --event-map: at most 16 times (each may map several values)\n");
+                return 2;
+            }
+            maps[n_maps++] = optarg;
+            break;
+        case O_CPU_UNIT: cpu_unit = optarg; break;
+        case O_SEP: sep = optarg; break;
+        case O_PREFIX: prefix = optarg; break;
         case O_CORES:
             cores = strtod(optarg, &end);
             if (end == optarg || *end || !(cores > 0) || !isfinite(cores)) {
@@ -469,10 +630,30 @@ int import_main(int argc, char **argv)
         }
         return import_google2011(in, cores, out);
     }
+    bool machines = strcmp(format, "alibaba2017") == 0 || strcmp(format, "alibaba2018") == 0 || strcmp(format, "csv") == 0;
+    if (machine_flags && !machines) {
+        fprintf(stderr, "propsim import: the column and event flags are for alibaba2017, alibaba2018 and csv, not %s\n",
+                format);
+        return 2;
+    }
+    if (machines) {
+        struct machine_import_opts mo;
+        if (strcmp(format, "alibaba2017") == 0)
+            machine_opts_alibaba2017(&mo);
+        else if (strcmp(format, "alibaba2018") == 0)
+            machine_opts_alibaba2018(&mo);
+        else
+            machine_opts_csv(&mo);
+        if (machine_options(&mo, soft, hard, recover, time_col, machine_col, event_col, cpu_col, time_unit, origin,
+                            cpu_unit, sep, prefix, maps, n_maps) != 0)
+            return 2;
+        return import_machines(in, &mo, out);
+    }
     if (strcmp(format, "kubectl-watch") == 0)
         return import_kubectl_watch(in, interval, out, false);
     if (strcmp(format, "kwok") == 0)
         return import_kwok(in, out, false);
-    fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011, kubectl-watch, kwok\n", format);
+    fprintf(stderr, "propsim import: unknown format \"%s\"; supported: google2011, kubectl-watch, kwok, alibaba2017, "
+                    "alibaba2018, csv\n", format);
     return 2;
 }

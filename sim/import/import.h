@@ -4,8 +4,9 @@
  * kubectl-watch (a recorded `kubectl get nodes --watch --output-watch-events -o json` stream) and
  * kwok (a `kwokctl snapshot record` recording).
  * Bad rows are reported with their line numbers, counted, and skipped; never silently dropped.
- * Exit codes: 0 ok (even with bad rows: they are reported), 1 unreadable input or unwritable
- * output, 2 usage.
+ * Exit codes: 0 ok (even with bad rows: they are reported), 1 unwritable output, 2 usage or
+ * unusable input (unreadable, or nothing valid in it). The machine-event formats (alibaba2017,
+ * alibaba2018, csv) are in import_machines.h.
  */
 #ifndef PROPSIM_IMPORT_H
 #define PROPSIM_IMPORT_H

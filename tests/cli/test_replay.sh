@@ -438,7 +438,7 @@ out=$("$PROPSIM" guard --nodelist "$DATA/nodes/eks-nodelist.json" --remove nope 
   fail "guard: unknown node name -> 2"
 
 # the top-level help names every import format `propsim import --help` has
-top=$("$PROPSIM" --help)
+top=$("$PROPSIM" --help | sed -n '/^  import/,/^  [a-z]/p' | tr '\n' ' ')
 for fmt in $("$PROPSIM" import --help 2>&1 | sed -n 's/^ *\(usage:\)\? *propsim import \([a-z0-9-]*\) .*/\2/p'); do
   grep -q "import .*$fmt" <<<"$top" || fail "propsim --help does not list import $fmt"
 done

@@ -82,4 +82,33 @@ static inline void fuzz_replay_trace(const char *path)
     fuzz_replay_open_trace(trace_open(path, NULL, NULL, err, sizeof err));
 }
 
+/* An importer run as `propsim import` runs it: the bytes as its input file, the trace it writes
+ * read back as replay would. Its per-row complaints on stderr are silenced for the call (noise and
+ * time in a fuzz run); libFuzzer's own reports are not. */
+typedef int (*fuzz_import_fn)(const char *in, const char *out, const void *ctx);
+static inline void fuzz_import_then_replay(const uint8_t *data, size_t size, fuzz_import_fn import, const void *ctx)
+{
+    char in[] = "/tmp/fuzz-import-in-XXXXXX", out[] = "/tmp/fuzz-import-out-XXXXXX";
+    if (fuzz_to_file(in, data, size) != 0)
+        return;
+    if (fuzz_to_file(out, data, 0) != 0) {
+        unlink(in);
+        return;
+    }
+    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+    if (null >= 0)
+        dup2(null, STDERR_FILENO);
+    int rc = import(in, out, ctx);
+    if (saved >= 0) {
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+    }
+    if (null >= 0)
+        close(null);
+    if (rc == 0)
+        fuzz_replay_trace(out);
+    unlink(in);
+    unlink(out);
+}
+
 #endif

@@ -20,29 +20,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+static int import(const char *in, const char *out, const void *ctx)
+{
+    (void)ctx;
+    return import_google2011(in, 32, out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char in[] = "/tmp/fuzz-g2011-in-XXXXXX", out[] = "/tmp/fuzz-g2011-out-XXXXXX";
-    if (fuzz_to_file(in, data, size) != 0)
-        return 0;
-    if (fuzz_to_file(out, data, 0) != 0) {
-        unlink(in);
-        return 0;
-    }
-    /* its per-row complaints go to stderr: silenced for the call, libFuzzer's reports are not */
-    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
-    if (null >= 0)
-        dup2(null, STDERR_FILENO);
-    int rc = import_google2011(in, 32, out);
-    if (saved >= 0) {
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-    }
-    if (null >= 0)
-        close(null);
-    if (rc == 0)
-        fuzz_replay_trace(out);
-    unlink(in);
-    unlink(out);
+    fuzz_import_then_replay(data, size, import, NULL);
     return 0;
 }
