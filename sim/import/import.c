@@ -19,6 +19,7 @@
 #include "badlines.h"
 #include "buf.h"
 #include "import_machines.h"
+#include "progress.h"
 #include "tracewrite.h"
 
 static void usage(FILE *out)
@@ -107,7 +108,12 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
     badlines_init(&out_of_order, "propsim import", in, false);
     unsigned long by_type[3] = {0, 0, 0};
     long long last_us = 0;
+    struct progress prog;
+    progress_init(&prog, "propsim import", "rows");
+    uint64_t size = progress_file_size(in);
     while (badlines_gets(&bad, f, line, sizeof line, &lineno)) {
+        if (prog.on)
+            progress_tick(&prog, (uint64_t)lineno, (uint64_t)gzoffset(f), size);
         char row[4096];
         memcpy(row, line, strlen(line) + 1); /* split() cuts the line: kept whole to be quoted */
         char *fields[7];
@@ -158,6 +164,7 @@ int import_google2011(const char *in, double cores_per_unit, const char *out)
         fprintf(stderr, "propsim import: %s\n", err);
         rc = 1;
     }
+    progress_end(&prog);
     badlines_finish(&bad);
     badlines_finish(&out_of_order);
     unsigned long rows = by_type[0] + by_type[1] + by_type[2];
@@ -293,6 +300,9 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             fprintf(stderr, "propsim import: %s\n", err);
         return 1;
     }
+    struct progress prog;
+    progress_init(&prog, "propsim import", "events");
+    uint64_t size = progress_file_size(in);
     size_t pos = 0, line_counted_to = 0;
     long events = 0, line = 1;
     struct badlines bad;
@@ -392,6 +402,8 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             free(o);
             events++;
             last_written = t;
+            if (prog.on)
+                progress_tick(&prog, (uint64_t)events, (uint64_t)gzoffset(src.f), size);
         }
         pos = (size_t)(end - data);
         cJSON_Delete(ev);
@@ -403,6 +415,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
                     strerror(src.error));
         rc = 1;
     }
+    progress_end(&prog);
     buf_release(&src.data);
     gzclose(src.f);
     if (tracewriter_close(w, err, sizeof err) != 0) {

@@ -30,6 +30,7 @@
 
 #include "badlines.h"
 #include "import.h"
+#include "progress.h"
 #include "tracewrite.h"
 #include "yamljson.h"
 
@@ -383,8 +384,15 @@ int import_kwok(const char *in, const char *out, bool quiet)
     }
     int n = 0, rc = 0, got;
     cJSON *doc;
+    struct progress prog;
+    progress_init(&prog, "propsim import", "documents");
+    uint64_t size = progress_file_size(in);
     while ((got = yamljson_reader_next(yr, &doc, &k.line, err, sizeof err)) == 1) {
         n++;
+        if (prog.on) {
+            long at = ftell(f);
+            progress_tick(&prog, (uint64_t)n, at > 0 ? (uint64_t)at : 0, size);
+        }
         const char *kind = str_of(doc, "kind");
         if (cJSON_IsNull(doc)) {
             /* an empty document (a trailing "---") */
@@ -407,6 +415,7 @@ int import_kwok(const char *in, const char *out, bool quiet)
         if (rc)
             break;
     }
+    progress_end(&prog);
     if (got < 0) {
         /* a YAML error ends the stream: what came before it is kept */
         if (!quiet)

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "badlines.h"
+#include "progress.h"
 #include "tracewrite.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -490,13 +491,19 @@ int import_machines(const char *in, const struct machine_import_opts *o, const c
     long lineno = 0;
     double min_t = INFINITY;
     int rc = 0;
+    struct progress prog;
+    progress_init(&prog, "propsim import", "rows");
+    uint64_t size = progress_file_size(in);
     while (badlines_gets(&im.bad, f, line, sizeof line, &lineno)) {
+        if (prog.on)
+            progress_tick(&prog, (uint64_t)lineno, (uint64_t)gzoffset(f), size);
         if (read_row(&im, line, lineno, &min_t) != 0) {
             fprintf(stderr, "propsim import: out of memory reading %s at line %ld\n", in, lineno);
             rc = 1;
             break;
         }
     }
+    progress_end(&prog);
     int zerr;
     const char *zmsg = gzerror(f, &zerr);
     if (rc == 0 && zerr != Z_OK && zerr != Z_STREAM_END) {

@@ -548,6 +548,11 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
             continue;
         }
         r->events++;
+        if (r->progress.on) {
+            uint64_t done, total;
+            trace_progress(t, &done, &total);
+            progress_tick(&r->progress, r->events, done, total);
+        }
         if (first) {
             next_poll = ev.t + r->poll;
             first = false;
@@ -606,6 +611,7 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
     }
     rc = 0;
 done:
+    progress_end(&r->progress);
     *bad_lines = trace_bad_lines(t);
     r->out_of_order = trace_out_of_order(t);
     trace_close(t); /* releases the last event while the arena hooks are still installed */

@@ -417,6 +417,7 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
     rc = 1;
     if (replay_begin(&r, out, initial, chart) != 0)
         goto done;
+    progress_init(&r.progress, "propsim replay", "events");
     int ran = replay_run(&r, t, trace_path, &bad_lines);
     t = NULL; /* consumed */
     badlines_finish(&reports.bad);

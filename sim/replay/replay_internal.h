@@ -22,6 +22,7 @@
 #include "params.h"
 #include "placement.h"
 #include "planner.h"
+#include "progress.h"
 #include "replaychart.h"
 #include "replicas.h"
 #include "trace.h"
@@ -79,6 +80,7 @@ struct replay {
     long out_of_order; /* events whose time went backwards (clamped) */
     /* the end of the observation window (--until T, or the trace's END marker, the earlier of the
      * two): decisions go on until it; events after it are counted and skipped */
+    struct progress progress; /* on stderr when it is a terminal; zeroed: off */
     bool has_end, end_from_marker;
     double end_t;
     unsigned long after_end;

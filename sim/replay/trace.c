@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <zlib.h>
@@ -26,6 +28,7 @@ struct inflater {
     pthread_cond_t filled, emptied;
     char *slot[RING_SLOTS];
     size_t slot_len[RING_SLOTS];
+    uint64_t slot_offset[RING_SLOTS]; /* the input's offset (compressed bytes) after the chunk */
     size_t chunk;
     int head, count; /* the oldest filled slot; filled slots */
     bool done;       /* no more chunks: the end of the input, or an error */
@@ -46,6 +49,7 @@ struct trace {
     char *buf;
     size_t cap;
     size_t max_line; /* TRACE_MAX_LINE; smaller in tests */
+    uint64_t input_done, input_size; /* for progress: bytes of the input read, of all (0: unknown) */
     char *path;
     long line;
     const char *cur; /* the line being read, for reports */
@@ -69,6 +73,17 @@ struct trace {
 long trace_line(const struct trace *t) { return t->line; }
 long trace_bad_lines(const struct trace *t) { return t->bad; }
 long trace_out_of_order(const struct trace *t) { return t->out_of_order; }
+
+void trace_progress(const struct trace *t, uint64_t *done, uint64_t *total)
+{
+    if (!t->f) { /* in memory */
+        *done = t->pos;
+        *total = t->mem_len;
+        return;
+    }
+    *done = t->input_done;
+    *total = t->input_size;
+}
 long trace_fast_lines(const struct trace *t) { return t->fast_lines; }
 
 void trace_decode_nodes(struct trace *t, const struct node_count_opts *opts)
@@ -113,11 +128,13 @@ static void *inflater_main(void *arg)
         if (stop)
             return NULL;
         int n = gzread(in->f, in->slot[at], (unsigned)in->chunk);
+        long long offset = gzoffset(in->f);
         int zerr = Z_OK;
         const char *msg = n <= 0 ? gzerror(in->f, &zerr) : "";
         pthread_mutex_lock(&in->mu);
         if (n > 0) {
             in->slot_len[at] = (size_t)n;
+            in->slot_offset[at] = offset > 0 ? (uint64_t)offset : 0;
             in->count++;
         } else {
             if (n < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
@@ -178,6 +195,9 @@ struct trace *trace_open(const char *path, trace_report_fn report, void *ctx, ch
         return NULL;
     }
     gzbuffer(t->f, TRACE_CHUNK);
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        t->input_size = (uint64_t)st.st_size;
     t->in.chunk = TRACE_CHUNK;
     t->mem = ""; /* the window, empty until the first chunk */
     pthread_mutex_init(&t->in.mu, NULL);
@@ -265,6 +285,7 @@ static int window_fill(struct trace *t, bool keep, char *err, size_t errlen)
     }
     int at = in->head;
     size_t n = in->slot_len[at];
+    t->input_done = in->slot_offset[at];
     pthread_mutex_unlock(&in->mu);
     if (t->cap < kept + n) {
         size_t cap = t->cap ? t->cap : n;

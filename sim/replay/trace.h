@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nodes.h"
 #include "watchevent.h"
@@ -72,6 +73,9 @@ long trace_line(const struct trace *t);
 long trace_bad_lines(const struct trace *t);
 /* Events whose time went backwards (clamped, kept). */
 long trace_out_of_order(const struct trace *t);
+/* How far the reading is: bytes of the input read (compressed bytes for gzip) and its size (0:
+ * unknown, e.g. stdin), for progress reports. */
+void trace_progress(const struct trace *t, uint64_t *done, uint64_t *total);
 /* Lines the fast path decoded (for tests and benchmarks). */
 long trace_fast_lines(const struct trace *t);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
 #include "tracewrite.h"
 
 struct gen {
@@ -16,6 +17,7 @@ struct gen {
     int64_t cpu_milli;
     unsigned seed;
     struct tracewriter *w;
+    struct progress progress; /* on stderr when it is a terminal; of --events when given */
 };
 
 static unsigned next_rand(unsigned *s)
@@ -30,6 +32,10 @@ static int add(struct gen *g, double t, long i, const char *type, bool ready, bo
 {
     char name[32];
     name_of(i, name, sizeof name);
+    if (g->progress.on) {
+        uint64_t n = tracewriter_count(g->w);
+        progress_tick(&g->progress, n, n, g->events > 0 ? (uint64_t)g->events : 0);
+    }
     return tracewriter_node(g->w, t, type, name, g->cpu_milli, ready, cordon);
 }
 
@@ -251,7 +257,9 @@ int generate_main(int argc, char **argv)
         fprintf(stderr, "propsim generate: %s\n", err);
         return 1;
     }
+    progress_init(&g.progress, "propsim generate", "events");
     int rc = fn(&g);
+    progress_end(&g.progress);
     unsigned long n = tracewriter_count(g.w);
     if (tracewriter_close(g.w, err, sizeof err) != 0 || rc != 0) {
         fprintf(stderr, "propsim generate: %s\n", rc ? "writing the trace failed" : err);

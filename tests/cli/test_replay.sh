@@ -183,6 +183,25 @@ out=$("$PROPSIM" replay "$work/win-end.jsonl" --params "$ONE" --out "$work/w3" -
   grep -q '"eventsAfterWindowEnd":[[:space:]]*2' "$work/w3/summary.json" || fail "--until 50: rc=$rc mean $(mean "$work/w3"): $out"
 out=$("$PROPSIM" replay "$work/win.jsonl" --params "$ONE" --out "$work/w4" --until 1e300 2>&1); rc=$?
 [ $rc = 1 ] && grep -q 'the window ends at 1e+300 s' <<<"$out" || fail "--until 1e300: rc=$rc $out"
+# progress on long work: on stderr when it is a terminal (script(1) gives one), with the rate, the
+# share and the ETA; nothing when stderr is a pipe or a file, or with PROPSIM_PROGRESS=0
+if command -v script >/dev/null; then
+  tty_run() { script -qec "$1" /dev/null | tr '\r' '\n'; }
+  out=$(tty_run "'$PROPSIM' generate flapping --nodes 5000 --flappers 1000 --period 10 --events 1500000 -o '$work/prog.jsonl.gz'")
+  grep -Eq '^.*propsim generate: [0-9.]+[kM]? events, [0-9.]+[kM]?/s, [0-9]+%, ETA [0-9]+ s' <<<"$out" || fail "generate: no progress on a terminal: $out"
+  out=$(tty_run "'$PROPSIM' replay '$work/prog.jsonl.gz' --params '$COREDNS' --out '$work/prog' --no-timeline")
+  grep -Eq '^.*propsim replay: [0-9.]+[kM]? events, [0-9.]+[kM]?/s, [0-9]+%, ETA [0-9]+ s' <<<"$out" &&
+    grep -q '^.*replayed 1500000 events' <<<"$out" || fail "replay: no progress on a terminal: $out"
+  out=$(PROPSIM_PROGRESS=0 tty_run "'$PROPSIM' replay '$work/prog.jsonl.gz' --params '$COREDNS' --out '$work/prog' --no-timeline")
+  ! grep -q 'events/s\|/s, ' <<<"$out" || fail "PROPSIM_PROGRESS=0 still shows progress: $out"
+  awk 'BEGIN { for (i = 0; i < 400000; i++) printf "%d,m%d,%s,4\n", i, i % 5000, (i % 3 ? "up" : "down") }' >"$work/prog.csv"
+  out=$(tty_run "'$PROPSIM' import csv '$work/prog.csv' -o '$work/progc.jsonl' --time-col 1 --machine-col 2 --event-col 3 --event-map up=ADDED,down=DELETED --cpu-col 4")
+  grep -Eq '^.*propsim import: [0-9.]+[kM]? rows, [0-9.]+[kM]?/s, [0-9]+%, ETA [0-9]+ s' <<<"$out" || fail "import: no progress on a terminal: $(head -c 600 <<<"$out")"
+else
+  fail "script(1) is missing (util-linux's bsdutils): the progress tests need a terminal"
+fi
+out=$("$PROPSIM" replay "$work/prog.jsonl.gz" --params "$COREDNS" --out "$work/prog" --no-timeline 2>&1 >/dev/null)
+[ -z "$out" ] || fail "replay to a pipe shows progress: $out"
 # errors
 "$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "missing trace -> exit 2"
 "$PROPSIM" replay "$work/grow.jsonl" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "no params -> exit 2"
