@@ -122,7 +122,7 @@ static int32_t guarded(struct replay *r, struct param_set *p, double t, const st
     struct plan plan;
     char err[512];
     *held = false;
-    if (planner_decide(&p->plan, &r->plan_opts, &in, &plan, err, sizeof err) != 0) {
+    if (planner_decide(&p->plan, p->no_guard ? &r->plan_opts_noguard : &r->plan_opts, &in, &plan, err, sizeof err) != 0) {
         if (!p->error[0])
             snprintf(p->error, sizeof p->error, "%s", err);
         return p->current;
@@ -369,10 +369,12 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
     struct replay_chart_set sets[MAX_SETS];
     for (int i = 0; i < r->n_sets; i++) {
         const struct param_set *p = &r->sets[i];
-        sets[i] = (struct replay_chart_set){p->label, p->actions, p->ups, p->downs, p->plan.guard_holds, p->plan.guard_limits, p->min, p->max};
+        sets[i] = (struct replay_chart_set){p->label, p->name[0] ? p->name : p->label, p->with, p->actions, p->ups,
+                                            p->downs, p->plan.guard_holds, p->plan.guard_limits, p->min, p->max};
     }
     struct replay_chart_info info = {trace_name, r->rows, r->node_events, (long long)r->min_nodes,
-                                     (long long)r->max_nodes, r->poll, r->gopts.enabled, sets, r->node_guard};
+                                     (long long)r->max_nodes, r->poll, r->gopts.enabled, sets, r->node_guard,
+                                     r->has_end && r->t_last >= r->end_t, r->end_t, r->last_event_t};
     char path[4096];
     if (dir)
         snprintf(path, sizeof path, "%s/chart.svg", dir);
@@ -417,7 +419,10 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
     for (int i = 0; i < r->n_sets; i++) {
         const struct param_set *p = &r->sets[i];
         cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", p->name);
         cJSON_AddStringToObject(e, "params", p->label);
+        if (p->no_guard)
+            cJSON_AddBoolToObject(e, "guard", false); /* --compare-guard's run without it */
         cJSON_AddStringToObject(e, "mode", params_mode_name(p->params.mode));
         cJSON_AddNumberToObject(e, "actions", (double)p->actions);
         cJSON_AddNumberToObject(e, "scaleUps", (double)p->ups);
@@ -496,6 +501,8 @@ int replay_begin(struct replay *r, const char *out_dir, long initial, bool chart
         planner_target_init(&r->sets[i].plan);
         r->plan_opts = (struct planner_opts){.policy = r->popts, .guard = r->gopts, .foreign_writer_backoff_s = 600,
                                              .placement_warn_only = r->plan_opts.placement_warn_only};
+        r->plan_opts_noguard = r->plan_opts;
+        r->plan_opts_noguard.guard.enabled = false;
         if (r->n_sets == 1)
             fputs(",replicas,action,guard", r->csv);
         else
@@ -557,6 +564,7 @@ int replay_run(struct replay *r, struct trace *t, const char *trace_path, long *
             next_poll = ev.t + r->poll;
             first = false;
         }
+        r->last_event_t = ev.t;
         if (pending && ev.t > pending_t) {
             decide(r, pending_t); /* all events at pending_t are in */
             pending = false;

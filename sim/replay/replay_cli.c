@@ -82,7 +82,9 @@ static void usage(FILE *out)
           "\n"
           "Replays a trace (JSON lines, .gz read directly) through the decision core with a virtual clock:\n"
           "a decision after each group of same-time events and every poll period (default 10 s).\n"
-          "  --params JSON        params as CPA's --default-params; repeat to compare (up to 8)\n"
+          "  --params [NAME=]JSON params as CPA's --default-params; repeat to compare (up to 8); NAME names the\n"
+          "                       set in the chart and summary (else \"params N\"; a --config set: its file name)\n"
+          "  --compare-guard      each set also without the guard, drawn in its panel (grey)\n"
           "  --config FILE        a params ConfigMap (YAML/JSON); repeatable\n"
           "  --out DIR            writes timeline.csv, timeline.jsonl, summary.json, chart.svg\n"
           "  --from T, --to T     only record decisions in this window (seconds of the trace)\n"
@@ -111,7 +113,7 @@ static void usage(FILE *out)
           out);
 }
 
-static int add_set(struct replay *r, const char *label, struct cm_data *cm)
+static int add_set(struct replay *r, const char *label, const char *name, struct cm_data *cm)
 {
     char err[2048];
     if (r->n_sets == MAX_SETS) {
@@ -125,7 +127,38 @@ static int add_set(struct replay *r, const char *label, struct cm_data *cm)
         return -1;
     }
     snprintf(p->label, sizeof p->label, "%s", label);
+    if (name && *name)
+        snprintf(p->name, sizeof p->name, "%s", name);
+    else
+        snprintf(p->name, sizeof p->name, "params %d", r->n_sets + 1);
+    p->with = -1;
     r->n_sets++;
+    return 0;
+}
+
+/* --compare-guard: each set again, without the guard, drawn in its panel. */
+static int add_unguarded_twins(struct replay *r)
+{
+    int n = r->n_sets;
+    if (2 * n > MAX_SETS) {
+        fprintf(stderr, "propsim replay: --compare-guard doubles the params sets: at most %d of them\n", MAX_SETS / 2);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        struct param_set *p = &r->sets[n + i], *of = &r->sets[i];
+        params_init(&p->params);
+        if (params_copy(&p->params, &of->params) != 0) {
+            fprintf(stderr, "propsim replay: out of memory\n");
+            return -1;
+        }
+        char name[sizeof p->name];
+        snprintf(name, sizeof name, "%.40s without the guard", of->name);
+        memcpy(p->label, of->label, sizeof p->label); /* distinct sets of one array */
+        memcpy(p->name, name, sizeof p->name);
+        p->with = i;
+        p->no_guard = true;
+        r->n_sets++;
+    }
     return 0;
 }
 
@@ -169,8 +202,10 @@ static int load_config(struct replay *r, const char *path)
             }
             cm_data_set(&d, e->string, e->valuestring, strlen(e->valuestring));
         }
-        if (rc == 0)
-            rc = add_set(r, path, &d);
+        if (rc == 0) {
+            const char *base = strrchr(path, '/');
+            rc = add_set(r, path, base ? base + 1 : path, &d);
+        }
     }
     cm_data_release(&d);
     cJSON_Delete(docs);
@@ -203,12 +238,12 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
            O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
-           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_UNTIL, O_HELP };
+           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_UNTIL, O_COMPARE_GUARD, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
         {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
         {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
-        {"until", required_argument, NULL, O_UNTIL},
+        {"until", required_argument, NULL, O_UNTIL}, {"compare-guard", no_argument, NULL, O_COMPARE_GUARD},
         {"initial-replicas", required_argument, NULL, O_INITIAL}, {"qps-per-replica", required_argument, NULL, O_QPS_R},
         {"qps-per-node", required_argument, NULL, O_QPS_N}, {"nodelabels", required_argument, NULL, O_NODELABELS},
         {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
@@ -239,20 +274,28 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
     int rc = 2;
     struct trace *t = NULL;
     long bad_lines = 0;
+    bool compare_guard = false;
     optind = 1;
     int opt;
     char *end;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case O_PARAMS: {
+            /* NAME=JSON names the set (JSON starts with '{': the first '=' before it ends the name) */
+            const char *json = optarg, *eq = strchr(optarg, '='), *brace = strchr(optarg, '{');
+            char name[64] = "";
+            if (eq && brace && eq < brace) {
+                snprintf(name, sizeof name, "%.*s", (int)(eq - optarg), optarg);
+                json = eq + 1;
+            }
             struct cm_data d;
             cm_data_init(&d);
-            if (params_parse_default(optarg, strlen(optarg), &d, err, sizeof err) != 0) {
+            if (params_parse_default(json, strlen(json), &d, err, sizeof err) != 0) {
                 fprintf(stderr, "propsim replay: --params: %s\n", err);
                 cm_data_release(&d);
                 goto done;
             }
-            int arc = add_set(&r, optarg, &d);
+            int arc = add_set(&r, json, name, &d);
             cm_data_release(&d);
             if (arc != 0)
                 goto done;
@@ -272,6 +315,7 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
                 goto done;
             r.has_from = true;
             break;
+        case O_COMPARE_GUARD: compare_guard = true; break;
         case O_UNTIL:
             if (!number_flag("until", optarg, true, "seconds of the trace", &r.end_t))
                 goto done;
@@ -382,6 +426,12 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
         fprintf(stderr, "propsim replay: give the params with --params JSON or --config FILE\n");
         goto done;
     }
+    if (compare_guard && !r.gopts.enabled) {
+        fprintf(stderr, "propsim replay: --compare-guard compares with the guard and without it: not with --guard=false\n");
+        goto done;
+    }
+    if (compare_guard && r.n_sets && add_unguarded_twins(&r) != 0)
+        goto done;
     if (r.has_from && r.has_to && r.from > r.to) {
         fprintf(stderr, "propsim replay: --from %g is after --to %g\n", r.from, r.to);
         goto done;

@@ -38,6 +38,9 @@ struct level_time {
 
 struct param_set {
     char label[256];
+    char name[64];          /* NAME=JSON's name, the --config file's name, or "params N" */
+    int with;               /* --compare-guard's twin: the set it is drawn with; -1: none */
+    bool no_guard;          /* the twin: the same params without the guard */
     struct params params;
     int32_t current;        /* the simulated target's replicas */
     unsigned long actions, ups, downs;
@@ -64,6 +67,7 @@ struct replay {
     struct policy_opts popts;
     struct guard_opts gopts;
     struct planner_opts plan_opts;
+    struct planner_opts plan_opts_noguard; /* plan_opts with the guard off, for --compare-guard's twins */
     struct placement_rules rules; /* --workload: its pod template's placement rules */
     bool placement;               /* they hold required hostname anti-affinity: cap at the eligible nodes */
     struct node_set *nodes;
@@ -82,6 +86,7 @@ struct replay {
      * two): decisions go on until it; events after it are counted and skipped */
     struct progress progress; /* on stderr when it is a terminal; zeroed: off */
     bool has_end, end_from_marker;
+    double last_event_t;
     double end_t;
     unsigned long after_end;
     double t_first, t_last, t_prev_row;

@@ -21,7 +21,8 @@ struct replay_chart {
     int n_sets, n_series; /* the four counts, then one series per set */
     bool started;
     double t0, width, t_last; /* bucket k covers [t0 + k*width, t0 + (k+1)*width) */
-    bool seen[FINE], held[FINE];
+    bool seen[FINE];
+    bool held[REPLAY_CHART_MAX_SETS][FINE]; /* the guard held or limited that set there */
     bool refused[FINE];       /* the node guard would have refused a removal there */
     bool refusal_pending;     /* one was reported since the last point */
     size_t used;              /* buckets at and above this index hold nothing (merges stop there) */
@@ -82,7 +83,7 @@ static void merge_by(struct replay_chart *c, double factor)
     size_t f = factor >= FINE ? FINE : (size_t)factor;
     size_t used = c->used;
     for (size_t j = 0; j * f < used; j++) {
-        bool seen = false, held = false, refused = false;
+        bool seen = false, held[REPLAY_CHART_MAX_SETS] = {false}, refused = false;
         for (size_t a = j * f; a < (j + 1) * f && a < used; a++) {
             if (c->seen[a]) {
                 for (int s = 0; s < c->n_series; s++) {
@@ -94,9 +95,9 @@ static void merge_by(struct replay_chart *c, double factor)
                 }
                 seen = true;
             }
-            held = held || c->held[a];
             refused = refused || c->refused[a];
             for (int i = 0; i < c->n_sets; i++) {
+                held[i] = held[i] || c->held[i][a];
                 double *m = c->mark + (size_t)i * FINE;
                 if (a == j * f)
                     m[j] = m[a];
@@ -105,14 +106,17 @@ static void merge_by(struct replay_chart *c, double factor)
             }
         }
         c->seen[j] = seen;
-        c->held[j] = held;
+        for (int i = 0; i < c->n_sets; i++)
+            c->held[i][j] = held[i];
         c->refused[j] = refused;
     }
     c->used = (used + f - 1) / f;
     for (size_t k = c->used; k < used; k++) {
-        c->seen[k] = c->held[k] = c->refused[k] = false;
-        for (int i = 0; i < c->n_sets; i++)
+        c->seen[k] = c->refused[k] = false;
+        for (int i = 0; i < c->n_sets; i++) {
+            c->held[i][k] = false;
             c->mark[(size_t)i * FINE + k] = NAN;
+        }
     }
     c->width *= factor;
 }
@@ -154,7 +158,7 @@ void replay_chart_point(struct replay_chart *c, double t, const int64_t counts[4
     for (int i = 0; i < c->n_sets; i++) {
         if (acted[i])
             c->mark[(size_t)i * FINE + (size_t)k] = replicas[i];
-        c->held[k] = c->held[k] || guarded[i];
+        c->held[i][k] = c->held[i][k] || guarded[i];
     }
     c->t_last = t > c->t_last ? t : c->t_last;
 }
@@ -317,6 +321,19 @@ static int polyline_add(struct pt *pts, int n, struct pt q)
     return n + 1;
 }
 
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
 /* One panel: a few series drawn as step lines from per-bucket min/max/last, over amber columns
  * where shade[] is set (NULL: none). */
 static void panel(FILE *f, int y0, int h, const char *title, struct replay_chart_columns **ss, const char **colors, const char **names,
@@ -327,8 +344,9 @@ static void panel(FILE *f, int y0, int h, const char *title, struct replay_chart
         if (shade[b])
             fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"1\" height=\"%d\" fill=\"%s\" opacity=\"0.45\"/>", PLOT_X + b, y0, h,
                     shade_color);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">%s%s</text>\n", PLOT_X, y0 - 6, title,
-            a->zoomed ? " (axis zoomed: it does not start at 0)" : "");
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\">", PLOT_X, y0 - 6);
+    xml_escape(f, title);
+    fprintf(f, "%s</text>\n", a->zoomed ? " (axis zoomed: it does not start at 0)" : "");
     int ticks = (int)lround((a->hi - a->lo) / a->step);
     for (int k = 0; k <= ticks; k++) {
         double v = a->lo + k * a->step;
@@ -355,8 +373,10 @@ static void panel(FILE *f, int y0, int h, const char *title, struct replay_chart
         for (int k = 0; k < np; k++)
             fprintf(f, "%s%d,%d", k ? " " : "", pts[k].x, pts[k].y);
         fprintf(f, "\"/>\n");
-        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
-                PLOT_X + PLOT_W + 12, y0 + 10 + i * 16, colors[i], PLOT_X + PLOT_W + 28, y0 + 14 + i * 16, names[i]);
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">",
+                PLOT_X + PLOT_W + 12, y0 + 10 + i * 16, colors[i], PLOT_X + PLOT_W + 28, y0 + 14 + i * 16);
+        xml_escape(f, names[i]);
+        fprintf(f, "</text>\n");
     }
     double step = time_step(t1 - t0);
     /* counted, not v += step: at absurd times (1e300 s) adding a step does not move v */
@@ -374,26 +394,32 @@ static void panel(FILE *f, int y0, int h, const char *title, struct replay_chart
     fprintf(f, "</g>\n");
 }
 
-static void xml_escape(FILE *f, const char *s)
+
+
+/* The end of the data: a dashed line at the last event when the observation went on after it, and
+ * one at the window's end (an END marker or --until), each named. */
+static void window_lines(FILE *f, int y0, int h, double t0, double t1, const struct replay_chart_info *info)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
+    if (!info->has_window_end || !(t1 > t0))
+        return;
+    const double at[2] = {info->last_event_t, info->window_end};
+    const char *what[2] = {"last event", "end of the data window"};
+    for (int k = 0; k < 2; k++) {
+        if (k == 0 && !(info->last_event_t < info->window_end))
+            continue;
+        int x = PLOT_X + pixel((at[k] - t0) / (t1 - t0), PLOT_W);
+        fprintf(f, "<line class=\"window-%s\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\" stroke-dasharray=\"4 3\"/>"
+                   "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#444\" text-anchor=\"%s\">%s</text>\n",
+                k ? "end" : "last-event", x, y0, x, y0 + h, k ? x - 3 : x + 3, y0 + 12, k ? "end" : "start", what[k]);
     }
 }
-
 
 int replay_chart_write(const struct replay_chart *c, const char *path, const struct replay_chart_info *info)
 {
     struct replay_chart_columns *all = malloc((size_t)c->n_series * sizeof *all); /* ~30 KiB each */
     struct marks {
         double at[REPLAY_CHART_MAX_SETS][BUCKETS];
-        bool marked[REPLAY_CHART_MAX_SETS][BUCKETS], held[BUCKETS], refused[BUCKETS];
+        bool marked[REPLAY_CHART_MAX_SETS][BUCKETS], held[REPLAY_CHART_MAX_SETS][BUCKETS], refused[BUCKETS];
     } *mk = calloc(1, sizeof *mk);
     FILE *f = all && mk ? fopen(path, "w") : NULL;
     if (!f) {
@@ -414,16 +440,29 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
                 mk->marked[i][b] = true;
                 mk->at[i][b] = m;
             }
+            mk->held[i][b] = mk->held[i][b] || c->held[i][k];
         }
-        mk->held[b] = mk->held[b] || c->held[k];
         mk->refused[b] = mk->refused[b] || c->refused[k];
     }
     struct replay_chart_columns *tn = &all[0], *sn = &all[1], *tc = &all[2], *sc = &all[3], *rep[REPLAY_CHART_MAX_SETS];
     for (int i = 0; i < c->n_sets; i++)
         rep[i] = &all[N_COUNTS + i];
     static const char *set_colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
-    int ph = 150, gap = 60, top = 70;
-    int height = top + 3 * (ph + gap) + 30 + 34 * c->n_sets;
+    /* the replicas: one panel per set, on its own axis (328 <-> 329 and 13 -> 1 both readable); a
+     * set drawn with another (info->sets[i].with: --compare-guard's run without the guard) shares
+     * that one's panel and axis, in grey */
+    int panel_of[REPLAY_CHART_MAX_SETS], n_panels = 0, first_set[REPLAY_CHART_MAX_SETS];
+    for (int i = 0; i < c->n_sets; i++) {
+        int w = info->sets[i].with;
+        if (w >= 0 && w < i) {
+            panel_of[i] = panel_of[w];
+        } else {
+            first_set[n_panels] = i;
+            panel_of[i] = n_panels++;
+        }
+    }
+    int ph = 150, gap = 60, top = 70, rph = n_panels > 1 ? 110 : ph;
+    int height = top + 2 * (ph + gap) + n_panels * (rph + gap) + 30 + 34 * c->n_sets;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n", CHART_W, height);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"28\" font-size=\"17\" font-weight=\"bold\">propsim replay: ", PLOT_X);
     xml_escape(f, info->trace_name);
@@ -434,37 +473,55 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
     struct axis nodes_a = axis_for(nodes_s, 2);
     panel(f, top, ph, info->node_guard ? "Nodes (red: the node guard would have refused a removal)" : "Nodes", nodes_s,
           nodes_c, nodes_n, 2, t0, t1, &nodes_a, info->node_guard ? mk->refused : NULL, "#d62728");
+    window_lines(f, top, ph, t0, t1, info);
     struct replay_chart_columns *cores_s[2] = {tc, sc};
     const char *cores_n[2] = {"total cores", "schedulable"};
     struct axis cores_a = axis_for(cores_s, 2);
     panel(f, top + ph + gap, ph, "Cores", cores_s, nodes_c, cores_n, 2, t0, t1, &cores_a, NULL, NULL);
-    const char *rep_n[REPLAY_CHART_MAX_SETS];
-    char labels[REPLAY_CHART_MAX_SETS][64];
-    for (int i = 0; i < c->n_sets; i++) {
-        snprintf(labels[i], sizeof labels[i], "params %d", i + 1);
-        rep_n[i] = labels[i];
+    window_lines(f, top + ph + gap, ph, t0, t1, info);
+    int ry0 = top + 2 * (ph + gap);
+    for (int pn = 0; pn < n_panels; pn++) {
+        struct replay_chart_columns *ps[REPLAY_CHART_MAX_SETS];
+        const char *pc[REPLAY_CHART_MAX_SETS], *pnames[REPLAY_CHART_MAX_SETS];
+        int members[REPLAY_CHART_MAX_SETS], nm = 0;
+        for (int i = 0; i < c->n_sets; i++)
+            if (panel_of[i] == pn) {
+                members[nm] = i;
+                ps[nm] = rep[i];
+                pc[nm] = i == first_set[pn] ? set_colors[pn] : "#999";
+                pnames[nm] = info->sets[i].name;
+                nm++;
+            }
+        int lead = first_set[pn];
+        char title[400];
+        snprintf(title, sizeof title, "%s%.120s (dots: scaling actions; amber: the guard held or limited %s)",
+                 n_panels > 1 ? "Replicas: " : "Replicas, ", info->sets[lead].name,
+                 nm > 1 ? "the guarded run" : "a scale-down");
+        int ry = ry0 + pn * (rph + gap);
+        struct axis a = axis_for(ps, nm);
+        panel(f, ry, rph, title, ps, pc, pnames, nm, t0, t1, &a, mk->held[lead], "#ffbf00");
+        window_lines(f, ry, rph, t0, t1, info);
+        for (int m = 0; m < nm; m++)
+            for (int b = 0; b < BUCKETS; b++)
+                if (mk->marked[members[m]][b])
+                    fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"%s\"/>", PLOT_X + b,
+                            axis_y(&a, ry, rph, mk->at[members[m]][b]), pc[m]);
+        fprintf(f, "\n");
     }
-    int ry = top + 2 * (ph + gap);
-    struct axis rep_a = axis_for(rep, c->n_sets);
-    panel(f, ry, ph, "Replicas (each dot: a scaling action; amber: the guard held or limited a scale-down)", rep,
-          set_colors, rep_n, c->n_sets, t0, t1, &rep_a, mk->held, "#ffbf00");
-    for (int i = 0; i < c->n_sets; i++)
-        for (int b = 0; b < BUCKETS; b++)
-            if (mk->marked[i][b])
-                fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"%s\"/>", PLOT_X + b,
-                        axis_y(&rep_a, ry, ph, mk->at[i][b]), set_colors[i]);
-    fprintf(f, "\n");
+    int ry = ry0 + (n_panels - 1) * (rph + gap), ph_last = rph;
+    (void)ph_last;
     /* the legend: each set's numbers, then its params (cut to the chart's width) */
-    int ly = ry + ph + 40;
+    int ly = ry + rph + 40;
     for (int i = 0; i < c->n_sets; i++) {
         const struct replay_chart_set *p = &info->sets[i];
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\" fill=\"%s\">params %d: %lu actions "
-                "(%lu up, %lu down), replicas %d..%d", PLOT_X, ly + 34 * i, set_colors[i], i + 1, p->actions, p->ups,
-                p->downs, p->min, p->max);
+        const char *color = i == first_set[panel_of[i]] ? set_colors[panel_of[i]] : "#777";
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\" fill=\"%s\">", PLOT_X, ly + 34 * i, color);
+        xml_escape(f, p->name);
+        fprintf(f, ": %lu actions (%lu up, %lu down), replicas %d..%d", p->actions, p->ups, p->downs, p->min, p->max);
         if (info->guard)
             fprintf(f, "; guard held %lu and limited %lu decisions", p->holds, p->limits);
         fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">", PLOT_X + 12, ly + 34 * i + 15,
-                set_colors[i]);
+                color);
         char label[LEGEND_CHARS + 4];
         size_t n = strlen(p->label);
         if (n > LEGEND_CHARS) {

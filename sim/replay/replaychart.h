@@ -35,6 +35,8 @@ void replay_chart_refusal(struct replay_chart *c);
 /* What the chart's title and legend say. */
 struct replay_chart_set {
     const char *label; /* the params (JSON or a file name) */
+    const char *name;  /* what the set is called: given (NAME=JSON), the file name, or "params N" */
+    int with;          /* >= 0: drawn in that (earlier) set's panel, in grey (--compare-guard); -1: own */
     unsigned long actions, ups, downs, holds, limits;
     int32_t min, max;
 };
@@ -46,6 +48,8 @@ struct replay_chart_info {
     bool guard; /* the guard was on: say what it did */
     const struct replay_chart_set *sets;
     bool node_guard; /* replay --node-guard: shade the refusals */
+    bool has_window_end; /* the observation's end is known (END marker, --until): drawn */
+    double window_end, last_event_t;
 };
 
 /* The data as drawn, for one series (0..3: the counts in replay_chart_point's order; 4 + i: set

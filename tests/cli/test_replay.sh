@@ -202,6 +202,55 @@ else
 fi
 out=$("$PROPSIM" replay "$work/prog.jsonl.gz" --params "$COREDNS" --out "$work/prog" --no-timeline 2>&1 >/dev/null)
 [ -z "$out" ] || fail "replay to a pipe shows progress: $out"
+# the chart a person reads without the CSV: one replicas panel per params set on its own axis
+# (329 <-> 330 is not a flat line on a 0-based axis next to a 13 -> 1 ladder), sets named
+# (NAME=JSON, a --config file's name), --compare-guard's run without the guard in its set's panel,
+# the window's end drawn; checked by parsing the SVG
+{
+  for i in $(seq 1 330); do node 0 "n$i"; done
+  echo '{"t":100,"type":"DELETED","object":{"kind":"Node","metadata":{"name":"n1"}}}'
+  node 200 n1
+  echo '{"t":400,"type":"END"}'
+} >"$work/chart.jsonl"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  ladder: \x27{"nodesToReplicas":[[1,1],[330,13]]}\x27\n' >"$work/steep.yaml"
+"$PROPSIM" replay "$work/chart.jsonl" --params 'per-node={"linear":{"nodesPerReplica":1}}' --config "$work/steep.yaml" \
+  --guard=false --out "$work/chart" >/dev/null 2>&1 || fail "chart replay"
+"$PROPSIM" replay "$work/chart.jsonl" --params 'per-node={"linear":{"nodesPerReplica":1}}' --config "$work/steep.yaml" \
+  --compare-guard --out "$work/chart2" >/dev/null 2>&1 || fail "chart replay --compare-guard"
+out=$(python3 - "$work/chart/chart.svg" "$work/chart2/chart.svg" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+NS = '{http://www.w3.org/2000/svg}'
+def panels(path):
+    root = ET.parse(path).getroot()
+    texts = [(float(t.get('x')), float(t.get('y')), ''.join(t.itertext())) for t in root.iter(NS + 'text')]
+    rects = [r for r in root.iter(NS + 'rect') if r.get('fill') == '#fafafa']
+    out = []
+    for r in rects:
+        y0, h = float(r.get('y')), float(r.get('height'))
+        title = [t for x, y, t in texts if abs(y - (y0 - 6)) < 0.5 and x == 70]
+        ticks = [float(t) for x, y, t in texts if x == 64 and y0 - 1 <= y - 4 <= y0 + h + 1]
+        out.append((title[0] if title else '', min(ticks), max(ticks)))
+    return root, out
+_, p1 = panels(sys.argv[1])
+reps = [p for p in p1 if p[0].startswith('Replicas: ')]
+assert len(reps) == 2, p1
+assert reps[0][0].startswith('Replicas: per-node') and reps[1][0].startswith('Replicas: steep.yaml'), reps
+assert reps[0][1] >= 300 and 'axis zoomed' in reps[0][0], reps[0]   # 329..330 on its own axis
+assert reps[1][2] <= 20, reps[1]                                     # 13 -> 1 on its own
+root2, p2 = panels(sys.argv[2])
+reps2 = [p for p in p2 if p[0].startswith('Replicas: ')]
+assert len(reps2) == 2, p2                                           # twins share their set's panel
+legend = ' '.join(''.join(t.itertext()) for t in root2.iter(NS + 'text'))
+assert 'per-node without the guard' in legend and 'steep.yaml without the guard' in legend, legend
+assert 'guard held' in legend
+ends = [l for l in root2.iter(NS + 'line') if l.get('class') == 'window-end']
+assert len(ends) == 4, len(ends)                                     # on every panel
+print('ok')
+PYEOF
+)
+[ "$out" = ok ] || fail "chart panels: $out"
+grep -q '"name":[[:space:]]*"per-node"' "$work/chart/summary.json" && grep -q '"name":[[:space:]]*"steep.yaml without the guard"' "$work/chart2/summary.json" ||
+  fail "set names in summary.json"
 # errors
 "$PROPSIM" replay /nonexistent --params "$COREDNS" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "missing trace -> exit 2"
 "$PROPSIM" replay "$work/grow.jsonl" --out "$work/x" >/dev/null 2>&1; [ $? = 2 ] || fail "no params -> exit 2"

@@ -112,9 +112,9 @@ static void test_single_point_and_limits(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    const struct replay_chart_set sets[2] = {{"{\"linear\":{\"nodesPerReplica\":1}}", 1, 1, 0, 0, 1, 2, 2},
-                                             {"ladder <&> \"params\"", 0, 0, 0, 1, 0, 3, 3}};
-    const struct replay_chart_info info = {"t.jsonl", 1, 3, 3, 3, 10, true, sets, false};
+    const struct replay_chart_set sets[2] = {{"{\"linear\":{\"nodesPerReplica\":1}}", "one per node", -1, 1, 1, 0, 0, 1, 2, 2},
+                                             {"ladder <&> \"params\"", "a <ladder>", -1, 0, 0, 0, 1, 0, 3, 3}};
+    const struct replay_chart_info info = {"t.jsonl", 1, 3, 3, 3, 10, true, sets, false, true, 120, 100};
     assert_int_equal(replay_chart_write(c, path, &info), 0);
     FILE *f = fopen(path, "r");
     static char svg[1 << 16];
@@ -128,6 +128,12 @@ static void test_single_point_and_limits(void **state)
     assert_non_null(strstr(svg, "fill=\"#ffbf00\""));
     assert_non_null(strstr(svg, "ladder &lt;&amp;&gt; &quot;params&quot;"));
     assert_non_null(strstr(svg, "guard held 1 and limited 0 decisions"));
+    /* one replicas panel per set, named, each on its own axis; the window's end and last event */
+    assert_non_null(strstr(svg, ">Replicas: one per node (dots"));
+    assert_non_null(strstr(svg, ">Replicas: a &lt;ladder&gt; (dots"));
+    assert_non_null(strstr(svg, ">a &lt;ladder&gt;: 0 actions"));
+    assert_non_null(strstr(svg, "class=\"window-end\""));
+    assert_non_null(strstr(svg, "end of the data window"));
     assert_int_equal(replay_chart_write(c, "/nonexistent/dir/chart.svg", &info), -1);
     replay_chart_free(c);
 }
