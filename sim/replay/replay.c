@@ -374,10 +374,14 @@ static int write_chart(const struct replay *r, const char *dir, const char *trac
     }
     struct replay_chart_info info = {trace_name, r->rows, r->node_events, (long long)r->min_nodes,
                                      (long long)r->max_nodes, r->poll, r->gopts.enabled, sets, r->node_guard,
-                                     r->has_end && r->t_last >= r->end_t, r->end_t, r->last_event_t};
-    char path[4096];
+                                     r->has_end && r->t_last >= r->end_t, r->end_t, r->last_event_t, NULL};
+    char path[4096], png[4096];
     if (dir)
         snprintf(path, sizeof path, "%s/chart.svg", dir);
+    if (dir && r->png) {
+        snprintf(png, sizeof png, "%s/chart.png", dir);
+        info.png_path = png;
+    }
     return replay_chart_write(r->chart, dir ? path : "/dev/null", &info);
 }
 

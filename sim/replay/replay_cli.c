@@ -94,6 +94,7 @@ static void usage(FILE *out)
           "  --initial-replicas N the target's replicas before the trace (default 1)\n"
           "  --qps-per-replica Q, --qps-per-node Q   capacity model: time under-provisioned in summary.json\n"
           "  --no-chart           skip chart.svg\n"
+          "  --png                chart.png too: the same chart as an image (terminals, CI artefacts)\n"
           "  --no-timeline        no timeline files (summary.json and chart.svg only): for very long traces\n"
           "  --workload FILE      the target's Deployment/StatefulSet manifest: under its required hostname\n"
           "                       anti-affinity, replicas are capped at the eligible nodes as live\n"
@@ -238,12 +239,13 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
            O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
-           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_UNTIL, O_COMPARE_GUARD, O_HELP };
+           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_UNTIL, O_COMPARE_GUARD, O_PNG, O_HELP };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
         {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
         {"from", required_argument, NULL, O_FROM}, {"to", required_argument, NULL, O_TO},
         {"until", required_argument, NULL, O_UNTIL}, {"compare-guard", no_argument, NULL, O_COMPARE_GUARD},
+        {"png", no_argument, NULL, O_PNG},
         {"initial-replicas", required_argument, NULL, O_INITIAL}, {"qps-per-replica", required_argument, NULL, O_QPS_R},
         {"qps-per-node", required_argument, NULL, O_QPS_N}, {"nodelabels", required_argument, NULL, O_NODELABELS},
         {"legacy-schedulable", no_argument, NULL, O_LEGACY}, {"ignore-taint", required_argument, NULL, O_TAINT},
@@ -316,6 +318,7 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
             r.has_from = true;
             break;
         case O_COMPARE_GUARD: compare_guard = true; break;
+        case O_PNG: r.png = true; break;
         case O_UNTIL:
             if (!number_flag("until", optarg, true, "seconds of the trace", &r.end_t))
                 goto done;
@@ -505,9 +508,10 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
                "%.0f s, or during an outage)%s%s\n", r.ng_removals, r.ng_refused, 100 * r.ng_opts.max_node_loss,
                r.ng_opts.window_s, r.ng_refused ? "; last: " : "", r.ng_refused ? r.ng_last_reason : "");
     if (out && r.no_timeline)
-        printf("outputs: %s/summary.json%s\n", out, chart ? ", chart.svg" : "");
+        printf("outputs: %s/summary.json%s%s\n", out, chart ? ", chart.svg" : "", chart && r.png ? ", chart.png" : "");
     else if (out)
-        printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s\n", out, chart ? ", chart.svg" : "");
+        printf("outputs: %s/timeline.csv, timeline.jsonl, summary.json%s%s\n", out, chart ? ", chart.svg" : "",
+               chart && r.png ? ", chart.png" : "");
     rc = 0;
 done:
     trace_close(t);

@@ -94,6 +94,7 @@ struct replay {
     int64_t min_nodes, max_nodes;
     struct cluster_summary prev;
     struct replay_chart *chart; /* NULL: --no-chart */
+    bool png;                   /* --png: chart.png beside chart.svg */
     /* --node-guard: the node-removal webhook's rule on every DELETED node of the trace */
     bool node_guard;
     struct nodeguard_opts ng_opts;

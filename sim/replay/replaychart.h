@@ -1,6 +1,7 @@
 /*
  * replaychart — the SVG chart of a replay (nodes, cores and replicas over time; scaling actions
- * as dots; guard holds and limits shaded), accumulated point by point while the replay runs.
+ * as dots; guard holds and limits shaded), accumulated point by point while the replay runs;
+ * optionally the same chart as a PNG, drawn with cairo shape for shape beside the SVG.
  *
  * Memory is fixed whatever the trace's length: points fall into 3,600 time buckets that keep
  * each series' min, max and last value; when a point lands past the last bucket, the bucket
@@ -50,6 +51,7 @@ struct replay_chart_info {
     bool node_guard; /* replay --node-guard: shade the refusals */
     bool has_window_end; /* the observation's end is known (END marker, --until): drawn */
     double window_end, last_event_t;
+    const char *png_path; /* not NULL: the same chart drawn as a PNG there too (cairo) */
 };
 
 /* The data as drawn, for one series (0..3: the counts in replay_chart_point's order; 4 + i: set

@@ -216,7 +216,7 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  ladder: \
 "$PROPSIM" replay "$work/chart.jsonl" --params 'per-node={"linear":{"nodesPerReplica":1}}' --config "$work/steep.yaml" \
   --guard=false --out "$work/chart" >/dev/null 2>&1 || fail "chart replay"
 "$PROPSIM" replay "$work/chart.jsonl" --params 'per-node={"linear":{"nodesPerReplica":1}}' --config "$work/steep.yaml" \
-  --compare-guard --out "$work/chart2" >/dev/null 2>&1 || fail "chart replay --compare-guard"
+  --compare-guard --png --out "$work/chart2" >/dev/null 2>&1 || fail "chart replay --compare-guard --png"
 out=$(python3 - "$work/chart/chart.svg" "$work/chart2/chart.svg" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
 NS = '{http://www.w3.org/2000/svg}'
@@ -245,6 +245,34 @@ assert 'per-node without the guard' in legend and 'steep.yaml without the guard'
 assert 'guard held' in legend
 ends = [l for l in root2.iter(NS + 'line') if l.get('class') == 'window-end']
 assert len(ends) == 4, len(ends)                                     # on every panel
+# --png: the same chart as an image, its size the SVG's, the first set's red line in its panel
+import struct, zlib
+png = open(sys.argv[2][:-4] + '.png', 'rb').read()
+assert png[:8] == b'\x89PNG\r\n\x1a\n', png[:8]
+w, h, depth, ctype = struct.unpack('>IIBB', png[16:26])
+assert (w, h) == (int(root2.get('width')), int(root2.get('height'))), (w, h)
+assert depth == 8 and ctype in (2, 6), (depth, ctype)
+data, pos = b'', 8
+while pos < len(png):
+    n, kind = struct.unpack('>I4s', png[pos:pos + 8])
+    if kind == b'IDAT':
+        data += png[pos + 8:pos + 8 + n]
+    pos += 12 + n
+raw, bpp = zlib.decompress(data), 3 if ctype == 2 else 4
+stride, rows, prev = w * bpp, [], bytearray(w * bpp)
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a, b, c = line[i - bpp] if i >= bpp else 0, prev[i], prev[i - bpp] if i >= bpp else 0
+        p = a + b - c
+        pred = [0, a, b, (a + b) // 2, a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else b if abs(p - b) <= abs(p - c) else c][f]
+        line[i] = (line[i] + pred) & 255
+    rows.append(line)
+    prev = line
+panel_y = [float(r.get('y')) for r in root2.iter(NS + 'rect') if r.get('fill') == '#fafafa'][2]
+red = sum(1 for y in range(int(panel_y), int(panel_y) + 110) for x in range(70, 970)
+          if abs(rows[y][x * bpp] - 0xd6) < 40 and rows[y][x * bpp + 1] < 0x70 and rows[y][x * bpp + 2] < 0x70)  # #d62728
+assert red > 100, red
 print('ok')
 PYEOF
 )
