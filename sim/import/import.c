@@ -305,8 +305,9 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
     uint64_t size = progress_file_size(in);
     size_t pos = 0, line_counted_to = 0;
     long events = 0, line = 1;
-    struct badlines bad;
+    struct badlines bad, out_of_order;
     badlines_init(&bad, "propsim import", in, quiet);
+    badlines_init(&out_of_order, "propsim import", in, quiet);
     double first_stamp = -1, stamp = -1, t = 0, last_written = 0;
     int rc = 0;
     for (;;) {
@@ -378,7 +379,10 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
             if (first_stamp < 0)
                 first_stamp = stamp;
             double ts = stamp - first_stamp;
-            t = ts > t ? ts : t; /* never backwards */
+            if (ts < t) /* never backwards: kept at the previous time, and counted */
+                badlines_add(&out_of_order, line, NULL, 0, "timestamp %.3f s before the previous event's %.3f s; using %.3f",
+                             ts, t, t);
+            t = ts > t ? ts : t;
         } else if (events > 0) {
             t += interval;
         }
@@ -424,6 +428,7 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
         rc = 1;
     }
     badlines_finish(&bad);
+    badlines_finish(&out_of_order);
     if (events == 0 && rc == 0) {
         unlink(out); /* an empty trace would replay as a cluster of no nodes */
         badlines_nothing_valid(&bad, bad.count ? "no ADDED, MODIFIED or DELETED watch event" : "no watch event",
@@ -434,8 +439,8 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
         return BADLINES_EXIT_UNUSABLE;
     }
     if (!quiet)
-        printf("imported %ld events from %s; %ld bad entries skipped; last t %.3f s -> %s\n", events, in, bad.count,
-               last_written, out);
+        printf("imported %ld events from %s; %ld bad entries skipped; %ld out-of-order timestamps clamped; last t %.3f s "
+               "-> %s\n", events, in, bad.count, out_of_order.count, last_written, out);
     return rc;
 }
 

@@ -311,6 +311,12 @@ tail -1 "$work/kwts.jsonl" | grep -q '^{"t":25.000000,"type":"ADDED"' || fail "t
 sed -e 's/^1732442400 /2024-11-24T10:00:00Z /' -e 's/^1732442405 /2024-11-24T10:00:05.5Z /' "$work/kwts.json" >"$work/kwrfc.json"
 "$PROPSIM" import kubectl-watch "$work/kwrfc.json" -o "$work/kwrfc.jsonl" >/dev/null 2>&1
 sed -n 2p "$work/kwrfc.jsonl" | grep -q '^{"t":5.500000,' || fail "RFC 3339 timestamps: $(sed -n 2p "$work/kwrfc.jsonl" | cut -c1-40)"
+# a timestamp before the previous one: kept at the previous time, named and counted
+sed -e 's/^1732442405 /1732442390 /' "$work/kwts.json" >"$work/kwooo.json"
+out=$("$PROPSIM" import kubectl-watch "$work/kwooo.json" -o "$work/kwooo.jsonl" 2>&1)
+grep -q 'kwooo.json:2: timestamp -10.000 s before the previous event.s 0.000 s; using 0.000' <<<"$out" &&
+  grep -q '1 out-of-order timestamps clamped' <<<"$out" && sed -n 2p "$work/kwooo.jsonl" | grep -q '^{"t":0.000000,' ||
+  fail "kubectl-watch out-of-order timestamps: $out"
 # pretty-printed events stamped as the README's recording recipe does (stamp before each '{')
 i=0
 while IFS= read -r l; do
@@ -327,7 +333,7 @@ grep -q 'imported 7 events' <<<"$out" && tail -1 "$work/kwpretty.jsonl" | grep -
 } >"$work/kwbad.json"
 out=$("$PROPSIM" import kubectl-watch "$work/kwbad.json" -o "$work/kwbad.jsonl" 2>&1)
 grep -q 'kwbad.json:4: unknown event type "RENAMED"' <<<"$out" && grep -q 'imported 2 events' <<<"$out" &&
-  grep -q '1 bad entries skipped; last t 1.000 s' <<<"$out" && [ "$(wc -l <"$work/kwbad.jsonl")" = 2 ] || fail "unknown event type: $out"
+  grep -q '1 bad entries skipped; 0 out-of-order timestamps clamped; last t 1.000 s' <<<"$out" && [ "$(wc -l <"$work/kwbad.jsonl")" = 2 ] || fail "unknown event type: $out"
 # streamed in 1 MiB chunks: an 11 MiB recording (stamped, pretty-printed, two junk lines per copy)
 # gives every event, and every junk line is named with its true line number, across chunks;
 # gzip and stdin give the same trace
@@ -339,7 +345,7 @@ grep -q 'imported 2100 events' <<<"$out" && grep -q '600 bad entries skipped' <<
   grep -q 'kwbig.json: 595 more were not shown (600 in all; PROPSIM_BAD_LINES_SHOWN=all shows every one)' <<<"$out" ||
   fail "kubectl-watch big: first five bad lines quoted, the rest counted: $(head -8 <<<"$out")"
 out=$(PROPSIM_BAD_LINES_SHOWN=all "$PROPSIM" import kubectl-watch "$work/kwbig.json" -o "$work/kwbig.jsonl" 2>&1)
-[ "$(grep -o 'kwbig.json:[0-9]*' <<<"$out" | cut -d: -f2 | tr '\n' ' ')" = "$(grep -n -e '^junk' -e '^garbage line' "$work/kwbig.json" | cut -d: -f1 | tr '\n' ' ')" ] ||
+[ "$(grep 'not an event' <<<"$out" | grep -o 'kwbig.json:[0-9]*' | cut -d: -f2 | tr '\n' ' ')" = "$(grep -n -e '^junk' -e '^garbage line' "$work/kwbig.json" | cut -d: -f1 | tr '\n' ' ')" ] ||
   fail "kubectl-watch big: junk line numbers across chunks"
 gzip -c "$work/kwbig.json" >"$work/kwbig.json.gz"
 "$PROPSIM" import kubectl-watch "$work/kwbig.json.gz" -o "$work/kwbig-gz.jsonl" >/dev/null 2>&1
