@@ -214,7 +214,10 @@ run_ps storm --kubeconfig "$KC"
 sleep 1
 curl -s -X POST "$URL/propsim/faults?fail_rate=0.3" >/dev/null
 got=""
-for _ in $(seq 100); do got=$(replicas_retry); [ "$got" = 4 ] && break; sleep 0.2; done
+# up to 60 s: each failed LIST doubles the back-off (client-go's 0.8 s to 30 s), so after the 100%
+# second the attempts come at about 2.4, 8.8, 21.6 and 47 s; at 30% failures the first two both fail
+# 9% of the time, and 20 s was not enough (seen once under ASan); four in a row fail 0.8% of runs
+for _ in $(seq 300); do got=$(replicas_retry); [ "$got" = 4 ] && break; sleep 0.2; done
 [ "$got" = 4 ] || fail "converges under a 500 storm (replicas $got)"
 grep -q 'HTTP 500' "$work/storm.log" || fail "the 500s are reported"
 kill $PS_PID
