@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <zlib.h>
+
 #define BADLINES_SHOWN 5
 #define BADLINES_QUOTE 80 /* bytes of a bad line quoted */
 #define BADLINES_EXIT_UNUSABLE 2
@@ -43,7 +45,6 @@ void badlines_nothing_valid(const struct badlines *b, const char *what, const ch
 /* The next non-blank line of a text table (plain or gzip) into line[size], without its line
  * ending; *lineno counts every line. A line longer than size - 2 bytes is a bad line (reported
  * through b, skipped whole). 1: a line; 0: the end of the input (or a read error: gzerror says). */
-typedef struct gzFile_s *gzFile;
 int badlines_gets(struct badlines *b, gzFile f, char *line, size_t size, long *lineno);
 
 #endif

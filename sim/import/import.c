@@ -444,13 +444,18 @@ int import_kubectl_watch(const char *in, double interval, const char *out, bool 
     return rc;
 }
 
+/* The machine-event formats' flags as given, applied over the format's preset once it is known. */
+struct machine_flags {
+    const char *soft, *hard, *time_unit, *origin, *cpu_unit, *sep, *prefix, *maps[16];
+    int n_maps, time_col, machine_col, event_col, cpu_col; /* 0: not given */
+    double recover;
+    bool any;
+};
+
 /* The machine-event flags over a format's preset; 0, or -1 (said). */
-static int machine_options(struct machine_import_opts *o, const char *soft, const char *hard, double recover,
-                           int time_col, int machine_col, int event_col, int cpu_col, const char *time_unit,
-                           const char *origin, const char *cpu_unit, const char *sep, const char *prefix,
-                           const char *const *maps, int n_maps)
+static int machine_options(struct machine_import_opts *o, const struct machine_flags *fl)
 {
-    const char *errors[2] = {soft, hard}, *names[2] = {"softerror", "harderror"};
+    const char *errors[2] = {fl->soft, fl->hard}, *names[2] = {"softerror", "harderror"};
     for (int i = 0; i < 2; i++) {
         if (!errors[i])
             continue;
@@ -468,15 +473,16 @@ static int machine_options(struct machine_import_opts *o, const char *soft, cons
             return -1;
         }
     }
-    o->recover_after = recover;
-    if (time_col)
-        o->time_col = time_col;
-    if (machine_col)
-        o->machine_col = machine_col;
-    if (event_col)
-        o->event_col = event_col;
-    if (cpu_col > 0)
-        o->cpu_col = cpu_col;
+    o->recover_after = fl->recover;
+    if (fl->time_col)
+        o->time_col = fl->time_col;
+    if (fl->machine_col)
+        o->machine_col = fl->machine_col;
+    if (fl->event_col)
+        o->event_col = fl->event_col;
+    if (fl->cpu_col)
+        o->cpu_col = fl->cpu_col;
+    const char *time_unit = fl->time_unit, *origin = fl->origin, *cpu_unit = fl->cpu_unit, *sep = fl->sep;
     if (time_unit) {
         static const struct { const char *name; double scale; } units[] = {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}};
         size_t i = 0;
@@ -523,11 +529,11 @@ static int machine_options(struct machine_import_opts *o, const char *soft, cons
             return -1;
         }
     }
-    if (prefix)
-        o->name_prefix = prefix;
+    if (fl->prefix)
+        o->name_prefix = fl->prefix;
     char err[512];
-    for (int i = 0; i < n_maps; i++)
-        if (machine_map_parse(o, maps[i], err, sizeof err) != 0) {
+    for (int i = 0; i < fl->n_maps; i++)
+        if (machine_map_parse(o, fl->maps[i], err, sizeof err) != 0) {
             fprintf(stderr, "propsim import: %s\n", err);
             return -1;
         }
@@ -562,24 +568,19 @@ int import_main(int argc, char **argv)
     };
     double cores = 0, interval = 1;
     const char *out = NULL;
-    /* the machine-event formats: their flags are collected, then applied over the format's preset */
-    const char *soft = NULL, *hard = NULL, *time_unit = NULL, *origin = NULL, *cpu_unit = NULL, *sep = NULL,
-               *prefix = NULL, *maps[16];
-    int n_maps = 0, time_col = 0, machine_col = 0, event_col = 0, cpu_col = -1;
-    double recover = 0;
-    bool machine_flags = false;
+    struct machine_flags fl = {0};
     optind = 1;
     int opt;
     char *end;
     while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         if (opt >= O_SOFT)
-            machine_flags = true;
+            fl.any = true;
         switch (opt) {
-        case O_SOFT: soft = optarg; break;
-        case O_HARD: hard = optarg; break;
+        case O_SOFT: fl.soft = optarg; break;
+        case O_HARD: fl.hard = optarg; break;
         case O_RECOVER:
-            recover = strtod(optarg, &end);
-            if (end == optarg || *end || !(recover >= 0) || !isfinite(recover)) {
+            fl.recover = strtod(optarg, &end);
+            if (end == optarg || *end || !(fl.recover >= 0) || !isfinite(fl.recover)) {
                 fprintf(stderr, "propsim import: --recover-after: expected seconds (0: never), got \"%s\"\n", optarg);
                 return 2;
             }
@@ -589,27 +590,30 @@ int import_main(int argc, char **argv)
         case O_EVENT_COL:
         case O_CPU_COL: {
             long v = strtol(optarg, &end, 10);
+            const struct option *flag = longopts;
+            while (flag->val != opt)
+                flag++;
             if (end == optarg || *end || v < 1 || v > 64) {
-                fprintf(stderr, "propsim import: --%s: expected a column number from 1 to 64, got \"%s\"\n",
-                        opt == O_TIME_COL ? "time-col" : opt == O_MACHINE_COL ? "machine-col"
-                                                       : opt == O_EVENT_COL   ? "event-col" : "cpu-col", optarg);
+                fprintf(stderr, "propsim import: --%s: expected a column number from 1 to 64, got \"%s\"\n", flag->name,
+                        optarg);
                 return 2;
             }
-            *(opt == O_TIME_COL ? &time_col : opt == O_MACHINE_COL ? &machine_col : opt == O_EVENT_COL ? &event_col : &cpu_col) = (int)v;
+            *(opt == O_TIME_COL ? &fl.time_col : opt == O_MACHINE_COL ? &fl.machine_col
+                                               : opt == O_EVENT_COL   ? &fl.event_col : &fl.cpu_col) = (int)v;
             break;
         }
-        case O_TIME_UNIT: time_unit = optarg; break;
-        case O_ORIGIN: origin = optarg; break;
+        case O_TIME_UNIT: fl.time_unit = optarg; break;
+        case O_ORIGIN: fl.origin = optarg; break;
         case O_EVENT_MAP:
-            if (n_maps == 16) {
+            if (fl.n_maps == (int)(sizeof fl.maps / sizeof *fl.maps)) {
                 fprintf(stderr, "propsim import: --event-map: at most 16 times (each may map several values)\n");
                 return 2;
             }
-            maps[n_maps++] = optarg;
+            fl.maps[fl.n_maps++] = optarg;
             break;
-        case O_CPU_UNIT: cpu_unit = optarg; break;
-        case O_SEP: sep = optarg; break;
-        case O_PREFIX: prefix = optarg; break;
+        case O_CPU_UNIT: fl.cpu_unit = optarg; break;
+        case O_SEP: fl.sep = optarg; break;
+        case O_PREFIX: fl.prefix = optarg; break;
         case O_CORES:
             cores = strtod(optarg, &end);
             if (end == optarg || *end || !(cores > 0) || !isfinite(cores)) {
@@ -649,7 +653,7 @@ int import_main(int argc, char **argv)
         return import_google2011(in, cores, out);
     }
     bool machines = strcmp(format, "alibaba2017") == 0 || strcmp(format, "alibaba2018") == 0 || strcmp(format, "csv") == 0;
-    if (machine_flags && !machines) {
+    if (fl.any && !machines) {
         fprintf(stderr, "propsim import: the column and event flags are for alibaba2017, alibaba2018 and csv, not %s\n",
                 format);
         return 2;
@@ -662,8 +666,7 @@ int import_main(int argc, char **argv)
             machine_opts_alibaba2018(&mo);
         else
             machine_opts_csv(&mo);
-        if (machine_options(&mo, soft, hard, recover, time_col, machine_col, event_col, cpu_col, time_unit, origin,
-                            cpu_unit, sep, prefix, maps, n_maps) != 0)
+        if (machine_options(&mo, &fl) != 0)
             return 2;
         return import_machines(in, &mo, out);
     }

@@ -156,6 +156,7 @@ struct importer {
     size_t n_rows, cap_rows;
     struct badlines bad;
     unsigned long events, ignored;
+    int columns; /* a row needs this many: the highest column the options read */
 };
 
 static int machine_cmp(const void *a, const void *b)
@@ -267,24 +268,19 @@ static bool parse_number(const char *s, double *out)
     return true;
 }
 
+static bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+/* A label value: up to 63 of [A-Za-z0-9._-] (anything else '-'), starting and ending alphanumeric. */
 static void label_value(const char *in, char *out, size_t len)
 {
-    /* a label value: up to 63 of [A-Za-z0-9._-], starting and ending alphanumeric */
+    while (*in && !alnum(*in))
+        in++;
     size_t n = 0;
     for (; *in && n + 1 < len && n < 63; in++)
-        out[n++] = ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z') || (*in >= '0' && *in <= '9') ||
-                    *in == '.' || *in == '_' || *in == '-')
-                       ? *in
-                       : '-';
-    while (n && !((out[n - 1] >= 'a' && out[n - 1] <= 'z') || (out[n - 1] >= 'A' && out[n - 1] <= 'Z') ||
-                  (out[n - 1] >= '0' && out[n - 1] <= '9')))
+        out[n++] = alnum(*in) || *in == '.' || *in == '_' || *in == '-' ? *in : '-';
+    while (n && !alnum(out[n - 1]))
         n--;
     out[n] = '\0';
-    size_t skip = 0;
-    while (out[skip] && !((out[skip] >= 'a' && out[skip] <= 'z') || (out[skip] >= 'A' && out[skip] <= 'Z') ||
-                          (out[skip] >= '0' && out[skip] <= '9')))
-        skip++;
-    memmove(out, out + skip, strlen(out + skip) + 1);
 }
 
 /* One line of the input: a row, a header (the first line only), a blank, or a bad row. */
@@ -294,17 +290,7 @@ static int read_row(struct importer *im, char *line, long lineno, double *min_t)
     char quoted[4096];
     snprintf(quoted, sizeof quoted, "%s", line);
     char *fields[64];
-    int nf = split_fields(line, o->sep, fields, 64);
-    int need = o->time_col;
-    if (o->machine_col > need)
-        need = o->machine_col;
-    if (o->event_col > need)
-        need = o->event_col;
-    if (o->cpu_col > need)
-        need = o->cpu_col;
-    for (int i = 0; i < MACHINE_LABELS_MAX; i++)
-        if (o->label_cols[i] > need)
-            need = o->label_cols[i];
+    int nf = split_fields(line, o->sep, fields, 64), need = im->columns;
     if (nf < need) {
         badlines_add(&im->bad, lineno, quoted, strlen(quoted), "%d columns, %s needs %d, skipped", nf, o->format, need);
         return 0;
@@ -486,6 +472,10 @@ int import_machines(const char *in, const struct machine_import_opts *o, const c
     }
     gzbuffer(f, 1u << 17);
     struct importer im = {.o = o};
+    _Static_assert(MACHINE_LABELS_MAX == 2, "list every label column below");
+    const int cols[] = {o->time_col, o->machine_col, o->event_col, o->cpu_col, o->label_cols[0], o->label_cols[1]};
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++)
+        im.columns = cols[i] > im.columns ? cols[i] : im.columns;
     badlines_init(&im.bad, "propsim import", in, false);
     char line[4096];
     long lineno = 0;

@@ -634,8 +634,7 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
                 }
         fprintf(f, "\n");
     }
-    int ry = ry0 + (n_panels - 1) * (rph + gap), ph_last = rph;
-    (void)ph_last;
+    int ry = ry0 + (n_panels - 1) * (rph + gap); /* the last panel: the legend goes under it */
     /* the legend: each set's numbers, then its params (cut to the chart's width) */
     int ly = ry + rph + 40;
     for (int i = 0; i < c->n_sets; i++) {

@@ -61,9 +61,9 @@ if recover > 0:  # an error with no later row for its machine within `recover` s
                 extra_ev.append([e[0] + recover, e[1], 1, e[3], 'RECOVER', '', {}])
     ev += extra_ev
 ev.sort(key=lambda e: (e[0], e[1], e[2]))
-def label(v):
-    v = re.sub(r'[^A-Za-z0-9._-]', '-', v)[:63]
-    return re.sub(r'^[^A-Za-z0-9]+|[^A-Za-z0-9]+$', '', v)
+def label(v):  # leading non-alphanumerics dropped, others '-', 63 at most, ending alphanumeric
+    v = re.sub(r'[^A-Za-z0-9._-]', '-', re.sub(r'^[^A-Za-z0-9]+', '', v))[:63]
+    return re.sub(r'[^A-Za-z0-9]+$', '', v)
 def name(mid):
     return re.sub(r'[^a-z0-9.-]', '-', ('machine-' + mid).lower())
 state, out, at = {}, open(direct, 'w'), {}
