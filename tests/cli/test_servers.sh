@@ -225,6 +225,7 @@ stop_ps
 
 # 5. dry-run: planned, not written ----------------------------------------------------------------
 set_params '{"linear":"{\"nodesPerReplica\":100}"}'
+dry_start=$(( $(date +%s%N) / 1000000 ))
 run_ps dry --target deployment/coredns --dry-run
 # (wait for the plan rather than a fixed time: the first LIST of 614 real-sized nodes from the
 # real server took over 3 s on a loaded CI machine once)
@@ -232,10 +233,11 @@ for _ in $(seq 1 150); do
   grep -q 'would scale' "$work/dry.out" 2>/dev/null && break
   sleep 0.2
 done
+echo "  (dry-run plan after $(( $(date +%s%N) / 1000000 - dry_start ))  ms)"
 sleep 1 # a write, if dry-run were to make one, would follow the plan within this
 stop_ps
 [ "$(replicas)" = 61 ] && grep -q 'would scale kube-system/coredns deployment/coredns from 61 to 7' "$work/dry.out" &&
-  ok "dry-run prints the plan and writes nothing" || fail "dry-run: replicas $(replicas), out: $(head -2 "$work/dry.out")"
+  ok "dry-run prints the plan and writes nothing" || fail "dry-run: replicas $(replicas), out: $(head -2 "$work/dry.out"), log: $(tail -5 "$work/dry.log")"
 
 # 6. a StatefulSet target ---------------------------------------------------------------------------
 run_ps sts --target statefulset/cache
