@@ -180,6 +180,7 @@ struct controller {
     double last_success;       /* wall time of the last successful reconcile */
     unsigned long reconciles, reconcile_errors, scale_writes, conflicts;
     unsigned long decisions_skipped; /* node event bursts that changed no decision input */
+    unsigned long nodes_decoded_direct, nodes_decoded_tree; /* nodejson's fast path; the cJSON path */
     /* Events (output.c; loop thread) */
     struct event_seen events_seen[EVENT_CACHE];
     char event_host[256];      /* source.host: $NODE_NAME (downward API), else the host name */

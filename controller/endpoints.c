@@ -160,6 +160,8 @@ char *controller_metrics(struct controller *c)
     buf_printf(&b, "propscaler_cores{kind=\"total\"} %lld\npropscaler_cores{kind=\"schedulable\"} %lld\n",
                (long long)s->total_cores, (long long)s->schedulable_cores);
     buf_printf(&b, "# HELP propscaler_reconciles_total Reconciles run.\n# TYPE propscaler_reconciles_total counter\npropscaler_reconciles_total %lu\n", c->reconciles);
+    buf_printf(&b, "# HELP propscaler_node_decodes_total Node objects read from LIST pages and watch events, by decoder: direct (from the bytes, no tree) or tree (cJSON: what the direct decoder declines, and every node under --record).\n# TYPE propscaler_node_decodes_total counter\npropscaler_node_decodes_total{decoder=\"direct\"} %lu\npropscaler_node_decodes_total{decoder=\"tree\"} %lu\n",
+               c->nodes_decoded_direct, c->nodes_decoded_tree);
     buf_printf(&b, "# HELP propscaler_decisions_skipped_total Node event bursts that changed no input of the decision (counts, params, eligibility, leadership): no request made.\n# TYPE propscaler_decisions_skipped_total counter\npropscaler_decisions_skipped_total %lu\n", c->decisions_skipped);
     buf_printf(&b, "# HELP propscaler_reconcile_errors_total Reconciles that failed.\n# TYPE propscaler_reconcile_errors_total counter\npropscaler_reconcile_errors_total %lu\n", c->reconcile_errors);
     buf_printf(&b, "# HELP propscaler_scale_writes_total Replica counts written.\n# TYPE propscaler_scale_writes_total counter\npropscaler_scale_writes_total %lu\n", c->scale_writes);

@@ -73,7 +73,7 @@ static const struct flag_def defs[] = {
     {"foreign-writer-backoff", F_DURATION, ID_FOREIGN_BACKOFF,
      "stop writing a target this long when another writer undoes its value 3 times in 10m (default 10m; 0 = never stop)"},
     {"max-response-size", F_STRING, ID_MAX_RESPONSE,
-     "largest API answer read, e.g. 16Mi (default 16Mi; keep it under an eighth of the memory limit)"},
+     "largest API answer (or LIST item) read, e.g. 16Mi (default 16Mi; keep it under an eighth of the memory limit)"},
     {"metrics-addr", F_STRING, ID_METRICS_ADDR, "address for /healthz, /readyz, /last-poll, /metrics (default :8080)"},
     {"log-format", F_STRING, ID_LOG_FORMAT, "text (klog style, default) or json"},
     {"healthz-always-ok", F_BOOL, ID_HEALTHZ_COMPAT, "CPA's /healthz: always 200, even when the loop is stuck"},

@@ -14,6 +14,7 @@ static void nodes_list_begin(void *ctx)
     struct controller *c = ctx;
     node_set_free(c->staging);
     c->staging = node_set_new();
+    buf_reset(&c->record_pending); /* a LIST started over: what an abandoned one listed is not recorded */
 }
 
 /* Tag bit i: the node is eligible for target i's pods (placement rules). */
@@ -29,6 +30,7 @@ static void tag_node(struct controller *c, const cJSON *obj, struct node_obs *n)
 static bool decode_node(struct controller *c, const cJSON *obj, struct node_obs *n, const char *what)
 {
     char err[512];
+    c->nodes_decoded_tree++;
     if (node_decode(obj, &c->cfg->count_opts, n, err, sizeof err) != 0) {
         LOG_WARN("ignoring %s: %s", what, err);
         return false;
@@ -81,6 +83,16 @@ void inputs_trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
     malloc_trim(0);
 }
 
+static void apply_node_event(struct controller *c, enum watch_event_type type, const struct node_obs *n)
+{
+    if (type == WEV_DELETED)
+        node_set_remove(c->nodes, n->name);
+    else if (node_set_upsert(c->nodes, n) != 0)
+        LOG_ERROR("out of memory updating node %s", n->name);
+    removals_observe(c, type, n->name);
+    reconcile_coalesce_event(c); /* a burst of node events is one decision */
+}
+
 static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
 {
     struct controller *c = ctx;
@@ -95,12 +107,68 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
             record_line(c, watch_event_type_name(type), t);
         free(t);
     }
-    if (type == WEV_DELETED)
-        node_set_remove(c->nodes, n.name);
-    else if (node_set_upsert(c->nodes, &n) != 0)
-        LOG_ERROR("out of memory updating node %s", n.name);
-    removals_observe(c, type, n.name);
-    reconcile_coalesce_event(c); /* a burst of node events is one decision */
+    apply_node_event(c, type, &n);
+}
+
+/* The tree-free paths (nodejson.h): a node's bytes decoded in place; what they decline (and every
+ * node while --record writes the trimmed objects) takes the cJSON path above, with its messages. */
+
+/* Tag bits from the parts of the node placement reads: the labels parsed only when a target's
+ * rules read them, the taints only when the node has some. False: out of memory (decline). */
+static bool tag_node_parts(struct controller *c, const struct nodejson_extra *x, struct node_obs *n)
+{
+    n->tags = 0;
+    bool any = false, need_labels = false;
+    for (size_t i = 0; i < c->cfg->n_targets && i < 16; i++)
+        if (c->targets[i].rules_known) {
+            any = true;
+            need_labels = need_labels || placement_reads_labels(&c->targets[i].rules);
+        }
+    if (!any)
+        return true;
+    cJSON *labels = need_labels && x->labels.len ? cJSON_ParseWithLength(x->labels.p, x->labels.len) : NULL;
+    cJSON *taints = x->taints.len ? cJSON_ParseWithLength(x->taints.p, x->taints.len) : NULL;
+    bool ok = !(need_labels && x->labels.len && !labels) && !(x->taints.len && !taints);
+    for (size_t i = 0; ok && i < c->cfg->n_targets && i < 16; i++)
+        if (c->targets[i].rules_known && placement_node_eligible_parts(&c->targets[i].rules, labels, taints))
+            n->tags = (uint16_t)(n->tags | (1u << i));
+    cJSON_Delete(labels);
+    cJSON_Delete(taints);
+    return ok;
+}
+
+static bool decode_node_raw(struct controller *c, const char *json, size_t len, struct node_obs *n,
+                            struct nodejson_extra *x)
+{
+    if (c->record || nodejson_decode(json, len, &c->cfg->count_opts, n, x) != 1 || !tag_node_parts(c, x, n))
+        return false;
+    c->nodes_decoded_direct++;
+    return true;
+}
+
+static int nodes_item_raw(void *ctx, const char *json, size_t len)
+{
+    struct controller *c = ctx;
+    struct node_obs n;
+    struct nodejson_extra x;
+    if (!decode_node_raw(c, json, len, &n, &x))
+        return 0;
+    if (c->staging && node_set_upsert(c->staging, &n) != 0)
+        LOG_ERROR("out of memory adding node %s", n.name);
+    return 1;
+}
+
+static int nodes_event_raw(void *ctx, enum watch_event_type type, const char *json, size_t len, struct json_span *rv)
+{
+    struct controller *c = ctx;
+    struct node_obs n;
+    struct nodejson_extra x;
+    if (!decode_node_raw(c, json, len, &n, &x))
+        return 0;
+    *rv = x.resource_version;
+    if (c->nodes)
+        apply_node_event(c, type, &n);
+    return 1;
 }
 
 static void reflector_error(void *ctx, const char *msg)
@@ -268,7 +336,19 @@ void inputs_create_configmap(struct controller *c)
     free(body);
 }
 
-const struct reflector_sink inputs_node_sink = {nodes_list_begin, nodes_item, nodes_list_end, nodes_event,
-                                                reflector_error, nodes_count, reflector_checked};
-const struct reflector_sink inputs_cm_sink = {cm_list_begin, cm_item, cm_list_end, cm_event, reflector_error, cm_count,
-                                              reflector_checked};
+const struct reflector_sink inputs_node_sink = {.list_begin = nodes_list_begin,
+                                                .item = nodes_item,
+                                                .list_end = nodes_list_end,
+                                                .event = nodes_event,
+                                                .error = reflector_error,
+                                                .count = nodes_count,
+                                                .checked = reflector_checked,
+                                                .item_raw = nodes_item_raw,
+                                                .event_raw = nodes_event_raw};
+const struct reflector_sink inputs_cm_sink = {.list_begin = cm_list_begin,
+                                              .item = cm_item,
+                                              .list_end = cm_list_end,
+                                              .event = cm_event,
+                                              .error = reflector_error,
+                                              .count = cm_count,
+                                              .checked = reflector_checked};

@@ -42,6 +42,37 @@ int kanswer_object(const struct kresp *r, const char *kind, cJSON **out, char *e
     return 0;
 }
 
+int kanswer_list_skeleton(const struct kresp *answer, const char *skeleton, size_t len, const char *kind, size_t items,
+                          cJSON **root, struct kanswer_list *page, char *err, size_t errlen)
+{
+    struct kresp sk = *answer;
+    sk.body = skeleton;
+    sk.len = len;
+    if (kanswer_object(&sk, kind, root, err, errlen) != 0)
+        return -1;
+    if (kanswer_list_page(*root, page, err, errlen) != 0) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return -1;
+    }
+    size_t placeholders = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, page->items)
+    {
+        if (it->child) /* an object with members was not cut out: the page was not read as a whole parse would */
+            placeholders = (size_t)-1;
+        else if (placeholders != (size_t)-1)
+            placeholders++;
+    }
+    if (placeholders != items) {
+        snprintf(err, errlen, "the page's items could not be cut out as they arrived (%zu handed out)", items);
+        cJSON_Delete(*root);
+        *root = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int kanswer_list_page(const cJSON *root, struct kanswer_list *page, char *err, size_t errlen)
 {
     memset(page, 0, sizeof *page);

@@ -35,6 +35,13 @@ struct kanswer_list {
     long long remaining;
 };
 int kanswer_list_page(const cJSON *root, struct kanswer_list *page, char *err, size_t errlen);
+/* A LIST page that streamed in (liststream.h): its skeleton (the page with each object item
+ * replaced by {}) judged as kanswer_object + kanswer_list_page judge a whole page, and it must hold
+ * exactly `items` such placeholders (the items handed out as they arrived). `answer` is the
+ * response (status, content type) the skeleton came from. On success *root owns the skeleton's
+ * tree (page borrows from it; page->items then lists the placeholders). */
+int kanswer_list_skeleton(const struct kresp *answer, const char *skeleton, size_t len, const char *kind, size_t items,
+                          cJSON **root, struct kanswer_list *page, char *err, size_t errlen);
 
 /* spec.replicas of a Scale: an integer from 0 to 2^31-1 (absent means 0, as the API's omitempty
  * encoding of 0 does). A string, a fraction, a negative or an out-of-range number is an error. */

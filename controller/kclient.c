@@ -105,7 +105,7 @@ static void request_labels(const char *method, const char *path, bool stream, en
     else
         snprintf(resource, len, "%s", segs[at]);
     if (strcmp(method, "GET") == 0)
-        *verb = stream ? KV_WATCH : named ? KV_GET : KV_LIST;
+        *verb = stream && strstr(path, "watch=1") ? KV_WATCH : named ? KV_GET : KV_LIST; /* a LIST may stream too */
     else if (strcmp(method, "POST") == 0)
         *verb = KV_CREATE;
     else if (strcmp(method, "PUT") == 0)
@@ -154,6 +154,7 @@ void kclient_set_user_agent(struct kclient *c, const char *user_agent)
 }
 
 void kclient_set_max_body(struct kclient *c, size_t max_body) { c->max_body = max_body ? max_body : KCLIENT_DEFAULT_MAX_BODY; }
+size_t kclient_max_body(const struct kclient *c) { return c->max_body; }
 
 void kresp_describe(const struct kresp *r, char *out, size_t outlen)
 {
@@ -332,12 +333,12 @@ static void check_multi_info(struct kclient *c)
                 c->stats.status_4xx++;
             else if (status >= 500)
                 c->stats.status_5xx++;
-            if (!r->stream)
+            if (r->verb != KV_WATCH)
                 promhist_observe(&c->stats.latency[r->verb], now - r->started);
         }
         char err[CURL_ERROR_SIZE + 160];
         if (r->too_large && r->stream)
-            snprintf(err, sizeof err, "the error answer to a watch is larger than %zu KiB", KCLIENT_MAX_ERROR_BODY >> 10);
+            snprintf(err, sizeof err, "the error answer to a streamed request is larger than %zu KiB", KCLIENT_MAX_ERROR_BODY >> 10);
         else if (r->too_large)
             snprintf(err, sizeof err, "the answer is larger than the %zu KiB response cap (--max-response-size)",
                      c->max_body >> 10);
@@ -613,7 +614,7 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
      * page shrinks ~10x); libcurl inflates before write_cb, so body caps count inflated bytes */
     if (!c->ep->disable_compression)
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
-    if (!o->stream)
+    if (!o->stream || o->timeout_s > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)((o->timeout_s > 0 ? o->timeout_s : 30) * 1000));
     /* TLS: verification on unless the kubeconfig says insecure-skip-tls-verify */
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->ep->insecure ? 0L : 1L);

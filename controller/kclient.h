@@ -64,8 +64,8 @@ struct kreq_opts {
     const char *path;          /* /api/v1/nodes?limit=500 (already URL-encoded) */
     const char *body;          /* NULL for none */
     const char *content_type;  /* default application/json */
-    bool stream;               /* watch: data callback, no overall timeout */
-    double timeout_s;          /* non-stream overall timeout (default 30) */
+    bool stream;               /* data callback (a watch; a LIST cut into items as it arrives) */
+    double timeout_s;          /* overall timeout: default 30, none for a stream unless set */
 };
 
 /* Requests by verb (get list watch create update patch delete), resource (nodes, configmaps,
@@ -95,6 +95,7 @@ const char *kclient_verb_name(enum kclient_verb v);
 struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep, char *err, size_t errlen);
 /* The cap on one response body (default KCLIENT_DEFAULT_MAX_BODY); 0 keeps the default. */
 void kclient_set_max_body(struct kclient *c, size_t max_body);
+size_t kclient_max_body(const struct kclient *c);
 /* Seconds left of the longest Retry-After the server has sent (0 when none is running): every
  * caller that retries waits at least this long, so one answer holds every path. */
 double kclient_retry_wait(const struct kclient *c);

@@ -118,7 +118,8 @@ struct podwatch *podwatch_new(struct ev_loop *loop, struct kclient *client, cons
         return NULL;
     p->changed = changed;
     p->ctx = ctx;
-    static const struct reflector_sink sink = {list_begin, item, list_end, event, error, NULL, NULL};
+    static const struct reflector_sink sink = {
+        .list_begin = list_begin, .item = item, .list_end = list_end, .event = event, .error = error};
     struct reflector_opts o = {.name = "pods", .path = p->path, .label_selector = p->selector, .list_kind = "PodList"};
     p->ref = reflector_new(loop, client, &o, &sink, p);
     if (!p->ref) {

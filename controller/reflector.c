@@ -8,6 +8,7 @@
 
 #include "kanswer.h"
 #include "krand.h"
+#include "liststream.h"
 #include "watchsplit.h"
 
 enum phase { PH_IDLE, PH_LISTING, PH_WATCHING, PH_BACKOFF };
@@ -34,6 +35,8 @@ struct reflector {
     bool need_relist;  /* set by an ERROR 410 event inside the stream */
     char rv[64];
     char continue_token[1024];
+    struct liststream page;  /* the LIST page arriving */
+    char list_error[300];    /* why the page arriving was refused, "" while it is fine */
     struct watch_splitter split;
     struct reflector_stats stats;
 };
@@ -129,6 +132,34 @@ static void append_selectors(const struct reflector *r, char *path, size_t len)
 /* ------------------------------------------------------------------------------------------ */
 /* LIST                                                                                         */
 
+/* One item of the page arriving, complete (called from the transfer's data callback). */
+static int list_item(void *ctx, const char *json, size_t len)
+{
+    struct reflector *r = ctx;
+    if (r->sink.item_raw && r->sink.item_raw(r->ctx, json, len) == 1)
+        return 0;
+    const char *end = NULL;
+    cJSON *obj = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!obj || end != json + len) {
+        snprintf(r->list_error, sizeof r->list_error, "item %zu of the page is not JSON (near its byte %zu)",
+                 r->page.items, end ? (size_t)(end - json) + 1 : (size_t)1);
+        cJSON_Delete(obj);
+        return 1;
+    }
+    r->sink.item(r->ctx, obj);
+    cJSON_Delete(obj);
+    return 0;
+}
+
+static int list_data(void *ctx, const char *data, size_t len)
+{
+    struct reflector *r = ctx;
+    int rc = liststream_feed(&r->page, data, len);
+    if (rc < 0)
+        snprintf(r->list_error, sizeof r->list_error, "%s", r->page.error);
+    return rc != 0; /* non-zero aborts the transfer: list_done reports list_error */
+}
+
 static void list_done(void *ctx, const struct kresp *resp)
 {
     struct reflector *r = ctx;
@@ -143,19 +174,24 @@ static void list_done(void *ctx, const struct kresp *resp)
     char err[700];
     cJSON *root = NULL;
     struct kanswer_list page;
-    if (resp->status != 200) {
+    const char *skeleton = NULL;
+    size_t skeleton_len = 0;
+    if (r->list_error[0]) {
+        /* refused whole: a malformed page is never counted as (part of) the collection */
+        report(r, "list refused: %s", r->list_error);
+    } else if (resp->status != 200) {
         if (resp->status == 0)
             report(r, "list failed: %s", resp->err);
         else
             report(r, "list answered HTTP %ld", resp->status);
-    } else if (kanswer_object(resp, r->o.list_kind, &root, err, sizeof err) != 0 ||
-               kanswer_list_page(root, &page, err, sizeof err) != 0) {
-        /* refused whole: a malformed page is never counted as (part of) the collection */
+    } else if (liststream_finish(&r->page, &skeleton, &skeleton_len) != 0) {
+        report(r, "list refused: %s", r->page.error);
+    } else if (kanswer_list_skeleton(resp, skeleton, skeleton_len, r->o.list_kind, r->page.items, &root, &page, err,
+                                     sizeof err) != 0) {
         report(r, "list refused: %s", err);
     } else {
         r->stats.list_pages++;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, page.items) r->sink.item(r->ctx, it);
+        liststream_release(&r->page);
         if (page.continue_token[0]) {
             snprintf(r->continue_token, sizeof r->continue_token, "%s", page.continue_token);
             cJSON_Delete(root);
@@ -175,6 +211,7 @@ static void list_done(void *ctx, const struct kresp *resp)
         return;
     }
     cJSON_Delete(root);
+    liststream_release(&r->page);
     r->continue_token[0] = '\0';
     schedule_retry(r, resp->retry_after);
 }
@@ -199,8 +236,11 @@ static void start_list(struct reflector *r)
         kreq_cancel(r->check_req); /* the LIST answers whatever the check asked */
         r->check_req = NULL;
     }
-    struct kreq_opts o = {.method = "GET", .path = path, .timeout_s = 120};
-    r->req = kclient_request(r->client, &o, NULL, list_done, r);
+    liststream_release(&r->page);
+    liststream_init(&r->page, kclient_max_body(r->client), list_item, r);
+    r->list_error[0] = '\0';
+    struct kreq_opts o = {.method = "GET", .path = path, .stream = true, .timeout_s = 120};
+    r->req = kclient_request(r->client, &o, list_data, list_done, r);
     if (!r->req)
         schedule_retry(r, 0);
 }
@@ -211,6 +251,17 @@ static void start_list(struct reflector *r)
 static int on_line(void *ctx, const char *line, size_t len)
 {
     struct reflector *r = ctx;
+    enum watch_event_type type;
+    struct json_span obj, rv = {0};
+    if (r->sink.event_raw && nodejson_event_envelope(line, len, &type, &obj) == 1 && type <= WEV_DELETED &&
+        r->sink.event_raw(r->ctx, type, obj.p, obj.len, &rv) == 1) {
+        /* the same as below, read without a tree */
+        r->backoff = r->o.backoff_initial_s;
+        if (rv.p)
+            snprintf(r->rv, sizeof r->rv, "%.*s", (int)rv.len, rv.p);
+        r->stats.events++;
+        return 0;
+    }
     struct watch_event ev;
     char err[256];
     if (watch_event_parse(line, len, &ev, err, sizeof err) != 0) {
@@ -471,6 +522,7 @@ void reflector_free(struct reflector *r)
         return;
     reflector_stop(r);
     watch_splitter_release(&r->split);
+    liststream_release(&r->page);
     free(r);
 }
 

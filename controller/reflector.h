@@ -6,8 +6,10 @@
  * that restarts a watch that has been silent for too long (a dead peer).
  *
  * The sink sees a LIST as list_begin, item..., list_end: a consumer builds its new state aside
- * and swaps it in at list_end, so nothing is ever decided from a partial list. After that, each
- * watch event arrives through `event`.
+ * and swaps it in at list_end, so nothing is ever decided from a partial list. Pages are never held
+ * whole: each is cut into its items as it arrives (liststream.h), so items reach the sink while the
+ * page is still coming, and a page found bad at its end starts the LIST over (list_begin again).
+ * After that, each watch event arrives through `event`.
  *
  * State loss (an etcd restore, another cluster behind the same endpoint) is not announced by the
  * API server: a watch from a resourceVersion it has not reached is held open without events. So
@@ -31,6 +33,7 @@
 #include <ev.h>
 
 #include "kclient.h"
+#include "nodejson.h"
 #include "watchevent.h"
 
 struct reflector_sink {
@@ -43,6 +46,12 @@ struct reflector_sink {
     size_t (*count)(void *ctx);
     /* Optional: a check ended; trusted is reflector_trusted() at that moment. */
     void (*checked)(void *ctx, bool trusted);
+    /* Optional fast paths that read an object's JSON bytes without a tree (nodejson.h). Each
+     * returns 1 when it decoded and applied the object, 0 to decline: the reflector then parses it
+     * with cJSON and calls item/event. event_raw also sets *rv to the object's
+     * metadata.resourceVersion (rv->p NULL when it has none). */
+    int (*item_raw)(void *ctx, const char *json, size_t len);
+    int (*event_raw)(void *ctx, enum watch_event_type type, const char *json, size_t len, struct json_span *rv);
 };
 
 struct reflector_opts {

@@ -71,13 +71,13 @@ static const cJSON *get(const cJSON *o, const char *key)
     return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
 }
 
-static const char *label_lookup(const void *ctx, const char *key)
+const char *node_label_lookup(const void *ctx, const char *key)
 {
     const cJSON *v = get((const cJSON *)ctx, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static bool taint_ignored(const struct node_count_opts *o, const cJSON *taints)
+bool node_taints_ignored(const struct node_count_opts *o, const cJSON *taints)
 {
     const cJSON *t;
     cJSON_ArrayForEach(t, taints)
@@ -156,7 +156,7 @@ int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct nod
     }
     const cJSON *meta = get(obj, "metadata");
     const cJSON *name = get(meta, "name");
-    struct node_fields f = {.labels = label_lookup, .labels_ctx = get(meta, "labels")};
+    struct node_fields f = {.labels = node_label_lookup, .labels_ctx = get(meta, "labels")};
     if (!cJSON_IsString(name)) {
         snprintf(err, errlen, "node: metadata.name is missing or not a string");
         return -1;
@@ -200,7 +200,7 @@ int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct nod
         if (cJSON_IsString(type) && strcmp(type->valuestring, "Ready") == 0)
             f.ready = cJSON_IsString(st) && strcmp(st->valuestring, "True") == 0;
     }
-    f.has_ignored_taint = opts && opts->n_ignore_taints && taint_ignored(opts, get(spec, "taints"));
+    f.has_ignored_taint = opts && opts->n_ignore_taints && node_taints_ignored(opts, get(spec, "taints"));
     return node_obs_build(&f, opts, out, err, errlen);
 }
 

@@ -84,6 +84,10 @@ struct node_fields {
 };
 int node_obs_build(const struct node_fields *f, const struct node_count_opts *opts, struct node_obs *out,
                    char *err, size_t errlen);
+/* For decoders that hold a node's labels or taints as cJSON subtrees: the selector's label lookup
+ * (ctx: the labels object, or NULL), and whether taints (an array, or NULL) carry an ignored one. */
+const char *node_label_lookup(const void *labels, const char *key);
+bool node_taints_ignored(const struct node_count_opts *o, const cJSON *taints);
 
 struct node_set;
 

@@ -137,7 +137,16 @@ static bool term_matches(const cJSON *term, const cJSON *labels)
 
 bool placement_node_eligible(const struct placement_rules *r, const cJSON *node)
 {
-    const cJSON *labels = get(get(node, "metadata"), "labels");
+    return placement_node_eligible_parts(r, get(get(node, "metadata"), "labels"), get(get(node, "spec"), "taints"));
+}
+
+bool placement_reads_labels(const struct placement_rules *r)
+{
+    return (r->node_selector && r->node_selector->child) || (r->node_affinity && cJSON_GetArraySize(r->node_affinity) > 0);
+}
+
+bool placement_node_eligible_parts(const struct placement_rules *r, const cJSON *labels, const cJSON *taints)
+{
     const cJSON *kv;
     cJSON_ArrayForEach(kv, r->node_selector)
     {
@@ -152,7 +161,7 @@ bool placement_node_eligible(const struct placement_rules *r, const cJSON *node)
         if (!any)
             return false;
     }
-    return placement_tolerates(get(get(node, "spec"), "taints"), r->tolerations);
+    return placement_tolerates(taints, r->tolerations);
 }
 
 void placement_hotspots(const struct node_load *load, size_t n, bool any_anti, const struct hotspot_opts *o,

@@ -35,6 +35,11 @@ void placement_rules_release(struct placement_rules *r);
 /* From a workload object (Deployment/StatefulSet/...) or NULL. */
 void placement_rules_from_workload(struct placement_rules *r, const cJSON *workload);
 bool placement_node_eligible(const struct placement_rules *r, const cJSON *node);
+/* The same from the two parts of a Node it reads: metadata.labels and spec.taints (each NULL when
+ * absent), for decoders that do not hold the whole object. */
+bool placement_node_eligible_parts(const struct placement_rules *r, const cJSON *labels, const cJSON *taints);
+/* Whether eligibility reads a node's labels at all (a nodeSelector or node affinity). */
+bool placement_reads_labels(const struct placement_rules *r);
 /* Whether the taints of a node are all tolerated (NoSchedule/NoExecute; PreferNoSchedule passes). */
 bool placement_tolerates(const cJSON *taints, const cJSON *tolerations);
 

@@ -607,6 +607,12 @@ after=$(gets)
 CHPORT=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$work/churn.log" | head -1 | cut -d: -f2)
 skipped=$(curl -s "127.0.0.1:$CHPORT/metrics" | awk '/^propscaler_decisions_skipped_total/ {print $2}')
 [ "${skipped:-0}" -ge 30 ] || fail "churn: propscaler_decisions_skipped_total $skipped, want >= 30"
+# every node of the LIST and of the 40 events was read from its bytes, none through a cJSON tree
+decodes=$(curl -s "127.0.0.1:$CHPORT/metrics" | grep '^propscaler_node_decodes_total')
+direct=$(echo "$decodes" | awk '/decoder="direct"/ {print $2}')
+tree=$(echo "$decodes" | awk '/decoder="tree"/ {print $2}')
+[ "${direct:-0}" -ge 50 ] && [ "${tree:-1}" -eq 0 ] ||
+  fail "churn: node decodes direct=$direct tree=$tree (want >= 50 and 0)"
 add_nodes 11 40
 wait_replicas 3 "churn: a change that matters is decided at once (40 nodes -> 3)" 3
 curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"unschedulable":true}}' "$URL/api/v1/nodes/n40"

@@ -221,6 +221,13 @@ set_params '{"linear":"{\"nodesPerReplica\":10}"}'
 run_ps paging --target deployment/coredns
 wait_replicas 61 "a fresh LIST in pages of 500: 614 nodes, 610 schedulable / 10" 30 ||
   echo "  (nodes seen by kubectl: $(k get nodes --no-headers | wc -l))"
+# the real server's Nodes, cut out of its pages as they arrived, were read without a tree
+mport=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$work/paging.log" | head -1 | cut -d: -f2)
+decodes=$(curl -s "127.0.0.1:$mport/metrics" | grep '^propscaler_node_decodes_total')
+direct=$(echo "$decodes" | awk '/decoder="direct"/ {print $2}')
+tree=$(echo "$decodes" | awk '/decoder="tree"/ {print $2}')
+[ "${direct:-0}" -ge 614 ] && [ "${tree:-1}" -eq 0 ] && ok "the pages' nodes decoded without a tree ($direct)" ||
+  fail "node decodes from the pages: direct=$direct tree=$tree (want >= 614 and 0)"
 stop_ps
 
 # 5. dry-run: planned, not written ----------------------------------------------------------------

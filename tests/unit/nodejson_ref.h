@@ -1,0 +1,201 @@
+/*
+ * nodejson_ref — what the tree-free decoders are held to, shared by tests/unit/test_nodejson.c and
+ * tests/fuzz/fuzz_nodejson.c. Each check returns the fast path's answer (1 accepted, 0 declined)
+ * or -1 when the contract is broken (why names how); the reference is always cJSON + the general
+ * decoders, exactly as the controller reads bytes when the fast path declines.
+ */
+#ifndef PROPSCALER_NODEJSON_REF_H
+#define PROPSCALER_NODEJSON_REF_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kanswer.h"
+#include "liststream.h"
+#include "nodejson.h"
+#include "placement.h"
+#include "watchevent.h"
+
+/* cJSON's reading of bytes as one value with nothing but whitespace after (as the controller
+ * reads an item or an answer). */
+static inline cJSON *ref_parse(const char *json, size_t len)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    for (const char *p = end; root && p < json + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            cJSON_Delete(root);
+            return NULL;
+        }
+    return root;
+}
+
+static inline bool ref_same_obs(const struct node_obs *a, const struct node_obs *b)
+{
+    return strcmp(a->name, b->name) == 0 && a->cpu_nano == b->cpu_nano && a->has_cpu == b->has_cpu &&
+           a->unschedulable == b->unschedulable && a->ready == b->ready && a->counted == b->counted &&
+           a->schedulable == b->schedulable;
+}
+
+/* Two trees the same, member for member in order (cJSON_Compare looks members up by name, which
+ * a duplicate key defeats). */
+static inline bool ref_same_tree(const cJSON *a, const cJSON *b)
+{
+    char *pa = a ? cJSON_PrintUnformatted(a) : NULL, *pb = b ? cJSON_PrintUnformatted(b) : NULL;
+    bool same = pa && pb && strcmp(pa, pb) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
+/* A span equals a cJSON getter's subtree (both absent, or the span parses to the same value). */
+static inline bool ref_same_span(struct json_span s, const cJSON *want)
+{
+    if (!s.p || !s.len)
+        return want == NULL;
+    cJSON *got = cJSON_ParseWithLength(s.p, s.len);
+    bool same = got && want && ref_same_tree(got, want);
+    cJSON_Delete(got);
+    return same;
+}
+
+static inline const cJSON *ref_get(const cJSON *o, const char *k)
+{
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+}
+
+/* One Node object's bytes. */
+static inline int nodejson_check(const char *json, size_t len, const struct node_count_opts *opts, char *why,
+                                 size_t whylen)
+{
+    struct node_obs fast, ref;
+    struct nodejson_extra x;
+    memset(&x, 0, sizeof x);
+    int rc = nodejson_decode(json, len, opts, &fast, &x);
+    if (rc != 1)
+        return rc == 0 ? 0 : (snprintf(why, whylen, "nodejson_decode returned %d", rc), -1);
+    cJSON *root = ref_parse(json, len);
+    char err[512];
+    if (!root) {
+        snprintf(why, whylen, "accepted bytes cJSON refuses");
+        return -1;
+    }
+    int out = 1;
+    if (node_decode(root, opts, &ref, err, sizeof err) != 0) {
+        snprintf(why, whylen, "accepted a node node_decode refuses: %s", err);
+        out = -1;
+    } else if (!ref_same_obs(&fast, &ref)) {
+        snprintf(why, whylen, "records differ: %s/%s cpu %lld/%lld ready %d/%d unsched %d/%d counted %d/%d", fast.name,
+                 ref.name, (long long)fast.cpu_nano, (long long)ref.cpu_nano, fast.ready, ref.ready, fast.unschedulable,
+                 ref.unschedulable, fast.counted, ref.counted);
+        out = -1;
+    } else {
+        const cJSON *meta = ref_get(root, "metadata"), *rv = ref_get(meta, "resourceVersion");
+        if (!ref_same_span(x.labels, ref_get(meta, "labels")) ||
+            !ref_same_span(x.taints, ref_get(ref_get(root, "spec"), "taints"))) {
+            snprintf(why, whylen, "the labels or taints span differs from cJSON's subtree");
+            out = -1;
+        } else if (cJSON_IsString(rv) ? !x.resource_version.p || strlen(rv->valuestring) != x.resource_version.len ||
+                                            memcmp(rv->valuestring, x.resource_version.p, x.resource_version.len) != 0
+                                      : x.resource_version.p != NULL) {
+            snprintf(why, whylen, "the resourceVersion differs from cJSON's");
+            out = -1;
+        }
+    }
+    cJSON_Delete(root);
+    return out;
+}
+
+/* One watch event line's envelope. */
+static inline int envelope_check(const char *line, size_t len, char *why, size_t whylen)
+{
+    enum watch_event_type type;
+    struct json_span obj;
+    if (nodejson_event_envelope(line, len, &type, &obj) != 1)
+        return 0;
+    struct watch_event ev;
+    char err[512];
+    if (watch_event_parse(line, len, &ev, err, sizeof err) != 0) {
+        snprintf(why, whylen, "an envelope watch_event_parse refuses: %s", err);
+        return -1;
+    }
+    int out = 1;
+    if (ev.type != type || ev.has_t || !ref_same_span(obj, ev.object)) {
+        snprintf(why, whylen, "the envelope differs from watch_event_parse's reading");
+        out = -1;
+    }
+    watch_event_release(&ev);
+    return out;
+}
+
+/* A LIST page, fed in chunks of the given sizes (cycled): the items the stream hands out and the
+ * skeleton's verdict, against kanswer's reading of the whole page. */
+struct ref_items {
+    cJSON *array;
+    bool bad; /* an item cJSON refuses */
+};
+
+static inline int ref_collect(void *ctx, const char *json, size_t len)
+{
+    struct ref_items *it = ctx;
+    cJSON *o = ref_parse(json, len);
+    if (!o) {
+        it->bad = true;
+        return 1;
+    }
+    cJSON_AddItemToArray(it->array, o);
+    return 0;
+}
+
+static inline int liststream_check(const char *page, size_t len, const size_t *chunks, size_t n_chunks, char *why,
+                                   size_t whylen)
+{
+    struct ref_items got = {cJSON_CreateArray(), false};
+    struct liststream s;
+    liststream_init(&s, (size_t)16 << 20, ref_collect, &got);
+    int rc = 0;
+    for (size_t off = 0, k = 0; off < len && rc == 0; k++) {
+        size_t n = chunks[k % n_chunks];
+        if (n > len - off)
+            n = len - off;
+        rc = liststream_feed(&s, page + off, n);
+        off += n;
+    }
+    const char *skel = NULL;
+    size_t skel_len = 0;
+    cJSON *sroot = NULL, *wroot = NULL;
+    struct kanswer_list spage, wpage;
+    struct kresp resp = {.status = 200, .content_type = "application/json"};
+    char err[700];
+    bool stream_ok = rc == 0 && !got.bad && liststream_finish(&s, &skel, &skel_len) == 0 &&
+                     kanswer_list_skeleton(&resp, skel, skel_len, "NodeList", s.items, &sroot, &spage, err, sizeof err) == 0;
+    resp.body = page;
+    resp.len = len;
+    bool whole_ok = kanswer_object(&resp, "NodeList", &wroot, err, sizeof err) == 0 &&
+                    kanswer_list_page(wroot, &wpage, err, sizeof err) == 0;
+    int out = stream_ok ? 1 : 0;
+    if (stream_ok && !whole_ok) {
+        snprintf(why, whylen, "a page the stream accepts is refused whole");
+        out = -1;
+    } else if (stream_ok) {
+        bool same = strcmp(spage.resource_version, wpage.resource_version) == 0 &&
+                    strcmp(spage.continue_token, wpage.continue_token) == 0 && spage.remaining == wpage.remaining;
+        int n = cJSON_GetArraySize(got.array);
+        same = same && n == cJSON_GetArraySize(wpage.items);
+        for (int i = 0; same && i < n; i++)
+            same = ref_same_tree(cJSON_GetArrayItem(got.array, i), cJSON_GetArrayItem(wpage.items, i));
+        if (!same) {
+            snprintf(why, whylen, "the stream's items or metadata differ from the whole page's");
+            out = -1;
+        }
+    }
+    cJSON_Delete(sroot);
+    cJSON_Delete(wroot);
+    cJSON_Delete(got.array);
+    liststream_release(&s);
+    return out;
+}
+
+#endif
