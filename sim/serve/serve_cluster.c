@@ -13,11 +13,38 @@
 #include "serve.h"
 #include "yamljson.h"
 
-/* A Node shaped like a real one (GKE/EKS-style labels, 4 vCPU with 3920m allocatable). */
+/* The images a GKE node reports (status.images): most of a real Node's bytes. */
+static void add_images(cJSON *status, long i)
+{
+    static const char *images[][2] = {
+        {"gke.gcr.io/gke-metrics-agent", "1.12.4-gke.0"}, {"gke.gcr.io/fluent-bit", "v1.8.12-gke.29"},
+        {"gke.gcr.io/kube-proxy-amd64", "v1.32.0-gke.1200"}, {"gke.gcr.io/csi-node-driver-registrar", "v2.9.4-gke.31"},
+        {"gke.gcr.io/gcp-compute-persistent-disk-csi-driver", "v1.15.1-gke.0"}, {"gke.gcr.io/netd", "v0.6.2-gke.6"},
+        {"gke.gcr.io/ip-masq-agent", "v2.9.3-gke.12"}, {"gke.gcr.io/prometheus-to-sd", "v0.11.12-gke.11"},
+        {"gke.gcr.io/gke-metadata-server", "20241105_2300_RC0"}, {"gke.gcr.io/cluster-proportional-autoscaler", "v1.8.11-gke.8"},
+        {"gke.gcr.io/coredns", "v1.11.3-gke.0"}, {"gke.gcr.io/pause", "3.10@sha256"},
+    };
+    cJSON *arr = cJSON_AddArrayToObject(status, "images");
+    for (size_t k = 0; k < sizeof images / sizeof *images; k++) {
+        char digest[200], tagged[160];
+        unsigned long h = (unsigned long)(k * 2654435761u + 97);
+        snprintf(digest, sizeof digest, "%s@sha256:%016lx%016lx%016lx%016lx", images[k][0], h, h * 31, h * 131, h * 1031);
+        snprintf(tagged, sizeof tagged, "%s:%s", images[k][0], images[k][1]);
+        cJSON *img = cJSON_CreateObject();
+        cJSON *names = cJSON_AddArrayToObject(img, "names");
+        cJSON_AddItemToArray(names, cJSON_CreateString(digest));
+        cJSON_AddItemToArray(names, cJSON_CreateString(tagged));
+        cJSON_AddNumberToObject(img, "sizeBytes", (double)(20000000 + (long)k * 7340033 + i % 7));
+        cJSON_AddItemToArray(arr, img);
+    }
+}
+
+/* A Node shaped and sized like a real one (~5.8 KB as JSON, as a GKE node: labels, annotations
+ * holding escaped JSON, 5 conditions, 3 addresses, images; 4 vCPU with 3920m allocatable). */
 static cJSON *make_node(long i)
 {
     static const char *zones[] = {"us-central1-a", "us-central1-b", "us-central1-c"};
-    char name[96], tmp[128];
+    char name[96], tmp[256];
     snprintf(name, sizeof name, "node-pool-%04ld-%05lx", i / 1000, (unsigned long)(i * 2654435761u) & 0xfffff);
     cJSON *n = cJSON_CreateObject();
     cJSON_AddStringToObject(n, "kind", "Node");
@@ -36,6 +63,33 @@ static cJSON *make_node(long i)
     cJSON_AddStringToObject(labels, "topology.kubernetes.io/zone", zones[i % 3]);
     snprintf(tmp, sizeof tmp, "pool-%ld", i / 1000);
     cJSON_AddStringToObject(labels, "cloud.google.com/gke-nodepool", tmp);
+    static const char *gke[][2] = {{"cloud.google.com/gke-boot-disk", "pd-balanced"},
+                                   {"cloud.google.com/gke-container-runtime", "containerd"},
+                                   {"cloud.google.com/gke-cpu-scaling-level", "4"},
+                                   {"cloud.google.com/gke-logging-variant", "DEFAULT"},
+                                   {"cloud.google.com/gke-max-pods-per-node", "110"},
+                                   {"cloud.google.com/gke-os-distribution", "cos"},
+                                   {"cloud.google.com/machine-family", "e2"},
+                                   {"cloud.google.com/private-node", "false"},
+                                   {"failure-domain.beta.kubernetes.io/region", "us-central1"}};
+    for (size_t k = 0; k < sizeof gke / sizeof *gke; k++)
+        cJSON_AddStringToObject(labels, gke[k][0], gke[k][1]);
+    cJSON_AddStringToObject(labels, "failure-domain.beta.kubernetes.io/zone", zones[i % 3]);
+    cJSON *ann = cJSON_AddObjectToObject(meta, "annotations");
+    snprintf(tmp, sizeof tmp, "{\"pd.csi.storage.gke.io\":\"projects/propsim/zones/%s/instances/%s\"}", zones[i % 3], name);
+    cJSON_AddStringToObject(ann, "csi.volume.kubernetes.io/nodeid", tmp);
+    snprintf(tmp, sizeof tmp, "%lu", (unsigned long)(i * 2654435761u) * 7919u);
+    cJSON_AddStringToObject(ann, "container.googleapis.com/instance_id", tmp);
+    cJSON_AddStringToObject(ann, "node.alpha.kubernetes.io/ttl", "0");
+    cJSON_AddStringToObject(ann, "node.gke.io/last-applied-node-labels",
+                            "cloud.google.com/gke-boot-disk=pd-balanced,cloud.google.com/gke-container-runtime=containerd,"
+                            "cloud.google.com/gke-cpu-scaling-level=4,cloud.google.com/gke-logging-variant=DEFAULT,"
+                            "cloud.google.com/gke-max-pods-per-node=110,cloud.google.com/gke-os-distribution=cos");
+    cJSON_AddStringToObject(ann, "volumes.kubernetes.io/controller-managed-attach-detach", "true");
+    snprintf(tmp, sizeof tmp, "%08lx-%04lx-4%03lx-8000-%012lx", (unsigned long)(i * 2654435761u) & 0xffffffffu,
+             (unsigned long)i & 0xffff, (unsigned long)i & 0xfff, (unsigned long)(i * 40503u));
+    cJSON_AddStringToObject(meta, "uid", tmp);
+    cJSON_AddStringToObject(meta, "creationTimestamp", "2026-11-24T07:00:00Z");
     cJSON *spec = cJSON_AddObjectToObject(n, "spec");
     snprintf(tmp, sizeof tmp, "10.%ld.%ld.0/24", (i >> 8) & 255, i & 255);
     cJSON_AddStringToObject(spec, "podCIDR", tmp);
@@ -53,23 +107,31 @@ static cJSON *make_node(long i)
     cJSON_AddStringToObject(alloc, "memory", "13201948Ki");
     cJSON_AddStringToObject(alloc, "pods", "110");
     cJSON *conds = cJSON_AddArrayToObject(status, "conditions");
-    static const char *types[] = {"MemoryPressure", "DiskPressure", "PIDPressure", "Ready"};
-    static const char *reasons[] = {"KubeletHasSufficientMemory", "KubeletHasNoDiskPressure",
+    static const char *types[] = {"NetworkUnavailable", "MemoryPressure", "DiskPressure", "PIDPressure", "Ready"};
+    static const char *reasons[] = {"RouteCreated", "KubeletHasSufficientMemory", "KubeletHasNoDiskPressure",
                                     "KubeletHasSufficientPID", "KubeletReady"};
-    for (int k = 0; k < 4; k++) {
+    static const char *messages[] = {"NodeController create implicit route", "kubelet has sufficient memory available",
+                                     "kubelet has no disk pressure", "kubelet has sufficient PID available",
+                                     "kubelet is posting ready status. AppArmor enabled"};
+    for (int k = 0; k < 5; k++) {
         cJSON *c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "type", types[k]);
-        cJSON_AddStringToObject(c, "status", k == 3 ? "True" : "False");
+        cJSON_AddStringToObject(c, "status", k == 4 ? "True" : "False");
         cJSON_AddStringToObject(c, "lastHeartbeatTime", "2026-11-24T08:00:00Z");
         cJSON_AddStringToObject(c, "lastTransitionTime", "2026-11-24T07:00:00Z");
         cJSON_AddStringToObject(c, "reason", reasons[k]);
-        cJSON_AddStringToObject(c, "message", k == 3 ? "kubelet is posting ready status" : "kubelet has no pressure");
+        cJSON_AddStringToObject(c, "message", messages[k]);
         cJSON_AddItemToArray(conds, c);
     }
     cJSON *addrs = cJSON_AddArrayToObject(status, "addresses");
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "type", "InternalIP");
     snprintf(tmp, sizeof tmp, "10.128.%ld.%ld", (i >> 8) & 255, i & 255);
+    cJSON_AddStringToObject(a, "address", tmp);
+    cJSON_AddItemToArray(addrs, a);
+    a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "type", "ExternalIP");
+    snprintf(tmp, sizeof tmp, "34.%ld.%ld.%ld", 64 + (i >> 16) % 64, (i >> 8) & 255, i & 255);
     cJSON_AddStringToObject(a, "address", tmp);
     cJSON_AddItemToArray(addrs, a);
     a = cJSON_CreateObject();
@@ -92,6 +154,9 @@ static cJSON *make_node(long i)
     cJSON_AddStringToObject(info, "kubeletVersion", "v1.32.0");
     cJSON_AddStringToObject(info, "operatingSystem", "linux");
     cJSON_AddStringToObject(info, "osImage", "Container-Optimized OS from Google");
+    cJSON *de = cJSON_AddObjectToObject(status, "daemonEndpoints");
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(de, "kubeletEndpoint"), "Port", 10250);
+    add_images(status, i);
     return n;
 }
 
