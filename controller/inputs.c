@@ -33,7 +33,14 @@ static bool decode_node(struct controller *c, const cJSON *obj, struct node_obs 
     c->nodes_decoded_tree++;
     if (node_decode(obj, &c->cfg->count_opts, n, err, sizeof err) != 0) {
         LOG_WARN("ignoring %s: %s", what, err);
-        return false;
+        /* still known by name, uncounted: the state-loss check compares the cache's node count
+         * with the server's, which holds this node too */
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
+        if (!cJSON_IsString(name) || !name->valuestring[0] || strlen(name->valuestring) > NODE_NAME_MAX)
+            return false;
+        memset(n, 0, sizeof *n);
+        memcpy(n->name, name->valuestring, strlen(name->valuestring) + 1);
+        return true;
     }
     tag_node(c, obj, n);
     return true;
@@ -181,7 +188,7 @@ static void reflector_error(void *ctx, const char *msg)
 static size_t nodes_count(void *ctx)
 {
     struct controller *c = ctx;
-    return c->nodes ? node_set_size(c->nodes) : 0;
+    return c->nodes ? node_set_known(c->nodes) : 0; /* (nodes --ignore-taint leaves out are still the server's) */
 }
 
 static size_t cm_count(void *ctx)

@@ -34,6 +34,14 @@ struct reflector {
     unsigned long events_at_check; /* stats.events at the previous disagreeing check */
     bool need_relist;  /* set by an ERROR 410 event inside the stream */
     char rv[64];
+    char check_rv[64]; /* the cache's resourceVersion when the check was sent */
+    /* The sink's count after each of the last events (integer resourceVersions only), to compare
+     * a check's answer with the cache as it was at the answer's resourceVersion. */
+    struct rv_count {
+        unsigned long long rv;
+        size_t n;
+    } counts[64];
+    int counts_len, counts_head;
     char continue_token[1024];
     struct liststream page;  /* the LIST page arriving */
     char list_error[300];    /* why the page arriving was refused, "" while it is fine */
@@ -48,6 +56,38 @@ const char *reflector_resource_version(const struct reflector *r) { return r->rv
 
 static void start_list(struct reflector *r);
 static void start_watch(struct reflector *r);
+static bool parse_rv(const char *s, unsigned long long *v);
+
+/* After the cache reached r->rv (a LIST's end, an event, a bookmark): remember its count there. */
+static void remember_count(struct reflector *r)
+{
+    unsigned long long v;
+    if (!r->sink.count || !parse_rv(r->rv, &v))
+        return;
+    if (r->counts_len && r->counts[(r->counts_head + 63) % 64].rv > v)
+        r->counts_len = 0; /* a resourceVersion that went back: the history no longer applies */
+    r->counts[r->counts_head] = (struct rv_count){v, r->sink.count(r->ctx)};
+    r->counts_head = (r->counts_head + 1) % 64;
+    if (r->counts_len < 64)
+        r->counts_len++;
+}
+
+/* The cache's count as it was at resourceVersion v: true when the history says it exactly (it
+ * holds the last change at or before v, and either a later one or v itself: events come in
+ * resourceVersion order, so none at or before v can still be on its way). */
+static bool count_at(const struct reflector *r, unsigned long long v, size_t *n)
+{
+    for (int i = 0; i < r->counts_len; i++) {
+        const struct rv_count *e = &r->counts[(r->counts_head + 63 - i) % 64];
+        if (e->rv > v)
+            continue;
+        if (i == 0 && e->rv != v)
+            return false; /* the server is past everything the cache has seen: events may be coming */
+        *n = e->n;
+        return true;
+    }
+    return false; /* older than the history */
+}
 
 static void report(struct reflector *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -207,6 +247,8 @@ static void list_done(void *ctx, const struct kresp *resp)
         r->disagreements = 0;
         r->backoff = r->o.backoff_initial_s;
         r->sink.list_end(r->ctx, r->rv);
+        r->counts_len = 0;
+        remember_count(r);
         start_watch(r);
         return;
     }
@@ -260,6 +302,7 @@ static int on_line(void *ctx, const char *line, size_t len)
         if (rv.p)
             snprintf(r->rv, sizeof r->rv, "%.*s", (int)rv.len, rv.p);
         r->stats.events++;
+        remember_count(r);
         return 0;
     }
     struct watch_event ev;
@@ -285,6 +328,7 @@ static int on_line(void *ctx, const char *line, size_t len)
             r->stats.events++;
             r->sink.event(r->ctx, ev.type, ev.object);
         }
+        remember_count(r);
     }
     watch_event_release(&ev);
     return rc;
@@ -407,11 +451,14 @@ static void check_done(void *ctx, const struct kresp *resp)
         r->phase = PH_WATCHING; /* set before the verdict: a state loss below relists instead */
         start_watch(r);
     }
-    unsigned long long server_rv, cache_rv;
-    if (parse_rv(page.resource_version, &server_rv) && parse_rv(r->rv, &cache_rv) && server_rv < cache_rv) {
+    /* Compared with what the cache held when the check was sent: events the watch delivered
+     * while the LIST was answered may be newer than the LIST (a real server answers so too). */
+    unsigned long long server_rv = 0, sent_rv = 0;
+    bool server_rv_known = parse_rv(page.resource_version, &server_rv);
+    if (server_rv_known && parse_rv(r->check_rv, &sent_rv) && server_rv < sent_rv) {
         char why[200];
         snprintf(why, sizeof why, "the API server's resourceVersion went back from %s to %s (its state was lost or restored)",
-                 r->rv, page.resource_version);
+                 r->check_rv, page.resource_version);
         cJSON_Delete(root);
         state_lost(r, why);
         return;
@@ -419,6 +466,21 @@ static void check_done(void *ctx, const struct kresp *resp)
     bool countable = r->sink.count && (page.remaining >= 0 || !page.continue_token[0]);
     long long server_n = (long long)cJSON_GetArraySize(page.items) + (page.remaining > 0 ? page.remaining : 0);
     cJSON_Delete(root);
+    size_t then;
+    if (countable && server_rv_known && count_at(r, server_rv, &then)) {
+        /* the cache as it was at the answer's very resourceVersion: any difference is a loss */
+        if ((long long)then == server_n) {
+            r->disagreements = 0;
+            r->untrusted = false;
+            check_finished(r);
+            return;
+        }
+        char why[200];
+        snprintf(why, sizeof why, "at resourceVersion %s the API server holds %lld items where the cache held %zu",
+                 page.resource_version, server_n, then);
+        state_lost(r, why);
+        return;
+    }
     long long cache_n = countable ? (long long)r->sink.count(r->ctx) : server_n;
     if (server_n == cache_n) {
         r->disagreements = 0;
@@ -454,6 +516,7 @@ bool reflector_check(struct reflector *r)
     snprintf(path, sizeof path, "%s?limit=1", r->o.path);
     append_selectors(r, path, sizeof path);
     struct kreq_opts o = {.method = "GET", .path = path, .timeout_s = 10};
+    snprintf(r->check_rv, sizeof r->check_rv, "%s", r->rv);
     r->check_req = kclient_request(r->client, &o, NULL, check_done, r);
     if (r->check_req)
         r->stats.checks++;

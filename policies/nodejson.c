@@ -1,6 +1,8 @@
 #include "nodejson.h"
 
+#include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -441,6 +443,7 @@ int nodejson_decode(const char *json, size_t len, const struct node_count_opts *
     if (rc != 0)
         return 0; /* the general path writes the message */
     if (extra) {
+        extra->has_kind = f.seen_kind;
         extra->labels = f.labels;
         extra->taints = f.taints;
         extra->resource_version = f.rv;
@@ -452,8 +455,8 @@ int nodejson_decode(const char *json, size_t len, const struct node_count_opts *
 /* Watch event envelopes                                                                        */
 
 struct envelope {
-    bool seen_type, seen_object, has_t;
-    struct json_span type, object;
+    bool seen_type, seen_object, seen_t, has_t;
+    struct json_span type, object, t;
 };
 
 static const char *envelope_member(void *ctx, const char *key, size_t klen, const char *v, const char *e, int depth)
@@ -467,27 +470,63 @@ static const char *envelope_member(void *ctx, const char *key, size_t klen, cons
         en->seen_object = true;
         return *v == '{' ? span_value(v, e, depth, &en->object) : NULL;
     }
-    if (KEY("t"))
+    if (KEY("t")) {
         en->has_t = true;
+        if (!en->seen_t) {
+            en->seen_t = true;
+            const char *after = num(v, e); /* not a number: watch_event_parse's error */
+            if (after)
+                en->t = (struct json_span){v, (size_t)(after - v)};
+            return after;
+        }
+    }
     return skip(v, e, depth);
 }
 
-int nodejson_event_envelope(const char *line, size_t len, enum watch_event_type *type, struct json_span *object)
+static int envelope(const char *line, size_t len, struct envelope *en, enum watch_event_type *type)
 {
     const char *e = line + len;
     const char *p = ws(line, e);
-    struct envelope en;
-    memset(&en, 0, sizeof en);
-    if (p >= e || *p != '{' || !(p = walk(p, e, 0, envelope_member, &en)) || ws(p, e) != e || !en.seen_type ||
-        !en.seen_object || en.has_t)
+    memset(en, 0, sizeof *en);
+    if (p >= e || *p != '{' || !(p = walk(p, e, 0, envelope_member, en)) || ws(p, e) != e || !en->seen_type ||
+        !en->seen_object)
         return 0;
     for (int k = WEV_ADDED; k <= WEV_ERROR; k++) {
         const char *name = watch_event_type_name((enum watch_event_type)k);
-        if (strlen(name) == en.type.len && memcmp(name, en.type.p, en.type.len) == 0) {
+        if (strlen(name) == en->type.len && memcmp(name, en->type.p, en->type.len) == 0) {
             *type = (enum watch_event_type)k;
-            *object = en.object;
             return 1;
         }
     }
     return 0;
+}
+
+int nodejson_event_envelope(const char *line, size_t len, enum watch_event_type *type, struct json_span *object)
+{
+    struct envelope en;
+    if (!envelope(line, len, &en, type) || en.has_t)
+        return 0;
+    *object = en.object;
+    return 1;
+}
+
+int nodejson_trace_line(const char *line, size_t len, const struct node_count_opts *opts, struct nodeline *out)
+{
+    struct envelope en;
+    enum watch_event_type type;
+    struct nodejson_extra x;
+    if (!envelope(line, len, &en, &type) || !en.seen_t || type > WEV_DELETED)
+        return 0;
+    /* cJSON reads a number as strtod of its characters: the same double, bit for bit */
+    char text[64];
+    memcpy(text, en.t.p, en.t.len); /* num() allows at most 63 */
+    text[en.t.len] = '\0';
+    double t = strtod(text, NULL);
+    if (!(t >= 0) || !isfinite(t))
+        return 0;
+    if (nodejson_decode(en.object.p, en.object.len, opts, &out->node, &x) != 1 || !x.has_kind)
+        return 0; /* a trace reader skips other kinds, and counts a Node only with its kind */
+    out->t = t;
+    out->type = type;
+    return 1;
 }

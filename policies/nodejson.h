@@ -3,8 +3,8 @@
  *
  * The one decoder of Node objects from the API: the controller's LIST pages (each item, cut out of
  * the page as it streams in: see liststream.h) and watch events (the "object" of an event line)
- * both come here; the simulator's canonical trace lines take nodeline, the same idea specialised
- * for one byte layout. It reads the fields that counting reads (metadata.name, labels and
+ * both come here, and so do the simulator's trace lines that are not in the one canonical layout
+ * nodeline reads faster still (nodejson_trace_line). It reads the fields that counting reads (metadata.name, labels and
  * resourceVersion, spec.unschedulable and taints, status.allocatable.cpu, the Ready condition)
  * and validates every other byte, skipping it.
  *
@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 
+#include "nodeline.h"
 #include "nodes.h"
 #include "watchevent.h"
 
@@ -35,6 +36,7 @@ struct json_span {
 };
 
 struct nodejson_extra {
+    bool has_kind;                     /* the object says kind "Node" (it may say nothing) */
     struct json_span labels;           /* metadata.labels (any JSON value) */
     struct json_span taints;           /* spec.taints (any JSON value) */
     struct json_span resource_version; /* metadata.resourceVersion's characters (a string) */
@@ -51,6 +53,12 @@ int nodejson_decode(const char *json, size_t len, const struct node_count_opts *
  * nothing but whitespace after; 0 otherwise (watch_event_parse then reads it, and says what is
  * wrong). On 1, watch_event_parse would accept the line with the same type and object. */
 int nodejson_event_envelope(const char *line, size_t len, enum watch_event_type *type, struct json_span *object);
+
+/* A trace line {"t":T,"type":T,"object":{Node}} read the same strict way (the general form of
+ * nodeline's one canonical layout): 1 with its time, type (ADDED, MODIFIED or DELETED) and node
+ * record when the object says kind "Node"; 0 otherwise. On 1, the trace reader's general path
+ * (watch_event_parse + node_decode) yields the same (nodeline_ref.h). */
+int nodejson_trace_line(const char *line, size_t len, const struct node_count_opts *opts, struct nodeline *out);
 
 /* The strict validator the decoder uses, for other callers that cut values out of a stream: the
  * end of the JSON value that starts at p (after leading whitespace), or NULL when it is not strict

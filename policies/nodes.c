@@ -207,7 +207,9 @@ int node_decode(const cJSON *obj, const struct node_count_opts *opts, struct nod
 /* ------------------------------------------------------------------------------------------ */
 /* The node set: a strtab of counting records by name, and the sums kept up to date.           */
 
-enum { SLOT_SCHEDULABLE = 1, SLOT_HAS_CPU = 2, SLOT_READY = 4 };
+/* SLOT_IGNORED: a node the counting options leave out (selector, ignored taint), kept by name only
+ * so that the set knows every node the API holds (node_set_known); it is in no sum. */
+enum { SLOT_SCHEDULABLE = 1, SLOT_HAS_CPU = 2, SLOT_READY = 4, SLOT_IGNORED = 8 };
 
 struct slot {
     struct strtab_key k; /* the node name */
@@ -223,6 +225,7 @@ struct node_set {
     int64_t sched_nodes;
     int64_t ready_nodes;
     int64_t tag_sched[16];
+    size_t ignored;
 };
 
 struct node_set *node_set_new(void)
@@ -244,6 +247,7 @@ void node_set_clear(struct node_set *s)
     s->total_nano = s->sched_nano = 0;
     s->sched_nodes = 0;
     s->ready_nodes = 0;
+    s->ignored = 0;
     memset(s->tag_sched, 0, sizeof s->tag_sched);
 }
 
@@ -255,7 +259,8 @@ void node_set_free(struct node_set *s)
     free(s);
 }
 
-size_t node_set_size(const struct node_set *s) { return s->tab.n; }
+size_t node_set_size(const struct node_set *s) { return s->tab.n - s->ignored; }
+size_t node_set_known(const struct node_set *s) { return s->tab.n; }
 
 size_t node_set_memory(const struct node_set *s)
 {
@@ -283,26 +288,35 @@ int node_set_remove(struct node_set *s, const char *name)
     struct slot *sl = strtab_find(&s->tab, name);
     if (!sl)
         return 0;
-    account(s, sl, -1);
+    bool counted = !(sl->flags & SLOT_IGNORED);
+    if (counted)
+        account(s, sl, -1);
+    else
+        s->ignored--;
     s->name_bytes -= strlen(sl->k.key) + 1;
     strtab_remove(&s->tab, sl);
-    return 1;
+    return counted;
 }
 
 int node_set_upsert(struct node_set *s, const struct node_obs *n)
 {
-    if (!n->counted) {
-        node_set_remove(s, n->name);
-        return 0;
-    }
     bool added;
     struct slot *sl = strtab_insert(&s->tab, n->name, &added);
     if (!sl)
         return -1;
     if (added)
         s->name_bytes += strlen(n->name) + 1;
+    else if (sl->flags & SLOT_IGNORED)
+        s->ignored--;
     else
         account(s, sl, -1);
+    if (!n->counted) {
+        sl->cpu_nano = 0;
+        sl->flags = SLOT_IGNORED;
+        sl->tags = 0;
+        s->ignored++;
+        return 0;
+    }
     sl->cpu_nano = n->has_cpu ? n->cpu_nano : 0;
     sl->flags = (unsigned char)((n->schedulable ? SLOT_SCHEDULABLE : 0) | (n->has_cpu ? SLOT_HAS_CPU : 0) |
                                 (n->ready ? SLOT_READY : 0));
@@ -323,7 +337,7 @@ static int64_t ceil_cores(__int128 nano)
 
 void node_set_summary(const struct node_set *s, struct cluster_summary *out)
 {
-    out->total_nodes = (int64_t)s->tab.n;
+    out->total_nodes = (int64_t)(s->tab.n - s->ignored);
     out->schedulable_nodes = s->sched_nodes;
     out->total_cores = ceil_cores(s->total_nano);
     out->schedulable_cores = ceil_cores(s->sched_nano);
@@ -334,12 +348,14 @@ void node_set_foreach(const struct node_set *s, void (*fn)(void *ctx, const char
 {
     size_t pos = 0;
     for (const struct slot *sl; (sl = strtab_next(&s->tab, &pos));)
-        fn(ctx, sl->k.key);
+        if (!(sl->flags & SLOT_IGNORED))
+            fn(ctx, sl->k.key);
 }
 
 bool node_set_contains(const struct node_set *s, const char *name)
 {
-    return strtab_find(&s->tab, name) != NULL;
+    const struct slot *sl = strtab_find(&s->tab, name);
+    return sl && !(sl->flags & SLOT_IGNORED);
 }
 
 int64_t node_set_tag_count(const struct node_set *s, int bit)

@@ -93,12 +93,16 @@ struct node_set;
 
 struct node_set *node_set_new(void);
 void node_set_free(struct node_set *s);
-/* ADDED / MODIFIED: insert or replace. A node that is not `counted` is removed. */
+/* ADDED / MODIFIED: insert or replace. A node that is not `counted` is kept by name only: it is
+ * in no sum, no count and no iteration, but node_set_known() counts it. */
 int node_set_upsert(struct node_set *s, const struct node_obs *n);
-/* DELETED: returns 1 when the node was present, 0 otherwise. */
+/* DELETED: returns 1 when a counted node was present, 0 otherwise. */
 int node_set_remove(struct node_set *s, const char *name);
 void node_set_clear(struct node_set *s);
+/* Counted nodes. */
 size_t node_set_size(const struct node_set *s);
+/* Every node seen, counted or not: what the API server holds (the state-loss check compares it). */
+size_t node_set_known(const struct node_set *s);
 void node_set_summary(const struct node_set *s, struct cluster_summary *out);
 /* Schedulable nodes carrying tag bit `bit` (0..15). */
 int64_t node_set_tag_count(const struct node_set *s, int bit);

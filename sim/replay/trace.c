@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <zlib.h>
 
+#include "nodejson.h"
 #include "nodeline.h"
 
 /* A file is read and inflated by a thread of its own (zlib was 30% of a replay of a gzip trace):
@@ -406,7 +407,7 @@ int trace_next(struct trace *t, struct trace_event *out, char *err, size_t errle
             bad(t, msg);
             continue;
         }
-        if (t->fast && nodeline_decode(line, l, t->opts, &t->nl) == 1) {
+        if (t->fast && (nodeline_decode(line, l, t->opts, &t->nl) == 1 || nodejson_trace_line(line, l, t->opts, &t->nl) == 1)) {
             t->fast_lines++;
             *out = (struct trace_event){.t = monotonic_t(t, t->nl.t), .type = t->nl.type, .node = &t->nl.node};
             return 1;

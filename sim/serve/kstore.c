@@ -476,6 +476,14 @@ int kstore_snapshot(struct kstore *s, struct kresource *r, const char *ns, struc
     return 0;
 }
 
+size_t kstore_count(struct kstore *s, struct kresource *r)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = r->tab.n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 void ksnapshot_release(struct ksnapshot *snap)
 {
     for (size_t i = 0; i < snap->n; i++)

@@ -89,6 +89,8 @@ struct ksnapshot {
 };
 int kstore_snapshot(struct kstore *s, struct kresource *r, const char *ns, struct ksnapshot *out);
 void ksnapshot_release(struct ksnapshot *snap);
+/* Objects of a resource in every namespace, O(1). */
+size_t kstore_count(struct kstore *s, struct kresource *r);
 
 /* Events of resource r with rv > since, at most max; KS_GONE when `since` is older than the
  * retained window. Each returned event holds references (release with kevent_release). */

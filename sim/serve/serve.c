@@ -61,7 +61,7 @@ static void usage(FILE *out)
           "         POST /propsim/stop|start             (API outage: 503s, open watches end)\n"
           "         POST /propsim/drain?seconds=S        (a graceful stop: new requests 503, open watches\n"
           "                                              stream S more seconds, then end; /propsim/start ends it)\n"
-          "         POST /propsim/faults?fail_rate=F&fail_code=C&retry_after=S&latency_ms=N&cut_watch_after=S&cut_watch_events=N&hostile=MODE\n"
+          "         POST /propsim/faults?fail_rate=F&fail_code=C&retry_after=S&latency_ms=N&answer_delay_ms=N&cut_watch_after=S&cut_watch_events=N&hostile=MODE\n"
           "         POST /propsim/faults?token=T         (rotate the accepted bearer token)\n",
           out);
 }

@@ -34,6 +34,7 @@ struct serve_faults {
     int fail_code;           /* 500 or 429 (with Retry-After) */
     int retry_after_s;
     int latency_ms;          /* added to every request */
+    int answer_delay_ms;     /* added after a read's answer is built: events may overtake it */
     double cut_watch_after_s;/* end watch streams after this long (0 = never) */
     long cut_watch_after_events;
     int hostile;             /* enum hostile_mode: malformed answers to reads (serve_hostile.h) */

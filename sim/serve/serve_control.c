@@ -87,7 +87,7 @@ enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, c
         return send_status(c, ctx, 200, "", ctx->api_down ? "API stopped: requests get 503 until POST /propsim/start"
                                                           : "API serving again", NULL, NULL, method, url);
     } else if (strcmp(what, "faults") == 0) {
-        /* change fault injection at run time: fail_rate, fail_code, retry_after, latency_ms,
+        /* change fault injection at run time: fail_rate, fail_code, retry_after, latency_ms, answer_delay_ms,
          * cut_watch_after, cut_watch_events (any subset) */
         const char *v;
         if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fail_rate")))
@@ -98,6 +98,8 @@ enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, c
             ctx->faults.retry_after_s = atoi(v);
         if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "latency_ms")))
             ctx->faults.latency_ms = atoi(v);
+        if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "answer_delay_ms")))
+            ctx->faults.answer_delay_ms = atoi(v);
         if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cut_watch_after")))
             ctx->faults.cut_watch_after_s = atof(v);
         if ((v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cut_watch_events")))

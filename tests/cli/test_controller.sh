@@ -639,5 +639,27 @@ grep -qi '^Content-Encoding: gzip' "$work/gz.h" && gunzip -c "$work/gz.body" | g
 curl -s -D "$work/plain.h" -o /dev/null "$URL/api/v1/nodes"
 ! grep -qi '^Content-Encoding' "$work/plain.h" || fail "no gzip unless asked for"
 
+# 17. The state-loss check is not fooled by a live cluster: its LIST answered late (the watch's
+#     events overtook it, as they can from a real server) is compared with the cache as it was at the
+#     answer's resourceVersion; nodes --ignore-taint leaves out, and nodes it cannot read, are
+#     still the server's. Neither may cause a relist.
+serve late --apply "$PARAMS" --apply "$work/coredns.yaml"
+add_nodes 1 5
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+  -d '{"metadata":{"name":"tainted"},"spec":{"taints":[{"key":"virtual-kubelet.io/provider","effect":"NoSchedule"}]},"status":{"allocatable":{"cpu":"4"},"conditions":[{"type":"Ready","status":"True"}]}}' "$URL/api/v1/nodes"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+  -d '{"metadata":{"name":"unreadable"},"status":{"allocatable":{"cpu":"four"}}}' "$URL/api/v1/nodes"
+run_ps late --kubeconfig "$KC" --poll-period-seconds 1 --ignore-taint virtual-kubelet.io/provider
+wait_replicas 2 "late checks: 5 counted nodes -> 2"
+curl -s -o /dev/null -X POST "$URL/propsim/faults?answer_delay_ms=400"
+for i in $(seq 6 45); do add_nodes "$i" "$i"; sleep 0.1; done
+curl -s -o /dev/null -X POST "$URL/propsim/faults?answer_delay_ms=0"
+sleep 2.5 # two more quiet checks
+wait_replicas 3 "late checks: 45 counted nodes -> 3"
+LPORT=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$work/late.log" | head -1 | cut -d: -f2)
+relists=$(curl -s "127.0.0.1:$LPORT/metrics" | awk -F' ' '/^propscaler_relists_total\{resource="nodes"\}/ {print $2}')
+[ "${relists:-x}" = 0 ] || fail "late checks: $relists node relists (want 0): $(grep -m2 'relisting' "$work/late.log")"
+kill -TERM $PS_PID; wait $PS_PID
+
 echo "test_controller: $fails failure(s)"
 [ "$fails" -eq 0 ]

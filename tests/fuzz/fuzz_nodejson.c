@@ -1,7 +1,7 @@
 /* Differential fuzz of the tree-free decoders (tests/unit/nodejson_ref.h): whenever nodejson
- * accepts a Node, a watch event envelope or (liststream) a LIST page, cJSON and the general
- * decoders accept it too and read the very same values. The first byte picks the decoder and the
- * counting options, the second the chunk sizes a page arrives in; the rest is the input. */
+ * accepts a Node, a watch event envelope, a trace line or (liststream) a LIST page, cJSON and the general
+ * decoders accept it too and read the very same values. The first byte picks the decoder (node, envelope, page,
+ * trace line) and the counting options, the second the chunk sizes a page arrives in; the rest is the input. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 2;
     char why[600];
     int rc = 0;
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0:
     case 1: {
         struct node_count_opts opts;
         node_count_opts_init(&opts);
         struct selector *sel = NULL;
         char err[256];
-        switch (data[0] / 4 % 4) {
+        switch (data[0] / 5 % 4) {
         case 1: opts.legacy_schedulable = true; break;
         case 2:
             if (selector_parse("kubernetes.io/os=linux,!a", &sel, err, sizeof err) == 0)
@@ -43,6 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2:
         rc = envelope_check(in, len, why, sizeof why);
         break;
+    case 4: {
+        struct node_count_opts opts;
+        node_count_opts_init(&opts);
+        opts.legacy_schedulable = data[1] & 1;
+        rc = trace_line_check(in, len, &opts, why, sizeof why);
+        node_count_opts_release(&opts);
+        break;
+    }
     default: {
         size_t chunks[3] = {1u + data[1] % 7u, 1u + data[1] / 7u % 64u, 4096};
         rc = liststream_check(in, len, chunks, 3, why, sizeof why);

@@ -15,6 +15,7 @@
 #include "kanswer.h"
 #include "liststream.h"
 #include "nodejson.h"
+#include "nodeline_ref.h"
 #include "placement.h"
 #include "watchevent.h"
 
@@ -128,6 +129,25 @@ static inline int envelope_check(const char *line, size_t len, char *why, size_t
     }
     watch_event_release(&ev);
     return out;
+}
+
+/* One trace line, against the trace reader's general path (nodeline_ref.h). */
+static inline int trace_line_check(const char *line, size_t len, const struct node_count_opts *opts, char *why,
+                                   size_t whylen)
+{
+    struct nodeline fast, ref;
+    if (nodejson_trace_line(line, len, opts, &fast) != 1)
+        return 0;
+    if (nodeline_reference(line, len, opts, &ref) != 0) {
+        snprintf(why, whylen, "a trace line the general path refuses");
+        return -1;
+    }
+    if (!nodeline_equal(&fast, &ref)) {
+        snprintf(why, whylen, "a trace line read otherwise than by the general path (t %.17g/%.17g, %s/%s)", fast.t, ref.t,
+                 fast.node.name, ref.node.name);
+        return -1;
+    }
+    return 1;
 }
 
 /* A LIST page, fed in chunks of the given sizes (cycled): the items the stream hands out and the

@@ -351,11 +351,68 @@ static void test_envelopes(void **state)
     assert_int_equal(envelope_check("{\"type\":\"ADDED\",\"object\":{}}", 28, why, sizeof why), 1);
 }
 
+/* Trace lines: canonical ones (nodeline's too) and the same events written another way (spaces,
+ * newlines, keys reordered by a pretty printer) take the tree-free path and read as the general
+ * path reads them. */
+static void test_trace_lines(void **state)
+{
+    (void)state;
+    struct optsets s;
+    optsets_init(&s);
+    size_t len;
+    char *data = slurp(TEST_DATA_DIR "/traces/demo-growth.jsonl", &len);
+    char why[600];
+    int lines = 0, pretty_accepted = 0;
+    for (char *line = data, *nl; line < data + len; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(data + len - line));
+        if (!nl)
+            nl = data + len;
+        size_t n = (size_t)(nl - line);
+        if (!n)
+            continue;
+        lines++;
+        for (int o = 0; o < N_OPTS; o++) {
+            if (trace_line_check(line, n, &s.o[o], why, sizeof why) < 0)
+                fail_msg("%s: %.*s", why, (int)n, line);
+        }
+        cJSON *ev = cJSON_ParseWithLength(line, n);
+        assert_non_null(ev);
+        char *pretty = cJSON_Print(ev);
+        int rc = trace_line_check(pretty, strlen(pretty), &s.o[0], why, sizeof why);
+        if (rc < 0)
+            fail_msg("%s: %s", why, pretty);
+        pretty_accepted += rc;
+        char m[8192];
+        size_t plen = strlen(pretty);
+        for (int round = 0; round < 40 && plen + 64 < sizeof m; round++) {
+            size_t k = plen;
+            memcpy(m, pretty, plen);
+            mutate(m, &k, sizeof m);
+            for (int o = 0; o < N_OPTS; o++)
+                if (trace_line_check(m, k, &s.o[o], why, sizeof why) < 0)
+                    fail_msg("mutated: %s: %.*s", why, (int)k, m);
+        }
+        free(pretty);
+        cJSON_Delete(ev);
+    }
+    assert_true(lines > 10);
+    assert_true(pretty_accepted > lines / 2); /* every Node event; the trace also holds other kinds */
+    /* "t" as cJSON reads it: the same double; a negative or non-number "t" goes the general way */
+    const char *ok = "{\"type\":\"ADDED\",\"t\":1.25e1,\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"a\"}}}";
+    assert_int_equal(trace_line_check(ok, strlen(ok), &s.o[0], why, sizeof why), 1);
+    const char *neg = "{\"t\":-1,\"type\":\"ADDED\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"name\":\"a\"}}}";
+    assert_int_equal(trace_line_check(neg, strlen(neg), &s.o[0], why, sizeof why), 0);
+    const char *nokind = "{\"t\":1,\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}";
+    assert_int_equal(trace_line_check(nokind, strlen(nokind), &s.o[0], why, sizeof why), 0);
+    free(data);
+    optsets_release(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_nodes), cmocka_unit_test(test_near_misses), cmocka_unit_test(test_real_page),
-        cmocka_unit_test(test_page_cases), cmocka_unit_test(test_envelopes),
+        cmocka_unit_test(test_page_cases), cmocka_unit_test(test_envelopes), cmocka_unit_test(test_trace_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@
     name "\",\"labels\":{\"kubernetes.io/hostname\":\"" name "\"}},\"spec\":{},\"status\":{\"allocatable\":{\"cpu\":" \
     "\"3920m\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}}"
 
-/* Every shape the reader meets: canonical lines (fast path), hand-written JSON (general path),
+/* Every shape the reader meets: canonical lines (nodeline), hand-written JSON (nodejson, or the
+ * general path when it declines),
  * blanks, CRLF, trailing spaces, garbage, a line without "t", time going backwards, a line of
  * 300 bytes (over the small cap of the windowed runs), and a truncated last line. */
 static const char *const input =
@@ -101,15 +102,15 @@ static void test_same_events_every_way(void **state)
     /* what the rules say, independently of how it was read */
     assert_non_null(strstr(ref.text, "line 1 t=0.000000 type=0 fast a\n"));
     assert_non_null(strstr(ref.text, "line 3 t=1.500000 type=0 fast b\n")); /* CRLF */
-    assert_non_null(strstr(ref.text, "line 4 t=2.000000 type=1 json (json)\n"));
+    assert_non_null(strstr(ref.text, "line 4 t=2.000000 type=1 fast a\n")); /* strict JSON, another layout: nodejson */
     assert_non_null(strstr(ref.text, "bad 5: not valid JSON (near byte 1), skipped [not json at all]\n"));
     assert_non_null(strstr(ref.text, "bad 6: event without \"t\""));
     assert_non_null(strstr(ref.text, "order 7: time goes backwards (1 after 2); using 2 []\n"));
-    assert_non_null(strstr(ref.text, "line 7 t=2.000000 type=2 json (json)\n")); /* clamped, kept */
-    assert_non_null(strstr(ref.text, "line 9 t=3.000000 type=0 json (json)\n"));
+    assert_non_null(strstr(ref.text, "line 7 t=2.000000 type=2 fast b\n")); /* clamped, kept */
+    assert_non_null(strstr(ref.text, "line 9 t=3.000000 type=0 fast LONGxxx"));
     assert_non_null(strstr(ref.text, "line 10 t=4.000000 type=0 fast d\n"));
     assert_non_null(strstr(ref.text, "bad 11: truncated last line (the recording stopped mid-line), ignored [{\"t\":5,\"type\":\"ADDED\",\"object\"]\n"));
-    assert_non_null(strstr(ref.text, "end at line 11, 3 bad, 1 out of order, 3 fast\n"));
+    assert_non_null(strstr(ref.text, "end at line 11, 3 bad, 1 out of order, 6 fast\n"));
 
     char path[] = "/tmp/test-trace-XXXXXX";
     int fd = mkstemp(path);
