@@ -203,7 +203,7 @@ char *controller_metrics(struct controller *c)
     for (int i = 0; i < rows; i++) {
         const struct kclient_count *row = &ks->counts[i];
         char code[16];
-        snprintf(code, sizeof code, row->code ? "%d" : "<error>", row->code);
+        snprintf(code, sizeof code, row->code > 0 ? "%d" : row->code < 0 ? "other" : "<error>", row->code);
         buf_printf(&b, "propscaler_api_requests_total{verb=\"%s\",resource=\"%s\",code=\"%s\"} %lu\n",
                    kclient_verb_name(row->verb), row->resource, code, row->n);
     }

@@ -73,7 +73,7 @@ const struct kclient_stats *kclient_stats(const struct kclient *c) { return &c->
 
 static const char *const verb_names[KV_N] = {"get", "list", "watch", "create", "update", "patch", "delete"};
 
-const char *kclient_verb_name(enum kclient_verb v) { return v < KV_N ? verb_names[v] : "get"; }
+const char *kclient_verb_name(enum kclient_verb v) { return v < KV_N ? verb_names[v] : "other"; }
 
 static const char *path_of(const struct kreq_opts *o) { return o->path ? o->path : ""; }
 
@@ -120,22 +120,23 @@ static void count_request(struct kclient *c, const struct kreq *r, int code)
 {
     struct kclient_stats *st = &c->stats;
     int n = st->n_counts;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && i < KCLIENT_COUNT_ROWS - 1; i++) {
         struct kclient_count *row = &st->counts[i];
-        if (row->verb == r->verb && row->code == code &&
-            (strcmp(row->resource, r->resource) == 0 || (i == KCLIENT_COUNT_ROWS - 1 && strcmp(row->resource, "other") == 0))) {
+        if (row->verb == r->verb && row->code == code && strcmp(row->resource, r->resource) == 0) {
             row->n++;
             return;
         }
     }
-    bool last = n == KCLIENT_COUNT_ROWS - 1;
     if (n == KCLIENT_COUNT_ROWS) { /* full: the last row takes the rest */
         st->counts[n - 1].n++;
         return;
     }
+    /* the last row is the overflow: every verb, resource and code (labelled "other" throughout,
+     * not after whichever request came first) */
+    bool last = n == KCLIENT_COUNT_ROWS - 1;
     struct kclient_count *row = &st->counts[n];
-    row->verb = r->verb;
-    row->code = code;
+    row->verb = last ? KV_N : r->verb;
+    row->code = last ? -1 : code;
     snprintf(row->resource, sizeof row->resource, "%s", last ? "other" : r->resource);
     row->n = 1;
     __atomic_store_n(&st->n_counts, n + 1, __ATOMIC_RELEASE); /* the HTTP thread reads the row after this */

@@ -69,7 +69,8 @@ struct kreq_opts {
 };
 
 /* Requests by verb (get list watch create update patch delete), resource (nodes, configmaps,
- * deployments/scale, ...; "other" once the table is full) and status code (0: no answer). */
+ * deployments/scale, ...) and status code (0: no answer). Once the table is full its last row
+ * counts every other request: verb KV_N ("other"), resource "other", code -1 ("other"). */
 #define KCLIENT_COUNT_ROWS 64
 enum kclient_verb { KV_GET, KV_LIST, KV_WATCH, KV_CREATE, KV_UPDATE, KV_PATCH, KV_DELETE, KV_N };
 struct kclient_count {

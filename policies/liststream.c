@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "jsonscan.h"
+
 void liststream_init(struct liststream *s, size_t max_item, liststream_item_fn item, void *ctx)
 {
     memset(s, 0, sizeof *s);
@@ -47,8 +49,7 @@ static size_t item_bytes(struct liststream *s, const char *p, const char *e, boo
                 q++;
                 continue;
             }
-            while (q < e && *q != '"' && *q != '\\')
-                q++;
+            q = json_string_stop(q, e, false);
             if (q >= e)
                 break;
             if (*q == '\\')

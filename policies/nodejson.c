@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "jsonscan.h"
+
 /* Containers nested deeper than this are declined (cJSON's own limit is 1000). */
 #define STRICT_MAX_DEPTH 256
 
@@ -41,8 +43,7 @@ static const char *str(const char *p, const char *e, bool *escaped)
     bool any = false;
     p++;
     for (;;) {
-        while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-            p++;
+        p = json_string_stop(p, e, true);
         if (p >= e || (unsigned char)*p < 0x20)
             return NULL;
         if (*p == '"') {

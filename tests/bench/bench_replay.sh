@@ -3,8 +3,8 @@
 # 29 days) end to end, and a generated flapping trace of EVENTS events (default 10 million) replayed
 # with --no-timeline (summary and chart; one core decides, a second inflates the gzip): events per second and peak memory (which
 # should follow the node count, 10,000 here, not the trace length). The generated lines are in the trace writer's canonical
-# form, which the fast path (policies/nodeline) decodes; the same replay with --json-decode shows the
-# general JSON path (recorded or hand-written traces). Prints figures; asserts nothing.
+# form, which the fast path (policies/nodeline) decodes; the same events in another layout take
+# policies/nodejson (strict JSON, no tree), and --json-decode shows the general cJSON path. Prints figures; asserts nothing.
 #
 #   bash tests/bench/bench_replay.sh [build] [EVENTS=10000000]
 set -eu
@@ -27,6 +27,13 @@ t4=$(now)
 "$BUILD/propsim" replay "$work/big.jsonl.gz" --params "$P" --out "$work/bigj" --no-timeline --json-decode >/dev/null
 t5=$(now)
 cmp -s "$work/big/summary.json" "$work/bigj/summary.json" || echo "WARNING: the fast path and --json-decode summaries differ"
+# the same events in another layout (a space in each line): nodeline declines them, nodejson reads them without a tree
+zcat "$work/big.jsonl.gz" | sed 's/,"type":/, "type":/' | gzip -1 >"$work/other.jsonl.gz"
+ta=$(now)
+"$BUILD/propsim" replay "$work/other.jsonl.gz" --params "$P" --out "$work/bigo" --no-timeline >/dev/null
+tb=$(now)
+cmp -s <(grep -v '"trace"' "$work/big/summary.json") <(grep -v '"trace"' "$work/bigo/summary.json") ||
+  echo "WARNING: the nodeline and nodejson summaries differ"
 "$BUILD/propsim" replay "$work/big.jsonl.gz" --params "$P" --out "$work/bigt" >/dev/null
 t6=$(now)
 tl_mib=$(( $(stat -c %s "$work/bigt/timeline.csv") / 1048576 + $(stat -c %s "$work/bigt/timeline.jsonl") / 1048576 ))
@@ -42,6 +49,8 @@ printf '%-72s %.2fs\n' "import google2011 (37,780 rows)" "$(echo "$t1 - $t0" | b
 printf '%-72s %.2fs, peak RSS %d MiB\n' "replay google2011 with timeline + summary + chart" "$(echo "$t2 - $t1" | bc)" "$(($(cat "$work/g.mem") / 1024))"
 printf '%-72s %.2fs = %s events/s, peak RSS %d MiB\n' "replay $EVENTS generated events (10,000 nodes, --no-timeline: summary + chart)" \
   "$(echo "$t4 - $t3" | bc)" "$rate" "$(($(cat "$work/big.mem") / 1024))"
+printf '%-72s %.2fs = %s events/s\n' "the same lines in another layout (nodejson: strict, no tree)" "$(echo "$tb - $ta" | bc)" \
+  "$(echo "$EVENTS / ($tb - $ta)" | bc)"
 printf '%-72s %.2fs = %s events/s\n' "the same with --json-decode (no fast path)" "$(echo "$t5 - $t4" | bc)" "$jrate"
 printf '%-72s %.2fs = %s events/s, %s MiB of timeline\n' "the same writing timeline.csv, timeline.jsonl, chart.svg" \
   "$(echo "$t6 - $t5" | bc)" "$trate" "$tl_mib"

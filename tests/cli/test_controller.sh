@@ -42,6 +42,15 @@ run_ps() { # run_ps NAME ARGS... (background) -> PS_PID
   PS_PID=$!
   pids+=($PS_PID)
 }
+metrics_port() { # metrics_port NAME: the port propscaler NAME's /metrics took (it binds port 0)
+  local p=
+  for _ in $(seq 200); do
+    p=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$work/$1.log" 2>/dev/null | head -1 | cut -d: -f2)
+    [ -n "$p" ] && break
+    sleep 0.05
+  done
+  echo "$p"
+}
 replicas() { curl -sk ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns" | grep -o '"replicas":[0-9]*' | head -1 | cut -d: -f2; }
 wait_replicas() { # wait_replicas N WHAT [SECONDS]
   local want=$1 what=$2 limit=${3:-10} got
@@ -105,19 +114,20 @@ grep -q 'invalid negative value for min: -1' "$work/main.log" || fail "the inval
 # 3. Health endpoints, /last-poll with CPA's text, metrics
 serve health --apply "$work/coredns.yaml"
 add_nodes 1 3
-run_ps health --kubeconfig "$KC" --metrics-addr 127.0.0.1:18391
+run_ps health --kubeconfig "$KC"
+MP=$(metrics_port health)
 sleep 1
-code=$(curl -s -o "$work/lp" -w '%{http_code}' 127.0.0.1:18391/last-poll)
+code=$(curl -s -o "$work/lp" -w '%{http_code}' 127.0.0.1:$MP/last-poll)
 [ "$code" = 500 ] && grep -q '^Encountered error at last poll cycle: Error syncing configMap with apiserver: configmaps "coredns-autoscaler" not found$' "$work/lp" ||
   fail "/last-poll without the ConfigMap: $code $(cat "$work/lp")"
-[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18391/healthz)" = 200 ] || fail "/healthz"
-[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18391/readyz)" = 200 ] || fail "/readyz once synced"
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$MP/healthz)" = 200 ] || fail "/healthz"
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$MP/readyz)" = 200 ] || fail "/readyz once synced"
 curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"coredns-autoscaler"},"data":{"linear":"{\"nodesPerReplica\":1}"}}' \
   "$URL/api/v1/namespaces/kube-system/configmaps" >/dev/null
 wait_replicas 3 "the ConfigMap appears"
 sleep 0.3
-[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18391/last-poll)" = 200 ] || fail "/last-poll recovers"
-m=$(curl -s 127.0.0.1:18391/metrics)
+[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$MP/last-poll)" = 200 ] || fail "/last-poll recovers"
+m=$(curl -s 127.0.0.1:$MP/metrics)
 grep -q '^propscaler_desired_replicas{namespace="kube-system",target="deployment/coredns"} 3$' <<<"$m" &&
   grep -q '^propscaler_nodes{kind="total"} 3$' <<<"$m" && grep -q '^propscaler_scale_writes_total 1$' <<<"$m" ||
   fail "metrics: $m"
@@ -196,7 +206,8 @@ kill $PS_PID
 # 6. 410 relist, outage, error storms
 serve chaos --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 20
-run_ps chaos --kubeconfig "$KC" --metrics-addr 127.0.0.1:18392
+run_ps chaos --kubeconfig "$KC"
+MP=$(metrics_port chaos)
 wait_replicas 2 "chaos: start"
 curl -s -X POST "$URL/propsim/compact" >/dev/null
 curl -s -X POST "$URL/propsim/stop" >/dev/null
@@ -204,7 +215,7 @@ sleep 1
 curl -s -X POST "$URL/propsim/start" >/dev/null
 add_nodes 21 50
 wait_replicas 4 "after compaction and an outage, 50 nodes -> 4" 20
-grep -q 'propscaler_relists_total{resource="nodes"} [1-9]' <<<"$(curl -s 127.0.0.1:18392/metrics)" || fail "a 410 makes it relist"
+grep -q 'propscaler_relists_total{resource="nodes"} [1-9]' <<<"$(curl -s 127.0.0.1:$MP/metrics)" || fail "a 410 makes it relist"
 kill $PS_PID
 serve storm --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 60
@@ -430,7 +441,8 @@ kill $PS_PID
 # 10. Events on each scaling; another writer fighting over the replicas is detected, not fought
 serve fight --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 40
-NODE_NAME=event-test-node run_ps fight --kubeconfig "$KC" --poll-period-seconds 1 --metrics-addr 127.0.0.1:18393
+NODE_NAME=event-test-node run_ps fight --kubeconfig "$KC" --poll-period-seconds 1
+MP=$(metrics_port fight)
 wait_replicas 3 "fight: start"
 sleep 0.3
 ev=$(curl -s "$URL/api/v1/namespaces/kube-system/events")
@@ -450,7 +462,7 @@ for round in 1 2 3 4; do # an HPA-like writer keeps setting 9
 done
 [ "$(replicas)" = 9 ] || fail "propscaler stops fighting another writer (replicas $(replicas))"
 grep -q 'ConflictingWriter' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "a ConflictingWriter Event"
-grep -q '^propscaler_conflicting_writer{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:18393/metrics)" ||
+grep -q '^propscaler_conflicting_writer{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:$MP/metrics)" ||
   fail "the conflicting-writer metric"
 # params that stop parsing: a Warning Event on the ConfigMap; the same again is counted on it
 for round in 1 2; do
@@ -474,7 +486,8 @@ kill $PS_PID
 #     override on the ConfigMap releases it
 serve guard --apply "$PARAMS" --apply "$work/coredns.yaml"
 add_nodes 1 48
-run_ps guard --kubeconfig "$KC" --metrics-addr 127.0.0.1:18395 # no --guard: on by default
+run_ps guard --kubeconfig "$KC" # no --guard: on by default
+MP=$(metrics_port guard)
 wait_replicas 3 "guard: 48 nodes -> 3"
 for i in $(seq 1 40); do
   curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
@@ -485,7 +498,7 @@ sleep 1.5
 grep -q 'holding 3 replicas (would scale down to 2)' "$work/guard.log" || fail "guard: the hold is logged: $(grep -i guard "$work/guard.log" | tail -2)"
 ev=$(curl -s "$URL/api/v1/namespaces/kube-system/events")
 grep -q '"reason":"ScaleDownHeld"' <<<"$ev" && grep -q '"type":"Warning"' <<<"$ev" || fail "guard: a ScaleDownHeld Warning Event"
-m=$(curl -s 127.0.0.1:18395/metrics)
+m=$(curl -s 127.0.0.1:$MP/metrics)
 grep -q '^propscaler_guard_holding{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" &&
   grep -q '^propscaler_guard_holds_total{namespace="kube-system",target="deployment/coredns"} [1-9]' <<<"$m" || fail "guard metrics"
 run_ps guarddry --kubeconfig "$KC" --dry-run
@@ -528,12 +541,13 @@ for i in $(seq 9 20); do
   curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
     -d "{\"metadata\":{\"name\":\"n$i\"},\"spec\":{\"taints\":[{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"}]},\"status\":{\"allocatable\":{\"cpu\":\"4\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" "$URL/api/v1/nodes"
 done
-run_ps place --kubeconfig "$KC" --metrics-addr 127.0.0.1:18396
+run_ps place --kubeconfig "$KC"
+MP=$(metrics_port place)
 wait_replicas 8 "placement: 20 wanted, 8 eligible (12 nodes tainted) -> capped at 8"
 grep -q '20 replicas with required hostname anti-affinity need 20 nodes, but only 8 schedulable nodes are eligible' "$work/place.log" ||
   fail "placement: the cap is logged"
 grep -q '"reason":"ReplicasCappedByPlacement"' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "placement: Event"
-m=$(curl -s 127.0.0.1:18396/metrics)
+m=$(curl -s 127.0.0.1:$MP/metrics)
 grep -q '^propscaler_eligible_nodes{namespace="kube-system",target="deployment/coredns"} 8$' <<<"$m" &&
   grep -q '^propscaler_placement_capped{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" || fail "placement metrics"
 # the placement rules were read before the first node LIST: one LIST tagged the nodes, no second
@@ -552,14 +566,15 @@ kill $PS_PID
 serve hot --apply "$PARAMS" --apply "$work/coredns.yaml" --scheduler most-requested
 set_params '{"linear":"{\"nodesPerReplica\":1}"}'
 add_nodes 1 6
-run_ps hot --kubeconfig "$KC" --metrics-addr 127.0.0.1:18397 --dns-qps-per-node-limit 200 --qps-per-replica 100
+run_ps hot --kubeconfig "$KC" --dns-qps-per-node-limit 200 --qps-per-replica 100
+MP=$(metrics_port hot)
 wait_replicas 6 "hot-spot: 6 nodes -> 6 replicas"
 sleep 1
 grep -q '1 node(s) hold more than 2 replicas of deployment/coredns (node replicas: n[0-9]* 6)' "$work/hot.log" ||
   fail "hot-spot: logged: $(grep -i 'replicas of' "$work/hot.log" | tail -2)"
 grep -q 'would serve more than the 200 QPS per-node DNS limit at 100 QPS per replica' "$work/hot.log" || fail "hot-spot: QPS"
 grep -q '"reason":"ReplicasPiledUp"' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "hot-spot: Event"
-m=$(curl -s 127.0.0.1:18397/metrics)
+m=$(curl -s 127.0.0.1:$MP/metrics)
 grep -q '^propscaler_replicas_on_busiest_node{namespace="kube-system",target="deployment/coredns"} 6$' <<<"$m" &&
   grep -q '^propscaler_nodes_over_replica_limit{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" &&
   grep -q '^propscaler_nodes_over_dns_qps_limit{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$m" ||
@@ -570,10 +585,11 @@ serve hot2 --apply "$DATA/../../manifests/examples/coredns-deployment.yaml" --sc
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
   -d '{"metadata":{"name":"coredns-autoscaler"},"data":{"linear":"{\"nodesPerReplica\":1}"}}' "$URL/api/v1/namespaces/kube-system/configmaps"
 add_nodes 1 6
-run_ps hot2 --kubeconfig "$KC" --metrics-addr 127.0.0.1:18398
+run_ps hot2 --kubeconfig "$KC"
+MP=$(metrics_port hot2)
 wait_replicas 6 "spread: 6 replicas"
 sleep 1
-grep -q '^propscaler_replicas_on_busiest_node{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:18398/metrics)" ||
+grep -q '^propscaler_replicas_on_busiest_node{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:$MP/metrics)" ||
   fail "anti-affinity: one replica per node"
 grep -q 'replicas of deployment/coredns' "$work/hot2.log" && fail "anti-affinity: nothing to report"
 kill $PS_PID
