@@ -84,13 +84,13 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         ts->hot_timer.data = ts;
     }
     struct reflector_opts no = {.name = "nodes", .path = "/api/v1/nodes", .label_selector = cfg->nodelabels,
-                                .list_kind = "NodeList"};
+                                .list_kind = "NodeList", .max_items = cfg->max_list_items};
     c->nodes_ref = reflector_new(loop, c->client, &no, &inputs_node_sink, c);
     static char cm_path[512], cm_field[512];
     snprintf(cm_path, sizeof cm_path, "/api/v1/namespaces/%s/configmaps", cfg->namespace_);
     snprintf(cm_field, sizeof cm_field, "metadata.name=%s", cfg->configmap);
     struct reflector_opts co = {.name = "configmap", .path = cm_path, .field_selector = cm_field,
-                                .list_kind = "ConfigMapList"};
+                                .list_kind = "ConfigMapList", .max_items = cfg->max_list_items};
     c->cm_ref = reflector_new(loop, c->client, &co, &inputs_cm_sink, c);
     for (size_t i = 0; i < cfg->n_targets; i++) {
         planner_target_init(&c->targets[i].plan);

@@ -20,7 +20,7 @@ enum flag_id {
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
     ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_POD_WATCH, ID_LOGTOSTDERR, ID_ALSOLOGTOSTDERR, ID_LOG_DIR, ID_LOG_FILE, ID_STDERR_THRESHOLD, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
-    ID_MAX_RESPONSE, ID_NODE_GUARD, ID_NODE_GUARD_MODE, ID_WEBHOOK_ADDR, ID_WEBHOOK_CERT, ID_WEBHOOK_KEY,
+    ID_MAX_RESPONSE, ID_MAX_LIST_ITEMS, ID_NODE_GUARD, ID_NODE_GUARD_MODE, ID_WEBHOOK_ADDR, ID_WEBHOOK_CERT, ID_WEBHOOK_KEY,
     ID_WEBHOOK_SELF_SIGNED, ID_WEBHOOK_SERVICE, ID_WEBHOOK_CONFIG, ID_WEBHOOK_SECRET, ID_WEBHOOK_SYNC, ID_IGNORED
 };
 
@@ -72,6 +72,8 @@ static const struct flag_def defs[] = {
     {"leader-elect-resource-name", F_STRING, ID_LEASE_NAME, "Lease name (default propscaler-<configmap>)"},
     {"foreign-writer-backoff", F_DURATION, ID_FOREIGN_BACKOFF,
      "stop writing a target this long when another writer undoes its value 3 times in 10m (default 10m; 0 = never stop)"},
+    {"max-list-items", F_STRING, ID_MAX_LIST_ITEMS,
+     "largest collection a LIST may return, all pages (default 500000; a LIST never ending is refused)"},
     {"max-response-size", F_STRING, ID_MAX_RESPONSE,
      "largest API answer (or LIST item) read, e.g. 16Mi (default 16Mi; keep it under an eighth of the memory limit)"},
     {"metrics-addr", F_STRING, ID_METRICS_ADDR, "address for /healthz, /readyz, /last-poll, /metrics (default :8080)"},
@@ -148,6 +150,7 @@ void flags_init(struct propscaler_config *c)
     c->webhook_sync_s = 60;
     c->foreign_writer_backoff_s = 600;
     c->max_response_bytes = (size_t)16 << 20;
+    c->max_list_items = 500000;
     cm_data_init(&c->default_data);
     node_count_opts_init(&c->count_opts);
     guard_opts_default(&c->guard); /* on: --guard=false for CPA's exact timing */
@@ -400,6 +403,17 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
             return -1;
         }
         c->max_response_bytes = bytes;
+        return 0;
+    }
+    case ID_MAX_LIST_ITEMS: {
+        char *end;
+        errno = 0;
+        unsigned long long items = strtoull(v, &end, 10);
+        if (errno || end == v || *end || v[0] == '-' || items < 1000 || items > 100000000) {
+            snprintf(err, errlen, "--max-list-items: expected a count from 1000 to 100000000 such as 500000, got \"%s\"", v);
+            return -1;
+        }
+        c->max_list_items = (size_t)items;
         return 0;
     }
     case ID_METRICS_ADDR: c->metrics_addr = v; return 0;

@@ -57,6 +57,7 @@ struct propscaler_config {
     const char *lease_name;
     double foreign_writer_backoff_s; /* stop writing when another writer fights this long; 0 = never */
     size_t max_response_bytes;   /* the cap on one API answer (--max-response-size) */
+    size_t max_list_items;       /* the cap on one LIST's items, all pages (--max-list-items) */
     const char *metrics_addr;    /* host:port for /healthz, /readyz, /last-poll, /metrics */
     bool log_json;
     /* klog's destinations: stderr (default), or --log-file / a file in --log-dir */

@@ -44,6 +44,7 @@ struct reflector {
     int counts_len, counts_head;
     char continue_token[1024];
     struct liststream page;  /* the LIST page arriving */
+    size_t list_items;       /* items of this LIST so far, every page */
     char list_error[300];    /* why the page arriving was refused, "" while it is fine */
     struct watch_splitter split;
     struct reflector_stats stats;
@@ -176,6 +177,12 @@ static void append_selectors(const struct reflector *r, char *path, size_t len)
 static int list_item(void *ctx, const char *json, size_t len)
 {
     struct reflector *r = ctx;
+    if (++r->list_items > r->o.max_items) {
+        /* the sink builds the collection aside: an answer that never ends must not fill memory */
+        snprintf(r->list_error, sizeof r->list_error,
+                 "the list holds more than %zu items (is this an API server? the LIST is refused)", r->o.max_items);
+        return 1;
+    }
     if (r->sink.item_raw && r->sink.item_raw(r->ctx, json, len) == 1)
         return 0;
     const char *end = NULL;
@@ -264,6 +271,7 @@ static void start_list(struct reflector *r)
     if (!r->continue_token[0]) {
         if (r->stats.lists++)
             r->stats.relists++;
+        r->list_items = 0;
         r->sink.list_begin(r->ctx);
     }
     snprintf(path, sizeof path, "%s?limit=%ld", r->o.path, r->o.page_size);
@@ -549,6 +557,8 @@ struct reflector *reflector_new(struct ev_loop *loop, struct kclient *client, co
         r->o.backoff_initial_s = 0.8; /* client-go's reflector: 800 ms doubling to 30 s */
     if (r->o.backoff_max_s <= 0)
         r->o.backoff_max_s = 30;
+    if (r->o.max_items == 0)
+        r->o.max_items = 500000;
     r->backoff = r->o.backoff_initial_s;
     r->sink = *sink;
     r->ctx = ctx;

@@ -64,6 +64,7 @@ struct reflector_opts {
     long watch_timeout_s;        /* timeoutSeconds asked of the server (default 300..600, jittered) */
     double backoff_initial_s;    /* default 0.8 */
     double backoff_max_s;        /* default 30 */
+    size_t max_items;            /* a LIST (all its pages) holding more is refused (default 500,000) */
 };
 
 struct reflector_stats {

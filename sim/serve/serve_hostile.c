@@ -6,7 +6,7 @@
 
 static const char *const names[] = {
     "none", "list-no-items", "list-wrong-kind", "list-items-not-array", "scale-huge", "scale-string", "scale-fraction",
-    "html", "truncated", "protobuf", "deep", "huge",
+    "html", "truncated", "protobuf", "deep", "huge", "endless-list",
 };
 
 int serve_hostile_parse(const char *name)
@@ -20,7 +20,7 @@ int serve_hostile_parse(const char *name)
 const char *serve_hostile_names(void)
 {
     return "none, list-no-items, list-wrong-kind, list-items-not-array, scale-huge, scale-string, scale-fraction, html, "
-           "truncated, protobuf, deep, huge";
+           "truncated, protobuf, deep, huge, endless-list";
 }
 
 /* A copy of the n bytes snprintf wrote into tmp (NULL when it did not fit). */
@@ -100,6 +100,23 @@ bool serve_hostile_answer(enum hostile_mode mode, bool is_list, bool is_scale, c
         break;
     }
     case HOSTILE_DEEP: b = filled(100000, "", "", '[', len); break;
+    case HOSTILE_ENDLESS_LIST: {
+        if (!is_list)
+            return false;
+        static unsigned long page; /* (one page at a time: the answers are not meant to be consistent) */
+        unsigned long p = __atomic_fetch_add(&page, 1, __ATOMIC_RELAXED);
+        size_t cap = 500 * 64 + 256, n = 0;
+        b = malloc(cap);
+        if (!b)
+            return false;
+        n += (size_t)snprintf(b + n, cap - n, "{\"kind\":\"%sList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":"
+                              "\"%llu\",\"continue\":\"endless-%lu\"},\"items\":[", kind, v, p);
+        for (int i = 0; i < 500; i++)
+            n += (size_t)snprintf(b + n, cap - n, "%s{\"metadata\":{\"name\":\"e%lu-%d\"}}", i ? "," : "", p, i);
+        n += (size_t)snprintf(b + n, cap - n, "]}");
+        *len = n;
+        break;
+    }
     case HOSTILE_HUGE:
         if (!is_list)
             return false;

@@ -233,7 +233,7 @@ stateloss_higher() { stateloss_run slh 160; } # the new server's resourceVersion
 
 hostile() { # every malformed answer refused, none counted, and the process keeps running
   serve hos 0 --nodes 40 || return
-  run_ps hos --poll-period-seconds 1
+  run_ps hos --poll-period-seconds 1 --max-list-items 20000
   wait_replicas 20 "hostile: before" || return
   local m before=20 n=40 refused=0
   for m in list-no-items list-wrong-kind list-items-not-array truncated html protobuf deep huge scale-huge scale-string scale-fraction; do
@@ -263,6 +263,18 @@ hostile() { # every malformed answer refused, none counted, and the process keep
   local hwm; hwm=$(awk '/VmHWM/ { print int($2 / 1024) }' /proc/$PS_PID/status)
   [ -n "${RELIABILITY_NO_RSS:-}" ] || [ "$hwm" -lt 100 ] || fail "hostile: peak RSS $hwm MiB after a 100 MB answer (the cap is 16 MiB)"
   report "hostile answers: $refused modes refused, wrong writes $bad, peak RSS ${hwm} MiB with a 100 MB answer offered"
+  # a LIST that never ends (a continue token on every page, new items each time) is refused at
+  # --max-list-items (20,000 here) instead of filling memory; then it converges as soon as the answers are sane
+  faults "hostile=endless-list"
+  curl -s -o /dev/null -X POST "$URL/propsim/compact"
+  faults "cut_watch_after=0.3"
+  for _ in $(seq 900); do grep -q 'the list holds more than 20000 items' "$work/hos.log" && break; sleep 0.1; done
+  faults "hostile=none&cut_watch_after=0"
+  grep -q 'the list holds more than 20000 items' "$work/hos.log" || fail "hostile endless-list: not refused"
+  echo "  (endless list refused; propscaler's peak RSS $(awk '/^VmHWM/ {print int($2/1024)}' "/proc/$PS_PID/status") MiB)"
+  add_nodes $((n + 1)) $((n + 2))
+  n=$((n + 2))
+  wait_replicas "$(want $n)" "hostile endless-list: converges once answers are sane" 40
 }
 
 shutdown() { # SIGTERM against a slow server: out within the grace period, Lease released
