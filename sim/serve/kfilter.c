@@ -33,37 +33,49 @@ int kfilter_add_namespace(struct kfilter *f, const char *ns)
 }
 
 /* The fields kube-apiserver 1.20 selects on, per resource (metadata.name and metadata.namespace
- * for all). "source" is source.component. */
+ * for all). "source" is source.component. events.k8s.io/v1 Events select on their own field
+ * names (regarding.*, reportingController), read from the view's shape. */
 static const struct {
-    const char *resource, *field, *path;
+    const char *group, *resource, *field, *path;
 } fields[] = {
-    {"events", "involvedObject.kind", "involvedObject.kind"},
-    {"events", "involvedObject.namespace", "involvedObject.namespace"},
-    {"events", "involvedObject.name", "involvedObject.name"},
-    {"events", "involvedObject.uid", "involvedObject.uid"},
-    {"events", "involvedObject.apiVersion", "involvedObject.apiVersion"},
-    {"events", "involvedObject.resourceVersion", "involvedObject.resourceVersion"},
-    {"events", "involvedObject.fieldPath", "involvedObject.fieldPath"},
-    {"events", "reason", "reason"},
-    {"events", "reportingComponent", "reportingComponent"},
-    {"events", "source", "source.component"},
-    {"events", "type", "type"},
-    {"pods", "spec.nodeName", "spec.nodeName"},
-    {"pods", "spec.restartPolicy", "spec.restartPolicy"},
-    {"pods", "spec.schedulerName", "spec.schedulerName"},
-    {"pods", "spec.serviceAccountName", "spec.serviceAccountName"},
-    {"pods", "status.phase", "status.phase"},
-    {"pods", "status.podIP", "status.podIP"},
-    {"pods", "status.nominatedNodeName", "status.nominatedNodeName"},
-    {"nodes", "spec.unschedulable", "spec.unschedulable"},
+    {"", "events", "involvedObject.kind", "involvedObject.kind"},
+    {"", "events", "involvedObject.namespace", "involvedObject.namespace"},
+    {"", "events", "involvedObject.name", "involvedObject.name"},
+    {"", "events", "involvedObject.uid", "involvedObject.uid"},
+    {"", "events", "involvedObject.apiVersion", "involvedObject.apiVersion"},
+    {"", "events", "involvedObject.resourceVersion", "involvedObject.resourceVersion"},
+    {"", "events", "involvedObject.fieldPath", "involvedObject.fieldPath"},
+    {"", "events", "reason", "reason"},
+    {"", "events", "reportingComponent", "reportingComponent"},
+    {"", "events", "source", "source.component"},
+    {"", "events", "type", "type"},
+    {"", "pods", "spec.nodeName", "spec.nodeName"},
+    {"", "pods", "spec.restartPolicy", "spec.restartPolicy"},
+    {"", "pods", "spec.schedulerName", "spec.schedulerName"},
+    {"", "pods", "spec.serviceAccountName", "spec.serviceAccountName"},
+    {"", "pods", "status.phase", "status.phase"},
+    {"", "pods", "status.podIP", "status.podIP"},
+    {"", "pods", "status.nominatedNodeName", "status.nominatedNodeName"},
+    {"", "nodes", "spec.unschedulable", "spec.unschedulable"},
+    {"events.k8s.io", "events", "regarding.kind", "regarding.kind"},
+    {"events.k8s.io", "events", "regarding.namespace", "regarding.namespace"},
+    {"events.k8s.io", "events", "regarding.name", "regarding.name"},
+    {"events.k8s.io", "events", "regarding.uid", "regarding.uid"},
+    {"events.k8s.io", "events", "regarding.apiVersion", "regarding.apiVersion"},
+    {"events.k8s.io", "events", "regarding.resourceVersion", "regarding.resourceVersion"},
+    {"events.k8s.io", "events", "regarding.fieldPath", "regarding.fieldPath"},
+    {"events.k8s.io", "events", "reason", "reason"},
+    {"events.k8s.io", "events", "reportingController", "reportingController"},
+    {"events.k8s.io", "events", "type", "type"},
 };
 
-static const char *field_path(const char *resource, const char *field)
+static const char *field_path(const char *group, const char *resource, const char *field)
 {
     if (strcmp(field, "metadata.name") == 0 || strcmp(field, "metadata.namespace") == 0)
         return strcmp(field, "metadata.name") == 0 ? "metadata.name" : "metadata.namespace";
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (resource && strcmp(fields[i].resource, resource) == 0 && strcmp(fields[i].field, field) == 0)
+        if (resource && strcmp(fields[i].group, group ? group : "") == 0 && strcmp(fields[i].resource, resource) == 0 &&
+            strcmp(fields[i].field, field) == 0)
             return fields[i].path;
     return NULL;
 }
@@ -95,7 +107,7 @@ int kfilter_init(struct kfilter *f, const struct api_request *r, char *err, size
             goto done;
         }
         *op = '\0';
-        const char *path = field_path(r->resource, tok);
+        const char *path = field_path(r->group, r->resource, tok);
         if (!path) {
             snprintf(err, errlen, "field label not supported: %s", tok);
             goto done;

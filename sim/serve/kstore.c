@@ -6,23 +6,27 @@
 #include <string.h>
 #include <time.h>
 
+#include "kevents.h"
 #include "strtab.h"
 
+/* A resource with its own storage (not a view). */
+#define OWN_STORAGE NULL, NULL, NULL, NULL
 static const struct kresource_def defs[] = {
-    {"", "v1", "nodes", "Node", "node", "no", false, false},
-    {"", "v1", "pods", "Pod", "pod", "po", true, false},
-    {"", "v1", "configmaps", "ConfigMap", "configmap", "cm", true, false},
-    {"", "v1", "events", "Event", "event", "ev", true, false},
-    {"", "v1", "namespaces", "Namespace", "namespace", "ns", false, false},
-    {"", "v1", "secrets", "Secret", "secret", "", true, false},
-    {"", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", "sa", true, false},
-    {"", "v1", "replicationcontrollers", "ReplicationController", "replicationcontroller", "rc", true, true},
-    {"apps", "v1", "deployments", "Deployment", "deployment", "deploy", true, true},
-    {"apps", "v1", "statefulsets", "StatefulSet", "statefulset", "sts", true, true},
-    {"apps", "v1", "replicasets", "ReplicaSet", "replicaset", "rs", true, true},
-    {"coordination.k8s.io", "v1", "leases", "Lease", "lease", "", true, false},
+    {"", "v1", "nodes", "Node", "node", "no", false, false, OWN_STORAGE},
+    {"", "v1", "pods", "Pod", "pod", "po", true, false, OWN_STORAGE},
+    {"", "v1", "configmaps", "ConfigMap", "configmap", "cm", true, false, OWN_STORAGE},
+    {"", "v1", "events", "Event", "event", "ev", true, false, OWN_STORAGE},
+    {"", "v1", "namespaces", "Namespace", "namespace", "ns", false, false, OWN_STORAGE},
+    {"", "v1", "secrets", "Secret", "secret", "", true, false, OWN_STORAGE},
+    {"", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", "sa", true, false, OWN_STORAGE},
+    {"", "v1", "replicationcontrollers", "ReplicationController", "replicationcontroller", "rc", true, true, OWN_STORAGE},
+    {"apps", "v1", "deployments", "Deployment", "deployment", "deploy", true, true, OWN_STORAGE},
+    {"apps", "v1", "statefulsets", "StatefulSet", "statefulset", "sts", true, true, OWN_STORAGE},
+    {"apps", "v1", "replicasets", "ReplicaSet", "replicaset", "rs", true, true, OWN_STORAGE},
+    {"coordination.k8s.io", "v1", "leases", "Lease", "lease", "", true, false, OWN_STORAGE},
     {"admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
-     "validatingwebhookconfiguration", "", false, false},
+     "validatingwebhookconfiguration", "", false, false, OWN_STORAGE},
+    {KEVENTS_GROUP, "v1", "events", "Event", "event", "ev", true, false, "", "events", kevents_core_to_v1, kevents_v1_to_core},
 };
 #define N_DEFS (sizeof defs / sizeof defs[0])
 
@@ -38,6 +42,7 @@ struct slot {
 struct kresource {
     const struct kresource_def *def;
     struct strtab tab;
+    struct kresource *stored; /* a view's storage (def->stored_resource); NULL otherwise */
     struct kevent *ring; /* history, oldest at head */
     size_t ring_cap, head, count;
     uint64_t floor;      /* every event after this rv is in the ring */
@@ -93,6 +98,10 @@ struct kstore *kstore_new(size_t history_window)
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
         r->def = &defs[i];
+        if (r->def->stored_resource) { /* a view keeps nothing of its own */
+            r->stored = kstore_find(s, r->def->stored_group, r->def->stored_resource);
+            continue;
+        }
         int tab_failed = strtab_init(&r->tab, sizeof(struct slot));
         r->ring_cap = history_window;
         r->ring = calloc(history_window, sizeof *r->ring);
@@ -111,6 +120,8 @@ void kstore_free(struct kstore *s)
         return;
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
+        if (r->stored || !r->def)
+            continue;
         size_t pos = 0;
         for (struct slot *sl; (sl = strtab_next(&r->tab, &pos));)
             kobj_unref(sl->obj);
@@ -377,9 +388,65 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
     return KS_OK;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Views: a stored object shown in the view's shape, and a view's body stored in the storage's   */
+
+/* The view's version of a stored one (consumed): the converted text at the same resourceVersion,
+ * name and labels. NULL when out of memory. */
+static struct kobj *view_version(const struct kresource *view, struct kobj *stored)
+{
+    if (!stored)
+        return NULL;
+    cJSON *j = cJSON_ParseWithLength(stored->text, stored->len);
+    cJSON *v = j ? view->def->to_view(j) : NULL;
+    cJSON_Delete(j);
+    struct kobj *o = v ? calloc(1, sizeof *o) : NULL;
+    if (o) {
+        o->refs = 1;
+        o->rv = stored->rv;
+        o->text = cJSON_PrintUnformatted(v);
+        o->len = o->text ? strlen(o->text) : 0;
+        o->ns = strdup(stored->ns);
+        o->name = strdup(stored->name);
+        o->labels = stored->labels ? cJSON_Duplicate(stored->labels, 1) : NULL;
+        if (!o->text || !o->ns || !o->name || (stored->labels && !o->labels)) {
+            kobj_unref(o);
+            o = NULL;
+        }
+    }
+    cJSON_Delete(v);
+    kobj_unref(stored);
+    return o;
+}
+
+/* A write through a view: the body converted (the caller's `obj` consumed), the answer shown as
+ * the view shows it. */
+static enum kstore_status view_put(struct kstore *s, struct kresource *view, const char *ns, const char *name,
+                                   cJSON *obj, bool create, bool create_if_missing, struct kobj **out, char *err,
+                                   size_t errlen)
+{
+    cJSON *stored_form = cJSON_IsObject(obj) ? view->def->to_stored(obj) : cJSON_Duplicate(obj, 1);
+    cJSON_Delete(obj);
+    if (!stored_form) {
+        snprintf(err, errlen, "out of memory");
+        return KS_NOMEM;
+    }
+    struct kobj *got = NULL;
+    enum kstore_status st = create ? kstore_create(s, view->stored, ns, stored_form, out ? &got : NULL, err, errlen)
+                                   : kstore_update(s, view->stored, ns, name, stored_form, create_if_missing,
+                                                   out ? &got : NULL, err, errlen);
+    if (st == KS_OK && out && !(*out = view_version(view, got))) {
+        snprintf(err, errlen, "out of memory");
+        return KS_NOMEM;
+    }
+    return st;
+}
+
 enum kstore_status kstore_create(struct kstore *s, struct kresource *r, const char *ns, cJSON *obj,
                                  struct kobj **out, char *err, size_t errlen)
 {
+    if (r->stored)
+        return view_put(s, r, ns, NULL, obj, true, false, out, err, errlen);
     pthread_mutex_lock(&s->mu);
     enum kstore_status st = put_locked(s, r, ns, obj, NULL, true, false, out, err, errlen);
     pthread_mutex_unlock(&s->mu);
@@ -390,6 +457,8 @@ enum kstore_status kstore_create(struct kstore *s, struct kresource *r, const ch
 enum kstore_status kstore_update(struct kstore *s, struct kresource *r, const char *ns, const char *name,
                                  cJSON *obj, bool create_if_missing, struct kobj **out, char *err, size_t errlen)
 {
+    if (r->stored)
+        return view_put(s, r, ns, name, obj, false, create_if_missing, out, err, errlen);
     pthread_mutex_lock(&s->mu);
     enum kstore_status st = put_locked(s, r, ns, obj, name, false, create_if_missing, out, err, errlen);
     pthread_mutex_unlock(&s->mu);
@@ -400,6 +469,13 @@ enum kstore_status kstore_update(struct kstore *s, struct kresource *r, const ch
 enum kstore_status kstore_delete(struct kstore *s, struct kresource *r, const char *ns, const char *name,
                                  struct kobj **out)
 {
+    if (r->stored) {
+        struct kobj *got = NULL;
+        enum kstore_status st = kstore_delete(s, r->stored, ns, name, out ? &got : NULL);
+        if (st == KS_OK && out && !(*out = view_version(r, got)))
+            return KS_NOMEM;
+        return st;
+    }
     char key[600];
     make_key(key, sizeof key, r->def->namespaced ? ns : "", name);
     pthread_mutex_lock(&s->mu);
@@ -434,6 +510,13 @@ enum kstore_status kstore_delete(struct kstore *s, struct kresource *r, const ch
 
 enum kstore_status kstore_get(struct kstore *s, struct kresource *r, const char *ns, const char *name, struct kobj **out)
 {
+    if (r->stored) {
+        struct kobj *got = NULL;
+        enum kstore_status st = kstore_get(s, r->stored, ns, name, &got);
+        if (st == KS_OK && !(*out = view_version(r, got)))
+            return KS_NOMEM;
+        return st;
+    }
     char key[600];
     make_key(key, sizeof key, r->def->namespaced ? ns : "", name);
     pthread_mutex_lock(&s->mu);
@@ -455,6 +538,16 @@ static int cmp_obj(const void *a, const void *b)
 
 int kstore_snapshot(struct kstore *s, struct kresource *r, const char *ns, struct ksnapshot *out)
 {
+    if (r->stored) {
+        if (kstore_snapshot(s, r->stored, ns, out) != 0)
+            return -1;
+        size_t kept = 0;
+        for (size_t i = 0; i < out->n; i++) /* an object that cannot be converted (out of memory) is left out */
+            if ((out->items[kept] = view_version(r, out->items[i])))
+                kept++;
+        out->n = kept;
+        return 0;
+    }
     pthread_mutex_lock(&s->mu);
     out->items = malloc((r->tab.n ? r->tab.n : 1) * sizeof *out->items);
     out->n = 0;
@@ -478,6 +571,8 @@ int kstore_snapshot(struct kstore *s, struct kresource *r, const char *ns, struc
 
 size_t kstore_count(struct kstore *s, struct kresource *r)
 {
+    if (r->stored)
+        r = r->stored;
     pthread_mutex_lock(&s->mu);
     size_t n = r->tab.n;
     pthread_mutex_unlock(&s->mu);
@@ -496,6 +591,23 @@ void ksnapshot_release(struct ksnapshot *snap)
 enum kstore_status kstore_events_since(struct kstore *s, struct kresource *r, uint64_t since, struct kevent *out,
                                        size_t max, size_t *n_out, uint64_t *oldest_out)
 {
+    if (r->stored) {
+        enum kstore_status st = kstore_events_since(s, r->stored, since, out, max, n_out, oldest_out);
+        bool failed = false;
+        for (size_t i = 0; st == KS_OK && i < *n_out; i++) {
+            bool had_old = out[i].old != NULL;
+            out[i].obj = view_version(r, out[i].obj);
+            out[i].old = had_old ? view_version(r, out[i].old) : NULL;
+            failed |= !out[i].obj || (had_old && !out[i].old);
+        }
+        if (failed) { /* out of memory: nothing delivered now, the watcher asks again */
+            for (size_t i = 0; i < *n_out; i++)
+                kevent_release(&out[i]);
+            *n_out = 0;
+            return KS_NOMEM;
+        }
+        return st;
+    }
     *n_out = 0;
     pthread_mutex_lock(&s->mu);
     if (oldest_out)
@@ -534,6 +646,8 @@ uint64_t kstore_current_rv(struct kstore *s)
 
 uint64_t kstore_oldest_rv(struct kstore *s, struct kresource *r)
 {
+    if (r->stored)
+        r = r->stored;
     pthread_mutex_lock(&s->mu);
     uint64_t f = r->floor;
     pthread_mutex_unlock(&s->mu);
@@ -590,6 +704,8 @@ void kstore_compact(struct kstore *s)
     s->visible_rv = s->rv;
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
+        if (r->stored)
+            continue;
         for (size_t k = 0; k < r->count; k++)
             kevent_release(&r->ring[(r->head + k) % r->ring_cap]);
         r->head = r->count = 0;
@@ -605,6 +721,8 @@ size_t kstore_memory(struct kstore *s)
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < N_DEFS; i++) {
         struct kresource *r = &s->res[i];
+        if (r->stored)
+            continue;
         total += strtab_memory(&r->tab) + r->ring_cap * sizeof(struct kevent);
         size_t pos = 0;
         for (const struct slot *sl; (sl = strtab_next(&r->tab, &pos));)

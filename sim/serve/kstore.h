@@ -52,6 +52,13 @@ struct kresource_def {
     const char *short_names; /* comma list or "" */
     bool namespaced;
     bool has_scale;
+    /* A view: this resource is another resource's storage shown in another shape (events.k8s.io/v1
+     * Events are core Events). NULL for a resource with its own storage. Every kstore call on a
+     * view works on the stored resource and converts at the edge: bodies in with to_stored,
+     * objects out with to_view (new versions with the same resourceVersion, name and labels). */
+    const char *stored_group, *stored_resource;
+    cJSON *(*to_view)(const cJSON *stored);
+    cJSON *(*to_stored)(const cJSON *view);
 };
 
 struct kstore;

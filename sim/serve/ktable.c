@@ -151,27 +151,51 @@ static void node_wide(cJSON *cells, const cJSON *o)
 /* One row's cells; the columns are those of `resource` below, in the same order. */
 static void row_cells(const char *resource, cJSON *cells, const cJSON *o, time_t now)
 {
-    char a[32], b[32];
+    char a[32];
     age(str(o, "metadata.creationTimestamp", NULL), now, a, sizeof a);
-    if (strcmp(resource, "events") == 0) {
-        const char *last = str(o, "lastTimestamp", str(o, "eventTime", str(o, "metadata.creationTimestamp", NULL)));
-        age(last, now, b, sizeof b);
-        add_cell_str(cells, b);
-        add_cell_str(cells, str(o, "type", ""));
-        add_cell_str(cells, str(o, "reason", ""));
-        char obj[600], kind[64];
+    if (strcmp(resource, "events") == 0) { /* kube-apiserver's printEvent (wide columns included) */
+        char first[32], last[32], obj[600], kind[64], source[600];
+        age(str(o, "firstTimestamp", NULL), now, first, sizeof first);
+        if (!str(o, "firstTimestamp", NULL))
+            age(str(o, "eventTime", NULL), now, first, sizeof first);
+        snprintf(last, sizeof last, "%s", first);
+        if (str(o, "lastTimestamp", NULL))
+            age(str(o, "lastTimestamp", NULL), now, last, sizeof last);
+        double count = num(o, "count");
+        if (cJSON_IsObject(dig(o, "series"))) { /* a series: its last observation and count */
+            age(str(o, "series.lastObservedTime", NULL), now, last, sizeof last);
+            count = num(o, "series.count");
+        } else if (count == 0) {
+            count = 1; /* a singleton event of the new API has no count */
+        }
         snprintf(kind, sizeof kind, "%s", str(o, "involvedObject.kind", ""));
         for (char *p = kind; *p; p++)
             *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-        snprintf(obj, sizeof obj, "%s/%s", kind, str(o, "involvedObject.name", ""));
+        const char *target = str(o, "involvedObject.name", NULL);
+        snprintf(obj, sizeof obj, "%s%s%s", kind, target ? "/" : "", target ? target : "");
+        const char *component = str(o, "source.component", str(o, "reportingComponent", ""));
+        const char *instance = str(o, "source.host", str(o, "reportingInstance", ""));
+        snprintf(source, sizeof source, "%.290s%s%.290s", component, instance[0] ? ", " : "", instance);
+        struct buf message; /* strings.TrimSpace */
+        buf_init(&message, 1 << 20);
+        const char *m = str(o, "message", "");
+        size_t ml = strlen(m);
+        while (ml && (m[ml - 1] == ' ' || m[ml - 1] == '\n' || m[ml - 1] == '\t' || m[ml - 1] == '\r'))
+            ml--;
+        while (ml && (*m == ' ' || *m == '\n' || *m == '\t' || *m == '\r'))
+            m++, ml--;
+        buf_append(&message, m, ml);
+        add_cell_str(cells, last);
+        add_cell_str(cells, str(o, "type", ""));
+        add_cell_str(cells, str(o, "reason", ""));
         add_cell_str(cells, obj);
-        add_cell_str(cells, str(o, "message", ""));
         add_cell_str(cells, str(o, "involvedObject.fieldPath", ""));
-        add_cell_str(cells, str(o, "source.component", str(o, "reportingComponent", "")));
-        age(str(o, "firstTimestamp", str(o, "eventTime", NULL)), now, b, sizeof b);
-        add_cell_str(cells, b);
-        add_cell_num(cells, num(o, "count"));
+        add_cell_str(cells, source);
+        add_cell_str(cells, buf_str(&message));
+        add_cell_str(cells, first);
+        add_cell_num(cells, count);
         add_cell_str(cells, str(o, "metadata.name", ""));
+        buf_release(&message);
         return;
     }
     add_cell_str(cells, str(o, "metadata.name", ""));
@@ -272,9 +296,9 @@ static const struct column *columns_of(const char *resource, size_t *n)
     if (strcmp(resource, "events") == 0)
         COLS({"Last Seen", "string", "Time since the event was last seen.", 0}, {"Type", "string", "Type of this event.", 0},
              {"Reason", "string", "Why the event was generated.", 0}, {"Object", "string", "The object this Event is about.", 0},
-             {"Message", "string", "A human-readable description of the status of this operation.", 0},
              {"Subobject", "string", "The subobject of the involved object.", 1}, {"Source", "string", "The component reporting this event.", 1},
-             {"First Seen", "string", "Time since the event was first seen.", 1}, {"Count", "integer", "How many times it occurred.", 1},
+             {"Message", "string", "A human-readable description of the status of this operation.", 0},
+             {"First Seen", "string", "Time since the event was first seen.", 1}, {"Count", "string", "How many times it occurred.", 1},
              {"Name", "string", "Name of the event.", 1});
     if (strcmp(resource, "configmaps") == 0)
         COLS(NAME, {"Data", "string", "The number of keys.", 0}, AGE);

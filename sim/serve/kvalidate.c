@@ -2,6 +2,8 @@
 #define _DEFAULT_SOURCE
 #include "kvalidate.h"
 
+#include "kevents.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -41,15 +43,31 @@ static bool config_key(const char *k)
     return true;
 }
 
-unsigned kvalidate_body(const struct kresource_def *d, const char *subresource, const char *url_name,
-                        const cJSON *body, struct kvalid_verdict *v)
+/* A MicroTime field of `o`, when present, must have its wire form (the real server's decoder
+ * refuses the body otherwise). */
+static bool bad_micro_time(const cJSON *o, const char *field)
+{
+    const cJSON *t = get(o, field);
+    return t && !cJSON_IsNull(t) && !(cJSON_IsString(t) && micro_time(t->valuestring));
+}
+
+static const char *name_of(const cJSON *body, const char *url_name)
+{
+    const cJSON *name = get(get(body, "metadata"), "name");
+    return cJSON_IsString(name) ? name->valuestring : url_name;
+}
+
+unsigned kvalidate_decode(const struct kresource_def *d, const char *subresource, const char *url_name,
+                          const cJSON *body, struct kvalid_verdict *v)
 {
     memset(v, 0, sizeof *v);
     bool scale = subresource && strcmp(subresource, "scale") == 0;
     const char *want_kind = scale ? "Scale" : d->kind;
-    const cJSON *kind = get(body, "kind"), *meta = get(body, "metadata");
+    char want_av[64];
+    snprintf(want_av, sizeof want_av, "%s%s%s", scale ? "autoscaling" : d->group, scale || d->group[0] ? "/" : "",
+             scale ? "v1" : d->version);
+    const cJSON *kind = get(body, "kind"), *av = get(body, "apiVersion"), *meta = get(body, "metadata");
     const cJSON *name = get(meta, "name");
-    const char *obj_name = cJSON_IsString(name) ? name->valuestring : url_name;
     if (!cJSON_IsObject(body)) {
         snprintf(v->message, sizeof v->message, "the body of the request is not a %s object", want_kind);
         return refuse(v, 400, NULL, NULL, NULL);
@@ -59,9 +77,48 @@ unsigned kvalidate_body(const struct kresource_def *d, const char *subresource, 
                  kind->valuestring, d->version, want_kind);
         return refuse(v, 400, NULL, NULL, NULL);
     }
+    if (cJSON_IsString(av) && av->valuestring[0] && strcmp(av->valuestring, want_av) != 0) {
+        snprintf(v->message, sizeof v->message, "the API version in the data (%.100s) does not match the expected API version (%s)",
+                 av->valuestring, want_av);
+        return refuse(v, 400, NULL, NULL, NULL);
+    }
     if (url_name && cJSON_IsString(name) && strcmp(name->valuestring, url_name) != 0) {
         snprintf(v->message, sizeof v->message, "the name of the object (%s) does not match the name on the URL (%s)",
                  name->valuestring, url_name);
+        return refuse(v, 400, NULL, NULL, NULL);
+    }
+    if (scale)
+        return 0;
+    static const struct {
+        const char *resource, *holder, *field, *path; /* holder NULL: the body itself */
+    } micro_times[] = {
+        {"leases", "spec", "acquireTime", "spec.acquireTime"},
+        {"leases", "spec", "renewTime", "spec.renewTime"},
+        {"events", NULL, "eventTime", "eventTime"},
+        {"events", "series", "lastObservedTime", "series.lastObservedTime"},
+    };
+    for (size_t i = 0; i < sizeof micro_times / sizeof *micro_times; i++) {
+        if (strcmp(d->resource, micro_times[i].resource) != 0)
+            continue;
+        if (bad_micro_time(micro_times[i].holder ? get(body, micro_times[i].holder) : body, micro_times[i].field)) {
+            snprintf(v->message, sizeof v->message,
+                     "%s in version \"%s\" cannot be handled as a %s: %s: a MicroTime is RFC 3339 with six fractional digits "
+                     "(2006-01-02T15:04:05.000000Z07:00)", d->kind, d->version, d->kind, micro_times[i].path);
+            return refuse(v, 400, NULL, NULL, NULL);
+        }
+    }
+    return 0;
+}
+
+unsigned kvalidate_object(const struct kresource_def *d, const char *subresource, const char *url_name, const char *ns,
+                          const cJSON *body, bool create, struct kvalid_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    bool scale = subresource && strcmp(subresource, "scale") == 0;
+    const char *obj_name = name_of(body, url_name);
+    const cJSON *own_ns = get(get(body, "metadata"), "namespace");
+    if (d->namespaced && !scale && ns && cJSON_IsString(own_ns) && strcmp(own_ns->valuestring, ns) != 0) {
+        snprintf(v->message, sizeof v->message, "the namespace of the provided object does not match the namespace sent on the request");
         return refuse(v, 400, NULL, NULL, NULL);
     }
     if (scale) {
@@ -75,18 +132,7 @@ unsigned kvalidate_body(const struct kresource_def *d, const char *subresource, 
         return 0;
     }
     if (strcmp(d->resource, "leases") == 0) {
-        const cJSON *spec = get(body, "spec");
-        static const char *const times[] = {"acquireTime", "renewTime"};
-        for (int i = 0; i < 2; i++) {
-            const cJSON *t = get(spec, times[i]);
-            if (t && !cJSON_IsNull(t) && !(cJSON_IsString(t) && micro_time(t->valuestring))) {
-                snprintf(v->message, sizeof v->message,
-                         "Lease in version \"v1\" cannot be handled as a Lease: spec.%s: a MicroTime is RFC 3339 with six "
-                         "fractional digits (2006-01-02T15:04:05.000000Z07:00)", times[i]);
-                return refuse(v, 400, NULL, NULL, NULL);
-            }
-        }
-        const cJSON *dur = get(spec, "leaseDurationSeconds");
+        const cJSON *dur = get(get(body, "spec"), "leaseDurationSeconds");
         if (cJSON_IsNumber(dur) && dur->valuedouble <= 0) {
             snprintf(v->message, sizeof v->message,
                      "Lease.coordination.k8s.io \"%s\" is invalid: spec.leaseDurationSeconds: Invalid value: %.0f: must be greater than 0",
@@ -94,14 +140,13 @@ unsigned kvalidate_body(const struct kresource_def *d, const char *subresource, 
             return refuse(v, 422, "coordination.k8s.io", "Lease", obj_name);
         }
     } else if (strcmp(d->resource, "events") == 0) {
-        const cJSON *ns = get(get(body, "involvedObject"), "namespace"), *own = get(meta, "namespace");
-        if (cJSON_IsString(ns) && ns->valuestring[0] && cJSON_IsString(own) && own->valuestring[0] &&
-            strcmp(ns->valuestring, own->valuestring) != 0) {
-            snprintf(v->message, sizeof v->message,
-                     "Event \"%s\" is invalid: involvedObject.namespace: Invalid value: \"%s\": does not match event.namespace",
-                     obj_name ? obj_name : "", ns->valuestring);
+        /* validated in its core form, the way the real server validates both groups' Events */
+        bool view = d->to_stored != NULL;
+        cJSON *core = view ? d->to_stored(body) : NULL;
+        int errors = kevents_validate(view ? core : body, ns, obj_name, view && create, v->message, sizeof v->message);
+        cJSON_Delete(core);
+        if (errors)
             return refuse(v, 422, "", "Event", obj_name);
-        }
     } else if (strcmp(d->resource, "configmaps") == 0) {
         static const char *const maps[] = {"data", "binaryData"};
         for (int i = 0; i < 2; i++) {

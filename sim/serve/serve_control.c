@@ -29,9 +29,13 @@ enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, c
         pthread_mutex_lock(&ctx->counters.mu);
         for (int v = 0; v < 7; v++) {
             cJSON *per = cJSON_AddObjectToObject(req, verb_names[v]);
-            for (size_t k = 0; k < kstore_resource_count(); k++)
+            for (size_t k = 0; k < kstore_resource_count(); k++) {
+                const struct kresource_def *d = kstore_resource_def(k);
+                char key[128]; /* a view's counts under resource.group: core Events keep "events" */
+                snprintf(key, sizeof key, "%s%s%s", d->resource, d->stored_resource ? "." : "", d->stored_resource ? d->group : "");
                 if (ctx->counters.requests[v][k])
-                    cJSON_AddNumberToObject(per, kstore_resource_def(k)->resource, (double)ctx->counters.requests[v][k]);
+                    cJSON_AddNumberToObject(per, key, (double)ctx->counters.requests[v][k]);
+            }
         }
         cJSON_AddNumberToObject(j, "writes", (double)ctx->counters.writes);
         cJSON_AddNumberToObject(j, "bytesSent", (double)ctx->counters.bytes_sent);

@@ -62,7 +62,7 @@ static cJSON *group_entry(const char *group)
 }
 
 /* The named API groups served (every one at v1), in discovery order. */
-static const char *const api_groups[] = {"apps", "coordination.k8s.io", "admissionregistration.k8s.io"};
+static const char *const api_groups[] = {"apps", "events.k8s.io", "coordination.k8s.io", "admissionregistration.k8s.io"};
 #define N_API_GROUPS (sizeof api_groups / sizeof *api_groups)
 
 static bool known_group(const char *group)

@@ -196,6 +196,13 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
                 return send_status(c, ctx, 422, "Invalid", err, NULL, NULL, method, url); /* as the real server: no details */
             }
             keep_other_half(d, r->subresource, obj, old);
+            struct kvalid_verdict verdict; /* the patched object is validated as an update's */
+            if (kvalidate_object(d, r->subresource, r->name, r->namespace_, obj, false, &verdict)) {
+                cJSON_Delete(old);
+                cJSON_Delete(obj);
+                kobj_unref(cur);
+                return send_verdict(c, ctx, &verdict, method, url);
+            }
             enum MHD_Result refused;
             if (refused_by_webhook(c, ctx, d, r, "UPDATE", r->name, obj, old, method, url, &refused)) {
                 cJSON_Delete(old);
@@ -319,8 +326,11 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         cJSON_Delete(in);
         return send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
     }
+    /* the real server's order: decode (400), admission (a namespace that does not exist: 404),
+     * then the type's validation (422) */
     struct kvalid_verdict verdict;
-    if ((v == V_CREATE || v == V_UPDATE) && kvalidate_body(d, r->subresource, v == V_UPDATE ? r->name : NULL, in, &verdict)) {
+    const char *url_name = v == V_UPDATE ? r->name : NULL;
+    if ((v == V_CREATE || v == V_UPDATE) && kvalidate_decode(d, r->subresource, url_name, in, &verdict)) {
         cJSON_Delete(in);
         return send_verdict(c, ctx, &verdict, method, url);
     }
@@ -328,6 +338,11 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         cJSON_Delete(in);
         snprintf(err, sizeof err, "namespaces \"%s\" not found", r->namespace_);
         return send_json(c, ctx, 404, status_object_details(404, "NotFound", err, r->namespace_, NULL, "namespaces"), method, url);
+    }
+    if ((v == V_CREATE || v == V_UPDATE) &&
+        kvalidate_object(d, r->subresource, url_name, r->namespace_, in, v == V_CREATE, &verdict)) {
+        cJSON_Delete(in);
+        return send_verdict(c, ctx, &verdict, method, url);
     }
     enum MHD_Result result;
     struct kobj *out = NULL;

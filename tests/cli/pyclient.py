@@ -7,6 +7,7 @@ refuse objects missing required fields).
 
 Prints one line per check; exits 1 when any failed.
 """
+import datetime
 import sys
 import threading
 import time
@@ -72,6 +73,22 @@ def main():
                            spec=client.V1LeaseSpec(holder_identity="py", lease_duration_seconds=15))
     check("create a Lease", lambda: coord.create_namespaced_lease(ns, lease).spec.holder_identity)
     check("list Events (typed)", lambda: len(core.list_namespaced_event(ns).items) >= 0)
+    events = client.EventsV1Api()
+    ev = client.EventsV1Event(
+        metadata=client.V1ObjectMeta(name="py-dep.ev1", namespace=ns),
+        event_time=datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.timezone.utc),
+        reporting_controller="propscaler.io/py", reporting_instance="py-0", action="Scale", reason="ScaledUp",
+        regarding=client.V1ObjectReference(kind="Deployment", name="py-dep", namespace=ns, api_version="apps/v1"),
+        note="1 -> 3", type="Normal")
+    check("create an events.k8s.io/v1 Event (typed)", lambda: events.create_namespaced_event(ns, ev).reporting_controller)
+    check("list events.k8s.io/v1 Events by regarding.name",
+          lambda: [e.note for e in events.list_namespaced_event(ns, field_selector="regarding.name=py-dep").items])
+    check("the same Event read as a core Event", lambda: same_event(core, ns))
+    check("an events.k8s.io/v1 Event without eventTime is 422",
+          lambda: expect_status(422, lambda: events.create_namespaced_event(
+              ns, {"metadata": {"name": "py-dep.ev2"}, "type": "Normal",  # (the typed model refuses it client-side)
+                   "regarding": {"kind": "Deployment", "name": "py-dep", "namespace": ns}})))
+    check("delete it through events.k8s.io/v1", lambda: events.delete_namespaced_event("py-dep.ev1", ns).status)
     check("delete the Nodes", lambda: [core.delete_node(f"py{i}").status for i in range(3)])
     return 1 if fails else 0
 
@@ -104,6 +121,14 @@ def watch_sees(core):
     if ("ADDED", "py-watched") not in seen:
         raise AssertionError(f"events seen: {seen}")
     return seen[-1]
+
+
+def same_event(core, ns):
+    e = core.read_namespaced_event("py-dep.ev1", ns)
+    got = (e.involved_object.name, e.message, e.reporting_component, e.action, e.event_time.microsecond)
+    if got != ("py-dep", "1 -> 3", "propscaler.io/py", "Scale", 678901):
+        raise AssertionError(f"core view: {got}")
+    return got
 
 
 def expect_status(code, fn):

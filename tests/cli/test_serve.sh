@@ -222,9 +222,30 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: applicati
 [ "$code" = 200 ] || fail "lease update with current rv ($code)"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' -d "{\"metadata\":{\"name\":\"propscaler\",\"resourceVersion\":\"$lrv\"},\"spec\":{\"holderIdentity\":\"c\"}}" "$L/propscaler")
 [ "$code" = 409 ] || fail "lease update with stale rv -> 409 ($code)"
-curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"generateName":"coredns."},"reason":"ScaledUp","message":"2 -> 3","involvedObject":{"kind":"Deployment","name":"coredns"}}' "$URL/api/v1/namespaces/kube-system/events" >/dev/null
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"generateName":"coredns."},"reason":"ScaledUp","message":"2 -> 3","involvedObject":{"kind":"Deployment","name":"coredns","namespace":"kube-system"}}' "$URL/api/v1/namespaces/kube-system/events" >/dev/null
 out=$($KUBECTL -n kube-system get events -o 'jsonpath={.items[*].reason}' 2>&1)
 [ "$out" = ScaledUp ] || fail "events are kept and listable: $out"
+# events.k8s.io/v1: the same Events in the newer shape (what client-go's events recorder writes),
+# written by kubectl, read back in both shapes
+$KUBECTL -n kube-system create -f - >/dev/null 2>"$work/ev.err" <<'EV' || fail "kubectl create an events.k8s.io/v1 Event: $(cat "$work/ev.err")"
+apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: coredns.v1ev}
+eventTime: "2026-01-02T03:04:05.000001Z"
+reportingController: propscaler.io/propscaler
+reportingInstance: propscaler-0
+action: Scale
+reason: ScaledDown
+regarding: {kind: Deployment, name: coredns, namespace: kube-system}
+note: "3 -> 2"
+type: Normal
+EV
+out=$($KUBECTL -n kube-system get events.v1.events.k8s.io --field-selector regarding.name=coredns -o 'jsonpath={range .items[*]}{.reason}:{.note};{end}' 2>&1)
+[ "$out" = "ScaledUp:2 -> 3;ScaledDown:3 -> 2;" ] || fail "events.k8s.io/v1 lists both Events in its shape: $out"
+out=$($KUBECTL -n kube-system get events coredns.v1ev -o 'jsonpath={.involvedObject.name}|{.message}|{.reportingComponent}|{.eventTime}' 2>&1)
+[ "$out" = "coredns|3 -> 2|propscaler.io/propscaler|2026-01-02T03:04:05.000001Z" ] || fail "the events.k8s.io Event read as a core Event: $out"
+out=$($KUBECTL -n kube-system get events -o wide --no-headers 2>&1 | grep coredns.v1ev | awk '{print $2, $3, $4, $5, $6}')
+[ "$out" = "Normal ScaledDown deployment/coredns propscaler.io/propscaler, propscaler-0" ] || fail "kubectl get events -o wide: $out"
 
 # 10. Request log and counters
 stats=$(curl -s "$URL/propsim/stats")

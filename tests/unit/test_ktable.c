@@ -87,6 +87,25 @@ static void test_cells(void **state)
     assert_string_equal(cell(t, 0, 0), "30s");
     assert_string_equal(cell(t, 0, 2), "ScaledUp");
     assert_string_equal(cell(t, 0, 3), "deployment/coredns");
+    assert_string_equal(cell(t, 0, 6), "m"); /* the wide columns Subobject and Source come before Message */
+    cJSON_Delete(t);
+    /* kube-apiserver's printEvent for an Event of the new API (what it printed for the same Event):
+     * no source -> the reporting controller and instance; no count -> 1; a series -> its count and
+     * last observation; no lastTimestamp -> the first; the message trimmed */
+    t = table_of("events", "{\"items\":[{\"metadata\":{\"name\":\"e20\"},\"type\":\"Warning\",\"reason\":\"r\","
+                           "\"involvedObject\":{\"kind\":\"Node\",\"name\":\"n1\"},\"message\":\" spaced \\n\","
+                           "\"eventTime\":\"2025-12-31T23:58:00.000000Z\",\"reportingComponent\":\"c\",\"reportingInstance\":\"i\"},"
+                           "{\"metadata\":{\"name\":\"e21\"},\"involvedObject\":{\"kind\":\"Node\"},"
+                           "\"eventTime\":\"2025-12-31T23:58:00.000000Z\",\"series\":{\"count\":7,"
+                           "\"lastObservedTime\":\"2025-12-31T23:59:50.000000Z\"}}]}");
+    static const char *const want[] = {"2m", "Warning", "r", "node/n1", "", "c, i", "spaced", "2m"};
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(cell(t, 0, i), want[i]);
+    assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(t, "rows"), 0), "cells"), 8)->valueint, 1);
+    assert_string_equal(cell(t, 0, 9), "e20");
+    assert_string_equal(cell(t, 1, 0), "10s");
+    assert_string_equal(cell(t, 1, 3), "node");
+    assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(t, "rows"), 1), "cells"), 8)->valueint, 7);
     cJSON_Delete(t);
     t = table_of("deployments", "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":3,\"selector\":{\"matchLabels\":{\"a\":\"b\"}},"
                                 "\"template\":{\"spec\":{\"containers\":[{\"name\":\"c1\",\"image\":\"i1\"},{\"name\":\"c2\",\"image\":\"i2\"}]}}},"
