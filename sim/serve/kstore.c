@@ -54,6 +54,7 @@ struct kstore {
     uint64_t rv;
     uint64_t visible_rv; /* watches see events up to here: rv, except during a hold */
     int holds;           /* kstore_hold() depth */
+    uint64_t wakes;      /* kstore_wake_all() calls: a waiter's wake-up is never lost */
     uint64_t uid_counter;
     struct kresource res[N_DEFS];
 };
@@ -656,6 +657,19 @@ uint64_t kstore_oldest_rv(struct kstore *s, struct kresource *r)
 
 void kstore_wait(struct kstore *s, uint64_t seen_rv, double timeout_seconds)
 {
+    kstore_wait_wakes(s, seen_rv, kstore_wake_count(s), timeout_seconds);
+}
+
+uint64_t kstore_wake_count(struct kstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t w = s->wakes;
+    pthread_mutex_unlock(&s->mu);
+    return w;
+}
+
+void kstore_wait_wakes(struct kstore *s, uint64_t seen_rv, uint64_t seen_wakes, double timeout_seconds)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     double whole = (double)(long)timeout_seconds;
@@ -666,7 +680,7 @@ void kstore_wait(struct kstore *s, uint64_t seen_rv, double timeout_seconds)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s->mu);
-    if (s->visible_rv <= seen_rv)
+    if (s->visible_rv <= seen_rv && s->wakes == seen_wakes)
         pthread_cond_timedwait(&s->changed, &s->mu, &ts);
     pthread_mutex_unlock(&s->mu);
 }
@@ -691,6 +705,7 @@ void kstore_release(struct kstore *s)
 void kstore_wake_all(struct kstore *s)
 {
     pthread_mutex_lock(&s->mu);
+    s->wakes++;
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->mu);
 }

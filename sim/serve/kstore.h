@@ -114,6 +114,10 @@ void kstore_hold(struct kstore *s);
 void kstore_release(struct kstore *s);
 /* Block until the store changes past `seen_rv`, or the timeout passes, or kstore_wake_all(). */
 void kstore_wait(struct kstore *s, uint64_t seen_rv, double timeout_seconds);
+/* The same, also returning when kstore_wake_all() was called after kstore_wake_count() said
+ * seen_wakes: read the count before deciding to wait, and no wake-up is lost in between. */
+uint64_t kstore_wake_count(struct kstore *s);
+void kstore_wait_wakes(struct kstore *s, uint64_t seen_rv, uint64_t seen_wakes, double timeout_seconds);
 void kstore_wake_all(struct kstore *s);
 /* Fault injection: forget all history up to now, so any older resourceVersion is 410. */
 void kstore_compact(struct kstore *s);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <getopt.h>
 #include <signal.h>
@@ -18,7 +19,9 @@
 
 #include "fileio.h"
 #include "selfcert.h"
+#include "serve_admit.h"
 #include "serve_hostile.h"
+#include "serve_park.h"
 
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
@@ -140,6 +143,20 @@ static bool flag_number(const char *flag, const char *arg, double max, double *o
     return true;
 }
 
+
+/* Every connection is a file descriptor: the soft limit (1,024 by default) would refuse the
+ * 1,001st watcher, so it is raised to the hard limit, up to what the connection limit needs. */
+static void raise_open_files_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = SERVE_MAX_CONNECTIONS + 256;
+    if (rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
 
 int serve_main(int argc, char **argv)
 {
@@ -335,11 +352,14 @@ int serve_main(int argc, char **argv)
         ctx.tls = true;
     }
     ctx.store = kstore_new((size_t)window);
-    if (!ctx.store || create_namespaces(&ctx) != 0) {
+    if (ctx.store)
+        ctx.park = serve_park_new(ctx.store);
+    if (!ctx.store || !ctx.park || create_namespaces(&ctx) != 0) {
         fprintf(stderr, "propsim serve: out of memory\n");
         rc = 1;
         goto done;
     }
+    raise_open_files_limit();
     if (nodes && serve_generate_nodes(&ctx, nodes, err, sizeof err) != 0) {
         fprintf(stderr, "propsim serve: generating nodes: %s\n", err);
         rc = 1;
@@ -390,8 +410,11 @@ done:
     pthread_mutex_lock(&ctx.play_mu);
     pthread_cond_broadcast(&ctx.play_cv);
     pthread_mutex_unlock(&ctx.play_mu);
+    serve_park_stop(ctx.park); /* nothing may be suspended when the daemon stops: */
+    serve_admit_wait_idle(35.0); /* (a webhook's timeout is at most 30 s) */
     if (daemon)
         MHD_stop_daemon(daemon);
+    serve_park_free(ctx.park);
     if (player_started)
         pthread_join(player, NULL);
     kstore_free(ctx.store);

@@ -28,6 +28,10 @@ int serve_main(int argc, char **argv);
 void serve_settle_status(cJSON *obj);
 
 #define SERVE_MAX_BODY (3u << 20) /* the API server's request size limit */
+/* Connections are served by a pool of threads, not a thread each (a waiting one is parked:
+ * serve_park.h); the open-files limit is raised to fit the connection limit. */
+#define SERVE_THREADS 8u
+#define SERVE_MAX_CONNECTIONS 8000u
 
 struct serve_faults {
     double fail_rate;        /* fraction of requests answered with fail_code */
@@ -52,8 +56,11 @@ struct serve_counters {
     unsigned log_next;
 };
 
+struct serve_park;
+
 struct serve_ctx {
     struct kstore *store;
+    struct serve_park *park;    /* connections that wait (watches, delays), without a thread */
     const char *token;          /* NULL: no auth */
     bool tls;
     FILE *audit;                /* --audit-log: requests, workload replica writes, node counts, Lease holders */

@@ -2,9 +2,11 @@
 #define _DEFAULT_SOURCE
 #include "serve_admit.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -272,6 +274,36 @@ static cJSON *judge(const char *hook_name, const cJSON *answer, const char *uid,
     return out;
 }
 
+/* Does any webhook's rules and selectors take this request? (What serve_admit calls.) */
+bool serve_admit_needed(struct serve_ctx *ctx, const struct kresource_def *d, const char *subresource,
+                        const char *operation, const char *ns, const cJSON *obj, const cJSON *old)
+{
+    struct kresource *vwc = kstore_find(ctx->store, "admissionregistration.k8s.io", "validatingwebhookconfigurations");
+    if (!vwc || kstore_count(ctx->store, vwc) == 0)
+        return false;
+    struct ksnapshot snap;
+    if (kstore_snapshot(ctx->store, vwc, NULL, &snap) != 0)
+        return true; /* (out of memory: serve_admit will say so) */
+    bool needed = false;
+    for (size_t i = 0; i < snap.n && !needed; i++) {
+        cJSON *conf = cJSON_Parse(snap.items[i]->text);
+        const cJSON *hook;
+        cJSON_ArrayForEach(hook, cJSON_GetObjectItemCaseSensitive(conf, "webhooks"))
+        {
+            const cJSON *osel = cJSON_GetObjectItemCaseSensitive(hook, "objectSelector");
+            if (rules_match(hook, d, subresource, operation) &&
+                (selector_ok(osel, labels_of(obj)) || (old && selector_ok(osel, labels_of(old)))) &&
+                namespace_ok(ctx, hook, d, ns)) {
+                needed = true;
+                break;
+            }
+        }
+        cJSON_Delete(conf);
+    }
+    ksnapshot_release(&snap);
+    return needed;
+}
+
 cJSON *serve_admit(struct serve_ctx *ctx, const struct kresource_def *d, const char *subresource, const char *operation,
                    const char *ns, const char *name, const cJSON *obj, const cJSON *old, bool dry_run, unsigned *code)
 {
@@ -328,4 +360,120 @@ cJSON *serve_admit(struct serve_ctx *ctx, const struct kresource_def *d, const c
     }
     ksnapshot_release(&snap);
     return denied;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Off the request's thread                                                                     */
+
+struct admit_call {
+    struct serve_ctx *ctx;
+    struct MHD_Connection *conn;
+    struct admit_result *out;
+    const struct kresource_def *d;
+    char *subresource, *operation, *ns, *name;
+    cJSON *obj, *old;
+    bool dry_run;
+};
+
+static pthread_mutex_t in_flight_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t in_flight_cv = PTHREAD_COND_INITIALIZER;
+static int in_flight;
+
+static void admit_call_free(struct admit_call *a)
+{
+    free(a->subresource);
+    free(a->operation);
+    free(a->ns);
+    free(a->name);
+    cJSON_Delete(a->obj);
+    cJSON_Delete(a->old);
+    free(a);
+}
+
+static void *admit_thread(void *arg)
+{
+    struct admit_call *a = arg;
+    struct admit_result *r = a->out;
+    r->status = serve_admit(a->ctx, a->d, a->subresource, a->operation, a->ns, a->name, a->obj, a->old, a->dry_run, &r->code);
+    r->n_warnings = 0;
+    for (const char *w; (w = serve_admit_take_warning()) != NULL;)
+        if (r->n_warnings < SERVE_ADMIT_MAX_WARNINGS)
+            snprintf(r->warnings[r->n_warnings++], sizeof r->warnings[0], "%s", w);
+    r->state = ADMIT_DONE;
+    struct MHD_Connection *c = a->conn;
+    admit_call_free(a);
+    MHD_resume_connection(c); /* the last touch: the request may be gone right after */
+    pthread_mutex_lock(&in_flight_mu);
+    if (--in_flight == 0)
+        pthread_cond_broadcast(&in_flight_cv);
+    pthread_mutex_unlock(&in_flight_mu);
+    return NULL;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+int serve_admit_start(struct serve_ctx *ctx, struct MHD_Connection *c, struct admit_result *out,
+                      const struct kresource_def *d, const char *subresource, const char *operation, const char *ns,
+                      const char *name, const cJSON *obj, const cJSON *old, bool dry_run)
+{
+    struct admit_call *a = calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    *a = (struct admit_call){ctx, c, out, d, dup_or_null(subresource), dup_or_null(operation), dup_or_null(ns),
+                             dup_or_null(name), obj ? cJSON_Duplicate(obj, 1) : NULL, old ? cJSON_Duplicate(old, 1) : NULL,
+                             dry_run};
+    if ((subresource && !a->subresource) || !a->operation || (ns && !a->ns) || (name && !a->name) ||
+        (obj && !a->obj) || (old && !a->old)) {
+        admit_call_free(a);
+        return -1;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    out->state = ADMIT_RUNNING;
+    pthread_mutex_lock(&in_flight_mu);
+    in_flight++;
+    pthread_mutex_unlock(&in_flight_mu);
+    MHD_suspend_connection(c); /* before the thread can resume it */
+    pthread_t t;
+    if (pthread_create(&t, &attr, admit_thread, a) != 0) {
+        pthread_attr_destroy(&attr);
+        pthread_mutex_lock(&in_flight_mu);
+        in_flight--;
+        pthread_mutex_unlock(&in_flight_mu);
+        out->state = ADMIT_NONE;
+        MHD_resume_connection(c);
+        admit_call_free(a);
+        return -1;
+    }
+    pthread_attr_destroy(&attr);
+    return 0;
+}
+
+cJSON *serve_admit_finish(const struct admit_result *r, unsigned *code)
+{
+    for (int i = 0; i < r->n_warnings; i++)
+        if (n_warnings < MAX_WARNINGS)
+            snprintf(warnings[n_warnings++], sizeof warnings[0], "%s", r->warnings[i]);
+    *code = r->code;
+    return r->status ? cJSON_Duplicate(r->status, 1) : NULL;
+}
+
+void serve_admit_result_release(struct admit_result *r)
+{
+    cJSON_Delete(r->status);
+    r->status = NULL;
+    r->state = ADMIT_NONE;
+}
+
+void serve_admit_wait_idle(double timeout_seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)timeout_seconds;
+    pthread_mutex_lock(&in_flight_mu);
+    while (in_flight > 0 && pthread_cond_timedwait(&in_flight_cv, &in_flight_mu, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&in_flight_mu);
 }

@@ -3,6 +3,7 @@
  * cut watches, hostile answers, token rotation). See serve_http_internal.h. */
 #define _DEFAULT_SOURCE
 #include "serve_http_internal.h"
+#include "serve_park.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, c
         cJSON_AddNumberToObject(j, "writes", (double)ctx->counters.writes);
         cJSON_AddNumberToObject(j, "bytesSent", (double)ctx->counters.bytes_sent);
         cJSON_AddNumberToObject(j, "watchStreams", (double)ctx->counters.watch_streams);
+        cJSON_AddNumberToObject(j, "parkedConnections", (double)serve_park_count(ctx->park));
         cJSON_AddNumberToObject(j, "errors", (double)ctx->counters.errors);
         pthread_mutex_unlock(&ctx->counters.mu);
         cJSON_AddNumberToObject(j, "resourceVersion", (double)kstore_current_rv(ctx->store));
@@ -80,6 +82,7 @@ enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, c
         ctx->drain_end = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (secs > 0 ? secs : 0);
         ctx->draining = 1;
         pthread_mutex_unlock(&ctx->play_mu);
+        serve_park_wake_all(ctx->park); /* parked watches learn their new end */
         char msg[160];
         snprintf(msg, sizeof msg, "draining: new requests get 503; open watches end in %g s", secs);
         return send_status(c, ctx, 200, "", msg, NULL, NULL, method, url);
@@ -87,7 +90,7 @@ enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, c
         ctx->api_down = strcmp(what, "stop") == 0;
         ctx->draining = 0;
         pthread_mutex_unlock(&ctx->play_mu);
-        kstore_wake_all(ctx->store); /* open watches notice and end */
+        serve_park_wake_all(ctx->park); /* open watches notice and end */
         return send_status(c, ctx, 200, "", ctx->api_down ? "API stopped: requests get 503 until POST /propsim/start"
                                                           : "API serving again", NULL, NULL, method, url);
     } else if (strcmp(what, "faults") == 0) {
@@ -124,6 +127,7 @@ enum MHD_Result serve_control(struct MHD_Connection *c, struct serve_ctx *ctx, c
             if (t)
                 ctx->token = t;
         }
+        serve_park_wake_all(ctx->park); /* what parked connections wait for may have changed */
     } else if (strcmp(what, "compact") == 0) {
         pthread_mutex_unlock(&ctx->play_mu);
         kstore_compact(ctx->store);

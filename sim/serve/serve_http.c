@@ -4,13 +4,26 @@
 #include "serve_admit.h"
 #include "serve_tokens.h"
 #include "serve_http_internal.h"
+#include "serve_park.h"
 
 #include <zlib.h>
 
 struct request_state {
     struct buf body;
     bool too_large;
+    /* the handler runs again after a connection was suspended (a delay, a webhook call): what
+     * it did once it does not do again */
+    bool audited;          /* its REQ line is written */
+    bool delayed;          /* the latency fault has held it */
+    bool counted;          /* counted in the request table */
+    bool faults_passed;    /* not chosen for an injected failure */
+    struct admit_result admission; /* a webhook's verdict, made off this thread */
 };
+
+/* The request this pool thread is handling (serve_current_admission). */
+static __thread struct request_state *current_request;
+
+struct admit_result *serve_current_admission(void) { return current_request ? &current_request->admission : NULL; }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Responses                                                                                    */
@@ -33,11 +46,22 @@ void count_response(struct serve_ctx *ctx, size_t bytes, unsigned code, const ch
 struct chunked_body {
     char *data;
     size_t len;
+    double ready_at;             /* > 0: the answer-delay fault holds the body until then */
+    struct MHD_Connection *conn; /* ...parked meanwhile (serve_park) */
+    struct serve_park *park;
 };
 
 static ssize_t chunked_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     struct chunked_body *b = cls;
+    if (b->ready_at > 0) {
+        if (serve_park_now() < b->ready_at) {
+            MHD_suspend_connection(b->conn);
+            serve_park(b->park, b->conn, SERVE_PARK_ANY_RV, b->ready_at);
+            return 0;
+        }
+        b->ready_at = 0;
+    }
     if (pos >= b->len)
         return MHD_CONTENT_READER_END_OF_STREAM;
     size_t n = b->len - (size_t)pos < max ? b->len - (size_t)pos : max;
@@ -91,17 +115,15 @@ enum MHD_Result send_body(struct MHD_Connection *c, struct serve_ctx *ctx, unsig
                                  size_t len, const char *hname, const char *hvalue, const char *method, const char *url)
 {
     struct MHD_Response *resp = NULL;
-    if (ctx->faults.answer_delay_ms > 0 && strcmp(method, "GET") == 0) {
-        /* the answer was read from the store already: watch events written meanwhile reach
-         * their watchers first, as they can from a real server */
-        struct timespec ts = {.tv_sec = ctx->faults.answer_delay_ms / 1000,
-                              .tv_nsec = (ctx->faults.answer_delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    /* the answer-delay fault: the answer was read from the store already, and its body is held
+     * (the connection parked, no thread waits): watch events written meanwhile reach their
+     * watchers first, as they can from a real server */
+    bool delayed = ctx->faults.answer_delay_ms > 0 && strcmp(method, "GET") == 0;
     bool gzipped = gzip_body(c, &body, &len);
-    struct chunked_body *cb = len > CHUNKED_ABOVE ? malloc(sizeof *cb) : NULL;
+    struct chunked_body *cb = len > CHUNKED_ABOVE || delayed ? malloc(sizeof *cb) : NULL;
     if (cb) {
-        *cb = (struct chunked_body){body, len};
+        *cb = (struct chunked_body){body, len, delayed ? serve_park_now() + ctx->faults.answer_delay_ms / 1000.0 : 0, c,
+                                    ctx->park};
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, chunked_read, cb, chunked_free);
         if (!resp) {
             free(cb);
@@ -384,9 +406,10 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     if (strncmp(path, "/openapi/v3", 11) == 0 && strcmp(method, "GET") == 0)
         return openapi_v3(c, ctx, path, method);
 
-    if (ctx->audit) {
+    if (ctx->audit && !rs->audited) {
         const char *ua = header(c, "User-Agent");
         audit(ctx, "REQ %s %.600s %s", method, url, ua ? ua : "-");
+        rs->audited = true;
     }
     /* fault injection applies to API requests only */
     if (ctx->api_down)
@@ -395,11 +418,15 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     if (ctx->draining)
         return send_status(c, ctx, 503, "ServiceUnavailable", "the API server is shutting down (propsim /propsim/drain)",
                            NULL, NULL, method, url);
-    if (ctx->faults.latency_ms > 0) {
-        struct timespec ts = {.tv_sec = ctx->faults.latency_ms / 1000, .tv_nsec = (ctx->faults.latency_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+    if (ctx->faults.latency_ms > 0 && !rs->delayed) {
+        /* held without a thread: parked until the latency has passed, then this handler runs
+         * again (from the top: what it did so far it does again, or skips when done) */
+        rs->delayed = true;
+        MHD_suspend_connection(c);
+        serve_park(ctx->park, c, SERVE_PARK_ANY_RV, serve_park_now() + ctx->faults.latency_ms / 1000.0);
+        return MHD_YES;
     }
-    if (ctx->faults.fail_rate > 0 && (double)rand() / RAND_MAX < ctx->faults.fail_rate) {
+    if (ctx->faults.fail_rate > 0 && !rs->faults_passed && (double)rand() / RAND_MAX < ctx->faults.fail_rate) {
         if (ctx->faults.fail_code == 429) {
             char ra[16];
             snprintf(ra, sizeof ra, "%d", ctx->faults.retry_after_s);
@@ -414,6 +441,7 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
                            NULL, NULL, method, url);
     }
 
+    rs->faults_passed = true;
     struct api_request r;
     char err[512];
     if (apipath_parse(path, NULL, &r, err, sizeof err) != 0)
@@ -457,9 +485,12 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
                              NULL, NULL, method, url);
         goto done;
     }
-    pthread_mutex_lock(&ctx->counters.mu);
-    ctx->counters.requests[v][ri]++;
-    pthread_mutex_unlock(&ctx->counters.mu);
+    if (!rs->counted) {
+        pthread_mutex_lock(&ctx->counters.mu);
+        ctx->counters.requests[v][ri]++;
+        pthread_mutex_unlock(&ctx->counters.mu);
+        rs->counted = true;
+    }
     if (d->namespaced == false && r.namespace_) {
         result = send_status(c, ctx, 404, "NotFound", "the server could not find the requested resource", NULL, NULL, method, url);
         goto done;
@@ -535,7 +566,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     buf_init(&full, 2 * APIPATH_MAX_URL);
     buf_puts(&full, url);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, append_arg, &full);
+    current_request = rs;
     enum MHD_Result result = dispatch(ctx, c, url, buf_str(&full), method, rs);
+    current_request = NULL;
     buf_release(&full);
     return result;
 }
@@ -548,6 +581,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     struct request_state *rs = *con_cls;
     if (rs) {
         buf_release(&rs->body);
+        serve_admit_result_release(&rs->admission);
         free(rs);
         *con_cls = NULL;
     }
@@ -590,7 +624,9 @@ int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *ke
         snprintf(err, errlen, "--listen: \"%s\" is not an IPv4 address", ctx->listen_host);
         return -1;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* a pool of threads, each with its own epoll loop, serves every connection; one that waits is
+     * suspended and parked (serve_park) instead of holding a thread */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (cert_pem)
         flags |= MHD_USE_TLS;
     struct MHD_Daemon *d;
@@ -598,13 +634,13 @@ int serve_http_start(struct serve_ctx *ctx, const char *cert_pem, const char *ke
         d = MHD_start_daemon(flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                             MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+                             MHD_OPTION_CONNECTION_LIMIT, SERVE_MAX_CONNECTIONS, MHD_OPTION_THREAD_POOL_SIZE, SERVE_THREADS,
                              MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_END);
     else
         d = MHD_start_daemon(flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                             MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+                             MHD_OPTION_CONNECTION_LIMIT, SERVE_MAX_CONNECTIONS, MHD_OPTION_THREAD_POOL_SIZE, SERVE_THREADS,
                              MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s:%d (port in use, or bad TLS certificate/key)", ctx->listen_host, ctx->port);

@@ -26,6 +26,7 @@
 #include "selector.h"
 #include "serve.h"
 #include "serve_hostile.h"
+#include "serve_park.h"
 #include "kfilter.h"
 #include "kpatch.h"
 #include "ktable.h"
@@ -57,5 +58,7 @@ enum patch_type { PATCH_MERGE, PATCH_STRATEGIC, PATCH_JSON };
 enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res, const struct api_request *r, const cJSON *patch, enum patch_type type, bool scale, const char *method, const char *url);
 enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res, const struct api_request *r, enum verb v, const char *body, size_t blen, const char *method, const char *url);
 cJSON *scale_of(const struct kobj *o);
+/* The admission slot of the request this thread is handling (NULL outside a request). */
+struct admit_result *serve_current_admission(void);
 
 #endif

@@ -9,6 +9,7 @@
 
 struct watch_state {
     struct serve_ctx *ctx;
+    struct MHD_Connection *conn; /* suspended and parked while there is nothing to send */
     struct kresource *res;
     struct kfilter f;
     uint64_t last_rv;
@@ -123,10 +124,18 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
             w->next_bookmark = now + ctx->bookmark_interval_s;
             continue;
         }
-        double wait = w->deadline - now;
-        if (wait > 0.25)
-            wait = 0.25;
-        kstore_wait(ctx->store, current, wait);
+        /* nothing to send: the connection waits without a thread (serve_park) until the store
+         * moves or the next thing this watch must do comes due */
+        double until = w->deadline;
+        if (w->bookmarks && w->next_bookmark < until)
+            until = w->next_bookmark;
+        if (ctx->faults.cut_watch_after_s > 0 && w->started + ctx->faults.cut_watch_after_s < until)
+            until = w->started + ctx->faults.cut_watch_after_s;
+        if (ctx->draining && ctx->drain_end < until)
+            until = ctx->drain_end;
+        MHD_suspend_connection(w->conn);
+        serve_park(ctx->park, w->conn, current, until);
+        return 0;
     }
 }
 
@@ -158,6 +167,7 @@ enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx, struct
         return send_status(c, ctx, 500, "InternalError", "out of memory", NULL, NULL, method, url);
     }
     w->ctx = ctx;
+    w->conn = c;
     w->res = res;
     w->bookmarks = r->allow_bookmarks;
     snprintf(w->kind, sizeof w->kind, "%s", d->kind);

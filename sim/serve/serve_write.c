@@ -144,7 +144,18 @@ static bool refused_by_webhook(struct MHD_Connection *c, struct serve_ctx *ctx, 
                                const cJSON *old, const char *method, const char *url, enum MHD_Result *result)
 {
     unsigned code = 0;
-    cJSON *st = serve_admit(ctx, d, r->subresource, op, r->namespace_, name, obj, old, r->dry_run, &code);
+    cJSON *st = NULL;
+    struct admit_result *ar = serve_current_admission();
+    if (ar && ar->state == ADMIT_DONE) {
+        st = serve_admit_finish(ar, &code); /* the call made while this request was suspended */
+    } else if (!serve_admit_needed(ctx, d, r->subresource, op, r->namespace_, obj, old)) {
+        return false;
+    } else if (ar && serve_admit_start(ctx, c, ar, d, r->subresource, op, r->namespace_, name, obj, old, r->dry_run) == 0) {
+        *result = MHD_YES; /* suspended: this handler runs again when the webhook has answered */
+        return true;
+    } else {
+        st = serve_admit(ctx, d, r->subresource, op, r->namespace_, name, obj, old, r->dry_run, &code);
+    }
     if (!st)
         return false;
     *result = send_json(c, ctx, code, st, method, url);

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark `propsim serve` at scale: startup with N realistic nodes, a full paged LIST
-# (limit=500, as client-go reflectors page), 100 concurrent watchers receiving a burst of node
-# updates, and the server's memory. Prints a table. Not a test: nothing here asserts a time.
+# (limit=500, as client-go reflectors page; plain and gzip), WATCHERS concurrent watchers receiving
+# a burst of node updates (tests/bench/serveclient.py), the server's threads and memory. Prints a
+# table. Not a test: nothing here asserts a time.
 #
-#   bash tests/bench/bench_serve.sh [build/propsim] [NODES=15000] [WATCHERS=100] [UPDATES=200]
+#   bash tests/bench/bench_serve.sh [build/propsim] [NODES=15000] [WATCHERS=1000] [UPDATES=200]
 set -eu   # no pipefail: `grep | head` ends its producer early by design
 PROPSIM=${1:-build/propsim}
 NODES=${2:-15000}
-WATCHERS=${3:-100}
+WATCHERS=${3:-1000}
 UPDATES=${4:-200}
 work=$(mktemp -d)
 pids=()
@@ -25,61 +26,26 @@ t_start=$(echo "$(now) - $t0" | bc)
 URL=http://127.0.0.1:$(cat "$work/port")
 rss_idle=$(rss_kb "$SERVER")
 
-# full paged LIST, three times; report the best
-best=999
-for run in 1 2 3; do
-  t0=$(now)
-  cont=""
-  pages=0
-  bytes=0
-  items=0
-  while :; do
-    curl -s "$URL/api/v1/nodes?limit=500${cont:+&continue=$cont}" >"$work/page"
-    pages=$((pages + 1))
-    bytes=$((bytes + $(stat -c %s "$work/page")))
-    items=$((items + $(grep -o '"kind":"Node"' "$work/page" | wc -l)))
-    cont=$(grep -o '"continue":"[^"]*"' "$work/page" | cut -d'"' -f4 || true)
-    [ -n "$cont" ] || break
-  done
-  t=$(echo "$(now) - $t0" | bc)
-  if (($(echo "$t < $best" | bc))); then best=$t; fi
-done
-rv=$(grep -o '"resourceVersion":"[0-9]*"' "$work/page" | head -1 | grep -o '[0-9]*')
+# full paged LIST, as a reflector pages it (limit=500, one keep-alive connection), plain and
+# with gzip (client-go's default); best of three each
+here=$(cd "$(dirname "$0")" && pwd)
+best_list() { # [--gzip] -> "pages items wire-bytes seconds" of the fastest run
+  for _ in 1 2 3; do python3 "$here/serveclient.py" list "$URL" "$@"; done | sort -k4 -n | head -1
+}
+read -r pages items bytes best <<<"$(best_list)"
+read -r _ _ gz_bytes gz_best <<<"$(best_list --gzip)"
 
-# watchers from the list's resourceVersion, then a burst of updates
-for i in $(seq "$WATCHERS"); do
-  curl -sN "$URL/api/v1/nodes?watch=1&resourceVersion=$rv&allowWatchBookmarks=true&timeoutSeconds=60" >"$work/w$i" &
-  pids+=($!)
-done
-sleep 1
-names=$(curl -s "$URL/api/v1/nodes?limit=$UPDATES" | grep -o '"name":"node-pool-[^"]*"' | cut -d'"' -f4)
-t0=$(now)
-for n in $names; do
-  curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
-    -d '{"spec":{"unschedulable":true}}' "$URL/api/v1/nodes/$n"
-done
-t_updates=$(echo "$(now) - $t0" | bc)
-# wait until every watcher has every update (or 30 s)
-deadline=$(($(date +%s) + 30))
-while :; do
-  done_count=0
-  for i in $(seq "$WATCHERS"); do
-    [ "$(grep -c '"type":"MODIFIED"' "$work/w$i")" -ge "$UPDATES" ] && done_count=$((done_count + 1))
-  done
-  [ "$done_count" = "$WATCHERS" ] || [ "$(date +%s)" -ge "$deadline" ] && break
-  sleep 0.2
-done
-t_delivered=$(echo "$(now) - $t0" | bc)
+# a crowd of watchers from the current resourceVersion (one socket each, all open at once), then a
+# burst of node updates: how long until every watcher has every update; the server's threads
+read -r threads parked t_delivered <<<"$(python3 "$here/serveclient.py" watch "$URL" "$WATCHERS" "$UPDATES" "$SERVER")"
 rss_watch=$(rss_kb "$SERVER")
 hwm=$(hwm_kb "$SERVER")
-threads=$(ls "/proc/$SERVER/task" | wc -l)
 
 printf '\npropsim serve benchmark (%s nodes, %s watchers, %s updates) on %s, %s cores\n' "$NODES" "$WATCHERS" "$UPDATES" "$(uname -m)" "$(nproc)"
 printf '%-58s %.2fs\n' "startup with generated nodes" "$t_start"
 printf '%-58s %s\n' "full paged LIST (limit=500): pages / items / bytes" "$pages / $items / $bytes"
-printf '%-58s %.2fs (includes a curl and a grep per page)\n' "full paged LIST time (best of 3)" "$best"
-printf '%-58s %.2fs\n' "updates applied (sequential curl PATCH)" "$t_updates"
-printf '%-58s %.2fs (%s/%s complete)\n' "every watcher received every update after" "$t_delivered" "$done_count" "$WATCHERS"
+printf '%-58s %ss plain, %ss gzip (%s bytes)\n' "full paged LIST time (best of 3)" "$best" "$gz_best" "$gz_bytes"
+printf '%-58s %ss\n' "every watcher has every update, after the first PATCH" "$t_delivered"
 printf '%-58s %s\n' "server RSS idle / with watchers / peak" "$((rss_idle / 1024)) MiB / $((rss_watch / 1024)) MiB / $((hwm / 1024)) MiB"
-printf '%-58s %s\n' "server threads with watchers" "$threads"
+printf '%-58s %s (%s connections parked)\n' "server threads with every watcher open" "$threads" "$parked"
 printf '\nrerun: bash tests/bench/bench_serve.sh %s %s %s %s\n' "$PROPSIM" "$NODES" "$WATCHERS" "$UPDATES"
