@@ -7,6 +7,12 @@
 /* ------------------------------------------------------------------------------------------ */
 /* WATCH                                                                                        */
 
+/* Events taken from the store at a time (each watcher copies them into its own buffer), the
+ * buffer a watcher keeps between bursts, and the most it may hold. */
+#define WATCH_BATCH 64
+#define WATCH_KEEP_BUFFER (64u << 10)
+#define WATCH_MAX_PENDING (64u << 20)
+
 struct watch_state {
     struct serve_ctx *ctx;
     struct MHD_Connection *conn; /* suspended and parked while there is nothing to send */
@@ -74,7 +80,14 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
             memcpy(out, w->pending.data + w->sent_off, n);
             w->sent_off += n;
             if (w->sent_off == w->pending.len) {
-                buf_reset(&w->pending);
+                /* sent: a burst's large buffer is given back, so that a thousand idle watchers do
+                 * not each keep the memory of their largest burst */
+                if (w->pending.alloc > WATCH_KEEP_BUFFER) {
+                    buf_release(&w->pending);
+                    buf_init(&w->pending, WATCH_MAX_PENDING);
+                } else {
+                    buf_reset(&w->pending);
+                }
                 w->sent_off = 0;
             }
             pthread_mutex_lock(&ctx->counters.mu);
@@ -90,10 +103,10 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
             (ctx->faults.cut_watch_after_events > 0 && w->events_sent >= ctx->faults.cut_watch_after_events))
             return MHD_CONTENT_READER_END_OF_STREAM;
         uint64_t current = kstore_current_rv(ctx->store);
-        struct kevent evs[256];
+        struct kevent evs[WATCH_BATCH];
         size_t n = 0;
         uint64_t oldest = 0;
-        if (kstore_events_since(ctx->store, w->res, w->last_rv, evs, 256, &n, &oldest) == KS_GONE) {
+        if (kstore_events_since(ctx->store, w->res, w->last_rv, evs, WATCH_BATCH, &n, &oldest) == KS_GONE) {
             char msg[160];
             snprintf(msg, sizeof msg, "too old resource version: %llu (%llu)", (unsigned long long)w->last_rv,
                      (unsigned long long)oldest + 1);
@@ -172,7 +185,7 @@ enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx, struct
     w->bookmarks = r->allow_bookmarks;
     snprintf(w->kind, sizeof w->kind, "%s", d->kind);
     snprintf(w->api_version, sizeof w->api_version, "%s%s%s", d->group, d->group[0] ? "/" : "", d->version);
-    buf_init(&w->pending, 64u << 20);
+    buf_init(&w->pending, WATCH_MAX_PENDING);
     w->started = mono();
     /* the API server ends a watch after timeoutSeconds, or a random 30-60 minutes */
     w->deadline = w->started + (r->timeout_seconds > 0 ? (double)r->timeout_seconds : 1800.0 + (double)(rand() % 1800));

@@ -520,5 +520,17 @@ sleep 1 # the next bookmarks find the connections closed
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 ! grep -q 'Failed to send\|no longer available' "$work/quiet.log" || fail "closed watches leave noise in the log: $(head -2 "$work/quiet.log")"
 
+# 1,000 watchers without a thread each: every one gets the updates, the server's threads stay few
+# (a pool of 8, the parking thread, the main one: idle watches are parked, not given a thread)
+watchers=1000
+[ "$(ulimit -n)" -ge 1200 ] || ulimit -n "$(($(ulimit -Hn) < 4096 ? $(ulimit -Hn) : 4096))" 2>/dev/null || true
+[ "$(ulimit -n)" -ge 1200 ] || watchers=$(($(ulimit -n) - 100))
+start crowd --nodes 20
+read -r threads parked took <<<"$(python3 "$(dirname "$0")/../bench/serveclient.py" watch "http://127.0.0.1:$PORT" "$watchers" 3 "$SERVER_PID")"
+[ "$parked" = "$watchers" ] || fail "$watchers open watches are parked: $parked"
+[ "${threads:-999}" -le 16 ] || fail "$watchers watchers, the server's threads stay few: $threads"
+[[ "$took" != incomplete* ]] || fail "every one of $watchers watchers gets all 3 updates: $took"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+
 echo "test_serve: $fails failure(s)"
 [ "$fails" -eq 0 ]
