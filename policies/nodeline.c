@@ -9,7 +9,9 @@ struct cur {
     const char *p, *end;
 };
 
-static bool lit(struct cur *c, const char *s, size_t n)
+/* always inlined: with n a constant, the compiler compares in words instead of calling memcmp
+ * (the call was 5% of a replay) */
+static inline __attribute__((always_inline)) bool lit(struct cur *c, const char *s, size_t n)
 {
     if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0)
         return false;

@@ -49,6 +49,7 @@ struct param_set {
     double under_s;         /* time with capacity below demand */
     struct level_time levels[MAX_LEVELS];
     int n_levels;
+    int last_level;     /* where the last row's level was found (a hint) */
     int32_t first_action_from;
     char error[512];        /* refuse-empty-ladder and such */
     struct planner_target plan; /* the decision's state: the same planner as the controller's */
