@@ -621,7 +621,12 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->ep->insecure ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->ep->insecure ? 0L : 2L);
     if (c->ep->ca_pem) {
+        /* the kubeconfig's CA alone, as client-go trusts it: libcurl's built-in bundle and CA
+         * directory (Debian's: /etc/ssl/certs) are turned off, or any CA of the system's store
+         * could vouch for "the API server" */
         struct curl_blob ca = {.data = c->ep->ca_pem, .len = c->ep->ca_len, .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
         curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca);
     }
     if (c->ep->cert_pem && c->ep->key_pem) {

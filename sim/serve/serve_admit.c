@@ -169,8 +169,10 @@ static int call_webhook(const cJSON *hook, const char *review, cJSON **answer, c
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-    if (pem) {
+    if (pem) { /* the caBundle alone (kube-apiserver uses the system's roots only without one) */
         struct curl_blob blob = {pem, pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
     }
     CURLcode cr = curl_easy_perform(h);

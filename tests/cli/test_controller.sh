@@ -8,7 +8,12 @@ PROPSIM=$2
 DATA=$3
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; echo "work: $work" >&2; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; echo "work: $work" >&2
+  if [ -e "/etc/ssl/certs/propscaler-test-$$.pem" ]; then # (the system-store check's CA, if it was interrupted)
+    rm -f "/etc/ssl/certs/propscaler-test-$$.pem"; openssl rehash /etc/ssl/certs >/dev/null 2>&1
+  fi
+}
 trap cleanup EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -287,6 +292,23 @@ run_ps noca --kubeconfig "$work/noca.kc"
 sleep 1.5
 kill $PS_PID
 grep -qi 'certificate' "$work/noca.log" || fail "TLS verification refuses an unknown CA: $(tail -2 "$work/noca.log")"
+# the kubeconfig's CA is the only one trusted, as client-go trusts it: a server whose certificate
+# a CA of the system's store signed is refused when the kubeconfig names another CA (Debian's
+# libcurl also loads /etc/ssl/certs unless told not to). Needs root to add a CA to the store for
+# the check; restored at once.
+if [ -w /etc/ssl/certs ] && command -v openssl >/dev/null; then
+  sysca=/etc/ssl/certs/propscaler-test-$$.pem
+  cp "$work/cert.pem" "$sysca" && openssl rehash /etc/ssl/certs >/dev/null 2>&1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/other.key" -out "$work/other.pem" -days 1 \
+    -subj /CN=another-cluster-ca 2>/dev/null
+  sed -e "s|certificate-authority: ca.crt|certificate-authority: $work/other.pem|" "$work/variant.kc" >"$work/otherca.kc"
+  run_ps otherca --kubeconfig "$work/otherca.kc"
+  sleep 1.5
+  kill $PS_PID
+  rm -f "$sysca" && openssl rehash /etc/ssl/certs >/dev/null 2>&1
+  grep -qi 'certificate' "$work/otherca.log" && ! grep -q 'Set control mode' "$work/otherca.log" ||
+    fail "a server certificate from the system's CAs is refused when the kubeconfig names another CA: $(tail -2 "$work/otherca.log")"
+fi
 # in-cluster configuration
 mkdir -p "$work/sa"
 cp "$work/cert.pem" "$work/sa/ca.crt"
