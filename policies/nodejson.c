@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "hexdigit.h"
 #include "jsonscan.h"
 
 /* Containers nested deeper than this are declined (cJSON's own limit is 1000). */
@@ -24,16 +25,6 @@ static inline const char *ws(const char *p, const char *e)
     return p;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* p at '"'. *escaped: the string holds an escape (its cJSON value differs from its bytes). Raw
  * control bytes are declined (cJSON takes them; JSON does not), and so are \u escapes of UTF-16
@@ -59,7 +50,7 @@ static const char *str(const char *p, const char *e, bool *escaped)
                 return NULL;
             int v = 0;
             for (int i = 2; i < 6; i++) {
-                int h = hexval(p[i]);
+                int h = hex_digit_value(p[i]);
                 if (h < 0)
                     return NULL;
                 v = v * 16 + h;

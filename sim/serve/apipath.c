@@ -6,16 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "hexdigit.h"
 
 char *apipath_url_decode(const char *s, size_t len, bool plus_is_space)
 {
@@ -25,8 +16,8 @@ char *apipath_url_decode(const char *s, size_t len, bool plus_is_space)
     size_t w = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < len ? hex_digit_value(s[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_digit_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) { /* malformed, or an encoded NUL */
                 free(out);
                 return NULL;
