@@ -276,7 +276,18 @@ static cJSON *judge(const char *hook_name, const cJSON *answer, const char *uid,
     return out;
 }
 
-/* Does any webhook's rules and selectors take this request? (What serve_admit calls.) */
+/* Does this webhook take the request: its rules, its object selector (the new or the old
+ * object's labels) and, for a namespaced object, its namespace selector. */
+static bool hook_takes(struct serve_ctx *ctx, const cJSON *hook, const struct kresource_def *d, const char *subresource,
+                       const char *operation, const char *ns, const cJSON *obj, const cJSON *old)
+{
+    const cJSON *osel = cJSON_GetObjectItemCaseSensitive(hook, "objectSelector");
+    return rules_match(hook, d, subresource, operation) &&
+           (selector_ok(osel, labels_of(obj)) || (old && selector_ok(osel, labels_of(old)))) &&
+           namespace_ok(ctx, hook, d, ns);
+}
+
+/* Does any webhook take this request? (What serve_admit calls.) */
 bool serve_admit_needed(struct serve_ctx *ctx, const struct kresource_def *d, const char *subresource,
                         const char *operation, const char *ns, const cJSON *obj, const cJSON *old)
 {
@@ -292,10 +303,7 @@ bool serve_admit_needed(struct serve_ctx *ctx, const struct kresource_def *d, co
         const cJSON *hook;
         cJSON_ArrayForEach(hook, cJSON_GetObjectItemCaseSensitive(conf, "webhooks"))
         {
-            const cJSON *osel = cJSON_GetObjectItemCaseSensitive(hook, "objectSelector");
-            if (rules_match(hook, d, subresource, operation) &&
-                (selector_ok(osel, labels_of(obj)) || (old && selector_ok(osel, labels_of(old)))) &&
-                namespace_ok(ctx, hook, d, ns)) {
+            if (hook_takes(ctx, hook, d, subresource, operation, ns, obj, old)) {
                 needed = true;
                 break;
             }
@@ -322,10 +330,7 @@ cJSON *serve_admit(struct serve_ctx *ctx, const struct kresource_def *d, const c
         {
             const cJSON *hn = cJSON_GetObjectItemCaseSensitive(hook, "name");
             const char *hook_name = cJSON_IsString(hn) ? hn->valuestring : "";
-            const cJSON *osel = cJSON_GetObjectItemCaseSensitive(hook, "objectSelector");
-            if (!rules_match(hook, d, subresource, operation) ||
-                !(selector_ok(osel, labels_of(obj)) || (old && selector_ok(osel, labels_of(old)))) ||
-                !namespace_ok(ctx, hook, d, ns))
+            if (!hook_takes(ctx, hook, d, subresource, operation, ns, obj, old))
                 continue;
             const cJSON *se = cJSON_GetObjectItemCaseSensitive(hook, "sideEffects");
             if (dry_run && !(cJSON_IsString(se) && (strcmp(se->valuestring, "None") == 0 || strcmp(se->valuestring, "NoneOnDryRun") == 0))) {
