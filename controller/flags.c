@@ -204,28 +204,6 @@ static int parse_size(const char *v, size_t *out)
 }
 
 /* Go duration subset: a number with unit ns/us/ms/s/m/h, or plain seconds. */
-static int parse_duration(const char *v, double *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (end == v || errno || !(d >= 0) || !isfinite(d))
-        return -1;
-    double scale = 1;
-    if (!*end || strcmp(end, "s") == 0)
-        scale = 1;
-    else if (strcmp(end, "ms") == 0)
-        scale = 1e-3;
-    else if (strcmp(end, "m") == 0)
-        scale = 60;
-    else if (strcmp(end, "h") == 0)
-        scale = 3600;
-    else
-        return -1;
-    *out = d * scale;
-    return 0;
-}
-
 static int add_targets(struct propscaler_config *c, const char *value, char *err, size_t errlen)
 {
     size_t len = strlen(value);
@@ -380,7 +358,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_LEASE_DURATION:
     case ID_RENEW_DEADLINE:
     case ID_RETRY_PERIOD:
-        if (parse_duration(v, &secs) != 0 || secs <= 0) {
+        if (guard_parse_duration(v, &secs) != 0 || secs <= 0) {
             snprintf(err, errlen, "--%s: expected a positive duration such as 15s or 500ms, got \"%s\"", d->name, v);
             return -1;
         }
@@ -389,7 +367,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
         return 0;
     case ID_LEASE_NAME: c->lease_name = v; return 0;
     case ID_FOREIGN_BACKOFF:
-        if (parse_duration(v, &secs) != 0 || secs > 7 * 86400) {
+        if (guard_parse_duration(v, &secs) != 0 || secs > 7 * 86400) {
             snprintf(err, errlen, "--foreign-writer-backoff: expected a duration from 0 to 168h such as 10m (0 never "
                      "stops writing), got \"%s\"", v);
             return -1;
@@ -445,7 +423,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_WEBHOOK_CONFIG: c->webhook_config = v; return 0;
     case ID_WEBHOOK_SECRET: c->webhook_secret = v; return 0;
     case ID_WEBHOOK_SYNC:
-        if (parse_duration(v, &secs) != 0 || secs < 1) {
+        if (guard_parse_duration(v, &secs) != 0 || secs < 1) {
             snprintf(err, errlen, "--webhook-sync-period: expected a duration of at least 1s, got \"%s\"", v);
             return -1;
         }
@@ -519,7 +497,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_GUARD_WINDOW:
     case ID_GUARD_SETTLE:
     case ID_DELAY:
-        if (parse_duration(v, &secs) != 0 || (secs <= 0 && d->id != ID_DELAY)) {
+        if (guard_parse_duration(v, &secs) != 0 || (secs <= 0 && d->id != ID_DELAY)) {
             snprintf(err, errlen, "--%s: expected a duration such as 10m or 600s, got \"%s\"", d->name, v);
             return -1;
         }

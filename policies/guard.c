@@ -1,6 +1,7 @@
 #include "guard.h"
 #include "nodeguard.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,4 +308,26 @@ int guard_allow_removal(const struct guard_opts *o, int64_t nodes, int64_t ready
                  (long long)nodes, 100 * share, 100 * o->max_node_loss,
                  remove <= o->min_absolute && share > o->max_node_loss ? " (small clusters: up to the minimum count)" : "");
     return allow;
+}
+
+int guard_parse_duration(const char *text, double *seconds)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(text, &end);
+    if (end == text || errno || !(d >= 0) || !isfinite(d))
+        return -1;
+    double scale;
+    if (!*end || strcmp(end, "s") == 0)
+        scale = 1;
+    else if (strcmp(end, "ms") == 0)
+        scale = 1e-3;
+    else if (strcmp(end, "m") == 0)
+        scale = 60;
+    else if (strcmp(end, "h") == 0)
+        scale = 3600;
+    else
+        return -1;
+    *seconds = d * scale;
+    return 0;
 }

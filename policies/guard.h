@@ -44,6 +44,8 @@ void guard_opts_default(struct guard_opts *o);
 /* Parse "50%" or "0.5" (share) into *share; "3" (absolute) into *count. */
 int guard_parse_step(const char *text, int32_t *count, double *share, char *err, size_t errlen);
 int guard_parse_share(const char *text, double *share, char *err, size_t errlen);
+/* A duration: seconds as a number, or with a unit: "600", "600s", "500ms", "10m", "1h" (>= 0). */
+int guard_parse_duration(const char *text, double *seconds);
 
 struct guard_state {
     double t[GUARD_SAMPLES];

@@ -35,7 +35,8 @@ static size_t digits_double(unsigned char *d, size_t n)
     return n;
 }
 
-int quantity_parse_nano(const char *s, size_t len, int64_t *nano_out, char *err, size_t errlen)
+/* The value in units of 10^-scale (9: nano-units, 3: milli-units), rounded up away from zero. */
+static int parse_scaled(const char *s, size_t len, long scale, int64_t *out, char *err, size_t errlen)
 {
     if (len == 0)
         return fail(err, errlen, s, len, "empty; expected a number such as \"4\" or \"3920m\"");
@@ -99,14 +100,14 @@ int quantity_parse_nano(const char *s, size_t len, int64_t *nano_out, char *err,
     }
 
     if (nd == 0) { /* zero, whatever the suffix */
-        *nano_out = 0;
+        *out = 0;
         return 0;
     }
     for (int k = 0; k < exp2; k++)
         nd = digits_double(digits, nd);
 
     /* value (in nano-units) = digits * 10^e */
-    long e = exp10 + 9 - (long)nfrac;
+    long e = exp10 + scale - (long)nfrac;
     uint64_t mag = 0;
     bool round_up = false;
     size_t keep = nd;
@@ -120,8 +121,9 @@ int quantity_parse_nano(const char *s, size_t len, int64_t *nano_out, char *err,
             }
         e = 0;
     }
+    const char *too_large = scale == 9 ? "too large (more than 9.2e9 units)" : "too large (more than 9.2e15 units)";
     if ((long)keep + e > 19)
-        return fail(err, errlen, s, len, "too large (more than 9.2e9 units)");
+        return fail(err, errlen, s, len, too_large);
     for (size_t k = 0; k < keep; k++)
         mag = mag * 10u + digits[k];
     for (long k = 0; k < e; k++)
@@ -129,9 +131,14 @@ int quantity_parse_nano(const char *s, size_t len, int64_t *nano_out, char *err,
     if (round_up)
         mag += 1u;
     if (mag > (uint64_t)INT64_MAX)
-        return fail(err, errlen, s, len, "too large (more than 9.2e9 units)");
-    *nano_out = negative ? -(int64_t)mag : (int64_t)mag;
+        return fail(err, errlen, s, len, too_large);
+    *out = negative ? -(int64_t)mag : (int64_t)mag;
     return 0;
+}
+
+int quantity_parse_nano(const char *s, size_t len, int64_t *nano_out, char *err, size_t errlen)
+{
+    return parse_scaled(s, len, 9, nano_out, err, errlen);
 }
 
 int64_t quantity_nano_to_units_ceil(int64_t nano)
@@ -156,9 +163,5 @@ int64_t quantity_nano_to_milli_ceil(int64_t nano)
 
 int quantity_parse_milli(const char *s, size_t len, int64_t *milli_out, char *err, size_t errlen)
 {
-    int64_t nano;
-    if (quantity_parse_nano(s, len, &nano, err, errlen) != 0)
-        return -1;
-    *milli_out = quantity_nano_to_milli_ceil(nano);
-    return 0;
+    return parse_scaled(s, len, 3, milli_out, err, errlen);
 }

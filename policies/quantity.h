@@ -27,7 +27,8 @@
 
 int quantity_parse_nano(const char *s, size_t len, int64_t *nano_out, char *err, size_t errlen);
 
-/* Same as quantity_parse_nano, rounded up (away from zero) to milli-units. */
+/* The same value rounded up (away from zero) to milli-units; its range is 1e6 times wider
+ * (about 9.2e15 units: memory in bytes). */
 int quantity_parse_milli(const char *s, size_t len, int64_t *milli_out, char *err, size_t errlen);
 
 /* ceil(nano / 1e9) for nano >= 0; away from zero for negatives. */

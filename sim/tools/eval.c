@@ -16,13 +16,15 @@
 #include "quantity.h"
 #include "replicas.h"
 #include "selector.h"
+#include "targets.h"
+#include "vertical.h"
 #include "yamljson.h"
 
 #define EVAL_MAX_FILE (512u << 20)
 
 static void usage(FILE *out)
 {
-    fputs("usage: propsim eval (--params JSON | --configmap FILE)\n"
+    fputs("usage: propsim eval (--params JSON | --configmap FILE | --targets-file FILE [--configmap FILE])\n"
           "                    (--nodes N --cores C [--schedulable-nodes N] [--schedulable-cores C]\n"
           "                     | --nodes-file FILE... [--nodelabels SELECTOR])\n"
           "                    [--output text|json]\n"
@@ -35,6 +37,9 @@ static void usage(FILE *out)
           "  --nodes-file FILE       Node, NodeList or List objects (JSON or YAML; repeatable; - = stdin)\n"
           "  --nodelabels SELECTOR   count only nodes matching this label selector (as CPA's flag)\n"
           "  --output json           one JSON object instead of text\n"
+          "  --targets-file FILE     every target of a targets file instead of --params/--configmap: replicas\n"
+          "                          and container resources (a target whose params are in a ConfigMap\n"
+          "                          reads it from --configmap FILE, matched by name)\n"
           "Opt-in divergences from CPA (off by default, see docs/DIVERGENCES.md):\n"
           "  --legacy-schedulable    count cordon state only, ignore Ready (CPA before 1.10.1)\n"
           "  --ignore-taint SPEC     do not count nodes with this taint (key[=value][:effect]; repeatable)\n"
@@ -181,6 +186,7 @@ static int load_nodes(const char *path, struct node_set *set, const struct node_
 }
 
 struct eval_args {
+    const char *targets_file;
     const char *params_json;
     const char *configmap_file;
     const char *node_files[64];
@@ -251,10 +257,234 @@ static int print_json(const struct params *p, const struct cluster_summary *s, c
     return 0;
 }
 
+/* The params of a target whose rule is a ConfigMap: the ConfigMap of that name in --configmap FILE. */
+static int configmap_params(const char *path, const char *name, struct params *out, char *err, size_t errlen)
+{
+    if (!path) {
+        snprintf(err, errlen, "its params are in ConfigMap %s: give that ConfigMap with --configmap FILE", name);
+        return -1;
+    }
+    cJSON *docs = load_documents(path);
+    if (!docs) {
+        snprintf(err, errlen, "%s could not be read", path);
+        return -1;
+    }
+    int rc = -1;
+    const cJSON *doc;
+    bool found = false;
+    cJSON_ArrayForEach(doc, docs)
+    {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+        const cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(md, "name");
+        if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "ConfigMap") != 0 || !cJSON_IsString(n) ||
+            strcmp(n->valuestring, name) != 0)
+            continue;
+        found = true;
+        struct cm_data cm;
+        cm_data_init(&cm);
+        const cJSON *e;
+        bool ok = true;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "data"))
+        {
+            if (!cJSON_IsString(e) || cm_data_set(&cm, e->string, e->valuestring, strlen(e->valuestring)) != 0) {
+                snprintf(err, errlen, "ConfigMap %s: data.%s must be a string", name, e->string);
+                ok = false;
+                break;
+            }
+        }
+        if (ok)
+            rc = params_from_configmap(&cm, out, err, errlen);
+        cm_data_release(&cm);
+        break;
+    }
+    if (!found)
+        snprintf(err, errlen, "its params are in ConfigMap %s, which %s does not hold", name, path);
+    cJSON_Delete(docs);
+    return rc;
+}
+
+/* One target's answer: its cluster numbers (its own node filter over --nodes-file, or the given
+ * numbers), its replicas and its container resources. */
+static cJSON *eval_one_target(const struct eval_args *a, const struct target_config *t,
+                              const struct node_count_opts *base_opts, bool *failed)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "target", t->label);
+    cJSON_AddStringToObject(o, "kind", workload_kind_title(t->kind));
+    cJSON_AddStringToObject(o, "namespace", t->ns);
+    cJSON_AddStringToObject(o, "name", t->name);
+    struct cluster_summary s = {0};
+    char err[2048];
+    if (a->n_node_files) {
+        struct node_count_opts no = t->nodes; /* borrowed: its taints and selector stay the target's */
+        no.legacy_schedulable = base_opts->legacy_schedulable;
+        struct node_set *set = node_set_new();
+        size_t filtered = 0;
+        for (int i = 0; set && i < a->n_node_files; i++)
+            if (load_nodes(a->node_files[i], set, &no, &filtered) != 0) {
+                node_set_free(set);
+                cJSON_Delete(o);
+                return NULL;
+            }
+        if (!set) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        node_set_summary(set, &s);
+        node_set_free(set);
+        cJSON_AddNumberToObject(o, "filteredOut", (double)filtered);
+    } else {
+        s.total_nodes = a->nodes;
+        s.total_cores = a->cores;
+        s.schedulable_nodes = a->has_sched_nodes ? a->sched_nodes : a->nodes;
+        s.schedulable_cores = a->has_sched_cores ? a->sched_cores : a->cores;
+    }
+    cJSON_AddNumberToObject(o, "totalNodes", (double)s.total_nodes);
+    cJSON_AddNumberToObject(o, "schedulableNodes", (double)s.schedulable_nodes);
+    cJSON_AddNumberToObject(o, "totalCores", (double)s.total_cores);
+    cJSON_AddNumberToObject(o, "schedulableCores", (double)s.schedulable_cores);
+    if (t->replicas != REPLICAS_NONE) {
+        cJSON *r = cJSON_AddObjectToObject(o, "replicas");
+        struct params p;
+        params_init(&p);
+        int prc = 0;
+        if (t->replicas == REPLICAS_CONFIGMAP) {
+            char src[400];
+            snprintf(src, sizeof src, "ConfigMap %s", t->configmap);
+            cJSON_AddStringToObject(r, "source", src);
+            prc = configmap_params(a->configmap_file, t->configmap, &p, err, sizeof err);
+        } else {
+            cJSON_AddStringToObject(r, "source", "inline");
+            prc = params_copy(&p, &t->params);
+            if (prc != 0)
+                snprintf(err, sizeof err, "out of memory");
+        }
+        struct replica_calc calc;
+        if (prc == 0)
+            prc = replicas_compute(&p, &s, &a->popts, &calc, err, sizeof err);
+        if (prc != 0) {
+            cJSON_AddStringToObject(r, "error", err);
+            *failed = true;
+        } else {
+            char why[512];
+            replicas_explain(&p, &calc, why, sizeof why);
+            cJSON_AddNumberToObject(r, "replicas", calc.replicas);
+            cJSON_AddStringToObject(r, "mode", params_mode_name(p.mode));
+            cJSON_AddStringToObject(r, "explanation", why);
+        }
+        params_release(&p);
+    }
+    if (t->vertical) {
+        struct vertical_answer va;
+        vertical_compute(&t->vpolicy, s.total_nodes, s.total_cores, &va);
+        cJSON *v = vertical_answer_json(&t->vpolicy, &va);
+        if (!v) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        cJSON_AddNumberToObject(v, "threshold", t->vpolicy.threshold_percent);
+        cJSON_AddStringToObject(v, "estimator", t->vpolicy.estimator == VEST_EXPONENTIAL ? "exponential" : "linear");
+        cJSON_AddItemToObject(o, "vertical", v);
+    }
+    return o;
+}
+
+static void print_target_text(const cJSON *o)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "replicas");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "vertical");
+    printf("%s: %g nodes (%g schedulable), %g cores (%g schedulable)\n",
+           cJSON_GetObjectItemCaseSensitive(o, "target")->valuestring,
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "totalNodes")),
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "schedulableNodes")),
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "totalCores")),
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "schedulableCores")));
+    if (r) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
+        if (e)
+            printf("  replicas: cannot say: %s\n", e->valuestring);
+        else
+            printf("  replicas: %g (%s)\n", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "replicas")),
+                   cJSON_GetObjectItemCaseSensitive(r, "explanation")->valuestring);
+    }
+    if (v) {
+        printf("  resources for %g nodes, %g cores (threshold %g%%):\n",
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "nodes")),
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "cores")),
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "threshold")));
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(v, "containers"))
+        {
+            const cJSON *res = cJSON_GetObjectItemCaseSensitive(c, "resources"), *kind;
+            cJSON_ArrayForEach(kind, res)
+            {
+                printf("    %s %s:", cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring, kind->string);
+                const cJSON *q;
+                cJSON_ArrayForEach(q, kind)
+                printf(" %s=%s", q->string, q->valuestring);
+                printf("\n");
+            }
+        }
+    }
+}
+
+static int eval_targets(const struct eval_args *a, const struct node_count_opts *base_opts)
+{
+    char *data = NULL, err[4096];
+    size_t len;
+    if (fileio_read_all(a->targets_file, EVAL_MAX_FILE, &data, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "propsim eval: %s\n", err);
+        return 2;
+    }
+    struct targets_config tc;
+    targets_config_init(&tc);
+    struct targets_defaults d = {.ns = "default"};
+    int rc = targets_parse(data, len, &d, &tc, err, sizeof err);
+    free(data);
+    if (rc != 0) {
+        fprintf(stderr, "propsim eval: %s: %s\n", a->targets_file, err);
+        return 2;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON *list = root ? cJSON_AddArrayToObject(root, "targets") : NULL;
+    bool failed = false;
+    rc = list ? 0 : 1;
+    for (size_t i = 0; rc == 0 && i < tc.n; i++) {
+        cJSON *one = eval_one_target(a, &tc.targets[i], base_opts, &failed);
+        if (!one)
+            rc = 2; /* a nodes file could not be read (said) or out of memory */
+        else
+            cJSON_AddItemToArray(list, one);
+    }
+    if (rc == 0) {
+        if (a->json) {
+            char *text = cJSON_PrintUnformatted(root);
+            if (text)
+                puts(text);
+            else
+                rc = 1;
+            cJSON_free(text);
+        } else {
+            const cJSON *one;
+            cJSON_ArrayForEach(one, list) print_target_text(one);
+        }
+        if (rc == 0 && failed)
+            rc = 2; /* each failure is said in its target's answer */
+        if (fflush(stdout) != 0)
+            rc = 1;
+    }
+    cJSON_Delete(root);
+    targets_config_release(&tc);
+    return rc;
+}
+
 int eval_main(int argc, char **argv)
 {
     enum { O_PARAMS = 256, O_CONFIGMAP, O_NODES, O_CORES, O_SNODES, O_SCORES, O_NODES_FILE, O_NODELABELS,
-           O_OUTPUT, O_LEGACY, O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_HELP };
+           O_OUTPUT, O_LEGACY, O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_HELP, O_TARGETS };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS},
         {"configmap", required_argument, NULL, O_CONFIGMAP},
@@ -270,6 +500,7 @@ int eval_main(int argc, char **argv)
         {"max-cores-per-node", required_argument, NULL, O_MAXCORES},
         {"spof-respects-max", no_argument, NULL, O_SPOF_MAX},
         {"refuse-empty-ladder", no_argument, NULL, O_REFUSE_EMPTY},
+        {"targets-file", required_argument, NULL, O_TARGETS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -290,6 +521,7 @@ int eval_main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case O_PARAMS: a.params_json = optarg; break;
+        case O_TARGETS: a.targets_file = optarg; break;
         case O_CONFIGMAP: a.configmap_file = optarg; break;
         case O_NODES:
             if (parse_count("--nodes", optarg, &a.nodes) != 0)
@@ -357,6 +589,20 @@ int eval_main(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "propsim eval: unexpected argument \"%s\"\n", argv[optind]);
         usage(stderr);
+        goto done;
+    }
+    if (a.targets_file) {
+        bool numbers_given = a.has_nodes || a.has_cores;
+        if (a.params_json || a.nodelabels || nopts.n_ignore_taints || nopts.max_nano_per_node) {
+            fprintf(stderr, "propsim eval: --targets-file: each target has its params and node filter in the file "
+                            "(--params, --nodelabels, --ignore-taint and --max-cores-per-node do not apply)\n");
+            goto done;
+        }
+        if (numbers_given == (a.n_node_files > 0) || (numbers_given && (!a.has_nodes || !a.has_cores))) {
+            fprintf(stderr, "propsim eval: give the cluster either as --nodes N --cores C or as --nodes-file FILE\n");
+            goto done;
+        }
+        rc = eval_targets(&a, &nopts);
         goto done;
     }
     if (!!a.params_json == !!a.configmap_file) {
