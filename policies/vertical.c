@@ -436,7 +436,7 @@ int vertical_from_addon_resizer(int argc, const char *const *argv, struct vertic
     const char *container = NULL;
     static const char *const ignored[] = {"poll-period", "pod", "config-dir", "scale-down-delay", "scale-up-delay",
                                           "v", "logtostderr", "alsologtostderr", "stderrthreshold", "log-dir",
-                                          "log_dir", "vmodule", "log-backtrace-at", NULL};
+                                          "log_dir", "vmodule", "log-backtrace-at", "use-metrics", NULL};
     if (deployment && deployment_len)
         deployment[0] = '\0';
     if (ns && ns_len)
@@ -452,7 +452,8 @@ int vertical_from_addon_resizer(int argc, const char *const *argv, struct vertic
             return fail(err, errlen, "addon-resizer flag \"%s\": unknown flag", a);
         memcpy(name, a + 2, nlen);
         name[nlen] = '\0';
-        bool is_bool = strcmp(name, "logtostderr") == 0 || strcmp(name, "alsologtostderr") == 0;
+        bool is_bool = strcmp(name, "logtostderr") == 0 || strcmp(name, "alsologtostderr") == 0 ||
+                       strcmp(name, "use-metrics") == 0;
         const char *value = eq ? eq + 1 : NULL;
         if (!value && !is_bool) {
             if (i + 1 >= argc)

@@ -115,7 +115,8 @@ int vertical_from_cpva_text(const char *json, size_t len, struct vertical_policy
  * --cpu --extra-cpu --memory --extra-memory --storage --extra-storage --threshold --estimator
  * --minClusterSize --container (required) and, checked against the target when given,
  * --deployment and --namespace; flags that only steer the nanny's own loop (--poll-period,
- * --pod, --config-dir, --scale-up-delay, --scale-down-delay and klog's) are accepted and ignored.
+ * --pod, --config-dir, --use-metrics, --scale-up-delay, --scale-down-delay and klog's) are accepted
+ * and ignored.
  * --storage sizes ephemeral-storage (addon-resizer writes "storage", which the API refuses for a
  * container; it also adds --extra-memory per node to it, not --extra-storage, a bug not copied).
  * deployment/namespace (may be NULL) receive the flags' values when given. */

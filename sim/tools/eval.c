@@ -367,6 +367,7 @@ static cJSON *eval_one_target(const struct eval_args *a, const struct target_con
             prc = replicas_compute(&p, &s, &a->popts, &calc, err, sizeof err);
         if (prc != 0) {
             cJSON_AddStringToObject(r, "error", err);
+            fprintf(stderr, "propsim eval: %s: replicas: %s\n", t->label, err);
             *failed = true;
         } else {
             char why[512];

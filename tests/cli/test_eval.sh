@@ -96,6 +96,60 @@ expect 2 '' 'data.linear must be a string' -- --configmap "$out.bad" --nodes 1 -
 rm -f "$out.bad"
 expect 0 'usage: propsim eval' '' -- --help
 
+# --targets-file: every target's answer. Vertical values held to an independent model of
+# addon-resizer and CPVA (the real metrics-server addon's nanny flags among them)
+HERE=$(cd "$(dirname "$0")" && pwd)
+if ! python3 "$HERE/vertical_model.py" "$PROPSIM" "$DATA/manifests/metrics-server__metrics-server-deployment.yaml"; then
+  echo "FAIL: vertical_model.py"; fails=$((fails + 1))
+fi
+tf=$(mktemp --suffix=.yaml)
+cat > "$tf" <<'EOF2'
+targets:
+- kind: Deployment
+  name: coredns
+  namespace: kube-system
+  replicas: {linear: {nodesPerReplica: 1}}
+- kind: Deployment
+  name: workers-only
+  namespace: kube-system
+  replicas: {linear: {nodesPerReplica: 1}}
+  nodes: {labelSelector: "!node-role.kubernetes.io/master"}
+  vertical:
+    containers: [{name: app, requests: {cpu: {base: 100m, perCore: 10m}}}]
+- kind: StatefulSet
+  name: from-cm
+  namespace: kube-system
+  replicas: {configMap: nginx-autoscaler}
+EOF2
+# real OpenShift nodes (3 masters, 3 workers): each target counts with its own node filter
+ocp=(--nodes-file "$N/ci-ln-3z9y7mt-f76d1-69jcr-master-0.json" --nodes-file "$N/ci-ln-3z9y7mt-f76d1-69jcr-master-1.json"
+     --nodes-file "$N/ci-ln-3z9y7mt-f76d1-69jcr-master-2.json" --nodes-file "$N/ci-ln-3z9y7mt-f76d1-69jcr-worker-b-q6vs9.json"
+     --nodes-file "$N/ci-ln-3z9y7mt-f76d1-69jcr-worker-c-h8zcp.json" --nodes-file "$N/ci-ln-3z9y7mt-f76d1-69jcr-worker-d-pbtms.json")
+expect 2 '"target":"StatefulSet kube-system/from-cm","kind":"StatefulSet","namespace":"kube-system","name":"from-cm","filteredOut":0,"totalNodes":6' \
+  'its params are in ConfigMap nginx-autoscaler: give that ConfigMap with --configmap FILE' -- --targets-file "$tf" "${ocp[@]}" --output json
+if ${PROPSIM_WRAPPER:-} "$PROPSIM" eval --targets-file "$tf" "${ocp[@]}" --output json \
+     --configmap "$DATA/manifests/examples__linear.yaml" >"$out" 2>"$errf"; then
+  python3 - "$out" <<'EOF2' || { echo "FAIL: eval --targets-file on real nodes"; cat "$out" "$errf"; fails=$((fails + 1)); }
+import json, sys
+t = json.load(open(sys.argv[1]))['targets']
+assert [x['replicas']['replicas'] for x in t] == [6, 3, 11], [x['replicas'] for x in t]
+assert t[0]['totalNodes'] == 6 and t[1]['totalNodes'] == 3 and t[1]['filteredOut'] == 3, t
+# the workers' allocatable CPU: 3 x 3500m = 10.5 -> 11 cores; 100m + 10m x 11
+assert t[1]['totalCores'] == 11 and t[1]['vertical']['containers'][0]['resources'] == {'requests': {'cpu': '210m'}}, t[1]
+assert t[2]['replicas']['source'] == 'ConfigMap nginx-autoscaler' and t[2]['totalCores'] == 21, t[2]
+EOF2
+else
+  echo "FAIL: eval --targets-file with --configmap: exit $?"; cat "$errf"; fails=$((fails + 1))
+fi
+expect 0 'Deployment kube-system/workers-only: 3 nodes (3 schedulable), 11 cores (11 schedulable)' '' -- --targets-file "$tf" \
+  "${ocp[@]}" --configmap "$DATA/manifests/examples__linear.yaml"
+expect 0 '    app requests: cpu=210m' '' -- --targets-file "$tf" "${ocp[@]}" --configmap \
+  "$DATA/manifests/examples__linear.yaml"
+printf 'targets:\n- kind: Deployment\n  name: a\n  vertical: {containers: [{name: a, requests: {cpu: {base: 1, bsae: 2}}}]}\n' > "$tf"
+expect 2 '' 'targets[0] (Deployment default/a): vertical.containers[0].requests.cpu.bsae: unknown key' -- --targets-file "$tf" --nodes 1 --cores 1
+expect 2 '' '--params, --nodelabels, --ignore-taint and --max-cores-per-node do not apply' -- --targets-file "$tf" --params "$COREDNS" --nodes 1 --cores 1
+rm -f "$tf"
+
 if "$PROPSIM" nosuch >/dev/null 2>&1; then echo "FAIL: unknown command accepted"; fails=$((fails + 1)); fi
 [ "$("$PROPSIM" --version)" != "" ] || { echo "FAIL: --version"; fails=$((fails + 1)); }
 
