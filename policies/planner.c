@@ -134,3 +134,64 @@ int planner_decide(struct planner_target *t, const struct planner_opts *o, const
         out->action = PLAN_SCALE;
     return 0;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Vertical                                                                                     */
+
+void planner_vtarget_init(struct planner_vtarget *t)
+{
+    memset(t, 0, sizeof *t);
+    guard_init(&t->guard);
+}
+
+static int32_t count32(int64_t n) { return n > INT32_MAX ? INT32_MAX : n < 0 ? 0 : (int32_t)n; }
+
+void planner_decide_vertical(struct planner_vtarget *t, const struct planner_opts *o, const struct planner_vinput *in,
+                             struct vplan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->container = -1;
+    int64_t nodes = in->summary->total_nodes, cores = in->summary->total_cores;
+    out->guard.verdict = GUARD_PASS;
+    if (o->guard.enabled) {
+        struct guard_opts g = o->guard;
+        g.max_step = 0; /* a replica step has no meaning for resources */
+        g.max_step_percent = 0;
+        int32_t before = t->sized ? count32(t->sized_nodes) : count32(nodes);
+        guard_decide(&t->guard, &g, in->now, in->summary, nodes, before, count32(nodes), in->override, &out->guard);
+        if (out->guard.verdict == GUARD_HOLD || out->guard.verdict == GUARD_DELAY) {
+            /* the counts the previous decision sized for stand (or, delayed, the highest recent) */
+            if (out->guard.replicas > nodes)
+                nodes = out->guard.replicas;
+            if (t->sized && t->sized_cores > cores)
+                cores = t->sized_cores;
+        }
+        if (out->guard.verdict == GUARD_HOLD) {
+            t->holds++;
+            out->hold_started = !t->held;
+            t->held = true;
+        } else {
+            t->held = false;
+        }
+    }
+    out->nodes = nodes;
+    out->cores = cores;
+    vertical_compute(in->policy, nodes, cores, &out->answer);
+    for (size_t c = 0; c < in->policy->n_containers && !out->outside; c++)
+        if (vertical_needs_rewrite(in->policy, &out->answer.values[c], &in->observed[c], &out->down, out->why,
+                                   sizeof out->why)) {
+            out->outside = true;
+            out->container = (int)c;
+        }
+    t->sized = true;
+    t->sized_nodes = nodes;
+    t->sized_cores = cores;
+    if (!out->outside)
+        out->action = PLAN_NOTHING;
+    else if (!in->may_write)
+        out->action = PLAN_NOT_LEADER;
+    else {
+        out->action = PLAN_SCALE;
+        t->rewrites++;
+    }
+}

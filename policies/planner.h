@@ -29,6 +29,7 @@
 #include "params.h"
 #include "replicas.h"
 #include "summary.h"
+#include "vertical.h"
 
 struct planner_opts {
     struct policy_opts policy;
@@ -103,5 +104,50 @@ int planner_decide(struct planner_target *t, const struct planner_opts *o, const
                    struct plan *out, char *err, size_t errlen);
 
 const char *plan_action_name(enum plan_action a);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Vertical: a target's container resources (policies/vertical), decided by the same planner.
+ *   1. counts: every counted node and core (as addon-resizer and CPVA count);
+ *   2. guard (when enabled): the node count is what the guard holds — a drop that looks like an
+ *      outage keeps the counts the previous decision sized for, so no request or limit shrinks
+ *      (growth passes); the replica step limit does not apply to resources;
+ *   3. rule: the policy's values for those counts;
+ *   4. threshold: rewrite only when a managed value of a container is missing or outside the
+ *      acceptance threshold (a rewrite rolls every pod);
+ *   5. action: PLAN_NOTHING, PLAN_SCALE (patch the pod template) or PLAN_NOT_LEADER.
+ * State: struct planner_vtarget, caller-owned, fixed size (planner_vtarget_init). */
+
+struct planner_vtarget {
+    struct guard_state guard;
+    bool sized;                  /* a decision was made */
+    int64_t sized_nodes, sized_cores; /* the counts the last decision sized for (after the guard) */
+    bool held;                   /* a hold episode is in progress */
+    unsigned long rewrites, holds;
+};
+
+struct planner_vinput {
+    const struct vertical_policy *policy;
+    const struct cluster_summary *summary;
+    const struct vertical_values *observed; /* the containers' resources now, in the policy's order */
+    bool may_write;
+    bool override;               /* release a guard hold */
+    double now;
+};
+
+struct vplan {
+    enum plan_action action;     /* PLAN_NOTHING, PLAN_SCALE or PLAN_NOT_LEADER */
+    struct vertical_answer answer; /* what the containers should have (after the guard) */
+    int64_t nodes, cores;        /* the counts sized for (after the guard, before the estimator) */
+    bool outside;                /* some value must be rewritten */
+    bool down;                   /* ... the first of them is above what it should be */
+    int container;               /* ... in this container (index in the policy) */
+    char why[400];               /* ... in words */
+    struct guard_result guard;   /* verdict GUARD_PASS when the guard is off */
+    bool hold_started;
+};
+
+void planner_vtarget_init(struct planner_vtarget *t);
+void planner_decide_vertical(struct planner_vtarget *t, const struct planner_opts *o, const struct planner_vinput *in,
+                             struct vplan *out);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -228,6 +229,71 @@ static void test_rule_error(void **state)
     params_release(&p);
 }
 
+/* Vertical: memory = 100Mi + 10Mi per node, threshold 10%. */
+static void test_vertical(void **state)
+{
+    (void)state;
+    struct vertical_policy vp;
+    vertical_policy_init(&vp);
+    vp.threshold_percent = 10;
+    vp.n_containers = 1;
+    snprintf(vp.containers[0].name, sizeof vp.containers[0].name, "app");
+    struct vertical_rule r = {.set = true, .base_milli = INT64_C(100) * 1048576 * 1000,
+                              .per_node_nano = INT64_C(10) * 1048576 * 1000000000};
+    vp.containers[0].rules[VKIND_REQUESTS][VRES_MEMORY] = r;
+    struct planner_vtarget t;
+    planner_vtarget_init(&t);
+    struct planner_opts o = opts(true);
+    struct vertical_values have;
+    memset(&have, 0, sizeof have);
+    const int64_t mi = INT64_C(1048576) * 1000;
+    struct cluster_summary s = nodes(100, 100);
+    struct planner_vinput in = {.policy = &vp, .summary = &s, .observed = &have, .may_write = true, .now = 0};
+    struct vplan p;
+    /* nothing set yet: write 100Mi + 1000Mi */
+    planner_decide_vertical(&t, &o, &in, &p);
+    assert_int_equal(p.action, PLAN_SCALE);
+    assert_true(p.outside);
+    assert_int_equal(p.answer.values[0].milli[VKIND_REQUESTS][VRES_MEMORY], 1100 * mi);
+    have.have[VKIND_REQUESTS][VRES_MEMORY] = true;
+    have.milli[VKIND_REQUESTS][VRES_MEMORY] = 1100 * mi;
+    /* 105 nodes: 1150Mi wanted, 1100Mi is within 10%: nothing */
+    s = nodes(105, 105);
+    in.now = 10;
+    planner_decide_vertical(&t, &o, &in, &p);
+    assert_int_equal(p.action, PLAN_NOTHING);
+    /* 130 nodes: 1400Mi, 1100Mi is 0.78 of it: up */
+    s = nodes(130, 130);
+    in.now = 20;
+    planner_decide_vertical(&t, &o, &in, &p);
+    assert_int_equal(p.action, PLAN_SCALE);
+    assert_false(p.down);
+    have.milli[VKIND_REQUESTS][VRES_MEMORY] = 1400 * mi;
+    /* 60% of the nodes gone at once: the guard holds the counts, nothing shrinks */
+    s = nodes(52, 52);
+    in.now = 30;
+    planner_decide_vertical(&t, &o, &in, &p);
+    assert_int_equal(p.guard.verdict, GUARD_HOLD);
+    assert_true(p.hold_started);
+    assert_int_equal(p.nodes, 130);
+    assert_int_equal(p.action, PLAN_NOTHING);
+    /* not leading: would write, does not */
+    struct planner_vtarget t2;
+    planner_vtarget_init(&t2);
+    s = nodes(10, 10);
+    in.may_write = false;
+    planner_decide_vertical(&t2, &o, &in, &p);
+    assert_int_equal(p.action, PLAN_NOT_LEADER);
+    assert_true(p.down); /* 1400Mi where 200Mi will do */
+    /* the guard off: the drop is followed at once */
+    o.guard.enabled = false;
+    in.may_write = true;
+    s = nodes(52, 52);
+    planner_decide_vertical(&t, &o, &in, &p);
+    assert_int_equal(p.action, PLAN_SCALE);
+    assert_int_equal(p.answer.values[0].milli[VKIND_REQUESTS][VRES_MEMORY], 620 * mi);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_foreign_writer),
         cmocka_unit_test(test_order_guard_then_placement),
         cmocka_unit_test(test_rule_error),
+        cmocka_unit_test(test_vertical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
