@@ -195,3 +195,12 @@ void planner_decide_vertical(struct planner_vtarget *t, const struct planner_opt
         t->rewrites++;
     }
 }
+
+void planner_vertical_guard_reason(const struct vplan *p, char *buf, size_t len)
+{
+    char why[GUARD_REASON_MAX];
+    guard_reason(&p->guard, why, sizeof why);
+    const char *tail = strstr(why, "): "); /* after "holding N replicas (would scale down to M)" */
+    snprintf(buf, len, "resources kept as sized for %lld nodes, not %lld: %s", (long long)p->nodes,
+             (long long)p->guard.desired, tail ? tail + 3 : why);
+}

@@ -147,6 +147,8 @@ struct vplan {
 };
 
 void planner_vtarget_init(struct planner_vtarget *t);
+/* A vertical plan's guard verdict in words (the guard's own words speak of replicas). */
+void planner_vertical_guard_reason(const struct vplan *p, char *buf, size_t len);
 void planner_decide_vertical(struct planner_vtarget *t, const struct planner_opts *o, const struct planner_vinput *in,
                              struct vplan *out);
 

@@ -125,13 +125,15 @@ static void flush_rows(struct replay *r)
  * says why, in numbers: words cost more than the decision and are only made for the outputs). */
 static int32_t guarded(struct replay *r, struct param_set *p, double t, const struct cluster_summary *s, bool *held)
 {
+    s = &r->groups[p->group].summary; /* the set's own nodes (a targets file's filter), else r->nodes' */
     struct planner_input in = {.params = &p->params, .summary = s, .current = p->current,
                                .eligible = r->placement ? node_set_tag_count(r->nodes, 0) : -1, .may_write = true,
                                .now = t};
     struct plan plan;
     char err[512];
     *held = false;
-    if (planner_decide(&p->plan, p->no_guard ? &r->plan_opts_noguard : &r->plan_opts, &in, &plan, err, sizeof err) != 0) {
+    const struct planner_opts *opts = p->opts ? p->opts : p->no_guard ? &r->plan_opts_noguard : &r->plan_opts;
+    if (planner_decide(&p->plan, opts, &in, &plan, err, sizeof err) != 0) {
         if (!p->error[0])
             snprintf(p->error, sizeof p->error, "%s", err);
         return p->current;
@@ -172,8 +174,9 @@ static int32_t step_set(struct replay *r, struct param_set *p, double t, const s
 }
 static void decide(struct replay *r, double t)
 {
-    struct cluster_summary s;
-    node_set_summary(r->nodes, &s);
+    for (int g = 0; g < r->n_groups; g++)
+        node_set_summary(r->groups[g].nodes, &r->groups[g].summary);
+    struct cluster_summary s = r->groups[0].summary;
     bool in_window = (!r->has_from || t >= r->from) && (!r->has_to || t <= r->to);
     if (r->started && in_window) {
         double dt = t - r->t_prev_row;
@@ -191,6 +194,7 @@ static void decide(struct replay *r, double t)
             bool held;
             r->sets[i].current = guarded(r, &r->sets[i], t, &s, &held);
         }
+        replay_targets_decide(r, t, false);
         r->prev = s;
         return;
     }
@@ -207,12 +211,18 @@ static void decide(struct replay *r, double t)
         r->max_nodes = s.total_nodes;
     r->rows++;
     /* decide every set first, then record the decision point */
-    int32_t before[MAX_SETS], after[MAX_SETS];
-    bool acted[MAX_SETS], guarded_now[MAX_SETS];
+    int32_t before[MAX_SETS], after[MAX_SETS + MAX_VSETS];
+    bool acted[MAX_SETS + MAX_VSETS], guarded_now[MAX_SETS + MAX_VSETS];
     for (int i = 0; i < r->n_sets; i++) {
         before[i] = step_set(r, &r->sets[i], t, &s, &guarded_now[i]);
         after[i] = r->sets[i].current;
         acted[i] = before[i] != after[i];
+    }
+    replay_targets_decide(r, t, true); /* after the sets: their replicas count the pod restarts */
+    for (int i = 0; i < r->n_vsets; i++) { /* drawn after the sets */
+        after[r->n_sets + i] = r->vsets[i].shown;
+        acted[r->n_sets + i] = r->vsets[i].rolled;
+        guarded_now[r->n_sets + i] = r->vsets[i].held;
     }
     if (r->node_guard)
         nodeguard_observe(&r->ng, &r->ng_opts, t, s.total_nodes, s.ready_nodes);
@@ -237,6 +247,7 @@ static void decide(struct replay *r, double t)
     size_t room = 5 * DECIMAL_BUF + 128 + 6 * strlen(ng_cell) + 32; /* t, four counts, keys and punctuation */
     for (int i = 0; i < r->n_sets; i++)
         room += 3 * DECIMAL_BUF + 3 * 32 + 6 * strlen(why[i]) + 16;
+    room += replay_targets_row_room(r);
     struct buf *cb = &r->csv_rows, *jb = &r->jsonl_rows;
     char *c0 = buf_space(cb, room), *j0 = buf_space(jb, room);
     if (!c0 || !j0) {
@@ -287,6 +298,8 @@ static void decide(struct replay *r, double t)
         j = put_bytes(j, p->json_keys[2], p->json_key_len[2]);
         j = json_quoted(j, why[i]);
     }
+    c = replay_targets_csv(r, c);
+    j = replay_targets_json(r, j);
     if (r->node_guard) {
         *c++ = ',';
         c = csv_quoted(c, ng_cell);
@@ -333,7 +346,7 @@ static int apply_event(struct replay *r, const struct trace_event *te, long line
             nodeguard_node_back(&r->ng, te->node->name);
         if (te->type == WEV_DELETED)
             node_set_remove(r->nodes, te->node->name);
-        else if (node_set_upsert(r->nodes, te->node) != 0)
+        else if (node_set_upsert(r->nodes, te->node) != 0) /* (the fast path runs with one group only) */
             return -1;
         r->node_events++;
         return 1;
@@ -353,21 +366,24 @@ static int apply_event(struct replay *r, const struct trace_event *te, long line
         }
         if (r->node_guard && node_set_contains(r->nodes, name->valuestring))
             node_removal(r, te->t, name->valuestring);
-        node_set_remove(r->nodes, name->valuestring);
+        for (int g = 0; g < r->n_groups; g++)
+            node_set_remove(r->groups[g].nodes, name->valuestring);
     } else {
         if (r->node_guard && ev->type == WEV_ADDED) {
             const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev->object, "metadata"), "name");
             if (cJSON_IsString(nm))
                 nodeguard_node_back(&r->ng, nm->valuestring);
         }
-        if (node_decode(ev->object, &r->nopts, &n, err, sizeof err) != 0) {
-            fprintf(stderr, "propsim replay: line %ld: %s, skipped\n", line, err);
-            return 0;
+        for (int g = 0; g < r->n_groups; g++) { /* each node filter counts it its own way */
+            if (node_decode(ev->object, r->groups[g].opts, &n, err, sizeof err) != 0) {
+                fprintf(stderr, "propsim replay: line %ld: %s, skipped\n", line, err);
+                return 0;
+            }
+            /* tag bit 0: the --workload's pods may run there (as the controller tags live nodes) */
+            n.tags = g == 0 && r->placement && placement_node_eligible(&r->rules, ev->object) ? 1 : 0;
+            if (node_set_upsert(r->groups[g].nodes, &n) != 0)
+                return -1;
         }
-        /* tag bit 0: the --workload's pods may run there (as the controller tags live nodes) */
-        n.tags = r->placement && placement_node_eligible(&r->rules, ev->object) ? 1 : 0;
-        if (node_set_upsert(r->nodes, &n) != 0)
-            return -1;
     }
     r->node_events++;
     return 1;
@@ -376,12 +392,13 @@ static int apply_event(struct replay *r, const struct trace_event *te, long line
 /* chart.svg: what the chart's title and legend say about this replay */
 static int write_chart(const struct replay *r, const char *dir, const char *trace_name)
 {
-    struct replay_chart_set sets[MAX_SETS];
+    struct replay_chart_set sets[MAX_SETS + MAX_VSETS];
     for (int i = 0; i < r->n_sets; i++) {
         const struct param_set *p = &r->sets[i];
         sets[i] = (struct replay_chart_set){p->label, p->name[0] ? p->name : p->label, p->with, p->actions, p->ups,
-                                            p->downs, p->plan.guard_holds, p->plan.guard_limits, p->min, p->max};
+                                            p->downs, p->plan.guard_holds, p->plan.guard_limits, p->min, p->max, NULL};
     }
+    replay_targets_chart_sets(r, sets + r->n_sets);
     struct replay_chart_info info = {trace_name, r->rows, r->node_events, (long long)r->min_nodes,
                                      (long long)r->max_nodes, r->poll, r->gopts.enabled, sets, r->node_guard,
                                      r->has_end && r->t_last >= r->end_t, r->end_t, r->last_event_t, NULL};
@@ -471,6 +488,7 @@ static int write_summary(const struct replay *r, const char *dir, const char *tr
             cJSON_AddStringToObject(e, "error", p->error);
         cJSON_AddItemToArray(arr, e);
     }
+    replay_targets_summary(r, o);
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     if (!dir) { /* rendered, kept nowhere */
@@ -500,9 +518,18 @@ int replay_begin(struct replay *r, const char *out_dir, long initial, bool chart
     if (keep)
         snprintf(path, sizeof path, "%s/timeline.jsonl", out_dir);
     r->jsonl = fopen(keep ? path : "/dev/null", "w");
-    r->nodes = node_set_new();
-    r->chart = chart ? replay_chart_new(r->n_sets) : NULL;
-    if (!r->csv || !r->jsonl || !r->nodes || (chart && !r->chart)) {
+    r->initial = initial;
+    if (!r->has_targets) { /* one group: the command line's counting */
+        r->n_groups = 1;
+        r->groups[0].opts = &r->nopts;
+        r->groups[0].key = "";
+    }
+    bool groups_ok = true;
+    for (int g = 0; g < r->n_groups; g++)
+        groups_ok = groups_ok && (r->groups[g].nodes = node_set_new()) != NULL;
+    r->nodes = r->groups[0].nodes;
+    r->chart = chart ? replay_chart_new(r->n_sets + r->n_vsets) : NULL;
+    if (!r->csv || !r->jsonl || !groups_ok || (chart && !r->chart)) {
         fprintf(stderr, "propsim replay: cannot write to %s: %s\n", out_dir ? out_dir : "/dev/null", strerror(errno));
         return 1;
     }
@@ -528,6 +555,7 @@ int replay_begin(struct replay *r, const char *out_dir, long initial, bool chart
             r->sets[i].json_key_len[k] = (size_t)n;
         }
     }
+    replay_targets_begin(r, r->csv);
     if (r->node_guard) {
         fputs(",node_guard", r->csv);
         nodeguard_init(&r->ng);
@@ -669,7 +697,9 @@ void replay_release(struct replay *r)
     if (r->jsonl)
         fclose(r->jsonl);
     r->csv = r->jsonl = NULL;
-    node_set_free(r->nodes);
+    for (int g = 0; g < r->n_groups; g++)
+        node_set_free(r->groups[g].nodes); /* group 0's is r->nodes */
+    r->n_groups = 0;
     r->nodes = NULL;
     nodeguard_release(&r->ng);
     replay_chart_free(r->chart);
@@ -680,4 +710,5 @@ void replay_release(struct replay *r)
         params_release(&r->sets[i].params);
     node_count_opts_release(&r->nopts);
     placement_rules_release(&r->rules);
+    targets_config_release(&r->targets);
 }

@@ -76,7 +76,7 @@ static int load_workload(struct replay *r, const char *path)
 
 static void usage(FILE *out)
 {
-    fputs("usage: propsim replay TRACE (--params JSON | --config FILE)... --out DIR\n"
+    fputs("usage: propsim replay TRACE ((--params JSON | --config FILE)... | --targets-file FILE) --out DIR\n"
           "                      [--poll-period S] [--from T] [--to T] [--until T] [--initial-replicas N]\n"
           "                      [--qps-per-replica Q --qps-per-node Q] [--nodelabels SEL] [counting options]\n"
           "\n"
@@ -86,6 +86,9 @@ static void usage(FILE *out)
           "                       set in the chart and summary (else \"params N\"; a --config set: its file name)\n"
           "  --compare-guard      each set also without the guard, drawn in its panel (grey)\n"
           "  --config FILE        a params ConfigMap (YAML/JSON); repeatable\n"
+          "  --targets-file FILE  every target of a propscaler targets file instead of --params/--config: replicas\n"
+          "                       and container resources (rollouts and pod restarts in summary.json); --config\n"
+          "                       FILE then gives the ConfigMaps targets name; --namespace NS the default (default)\n"
           "  --out DIR            writes timeline.csv, timeline.jsonl, summary.json, chart.svg\n"
           "  --from T, --to T     only record decisions in this window (seconds of the trace)\n"
           "  --until T            the history was observed until T (seconds): decisions go on to T, so that\n"
@@ -239,7 +242,8 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
 {
     enum { O_PARAMS = 256, O_CONFIG, O_OUT, O_POLL, O_FROM, O_TO, O_INITIAL, O_QPS_R, O_QPS_N, O_NODELABELS, O_LEGACY,
            O_TAINT, O_MAXCORES, O_SPOF_MAX, O_REFUSE_EMPTY, O_NO_CHART, O_NO_TIMELINE, O_JSON_DECODE, O_WORKLOAD, O_WARN_ONLY, O_GUARD, O_GUARD_LOSS,
-           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_UNTIL, O_COMPARE_GUARD, O_PNG, O_HELP };
+           O_GUARD_WINDOW, O_GUARD_SETTLE, O_STEP, O_DELAY, O_NODE_GUARD, O_UNTIL, O_COMPARE_GUARD, O_PNG, O_HELP,
+           O_TARGETS, O_NAMESPACE };
     static const struct option longopts[] = {
         {"params", required_argument, NULL, O_PARAMS}, {"config", required_argument, NULL, O_CONFIG},
         {"out", required_argument, NULL, O_OUT}, {"poll-period", required_argument, NULL, O_POLL},
@@ -257,6 +261,7 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
         {"guard-max-node-loss", required_argument, NULL, O_GUARD_LOSS}, {"guard-window", required_argument, NULL, O_GUARD_WINDOW},
         {"guard-settle", required_argument, NULL, O_GUARD_SETTLE}, {"max-scale-down-step", required_argument, NULL, O_STEP},
         {"scale-down-delay", required_argument, NULL, O_DELAY}, {"node-guard", no_argument, NULL, O_NODE_GUARD},
+        {"targets-file", required_argument, NULL, O_TARGETS}, {"namespace", required_argument, NULL, O_NAMESPACE},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0},
     };
     static struct replay r;
@@ -277,6 +282,10 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
     struct trace *t = NULL;
     long bad_lines = 0;
     bool compare_guard = false;
+    const char *targets_file = NULL, *target_ns = "default";
+    const char *configs[MAX_SETS];
+    size_t n_configs = 0;
+    bool params_given = false;
     optind = 1;
     int opt;
     char *end;
@@ -301,12 +310,18 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
             cm_data_release(&d);
             if (arc != 0)
                 goto done;
+            params_given = true;
             break;
         }
         case O_CONFIG:
-            if (load_config(&r, optarg) != 0)
+            if (n_configs == MAX_SETS) {
+                fprintf(stderr, "propsim replay: at most %d --config files\n", MAX_SETS);
                 goto done;
+            }
+            configs[n_configs++] = optarg; /* read once the other flags are known */
             break;
+        case O_TARGETS: targets_file = optarg; break;
+        case O_NAMESPACE: target_ns = optarg; break;
         case O_OUT: out = optarg; break;
         case O_POLL:
             if (!number_flag("poll-period", optarg, false, "seconds", &r.poll))
@@ -425,8 +440,26 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
         fprintf(stderr, "propsim replay: --out DIR is required (timeline.csv, timeline.jsonl, summary.json, chart.svg go there)\n");
         goto done;
     }
-    if (r.n_sets == 0) {
-        fprintf(stderr, "propsim replay: give the params with --params JSON or --config FILE\n");
+    if (targets_file) {
+        /* every target brings its params, node filter and guard settings; --config files hold the
+         * params ConfigMaps the targets name */
+        if (params_given || r.nopts.selector || r.nopts.n_ignore_taints || r.nopts.max_nano_per_node || workload ||
+            compare_guard) {
+            fprintf(stderr, "propsim replay: --targets-file: each target has its params, node filter and guard "
+                            "settings in the file (--params, --nodelabels, --ignore-taint, --max-cores-per-node, "
+                            "--workload and --compare-guard do not apply; --config FILE gives the ConfigMaps targets "
+                            "name)\n");
+            goto done;
+        }
+        if (replay_targets_load(&r, targets_file, configs, n_configs, target_ns) != 0)
+            goto done;
+    } else {
+        for (size_t i = 0; i < n_configs; i++)
+            if (load_config(&r, configs[i]) != 0)
+                goto done;
+    }
+    if (r.n_sets == 0 && r.n_vsets == 0) {
+        fprintf(stderr, "propsim replay: give the params with --params JSON or --config FILE (or --targets-file FILE)\n");
         goto done;
     }
     if (compare_guard && !r.gopts.enabled) {
@@ -459,8 +492,9 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
         rc = BADLINES_EXIT_UNUSABLE;
         goto done;
     }
-    if (!json_decode && !r.placement) /* eligibility reads the whole Node: the general path */
-        trace_decode_nodes(t, &r.nopts);
+    /* eligibility reads the whole Node, and each node filter decodes it: the general path */
+    if (!json_decode && !r.placement && (!r.has_targets || r.n_groups == 1))
+        trace_decode_nodes(t, r.has_targets ? r.groups[0].opts : &r.nopts);
     /* the node guard shares the guard's share, window and settle time, as propscaler --node-guard */
     nodeguard_opts_default(&r.ng_opts);
     r.ng_opts.max_node_loss = r.gopts.max_node_loss;
@@ -493,16 +527,22 @@ int replay_command(int argc, char **argv, const struct replay_command_opts *o)
     if (r.has_end && r.after_end)
         printf("; %lu later events skipped\n", r.after_end);
     for (int i = 0; i < r.n_sets; i++) {
-        printf("params %d: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", i + 1,
+        char who[300]; /* a target's name, or "params N" */
+        if (r.has_targets)
+            snprintf(who, sizeof who, "%s", r.sets[i].label);
+        else
+            snprintf(who, sizeof who, "params %d", i + 1);
+        printf("%s: %lu scaling actions (%lu up, %lu down), replicas %d..%d, final %d%s%s\n", who,
                r.sets[i].actions, r.sets[i].ups, r.sets[i].downs, r.sets[i].min, r.sets[i].max, r.sets[i].current,
                r.sets[i].error[0] ? "; error: " : "", r.sets[i].error);
         if (r.placement)
-            printf("params %d: placement capped %lu decisions at the eligible nodes%s%s\n", i + 1, r.sets[i].capped,
+            printf("%s: placement capped %lu decisions at the eligible nodes%s%s\n", who, r.sets[i].capped,
                    r.sets[i].cap_note[0] ? "; last: " : "", r.sets[i].cap_note);
-        if (r.gopts.enabled)
-            printf("params %d: the guard held %lu and limited %lu decisions%s%s\n", i + 1, r.sets[i].plan.guard_holds,
+        if (r.sets[i].opts ? r.sets[i].opts->guard.enabled : r.gopts.enabled)
+            printf("%s: the guard held %lu and limited %lu decisions%s%s\n", who, r.sets[i].plan.guard_holds,
                    r.sets[i].plan.guard_limits, r.sets[i].last_reason[0] ? "; last: " : "", r.sets[i].last_reason);
     }
+    replay_targets_print(&r);
     if (r.node_guard)
         printf("node guard: %lu node removals, %lu would be refused (more than %.0f%% of the high-water mark within "
                "%.0f s, or during an outage)%s%s\n", r.ng_removals, r.ng_refused, 100 * r.ng_opts.max_node_loss,

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "buf.h"
 #include "guard.h"
 #include "nodeguard.h"
@@ -25,9 +27,11 @@
 #include "progress.h"
 #include "replaychart.h"
 #include "replicas.h"
+#include "targets.h"
 #include "trace.h"
+#include "vertical.h"
 
-#define MAX_SETS REPLAY_CHART_MAX_SETS
+#define MAX_SETS 8 /* params sets (the chart draws these and the vertical sets) */
 #define MAX_POLLS_PER_GAP 1e7 /* over 3 years at the default 10 s: longer gaps are refused as unit mix-ups */
 #define MAX_LEVELS 512
 
@@ -59,11 +63,55 @@ struct param_set {
     char cap_note[400];     /* the last cap episode, in words */
     char json_keys[3][32];  /* ,"replicas[_i]": ,"action[_i]": ,"guard[_i]": for timeline.jsonl */
     size_t json_key_len[3];
+    /* --targets-file: the target this set is (its own nodes and planner options) */
+    int group;              /* its node group (0 without a targets file) */
+    const struct planner_opts *opts; /* NULL: the command line's */
+};
+
+/* --targets-file: one node set per distinct node filter of the targets. */
+#define MAX_GROUPS 8
+struct node_group {
+    struct node_set *nodes;             /* group 0's is r->nodes */
+    const struct node_count_opts *opts; /* borrowed (r->nopts or a target's) */
+    const char *key;                    /* the targets' filter_key ("" without a targets file) */
+    struct cluster_summary summary;     /* at the decision point being made */
+};
+
+/* A vertical target: its container resources decided by the planner at every decision point, and
+ * what they would have cost (a rewrite rolls every pod of the workload). */
+#define MAX_VSETS 8
+struct vertical_set {
+    const struct target_config *cfg;    /* in r->targets */
+    int group;
+    int hset;                           /* the params set of the same workload (its replicas), or -1 */
+    struct planner_opts opts;
+    struct planner_vtarget plan;
+    struct vertical_values have[VERTICAL_MAX_CONTAINERS]; /* what the workload has (as last written) */
+    unsigned long rollouts, ups, downs, pod_restarts, holds;
+    double first_rollout_t, last_rollout_t;
+    int64_t sized_min, sized_max;       /* node counts sized for */
+    char row[600];                      /* this decision point's resources in words (timeline) */
+    bool rolled;                        /* ... and whether they were rewritten at it */
+    char guard_note[GUARD_REASON_MAX];  /* the last guard verdict that held resources */
+    bool held;                          /* ... at this decision point */
+    /* the chart draws one value: the first container's first managed request (else limit) */
+    int show_c, show_k, show_r;
+    char unit[300];                     /* "Mi memory requests of container metrics-server" */
+    int32_t shown, shown_min, shown_max;
 };
 
 struct replay {
     struct param_set sets[MAX_SETS];
     int n_sets;
+    /* --targets-file (replaytargets.c) */
+    bool has_targets;
+    struct targets_config targets;
+    struct planner_opts target_opts[MAX_SETS]; /* each horizontal target's planner options */
+    struct vertical_set vsets[MAX_VSETS];
+    int n_vsets;
+    struct node_group groups[MAX_GROUPS];
+    int n_groups;                 /* 1 without a targets file (r->nodes, r->nopts) */
+    long initial;                 /* replicas before the trace (pod restarts of vertical-only targets) */
     struct node_count_opts nopts;
     struct policy_opts popts;
     struct guard_opts gopts;
@@ -127,5 +175,23 @@ struct replay_command_opts {
     double max_polls; /* in the whole run */
 };
 int replay_command(int argc, char **argv, const struct replay_command_opts *o);
+
+/* replaytargets.c: --targets-file. Load: every horizontal target becomes a params set (its own
+ * node group and planner options; params inline, or a ConfigMap of that name in configmaps_file),
+ * every vertical target a vertical set; targets whose nodes count alike share a node group. 0, or
+ * -1 after saying why on stderr. Decide: the vertical sets at a decision point (after the params
+ * sets, whose replicas count the pod restarts). */
+int replay_targets_load(struct replay *r, const char *path, const char *const *configmaps, size_t n_configmaps,
+                        const char *default_ns);
+void replay_targets_begin(struct replay *r, FILE *csv_header);
+void replay_targets_decide(struct replay *r, double t, bool record);
+/* The vertical sets' timeline cells: CSV (",resources,rollout" per set) and JSON keys. */
+char *replay_targets_csv(const struct replay *r, char *c);
+char *replay_targets_json(const struct replay *r, char *j);
+size_t replay_targets_row_room(const struct replay *r);
+/* The chart's sets for the vertical targets (after the params sets'). */
+void replay_targets_chart_sets(const struct replay *r, struct replay_chart_set *out);
+void replay_targets_summary(const struct replay *r, cJSON *summary);
+void replay_targets_print(const struct replay *r);
 
 #endif

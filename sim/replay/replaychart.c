@@ -558,7 +558,9 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
     struct replay_chart_columns *tn = &all[0], *sn = &all[1], *tc = &all[2], *sc = &all[3], *rep[REPLAY_CHART_MAX_SETS];
     for (int i = 0; i < c->n_sets; i++)
         rep[i] = &all[N_COUNTS + i];
-    static const char *set_colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+    static const char *set_colors[REPLAY_CHART_MAX_SETS] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+                                                            "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939",
+                                                            "#8c6d31", "#843c39", "#7b4173", "#3182bd"};
     /* the replicas: one panel per set, on its own axis (328 <-> 329 and 13 -> 1 both readable); a
      * set drawn with another (info->sets[i].with: --compare-guard's run without the guard) shares
      * that one's panel and axis, in grey */
@@ -617,9 +619,13 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
             }
         int lead = first_set[pn];
         char title[400];
-        snprintf(title, sizeof title, "%s%.120s (dots: scaling actions; amber: the guard held or limited %s)",
-                 n_panels > 1 ? "Replicas: " : "Replicas, ", info->sets[lead].name,
-                 nm > 1 ? "the guarded run" : "a scale-down");
+        if (info->sets[lead].unit)
+            snprintf(title, sizeof title, "Resources: %.60s, %.100s (dots: rollouts; amber: the guard held them)",
+                     info->sets[lead].name, info->sets[lead].unit);
+        else
+            snprintf(title, sizeof title, "%s%.120s (dots: scaling actions; amber: the guard held or limited %s)",
+                     n_panels > 1 ? "Replicas: " : "Replicas, ", info->sets[lead].name,
+                     nm > 1 ? "the guarded run" : "a scale-down");
         int ry = ry0 + pn * (rph + gap);
         struct axis a = axis_for(ps, nm);
         panel(cv, ry, rph, title, ps, pc, pnames, nm, t0, t1, &a, mk->held[lead], "#ffbf00");
@@ -642,8 +648,10 @@ int replay_chart_write(const struct replay_chart *c, const char *path, const str
         const char *color = i == first_set[panel_of[i]] ? set_colors[panel_of[i]] : "#777";
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\" fill=\"%s\">", PLOT_X, ly + 34 * i, color);
         xml_escape(f, p->name);
-        int used = snprintf(text, sizeof text, ": %lu actions (%lu up, %lu down), replicas %d..%d", p->actions, p->ups,
-                            p->downs, p->min, p->max);
+        int used = p->unit ? snprintf(text, sizeof text, ": %lu rollouts (%lu up, %lu down), %d..%d %s", p->actions,
+                                      p->ups, p->downs, p->min, p->max, p->unit)
+                           : snprintf(text, sizeof text, ": %lu actions (%lu up, %lu down), replicas %d..%d", p->actions,
+                                      p->ups, p->downs, p->min, p->max);
         if (info->guard && used > 0 && (size_t)used < sizeof text)
             snprintf(text + used, sizeof text - (size_t)used, "; guard held %lu and limited %lu decisions", p->holds,
                      p->limits);

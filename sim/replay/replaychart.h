@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define REPLAY_CHART_MAX_SETS 8
+#define REPLAY_CHART_MAX_SETS 16 /* 8 params sets + 8 vertical targets */
 
 struct replay_chart;
 
@@ -40,6 +40,8 @@ struct replay_chart_set {
     int with;          /* >= 0: drawn in that (earlier) set's panel, in grey (--compare-guard); -1: own */
     unsigned long actions, ups, downs, holds, limits;
     int32_t min, max;
+    const char *unit;  /* NULL: replicas; else a vertical target's resource in this unit ("Mi memory
+                        * requests of metrics-server"): its actions are rollouts */
 };
 struct replay_chart_info {
     const char *trace_name;

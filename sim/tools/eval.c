@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cmfile.h"
 #include "fileio.h"
 #include "nodes.h"
 #include "params.h"
@@ -257,53 +258,6 @@ static int print_json(const struct params *p, const struct cluster_summary *s, c
     return 0;
 }
 
-/* The params of a target whose rule is a ConfigMap: the ConfigMap of that name in --configmap FILE. */
-static int configmap_params(const char *path, const char *name, struct params *out, char *err, size_t errlen)
-{
-    if (!path) {
-        snprintf(err, errlen, "its params are in ConfigMap %s: give that ConfigMap with --configmap FILE", name);
-        return -1;
-    }
-    cJSON *docs = load_documents(path);
-    if (!docs) {
-        snprintf(err, errlen, "%s could not be read", path);
-        return -1;
-    }
-    int rc = -1;
-    const cJSON *doc;
-    bool found = false;
-    cJSON_ArrayForEach(doc, docs)
-    {
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
-        const cJSON *md = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(md, "name");
-        if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "ConfigMap") != 0 || !cJSON_IsString(n) ||
-            strcmp(n->valuestring, name) != 0)
-            continue;
-        found = true;
-        struct cm_data cm;
-        cm_data_init(&cm);
-        const cJSON *e;
-        bool ok = true;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "data"))
-        {
-            if (!cJSON_IsString(e) || cm_data_set(&cm, e->string, e->valuestring, strlen(e->valuestring)) != 0) {
-                snprintf(err, errlen, "ConfigMap %s: data.%s must be a string", name, e->string);
-                ok = false;
-                break;
-            }
-        }
-        if (ok)
-            rc = params_from_configmap(&cm, out, err, errlen);
-        cm_data_release(&cm);
-        break;
-    }
-    if (!found)
-        snprintf(err, errlen, "its params are in ConfigMap %s, which %s does not hold", name, path);
-    cJSON_Delete(docs);
-    return rc;
-}
-
 /* One target's answer: its cluster numbers (its own node filter over --nodes-file, or the given
  * numbers), its replicas and its container resources. */
 static cJSON *eval_one_target(const struct eval_args *a, const struct target_config *t,
@@ -355,7 +309,11 @@ static cJSON *eval_one_target(const struct eval_args *a, const struct target_con
             char src[400];
             snprintf(src, sizeof src, "ConfigMap %s", t->configmap);
             cJSON_AddStringToObject(r, "source", src);
-            prc = configmap_params(a->configmap_file, t->configmap, &p, err, sizeof err);
+            const char *paths[1] = {a->configmap_file};
+            prc = cmfile_params(paths, a->configmap_file ? 1 : 0, t->configmap, &p, err, sizeof err);
+            if (prc != 0 && !a->configmap_file)
+                snprintf(err, sizeof err, "its params are in ConfigMap %s: give that ConfigMap with --configmap FILE",
+                         t->configmap);
         } else {
             cJSON_AddStringToObject(r, "source", "inline");
             prc = params_copy(&p, &t->params);

@@ -112,8 +112,8 @@ static void test_single_point_and_limits(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    const struct replay_chart_set sets[2] = {{"{\"linear\":{\"nodesPerReplica\":1}}", "one per node", -1, 1, 1, 0, 0, 1, 2, 2},
-                                             {"ladder <&> \"params\"", "a <ladder>", -1, 0, 0, 0, 1, 0, 3, 3}};
+    const struct replay_chart_set sets[2] = {{"{\"linear\":{\"nodesPerReplica\":1}}", "one per node", -1, 1, 1, 0, 0, 1, 2, 2, NULL},
+                                             {"ladder <&> \"params\"", "a <ladder>", -1, 0, 0, 0, 1, 0, 3, 3, NULL}};
     const struct replay_chart_info info = {"t.jsonl", 1, 3, 3, 3, 10, true, sets, false, true, 120, 100, NULL};
     assert_int_equal(replay_chart_write(c, path, &info), 0);
     FILE *f = fopen(path, "r");
