@@ -544,5 +544,74 @@ top=$("$PROPSIM" --help | sed -n '/^  import/,/^  [a-z]/p' | tr '\n' ' ')
 for fmt in $("$PROPSIM" import --help 2>&1 | sed -n 's/^ *\(usage:\)\? *propsim import \([a-z0-9-]*\) .*/\2/p'); do
   grep -q "import .*$fmt" <<<"$top" || fail "propsim --help does not list import $fmt"
 done
+# 10. --targets-file: every target replayed through the planner with its own rule and node filter.
+#     A target's replicas are what the same params give as --params with the same filter flags; the
+#     vertical targets' resources, rollouts and pod restarts are held to an independent model
+#     (replay_vertical_check.py); a ConfigMap a target names comes from --config FILE.
+HERE=$(cd "$(dirname "$0")" && pwd)
+"$PROPSIM" generate growth --nodes 150 --start-nodes 3 --duration 300 -o "$work/tg.jsonl" >/dev/null
+NANNY='["--cpu=80m","--extra-cpu=0.5m","--memory=140Mi","--extra-memory=4Mi","--threshold=5","--estimator=exponential","--container=heapster"]'
+CPVA='[{"name":"ksm","requests":{"cpu":{"base":"100m","step":"10m","nodesPerStep":10},"memory":{"base":"150Mi","step":"30Mi","coresPerStep":64,"max":"1Gi"}}},{"name":"sidecar","limits":{"memory":{"base":"20Mi","step":"1Mi","nodesPerStep":2}}}]'
+cat > "$work/targets.json" <<EOF2
+{"targets": [
+ {"kind": "Deployment", "name": "coredns", "namespace": "kube-system", "replicas": $COREDNS},
+ {"kind": "Deployment", "name": "dns-some", "namespace": "kube-system", "replicas": {"linear": {"nodesPerReplica": 4}},
+  "nodes": {"labelSelector": "kubernetes.io/hostname notin (node-000,node-001,node-002,node-003)"}},
+ {"kind": "StatefulSet", "name": "nginx", "namespace": "default", "replicas": {"configMap": "nginx-autoscaler"}},
+ {"kind": "Deployment", "name": "heapster", "namespace": "kube-system", "vertical": {"addonResizer": $NANNY},
+  "guard": {"enabled": false}},
+ {"kind": "Deployment", "name": "kube-state-metrics", "namespace": "kube-system", "replicas": {"linear": {"nodesPerReplica": 50}},
+  "vertical": {"threshold": 10, "cpva": $CPVA}, "guard": {"enabled": false}}
+]}
+EOF2
+"$PROPSIM" replay "$work/tg.jsonl" --targets-file "$work/targets.json" --config "$DATA/manifests/examples__linear.yaml" \
+  --out "$work/tg" --initial-replicas 2 >"$work/tg.out" 2>&1 || fail "replay --targets-file: $(cat "$work/tg.out")"
+"$PROPSIM" replay "$work/tg.jsonl" --params "$COREDNS" --out "$work/tg-a" >/dev/null 2>&1
+"$PROPSIM" replay "$work/tg.jsonl" --params '{"linear":{"nodesPerReplica":4}}' --out "$work/tg-b" \
+  --nodelabels 'kubernetes.io/hostname notin (node-000,node-001,node-002,node-003)' >/dev/null 2>&1
+"$PROPSIM" replay "$work/tg.jsonl" --config "$DATA/manifests/examples__linear.yaml" --out "$work/tg-c" >/dev/null 2>&1
+python3 - "$work" <<'EOF2' || fail "replay --targets-file: horizontal targets differ from --params runs"
+import csv, json, sys
+w = sys.argv[1]
+t = list(csv.DictReader(open(w + '/tg/timeline.csv')))
+for k, run in ((1, 'tg-a'), (2, 'tg-b'), (3, 'tg-c')):
+    ref = [r['replicas'] for r in csv.DictReader(open('%s/%s/timeline.csv' % (w, run)))]
+    got = [r['replicas_%d' % k] for r in t]
+    assert got == ref, (k, run, got[:20], ref[:20])
+s = json.load(open(w + '/tg/summary.json'))
+assert [p['params'] for p in s['params']] == ['Deployment kube-system/coredns', 'Deployment kube-system/dns-some',
+    'StatefulSet default/nginx', 'Deployment kube-system/kube-state-metrics'], s['params']
+assert max(int(r['total_nodes']) for r in t) == 150
+EOF2
+python3 "$HERE/replay_vertical_check.py" "$work/tg" "$NANNY" "$CPVA" 10 2 replicas_4 >"$work/tg.check" 2>&1 ||
+  { fail "replay --targets-file vertical: $(cat "$work/tg.check")"; }
+# pod restarts: a vertical-only target restarts --initial-replicas pods a rollout; one with replicas, its own
+python3 - "$work" <<'EOF2' || fail "replay --targets-file: pod restarts"
+import json, sys
+v = json.load(open(sys.argv[1] + '/tg/summary.json'))['vertical']
+assert v[0]['rollouts'] > 3 and v[0]['podRestarts'] == 2 * v[0]['rollouts'], v[0]
+assert v[1]['replicasFrom'] == 'its replicas target' and v[1]['podRestarts'] >= v[1]['rollouts'] > 3, v[1]
+EOF2
+grep -q 'Resources: heapster, m cpu requests of container heapster' "$work/tg/chart.svg" || fail "chart: no vertical panel"
+grep -q 'Deployment kube-system/heapster: .* rollouts' "$work/tg.out" || fail "replay --targets-file report: $(cat "$work/tg.out")"
+# the guard holds resources, as it holds replicas, on an outage-like drop
+"$PROPSIM" generate mass-delete --nodes 100 --at 100 --fraction 0.6 --duration 200 -o "$work/md.jsonl" >/dev/null
+printf '{"targets":[{"kind":"Deployment","name":"h","namespace":"x","vertical":{"addonResizer":["--memory=100Mi","--extra-memory=10Mi","--container=h"]}}]}' >"$work/tv.json"
+"$PROPSIM" replay "$work/md.jsonl" --targets-file "$work/tv.json" --out "$work/md" >/dev/null 2>&1 || fail "replay mass-delete targets"
+python3 - "$work/md" <<'EOF2' || fail "the guard did not hold vertical resources on a 60% node loss"
+import json, sys
+s = json.load(open(sys.argv[1] + '/summary.json'))['vertical'][0]
+assert s['rolloutsDown'] == 0 and s['guardHolds'] >= 1 and 'resources kept as sized for 100 nodes' in s['lastGuardReason'], s
+assert s['finalResources'] == 'h: requests memory=1100Mi, limits memory=1100Mi', s
+EOF2
+# errors: a bad targets file names the target and field; flags that do not apply are refused
+printf '{"targets":[{"kind":"Deployment","name":"h","vertical":{"cpva":[{"name":"a","requests":{"cpu":{"bsae":"1"}}}]}}]}' >"$work/bad.json"
+out=$("$PROPSIM" replay "$work/tg.jsonl" --targets-file "$work/bad.json" --out "$work/bad" 2>&1)
+[ $? = 2 ] && grep -qF 'targets[0] (Deployment default/h): vertical.cpva[0].requests.cpu.bsae: unknown key' <<<"$out" || fail "bad targets file: $out"
+out=$("$PROPSIM" replay "$work/tg.jsonl" --targets-file "$work/targets.json" --out "$work/bad" 2>&1)
+[ $? = 2 ] && grep -qF 'StatefulSet default/nginx: its params are in ConfigMap nginx-autoscaler' <<<"$out" || fail "missing ConfigMap: $out"
+out=$("$PROPSIM" replay "$work/tg.jsonl" --targets-file "$work/tv.json" --params "$COREDNS" --out "$work/bad" 2>&1)
+[ $? = 2 ] && grep -qF -- '--params, --nodelabels' <<<"$out" || fail "--targets-file with --params: $out"
+
 echo "test_replay: $fails failure(s)"
 [ "$fails" -eq 0 ]
