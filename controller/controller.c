@@ -9,6 +9,117 @@ int controller_exit_code(const struct controller *c) { return c->exit_code; }
 static void stop_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Targets, their params sources and node groups                                                */
+
+static int add_source(struct controller *c, const char *ns, const char *name)
+{
+    for (int i = 0; i < c->n_sources; i++)
+        if (strcmp(c->sources[i].ns, ns) == 0 && strcmp(c->sources[i].name, name) == 0)
+            return i;
+    if (c->n_sources == MAX_SOURCES)
+        return -1;
+    struct params_source *src = &c->sources[c->n_sources];
+    src->c = c;
+    snprintf(src->ns, sizeof src->ns, "%s", ns);
+    snprintf(src->name, sizeof src->name, "%s", name);
+    cm_data_init(&src->cm);
+    params_init(&src->params);
+    return c->n_sources++;
+}
+
+static int add_group(struct controller *c, const struct node_count_opts *opts, const char *key)
+{
+    for (int g = 0; g < c->n_groups; g++)
+        if (strcmp(c->groups[g].key, key) == 0)
+            return g;
+    if (c->n_groups == MAX_GROUPS)
+        return -1;
+    c->groups[c->n_groups].opts = opts;
+    c->groups[c->n_groups].key = key;
+    return c->n_groups++;
+}
+
+static int read_targets_file(struct controller *c, char *err, size_t errlen)
+{
+    const char *path = c->cfg->targets_file;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "--targets-file: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    enum { CAP = 4 << 20 };
+    char *data = malloc(CAP + 1);
+    size_t len = data ? fread(data, 1, CAP + 1, f) : 0;
+    bool bad = !data || ferror(f) || len > CAP;
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "--targets-file: cannot read %s: %s", path, data ? "read error or larger than 4 MiB" : "out of memory");
+        free(data);
+        return -1;
+    }
+    struct targets_defaults d = {.ns = c->cfg->namespace_, .guard = &c->cfg->guard};
+    char why[1200];
+    int rc = targets_parse(data, len, &d, &c->targets_file, why, sizeof why);
+    free(data);
+    if (rc != 0)
+        snprintf(err, errlen, "--targets-file %s: %s", path, why);
+    return rc;
+}
+
+/* Who is scaled, from what params, counting which nodes: --target/--configmap (one source, one
+ * group), or every entry of --targets-file. */
+static int setup_targets(struct controller *c, char *err, size_t errlen)
+{
+    const struct propscaler_config *cfg = c->cfg;
+    if (!cfg->targets_file) {
+        add_source(c, cfg->namespace_, cfg->configmap);
+        add_group(c, &cfg->count_opts, "");
+        c->n_targets = cfg->n_targets;
+        for (size_t i = 0; i < cfg->n_targets; i++) {
+            struct target_state *ts = &c->targets[i];
+            ts->t = &cfg->targets[i];
+            ts->ns = cfg->namespace_;
+            ts->source = 0;
+            ts->group = 0;
+            ts->opts = c->plan_opts;
+            ts->horizontal = true;
+        }
+        return 0;
+    }
+    if (read_targets_file(c, err, errlen) != 0)
+        return -1;
+    static const enum target_kind kinds[] = {[WORKLOAD_DEPLOYMENT] = TARGET_DEPLOYMENT,
+                                             [WORKLOAD_STATEFULSET] = TARGET_STATEFULSET,
+                                             [WORKLOAD_REPLICASET] = TARGET_REPLICASET,
+                                             [WORKLOAD_REPLICATIONCONTROLLER] = TARGET_REPLICATIONCONTROLLER};
+    c->n_targets = c->targets_file.n;
+    for (size_t i = 0; i < c->targets_file.n; i++) {
+        struct target_config *tc = &c->targets_file.targets[i];
+        struct target_state *ts = &c->targets[i];
+        tc->nodes.legacy_schedulable = cfg->count_opts.legacy_schedulable; /* the flags' counting rule */
+        c->file_targets[i] = (struct scale_target){.kind = kinds[tc->kind], .name = tc->name, .ns = tc->ns};
+        ts->t = &c->file_targets[i];
+        ts->tc = tc;
+        ts->ns = tc->ns;
+        ts->horizontal = tc->replicas != REPLICAS_NONE;
+        ts->source = tc->replicas == REPLICAS_CONFIGMAP ? add_source(c, tc->ns, tc->configmap) : -1;
+        ts->group = add_group(c, &tc->nodes, tc->filter_key);
+        if (tc->replicas == REPLICAS_CONFIGMAP && ts->source < 0) {
+            snprintf(err, errlen, "--targets-file: %s: more than %d params ConfigMaps", tc->label, MAX_SOURCES);
+            return -1;
+        }
+        if (ts->group < 0) {
+            snprintf(err, errlen, "--targets-file: %s: more than %d different node filters", tc->label, MAX_GROUPS);
+            return -1;
+        }
+        ts->opts = c->plan_opts;
+        ts->opts.guard = tc->guard;
+        ts->opts.placement_warn_only = tc->placement_warn_only;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 static void leadership_changed(void *ctx, bool leading)
 {
@@ -16,7 +127,7 @@ static void leadership_changed(void *ctx, bool leading)
     /* whatever was written while another replica led was written by a propscaler holding the
      * Lease: it must never count as a foreign writer, and a back-off from a fight is the old
      * term's */
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
+    for (size_t i = 0; i < c->n_targets; i++)
         planner_leadership_changed(&c->targets[i].plan);
     if (leading)
         reconcile_schedule(c, 0); /* act at once on what the standby already knows */
@@ -34,8 +145,6 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     pthread_mutex_init(&c->mu, NULL);
     removals_init(c);
     ev_init(&c->trim, inputs_trim_cb);
-    cm_data_init(&c->cm);
-    params_init(&c->params);
     c->plan_opts = (struct planner_opts){.policy = cfg->policy_opts, .guard = cfg->guard,
                                          .placement_warn_only = cfg->placement_warn_only,
                                          .foreign_writer_backoff_s = cfg->foreign_writer_backoff_s};
@@ -69,16 +178,20 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         return NULL;
     }
     kclient_set_max_body(c->client, cfg->max_response_bytes);
-    for (size_t i = 0; i < cfg->n_targets; i++) {
+    if (setup_targets(c, err, errlen) != 0) {
+        controller_free(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < c->n_targets; i++) {
         struct target_state *ts = &c->targets[i];
         ts->c = c;
-        ts->t = &cfg->targets[i];
         const char *group_path = ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "/api/v1" : "/apis/apps/v1";
         static const char *plural[] = {"deployments", "replicasets", "replicationcontrollers", "statefulsets"};
-        snprintf(ts->path, sizeof ts->path, "%s/namespaces/%s/%s/%s/scale", group_path, cfg->namespace_,
+        snprintf(ts->path, sizeof ts->path, "%s/namespaces/%s/%s/%s/scale", group_path, ts->ns,
                  plural[ts->t->kind], ts->t->name);
-        snprintf(ts->object_path, sizeof ts->object_path, "%s/namespaces/%s/%s/%s", group_path, cfg->namespace_,
+        snprintf(ts->object_path, sizeof ts->object_path, "%s/namespaces/%s/%s/%s", group_path, ts->ns,
                  plural[ts->t->kind], ts->t->name);
+        planner_vtarget_init(&ts->vplan);
         placement_rules_init(&ts->rules);
         ev_init(&ts->hot_timer, hotspots_timer_cb);
         ts->hot_timer.data = ts;
@@ -86,13 +199,15 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     struct reflector_opts no = {.name = "nodes", .path = "/api/v1/nodes", .label_selector = cfg->nodelabels,
                                 .list_kind = "NodeList", .max_items = cfg->max_list_items};
     c->nodes_ref = reflector_new(loop, c->client, &no, &inputs_node_sink, c);
-    static char cm_path[512], cm_field[512];
-    snprintf(cm_path, sizeof cm_path, "/api/v1/namespaces/%s/configmaps", cfg->namespace_);
-    snprintf(cm_field, sizeof cm_field, "metadata.name=%s", cfg->configmap);
-    struct reflector_opts co = {.name = "configmap", .path = cm_path, .field_selector = cm_field,
-                                .list_kind = "ConfigMapList", .max_items = cfg->max_list_items};
-    c->cm_ref = reflector_new(loop, c->client, &co, &inputs_cm_sink, c);
-    for (size_t i = 0; i < cfg->n_targets; i++) {
+    for (int i = 0; i < c->n_sources; i++) {
+        struct params_source *src = &c->sources[i];
+        snprintf(src->path, sizeof src->path, "/api/v1/namespaces/%s/configmaps", src->ns);
+        snprintf(src->field, sizeof src->field, "metadata.name=%s", src->name);
+        struct reflector_opts co = {.name = "configmap", .path = src->path, .field_selector = src->field,
+                                    .list_kind = "ConfigMapList", .max_items = cfg->max_list_items};
+        src->ref = reflector_new(loop, c->client, &co, &inputs_cm_sink, src);
+    }
+    for (size_t i = 0; i < c->n_targets; i++) {
         planner_target_init(&c->targets[i].plan);
     }
     const char *host = getenv("HOSTNAME");
@@ -114,7 +229,8 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         if (cfg->lease_name && cfg->lease_name[0])
             snprintf(lease_name, sizeof lease_name, "%s", cfg->lease_name);
         else
-            snprintf(lease_name, sizeof lease_name, "propscaler-%s", cfg->configmap);
+            snprintf(lease_name, sizeof lease_name, "propscaler%s%s", cfg->configmap ? "-" : "",
+                     cfg->configmap ? cfg->configmap : "");
         snprintf(c->lease_label, sizeof c->lease_label, "%s/%s", cfg->namespace_, lease_name);
         struct leader_opts lo = {.namespace_ = cfg->namespace_, .name = lease_name, .identity = c->identity,
                                  .lease_duration_s = cfg->lease_duration_s, .renew_deadline_s = cfg->renew_deadline_s,
@@ -145,10 +261,16 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
 
 void controller_start(struct controller *c)
 {
-    LOG_INFO("propscaler %s: scaling %zu target(s) in %s from ConfigMap %s%s, API server %s", PROPSCALER_VERSION,
-             c->cfg->n_targets, c->cfg->namespace_, c->cfg->configmap, c->cfg->dry_run ? " (dry run: nothing is written)" : "",
-             c->ep.server);
-    reflector_start(c->cm_ref);
+    if (c->cfg->targets_file)
+        LOG_INFO("propscaler %s: sizing %zu target(s) from %s (%d params ConfigMap(s), %d node filter(s))%s, API "
+                 "server %s", PROPSCALER_VERSION, c->n_targets, c->cfg->targets_file, c->n_sources, c->n_groups,
+                 c->cfg->dry_run ? " (dry run: nothing is written)" : "", c->ep.server);
+    else
+        LOG_INFO("propscaler %s: scaling %zu target(s) in %s from ConfigMap %s%s, API server %s", PROPSCALER_VERSION,
+                 c->n_targets, c->cfg->namespace_, c->cfg->configmap,
+                 c->cfg->dry_run ? " (dry run: nothing is written)" : "", c->ep.server);
+    for (int i = 0; i < c->n_sources; i++)
+        reflector_start(c->sources[i].ref);
     reconcile_read_rules_then_list(c); /* then the nodes: one LIST tags them for placement */
     if (c->leader)
         leader_start(c->leader);
@@ -186,13 +308,14 @@ void controller_stop(struct controller *c)
     ev_timer_start(c->loop, &c->stop_deadline);
     /* reads are cancelled at once; at most the writes already sent are waited for */
     reflector_stop(c->nodes_ref);
-    reflector_stop(c->cm_ref);
+    for (int i = 0; i < c->n_sources; i++)
+        reflector_stop(c->sources[i].ref);
     if (c->create_req) {
         kreq_cancel(c->create_req);
         c->create_req = NULL;
     }
     bool was_running = c->reconcile_running;
-    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+    for (size_t i = 0; i < c->n_targets; i++) {
         struct target_state *ts = &c->targets[i];
         podwatch_free(ts->pods);
         ts->pods = NULL;
@@ -200,7 +323,7 @@ void controller_stop(struct controller *c)
         if (ts->req && !ts->writing) {
             kreq_cancel(ts->req);
             ts->req = NULL;
-            reconcile_finish_target(c, "stopping"); /* the last one ends the reconcile, then the stop */
+            reconcile_finish_target(c, ts, "stopping"); /* the last one ends the reconcile, then the stop */
         }
     }
     if (!was_running) /* otherwise this continues when the in-flight write completes */
@@ -224,19 +347,24 @@ void controller_free(struct controller *c)
     ev_timer_stop(c->loop, &c->retry);
     ev_timer_stop(c->loop, &c->stop_deadline);
     ev_timer_stop(c->loop, &c->trim);
-    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+    for (size_t i = 0; i < c->n_targets; i++) {
         placement_rules_release(&c->targets[i].rules);
         podwatch_free(c->targets[i].pods);
         ev_timer_stop(c->loop, &c->targets[i].hot_timer);
     }
     leader_free(c->leader);
     reflector_free(c->nodes_ref);
-    reflector_free(c->cm_ref);
+    for (int i = 0; i < c->n_sources; i++) {
+        reflector_free(c->sources[i].ref);
+        cm_data_release(&c->sources[i].cm);
+        params_release(&c->sources[i].params);
+    }
     kclient_free(c->client);
-    node_set_free(c->nodes);
-    node_set_free(c->staging);
-    cm_data_release(&c->cm);
-    params_release(&c->params);
+    for (int g = 0; g < c->n_groups; g++) { /* group 0's are c->nodes and c->staging */
+        node_set_free(c->groups[g].nodes);
+        node_set_free(c->groups[g].staging);
+    }
+    targets_config_release(&c->targets_file);
     kube_endpoint_release(&c->ep);
     buf_release(&c->record_pending);
     if (c->record) {

@@ -50,12 +50,59 @@
 #include "reflector.h"
 #include "replicas.h"
 #include "selector.h"
+#include "targets.h"
+#include "vertical.h"
 
 #include "controller.h"
+
+/* A params ConfigMap, watched: CPA's --configmap (source 0), or one a targets file names. An
+ * invalid edit keeps the last good params in force. */
+#define MAX_SOURCES 16
+struct params_source {
+    struct controller *c;
+    char ns[TARGETS_NAME_MAX + 1], name[TARGETS_NAME_MAX + 1];
+    char path[600], field[300];  /* the reflector's collection and field selector */
+    struct reflector *ref;
+    bool present;                /* the ConfigMap exists, as last listed or watched */
+    struct cm_data cm;           /* its data as last seen */
+    struct params params;        /* last good params */
+    bool loaded;
+    unsigned long gen;           /* bumped whenever the params change */
+    char error[1024];            /* non-empty: the current ConfigMap does not parse */
+    char guard_override[256];    /* its propscaler.io/guard-override annotation */
+    bool override_pending;       /* it changed: release the targets' holds at the next decision */
+    char uid[64];                /* for its Events */
+};
+
+/* Nodes counted one way: the CPA flags' (group 0 without a targets file), or a targets file's
+ * filter (targets with the same filter share a group). Every group sees every node. */
+#define MAX_GROUPS 8
+struct node_group {
+    const struct node_count_opts *opts; /* borrowed: the config's or a target's */
+    const char *key;                    /* the filter's identity (targets.h filter_key) */
+    struct node_set *nodes, *staging;   /* group 0's are c->nodes and c->staging */
+    struct cluster_summary summary;     /* at the reconcile in progress */
+};
 
 struct target_state {
     struct controller *c;
     const struct scale_target *t;
+    const char *ns;       /* its namespace */
+    const struct target_config *tc; /* --targets-file: its entry; NULL for --target */
+    int source;           /* its params: c->sources[source]; -1: inline (tc->params) or none */
+    int group;            /* its nodes: c->groups[group] */
+    struct planner_opts opts; /* its planner options (the flags', or the file's guard and placement) */
+    bool horizontal;      /* it has a replicas rule */
+    /* vertical (tc->vertical): the containers' resources as last read, and the planner's state */
+    struct planner_vtarget vplan;
+    struct vertical_values have[VERTICAL_MAX_CONTAINERS];
+    bool have_read;       /* the workload was read in this reconcile */
+    char object_rv[32];   /* its resourceVersion then (the patch's precondition) */
+    char vertical_error[600]; /* a container of the policy is not in the template, ... */
+    unsigned long rollouts;   /* resource patches written */
+    char vwhy[400];       /* the last plan's reason to rewrite, for the Event */
+    struct vplan vlast;   /* the last vertical plan (dry-run, Event) */
+    char last_error[1024]; /* its last reconcile's error ("": ok), under mu: /last-poll */
     char path[768];       /* the scale subresource */
     struct planner_target plan; /* the decision's state (policies/planner) */
     char why[512];        /* the last plan's rule in words, for the scaling Event */
@@ -121,9 +168,9 @@ struct event_seen {
  * cluster); the poll tick and every other trigger decide regardless. Compared with memcmp: built
  * on zeroed storage. */
 struct decision_inputs {
-    struct cluster_summary summary;
-    unsigned long params_gen;
-    bool may_write, override_pending;
+    struct cluster_summary summaries[MAX_GROUPS];
+    unsigned long params_gen[MAX_SOURCES];
+    bool may_write, override_pending[MAX_SOURCES];
     int64_t eligible[FLAGS_MAX_TARGETS];
     bool eligible_stale[FLAGS_MAX_TARGETS];
 };
@@ -133,22 +180,21 @@ struct controller {
     struct propscaler_config *cfg;
     struct kube_endpoint ep;
     struct kclient *client;
-    struct reflector *nodes_ref, *cm_ref;
-    struct node_set *nodes, *staging;
+    struct reflector *nodes_ref;
+    struct node_set *nodes, *staging; /* group 0's */
+    struct node_group groups[MAX_GROUPS];
+    int n_groups;
+    struct targets_config targets_file; /* --targets-file */
+    struct scale_target file_targets[FLAGS_MAX_TARGETS];
+    size_t n_targets;          /* --target's or the file's */
     /* --record: the observed node history as a trace */
     FILE *record;
     double record_t0;
     struct buf record_pending; /* trimmed objects of the LIST in progress, one per line */
     /* params */
-    bool cm_present;
-    struct cm_data cm;         /* the ConfigMap's data as last seen */
+    struct params_source sources[MAX_SOURCES]; /* source 0: --configmap (CPA) */
+    int n_sources;
     struct planner_opts plan_opts;
-    struct params params;      /* last good params */
-    char guard_override[256];  /* the ConfigMap's propscaler.io/guard-override annotation */
-    bool override_pending;     /* it changed: release any hold at the next decision */
-    bool params_loaded;
-    unsigned long params_gen;  /* bumped whenever params change */
-    char params_error[1024];   /* non-empty: the current ConfigMap does not parse */
     struct kreq *create_req;
     /* reconcile */
     ev_timer coalesce, poll;
@@ -188,7 +234,7 @@ struct controller {
     char lease_label[400];     /* NAMESPACE/NAME of the Lease (--leader-elect), for /metrics */
     struct promhist reconcile_seconds; /* under mu */
     double reconcile_started;  /* ev_time at the start of the reconcile in flight */
-    struct cluster_summary summary;
+    struct cluster_summary summary; /* group 0's at the last reconcile */
     /* --node-guard: shared with the webhook's thread under ng_mu */
     pthread_mutex_t ng_mu;
     struct nodeguard_state ng;
@@ -230,10 +276,14 @@ void reconcile_schedule(struct controller *c, double delay);
 void reconcile_coalesce_event(struct controller *c);
 /* Start: read each workload's placement rules, then start the node LIST (controller_start). */
 void reconcile_read_rules_then_list(struct controller *c);
-void reconcile_finish_target(struct controller *c, const char *error);
+/* A target's part of the reconcile ended (error: NULL, or what failed, for /last-poll). */
+void reconcile_finish_target(struct controller *c, struct target_state *ts, const char *error);
 void reconcile_coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void reconcile_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* inputs.c: a target's params (NULL: not loaded yet, or it has no replicas rule) */
+const struct params *inputs_target_params(const struct target_state *ts);
 
 /* output.c */
 void output_event(struct controller *c, struct target_state *ts, const char *type, const char *reason, const char *msg);
@@ -246,8 +296,12 @@ void output_plan(struct controller *c, struct target_state *ts, const struct pla
 void output_object_event(struct controller *c, const char *ns, const char *api_version, const char *kind,
                          const char *name, const char *uid, const char *rv, const char *type, const char *reason,
                          const char *msg);
-/* A Warning Event on the params ConfigMap (e.g. its params became invalid). */
-void output_configmap_event(struct controller *c, const char *reason, const char *msg);
+/* A Warning Event on a params ConfigMap (e.g. its params became invalid). */
+void output_configmap_event(struct controller *c, const struct params_source *src, const char *reason, const char *msg);
+/* "name: requests cpu=90m memory=440Mi, limits memory=500Mi" */
+void output_describe_values(const char *container, const struct vertical_values *v, char *out, size_t len);
+/* --dry-run: the resources a vertical plan would write. */
+void output_vertical_plan(struct controller *c, struct target_state *ts, const struct vplan *plan);
 
 /* removals.c */
 void removals_init(struct controller *c);

@@ -41,10 +41,19 @@ int controller_last_poll(struct controller *c, char *body, size_t len)
 {
     pthread_mutex_lock(&c->mu);
     int code = c->last_poll_error[0] ? 500 : 200;
+    int n;
     if (code == 500)
-        snprintf(body, len, "Encountered error at last poll cycle: %s", c->last_poll_error);
+        n = snprintf(body, len, "Encountered error at last poll cycle: %s", c->last_poll_error);
     else
-        snprintf(body, len, "ok");
+        n = snprintf(body, len, "ok");
+    /* --targets-file: then a line per target */
+    for (size_t i = 0; c->cfg->targets_file && i < c->n_targets && n > 0 && (size_t)n < len; i++) {
+        const struct target_state *ts = &c->targets[i];
+        int m = snprintf(body + n, len - (size_t)n, "\n%s: %s", ts->tc->label, ts->last_error[0] ? ts->last_error : "ok");
+        if (m < 0)
+            break;
+        n += m;
+    }
     pthread_mutex_unlock(&c->mu);
     return code;
 }
@@ -54,7 +63,7 @@ int controller_last_poll(struct controller *c, char *body, size_t len)
  * observed, eligible nodes without required anti-affinity, pod spread before pods were listed. */
 enum target_metric_id {
     TM_DESIRED, TM_CURRENT, TM_WRITES, TM_FIGHTING, TM_GUARD_HOLDS, TM_GUARD_LIMITS, TM_GUARD_HOLDING, TM_ELIGIBLE,
-    TM_CAPPED, TM_BUSIEST, TM_OVER_LIMIT, TM_OVER_QPS,
+    TM_CAPPED, TM_BUSIEST, TM_OVER_LIMIT, TM_OVER_QPS, TM_RESOURCE_PATCHES, TM_RESOURCE_HOLDING,
 };
 
 struct target_metric {
@@ -76,6 +85,10 @@ static const struct target_metric target_metrics[] = {
     {TM_BUSIEST, "propscaler_replicas_on_busiest_node", "gauge", "Replicas of the target on its busiest node."},
     {TM_OVER_LIMIT, "propscaler_nodes_over_replica_limit", "gauge",
      "Nodes holding more replicas than --max-replicas-per-node."},
+    {TM_RESOURCE_PATCHES, "propscaler_resource_patches_total", "counter",
+     "Container resources written to a vertical target (each one rolls every pod)."},
+    {TM_RESOURCE_HOLDING, "propscaler_resource_guard_holding", "gauge",
+     "1 while the guard holds a vertical target's resources (an outage-like node loss)."},
     {TM_OVER_QPS, "propscaler_nodes_over_dns_qps_limit", "gauge",
      "Nodes whose replicas would exceed --dns-qps-per-node-limit."},
 };
@@ -83,8 +96,8 @@ static const struct target_metric target_metrics[] = {
 static bool target_metric_value(const struct target_state *t, enum target_metric_id which, double now, long long *v)
 {
     switch (which) {
-    case TM_DESIRED: *v = t->plan.desired; return t->observed;
-    case TM_CURRENT: *v = t->current; return t->observed;
+    case TM_DESIRED: *v = t->plan.desired; return t->observed && t->horizontal;
+    case TM_CURRENT: *v = t->current; return t->observed && t->horizontal;
     case TM_WRITES: *v = (long long)t->writes; return true;
     case TM_FIGHTING: *v = now < t->plan.fighting_until; return true;
     case TM_GUARD_HOLDS: *v = (long long)t->plan.guard_holds; return true;
@@ -95,6 +108,8 @@ static bool target_metric_value(const struct target_state *t, enum target_metric
     case TM_BUSIEST: *v = t->busiest; return t->pods != NULL;
     case TM_OVER_LIMIT: *v = t->over_limit; return t->pods != NULL;
     case TM_OVER_QPS: *v = t->over_qps; return t->pods != NULL;
+    case TM_RESOURCE_PATCHES: *v = (long long)t->rollouts; return t->tc && t->tc->vertical;
+    case TM_RESOURCE_HOLDING: *v = t->vplan.held ? 1 : 0; return t->tc && t->tc->vertical;
     }
     return false;
 }
@@ -175,28 +190,38 @@ char *controller_metrics(struct controller *c)
     for (size_t m = 0; m < sizeof target_metrics / sizeof *target_metrics; m++) {
         const struct target_metric *tm = &target_metrics[m];
         buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", tm->name, tm->help, tm->name, tm->type);
-        for (size_t i = 0; i < c->cfg->n_targets; i++) {
+        for (size_t i = 0; i < c->n_targets; i++) {
             long long v;
             if (target_metric_value(&c->targets[i], tm->which, now, &v))
-                buf_printf(&b, "%s{namespace=\"%s\",target=\"%s/%s\"} %lld\n", tm->name, c->cfg->namespace_,
+                buf_printf(&b, "%s{namespace=\"%s\",target=\"%s/%s\"} %lld\n", tm->name, c->targets[i].ns,
                            target_kind_name(c->targets[i].t->kind), c->targets[i].t->name, v);
         }
     }
-    buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap parses, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", c->params_error[0] ? 0 : 1);
+    bool params_valid = true;
+    for (int i = 0; i < c->n_sources; i++)
+        params_valid = params_valid && !c->sources[i].error[0];
+    buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap(s) parse, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", params_valid ? 1 : 0);
     pthread_mutex_unlock(&c->mu);
     /* reflector and client counters are only written by the loop thread; a torn read of a
-     * counter is harmless for monitoring */
-    const struct reflector *refs[2] = {c->nodes_ref, c->cm_ref};
+     * counter is harmless for monitoring. The ConfigMaps' reflectors count together. */
+    unsigned long relists[2] = {reflector_stats(c->nodes_ref)->relists, 0},
+                  restarts[2] = {reflector_stats(c->nodes_ref)->watch_restarts, 0},
+                  events[2] = {reflector_stats(c->nodes_ref)->events, 0};
+    for (int i = 0; i < c->n_sources; i++) {
+        relists[1] += reflector_stats(c->sources[i].ref)->relists;
+        restarts[1] += reflector_stats(c->sources[i].ref)->watch_restarts;
+        events[1] += reflector_stats(c->sources[i].ref)->events;
+    }
     const char *names[2] = {"nodes", "configmap"};
     buf_printf(&b, "# HELP propscaler_relists_total LISTs after the first (410 Expired or errors).\n# TYPE propscaler_relists_total counter\n");
     for (int i = 0; i < 2; i++)
-        buf_printf(&b, "propscaler_relists_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->relists);
+        buf_printf(&b, "propscaler_relists_total{resource=\"%s\"} %lu\n", names[i], relists[i]);
     buf_printf(&b, "# HELP propscaler_watch_restarts_total Watches started again.\n# TYPE propscaler_watch_restarts_total counter\n");
     for (int i = 0; i < 2; i++)
-        buf_printf(&b, "propscaler_watch_restarts_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->watch_restarts);
+        buf_printf(&b, "propscaler_watch_restarts_total{resource=\"%s\"} %lu\n", names[i], restarts[i]);
     buf_printf(&b, "# HELP propscaler_watch_events_total Watch events received.\n# TYPE propscaler_watch_events_total counter\n");
     for (int i = 0; i < 2; i++)
-        buf_printf(&b, "propscaler_watch_events_total{resource=\"%s\"} %lu\n", names[i], reflector_stats(refs[i])->events);
+        buf_printf(&b, "propscaler_watch_events_total{resource=\"%s\"} %lu\n", names[i], events[i]);
     const struct kclient_stats *ks = kclient_stats(c->client);
     buf_printf(&b, "# HELP propscaler_api_requests_total API requests, by verb, resource and status code (code=\"<error>\": no answer).\n# TYPE propscaler_api_requests_total counter\n");
     int rows = __atomic_load_n(&ks->n_counts, __ATOMIC_ACQUIRE);

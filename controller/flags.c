@@ -14,7 +14,7 @@
 enum flag_type { F_STRING, F_BOOL, F_INT, F_DURATION, F_IGNORED_STRING, F_IGNORED_BOOL, F_IGNORED_INT };
 
 enum flag_id {
-    ID_TARGET, ID_CONFIGMAP, ID_NAMESPACE, ID_POLL, ID_DEFAULT_PARAMS, ID_NODELABELS, ID_MAX_SYNC,
+    ID_TARGET, ID_TARGETS_FILE, ID_CONFIGMAP, ID_NAMESPACE, ID_POLL, ID_DEFAULT_PARAMS, ID_NODELABELS, ID_MAX_SYNC,
     ID_VERSION, ID_HELP, ID_V, ID_KUBECONFIG, ID_CONTEXT, ID_DRY_RUN, ID_DISABLE_COMPRESSION, ID_OUTPUT, ID_RECORD,
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
@@ -34,6 +34,7 @@ struct flag_def {
 static const struct flag_def defs[] = {
     {"target", F_STRING, ID_TARGET, "comma list of kind/name: deployment, replicaset, replicationcontroller, statefulset"},
     {"configmap", F_STRING, ID_CONFIGMAP, "ConfigMap holding the scaling params (linear or ladder)"},
+    {"targets-file", F_STRING, ID_TARGETS_FILE, "several targets, each with its own rule (replicas and/or container resources), node filter and guard: a YAML/JSON file (instead of --target and --configmap; see docs/TARGETS.md)"},
     {"namespace", F_STRING, ID_NAMESPACE, "namespace of the ConfigMap and targets (default $MY_POD_NAMESPACE)"},
     {"poll-period-seconds", F_INT, ID_POLL, "resync period in seconds, >= 1 (default 10)"},
     {"default-params", F_STRING, ID_DEFAULT_PARAMS, "JSON params used to create the ConfigMap when it cannot be read"},
@@ -122,7 +123,8 @@ const char *target_kind_name(enum target_kind k)
 
 void flags_usage(FILE *out)
 {
-    fputs("usage: propscaler --target=KIND/NAME[,...] --configmap=NAME [--namespace=NS] [flags]\n\n"
+    fputs("usage: propscaler --target=KIND/NAME[,...] --configmap=NAME [--namespace=NS] [flags]\n"
+          "       propscaler --targets-file=FILE [--namespace=NS] [flags]\n\n"
           "Keeps the target's replicas proportional to the cluster, as cluster-proportional-autoscaler.\n\n",
           out);
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
@@ -289,6 +291,7 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     switch (d->id) {
     case ID_TARGET: return add_targets(c, v, err, errlen);
     case ID_CONFIGMAP: c->configmap = v; return 0;
+    case ID_TARGETS_FILE: c->targets_file = v; return 0;
     case ID_NAMESPACE: c->namespace_ = v; return 0;
     case ID_POLL:
         if (parse_int(v, 1, 86400, &n) != 0) {
@@ -585,11 +588,17 @@ enum flags_result flags_parse(struct propscaler_config *c, int argc, const char 
         c->namespace_ = getenv("MY_POD_NAMESPACE");
     if (!c->kubeconfig || !c->kubeconfig[0])
         c->kubeconfig = getenv("KUBECONFIG");
-    if (c->n_targets == 0) {
-        snprintf(err, errlen, "--target is required (e.g. --target=deployment/coredns)");
+    if (c->targets_file && c->targets_file[0]) {
+        /* the file names the targets, their params (inline or a ConfigMap each) */
+        if (c->n_targets || (c->configmap && c->configmap[0]) || c->has_default_params) {
+            snprintf(err, errlen, "--targets-file names the targets and their params: --target, --configmap and "
+                     "--default-params do not go with it");
+            return FLAGS_ERROR;
+        }
+    } else if (c->n_targets == 0) {
+        snprintf(err, errlen, "--target is required (e.g. --target=deployment/coredns), or --targets-file FILE");
         return FLAGS_ERROR;
-    }
-    if (!c->configmap || !c->configmap[0]) {
+    } else if (!c->configmap || !c->configmap[0]) {
         snprintf(err, errlen, "--configmap is required (the ConfigMap that holds the linear or ladder params)");
         return FLAGS_ERROR;
     }

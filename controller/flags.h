@@ -28,6 +28,7 @@ enum target_kind { TARGET_DEPLOYMENT, TARGET_REPLICASET, TARGET_REPLICATIONCONTR
 struct scale_target {
     enum target_kind kind;
     char *name;
+    const char *ns;  /* its namespace; NULL: --namespace (always, for --target) */
 };
 
 #define FLAGS_MAX_TARGETS 64
@@ -36,7 +37,8 @@ struct propscaler_config {
     /* CPA */
     struct scale_target targets[FLAGS_MAX_TARGETS];
     size_t n_targets;
-    const char *configmap;
+    const char *configmap;       /* NULL with --targets-file */
+    const char *targets_file;    /* --targets-file: targets and their rules (policies/targets.h) */
     const char *namespace_;      /* --namespace, else $MY_POD_NAMESPACE */
     int poll_period_seconds;     /* >= 1 */
     const char *default_params;  /* raw JSON, validated at parse time */

@@ -12,8 +12,11 @@
 static void nodes_list_begin(void *ctx)
 {
     struct controller *c = ctx;
-    node_set_free(c->staging);
-    c->staging = node_set_new();
+    for (int g = 0; g < c->n_groups; g++) {
+        node_set_free(c->groups[g].staging);
+        c->groups[g].staging = node_set_new();
+    }
+    c->staging = c->groups[0].staging;
     buf_reset(&c->record_pending); /* a LIST started over: what an abandoned one listed is not recorded */
 }
 
@@ -21,18 +24,21 @@ static void nodes_list_begin(void *ctx)
 static void tag_node(struct controller *c, const cJSON *obj, struct node_obs *n)
 {
     n->tags = 0;
-    for (size_t i = 0; i < c->cfg->n_targets && i < 16; i++)
+    for (size_t i = 0; i < c->n_targets && i < 16; i++)
         if (c->targets[i].rules_known && placement_node_eligible(&c->targets[i].rules, obj))
             n->tags = (uint16_t)(n->tags | (1u << i));
 }
 
-/* Decode a node for the count and tag it for placement; false (logged) when it cannot be read. */
-static bool decode_node(struct controller *c, const cJSON *obj, struct node_obs *n, const char *what)
+/* Decode a node as group g counts it, tagged with `tags`; false (logged once, for group 0) when it
+ * cannot be read at all. */
+static bool decode_node(struct controller *c, int g, const cJSON *obj, struct node_obs *n, const char *what)
 {
     char err[512];
-    c->nodes_decoded_tree++;
-    if (node_decode(obj, &c->cfg->count_opts, n, err, sizeof err) != 0) {
-        LOG_WARN("ignoring %s: %s", what, err);
+    if (g == 0)
+        c->nodes_decoded_tree++;
+    if (node_decode(obj, c->groups[g].opts, n, err, sizeof err) != 0) {
+        if (g == 0)
+            LOG_WARN("ignoring %s: %s", what, err);
         /* still known by name, uncounted: the state-loss check compares the cache's node count
          * with the server's, which holds this node too */
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
@@ -42,7 +48,6 @@ static bool decode_node(struct controller *c, const cJSON *obj, struct node_obs 
         memcpy(n->name, name->valuestring, strlen(name->valuestring) + 1);
         return true;
     }
-    tag_node(c, obj, n);
     return true;
 }
 
@@ -50,10 +55,18 @@ static void nodes_item(void *ctx, const cJSON *obj)
 {
     struct controller *c = ctx;
     struct node_obs n;
-    if (!decode_node(c, obj, &n, "a node"))
-        return;
-    if (c->staging && node_set_upsert(c->staging, &n) != 0)
-        LOG_ERROR("out of memory adding node %s", n.name);
+    uint16_t tags = 0;
+    for (int g = 0; g < c->n_groups; g++) {
+        if (!decode_node(c, g, obj, &n, "a node"))
+            return;
+        if (g == 0) {
+            tag_node(c, obj, &n);
+            tags = n.tags;
+        }
+        n.tags = tags;
+        if (c->groups[g].staging && node_set_upsert(c->groups[g].staging, &n) != 0)
+            LOG_ERROR("out of memory adding node %s", n.name);
+    }
     if (c->record) {
         char *t = record_trim_node(obj);
         if (t && (buf_printf(&c->record_pending, "%s\t%s\n", n.name, t) != 0))
@@ -65,12 +78,16 @@ static void nodes_item(void *ctx, const cJSON *obj)
 static void nodes_list_end(void *ctx, const char *rv)
 {
     struct controller *c = ctx;
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
+    for (size_t i = 0; i < c->n_targets; i++)
         if (c->targets[i].rules_known)
             memcpy(c->targets[i].tagged, c->targets[i].rules.fingerprint, sizeof c->targets[i].tagged); /* same size */
     record_list(c);
-    node_set_free(c->nodes);
-    c->nodes = c->staging; /* the complete list replaces the old state at once */
+    for (int g = 0; g < c->n_groups; g++) { /* the complete list replaces the old state at once */
+        node_set_free(c->groups[g].nodes);
+        c->groups[g].nodes = c->groups[g].staging;
+        c->groups[g].staging = NULL;
+    }
+    c->nodes = c->groups[0].nodes;
     c->staging = NULL;
     LOG_V(2, "listed %zu nodes at resourceVersion %s", node_set_size(c->nodes), rv);
     removals_observe(c, WEV_ADDED, NULL);
@@ -90,22 +107,30 @@ void inputs_trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
     malloc_trim(0);
 }
 
+/* One node as every group counts it (n[g]), into every group's cache. */
 static void apply_node_event(struct controller *c, enum watch_event_type type, const struct node_obs *n)
 {
-    if (type == WEV_DELETED)
-        node_set_remove(c->nodes, n->name);
-    else if (node_set_upsert(c->nodes, n) != 0)
-        LOG_ERROR("out of memory updating node %s", n->name);
-    removals_observe(c, type, n->name);
+    for (int g = 0; g < c->n_groups; g++) {
+        if (type == WEV_DELETED)
+            node_set_remove(c->groups[g].nodes, n[g].name);
+        else if (node_set_upsert(c->groups[g].nodes, &n[g]) != 0)
+            LOG_ERROR("out of memory updating node %s", n[g].name);
+    }
+    removals_observe(c, type, n[0].name);
     reconcile_coalesce_event(c); /* a burst of node events is one decision */
 }
 
 static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
 {
     struct controller *c = ctx;
-    struct node_obs n;
-    if (!decode_node(c, obj, &n, "a node event"))
-        return;
+    struct node_obs n[MAX_GROUPS];
+    for (int g = 0; g < c->n_groups; g++) {
+        if (!decode_node(c, g, obj, &n[g], "a node event"))
+            return;
+        if (g == 0)
+            tag_node(c, obj, &n[0]);
+        n[g].tags = n[0].tags;
+    }
     if (!c->nodes)
         return;
     if (c->record) {
@@ -114,7 +139,7 @@ static void nodes_event(void *ctx, enum watch_event_type type, const cJSON *obj)
             record_line(c, watch_event_type_name(type), t);
         free(t);
     }
-    apply_node_event(c, type, &n);
+    apply_node_event(c, type, n);
 }
 
 /* The tree-free paths (nodejson.h): a node's bytes decoded in place; what they decline (and every
@@ -126,7 +151,7 @@ static bool tag_node_parts(struct controller *c, const struct nodejson_extra *x,
 {
     n->tags = 0;
     bool any = false, need_labels = false;
-    for (size_t i = 0; i < c->cfg->n_targets && i < 16; i++)
+    for (size_t i = 0; i < c->n_targets && i < 16; i++)
         if (c->targets[i].rules_known) {
             any = true;
             need_labels = need_labels || placement_reads_labels(&c->targets[i].rules);
@@ -136,7 +161,7 @@ static bool tag_node_parts(struct controller *c, const struct nodejson_extra *x,
     cJSON *labels = need_labels && x->labels.len ? cJSON_ParseWithLength(x->labels.p, x->labels.len) : NULL;
     cJSON *taints = x->taints.len ? cJSON_ParseWithLength(x->taints.p, x->taints.len) : NULL;
     bool ok = !(need_labels && x->labels.len && !labels) && !(x->taints.len && !taints);
-    for (size_t i = 0; ok && i < c->cfg->n_targets && i < 16; i++)
+    for (size_t i = 0; ok && i < c->n_targets && i < 16; i++)
         if (c->targets[i].rules_known && placement_node_eligible_parts(&c->targets[i].rules, labels, taints))
             n->tags = (uint16_t)(n->tags | (1u << i));
     cJSON_Delete(labels);
@@ -144,11 +169,22 @@ static bool tag_node_parts(struct controller *c, const struct nodejson_extra *x,
     return ok;
 }
 
+/* Every group's record of a node from its bytes (each group counts with its own filter); false:
+ * declined, the tree path takes it. */
 static bool decode_node_raw(struct controller *c, const char *json, size_t len, struct node_obs *n,
                             struct nodejson_extra *x)
 {
-    if (c->record || nodejson_decode(json, len, &c->cfg->count_opts, n, x) != 1 || !tag_node_parts(c, x, n))
+    if (c->record)
         return false;
+    for (int g = 0; g < c->n_groups; g++) {
+        struct nodejson_extra xg;
+        if (nodejson_decode(json, len, c->groups[g].opts, &n[g], g == 0 ? x : &xg) != 1)
+            return false;
+    }
+    if (!tag_node_parts(c, x, &n[0]))
+        return false;
+    for (int g = 1; g < c->n_groups; g++)
+        n[g].tags = n[0].tags;
     c->nodes_decoded_direct++;
     return true;
 }
@@ -156,25 +192,26 @@ static bool decode_node_raw(struct controller *c, const char *json, size_t len, 
 static int nodes_item_raw(void *ctx, const char *json, size_t len)
 {
     struct controller *c = ctx;
-    struct node_obs n;
+    struct node_obs n[MAX_GROUPS];
     struct nodejson_extra x;
-    if (!decode_node_raw(c, json, len, &n, &x))
+    if (!decode_node_raw(c, json, len, n, &x))
         return 0;
-    if (c->staging && node_set_upsert(c->staging, &n) != 0)
-        LOG_ERROR("out of memory adding node %s", n.name);
+    for (int g = 0; g < c->n_groups; g++)
+        if (c->groups[g].staging && node_set_upsert(c->groups[g].staging, &n[g]) != 0)
+            LOG_ERROR("out of memory adding node %s", n[g].name);
     return 1;
 }
 
 static int nodes_event_raw(void *ctx, enum watch_event_type type, const char *json, size_t len, struct json_span *rv)
 {
     struct controller *c = ctx;
-    struct node_obs n;
+    struct node_obs n[MAX_GROUPS];
     struct nodejson_extra x;
-    if (!decode_node_raw(c, json, len, &n, &x))
+    if (!decode_node_raw(c, json, len, n, &x))
         return 0;
     *rv = x.resource_version;
     if (c->nodes)
-        apply_node_event(c, type, &n);
+        apply_node_event(c, type, n);
     return 1;
 }
 
@@ -193,13 +230,18 @@ static size_t nodes_count(void *ctx)
 
 static size_t cm_count(void *ctx)
 {
-    struct controller *c = ctx;
-    return c->cm_present ? 1 : 0;
+    struct params_source *src = ctx;
+    return src->present ? 1 : 0;
 }
 
 bool inputs_caches_trusted(const struct controller *c)
 {
-    return c->nodes && reflector_trusted(c->nodes_ref) && reflector_trusted(c->cm_ref);
+    if (!c->nodes || !reflector_trusted(c->nodes_ref))
+        return false;
+    for (int i = 0; i < c->n_sources; i++)
+        if (!reflector_trusted(c->sources[i].ref))
+            return false;
+    return true;
 }
 
 /* A consistency check ended (the poll tick's, or one after a failed watch): decide now if the
@@ -212,67 +254,95 @@ static void reflector_checked(void *ctx, bool trusted)
         reconcile_schedule(c, 0);
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* The params ConfigMap                                                                         */
-
-static void load_params(struct controller *c)
+static void source_checked(void *ctx, bool trusted)
 {
+    struct params_source *src = ctx;
+    reflector_checked(src->c, trusted);
+}
+
+static void source_error(void *ctx, const char *msg)
+{
+    struct params_source *src = ctx;
+    reflector_error(src->c, msg);
+}
+
+const struct params *inputs_target_params(const struct target_state *ts)
+{
+    if (!ts->horizontal)
+        return NULL;
+    if (ts->source < 0)
+        return &ts->tc->params; /* inline in the targets file */
+    const struct params_source *src = &ts->c->sources[ts->source];
+    return src->loaded ? &src->params : NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The params ConfigMaps                                                                        */
+
+static void load_params(struct params_source *src)
+{
+    struct controller *c = src->c;
     char err[1024];
     struct params p;
     params_init(&p);
-    if (params_from_configmap(&c->cm, &p, err, sizeof err) != 0) {
+    if (params_from_configmap(&src->cm, &p, err, sizeof err) != 0) {
         /* keep the last good params in force, and say why */
-        if (strcmp(err, c->params_error) != 0) {
-            LOG_ERROR("Error ensuring controller: %s%s", err,
-                      c->params_loaded ? " (keeping the last good params)" : "");
+        if (strcmp(err, src->error) != 0) {
+            if (c->cfg->targets_file)
+                LOG_ERROR("Error ensuring controller: ConfigMap %s/%s: %s%s", src->ns, src->name, err,
+                          src->loaded ? " (keeping the last good params)" : "");
+            else
+                LOG_ERROR("Error ensuring controller: %s%s", err, src->loaded ? " (keeping the last good params)" : "");
             char msg[1200];
             snprintf(msg, sizeof msg, "The params do not parse: %s; %s", err,
-                     c->params_loaded ? "the last good params stay in force" : "nothing is scaled until they are fixed");
-            output_configmap_event(c, "InvalidParams", msg);
+                     src->loaded ? "the last good params stay in force" : "nothing is scaled until they are fixed");
+            output_configmap_event(c, src, "InvalidParams", msg);
         }
-        snprintf(c->params_error, sizeof c->params_error, "%s", err);
+        snprintf(src->error, sizeof src->error, "%s", err);
         params_release(&p);
         return;
     }
-    if (!c->params_loaded || c->params.mode != p.mode)
-        LOG_INFO("Set control mode to %s", params_mode_name(p.mode));
-    params_release(&c->params);
-    c->params = p;
-    c->params_gen++;
-    c->params_loaded = true;
-    c->params_error[0] = '\0';
+    if (!src->loaded || src->params.mode != p.mode)
+        LOG_INFO("Set control mode to %s%s%s%s%s", params_mode_name(p.mode), c->cfg->targets_file ? " (ConfigMap " : "",
+                 c->cfg->targets_file ? src->ns : "", c->cfg->targets_file ? "/" : "",
+                 c->cfg->targets_file ? src->name : "");
+    params_release(&src->params);
+    src->params = p;
+    src->gen++;
+    src->loaded = true;
+    src->error[0] = '\0';
 }
 
-static void cm_store(struct controller *c, const cJSON *obj)
+static void cm_store(struct params_source *src, const cJSON *obj)
 {
+    struct controller *c = src->c;
     /* an operator releases a guard hold by setting (or changing) this annotation */
     const cJSON *ov = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations"),
         "propscaler.io/guard-override");
     const char *v = cJSON_IsString(ov) ? ov->valuestring : "";
-    if (strcmp(v, c->guard_override) != 0) {
+    if (strcmp(v, src->guard_override) != 0) {
         if (v[0]) {
-            c->override_pending = true;
+            src->override_pending = true;
             removals_override(c);
-            LOG_INFO("guard override requested on ConfigMap %s/%s (%s): any hold is released", c->cfg->namespace_,
-                     c->cfg->configmap, v);
+            LOG_INFO("guard override requested on ConfigMap %s/%s (%s): any hold is released", src->ns, src->name, v);
         }
-        snprintf(c->guard_override, sizeof c->guard_override, "%s", v);
+        snprintf(src->guard_override, sizeof src->guard_override, "%s", v);
     }
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "uid");
-    snprintf(c->cm_uid, sizeof c->cm_uid, "%s", cJSON_IsString(uid) && strlen(uid->valuestring) < sizeof c->cm_uid ? uid->valuestring : "");
-    cm_data_release(&c->cm);
-    cm_data_init(&c->cm);
+    snprintf(src->uid, sizeof src->uid, "%s", cJSON_IsString(uid) && strlen(uid->valuestring) < sizeof src->uid ? uid->valuestring : "");
+    cm_data_release(&src->cm);
+    cm_data_init(&src->cm);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data"), *e;
-    cJSON_ArrayForEach(e, data) if (cJSON_IsString(e)) cm_data_set(&c->cm, e->string, e->valuestring, strlen(e->valuestring));
-    c->cm_present = true;
-    load_params(c);
+    cJSON_ArrayForEach(e, data) if (cJSON_IsString(e)) cm_data_set(&src->cm, e->string, e->valuestring, strlen(e->valuestring));
+    src->present = true;
+    load_params(src);
 }
 
 static void cm_list_begin(void *ctx)
 {
-    struct controller *c = ctx;
-    c->cm_present = false;
+    struct params_source *src = ctx;
+    src->present = false;
 }
 
 static void cm_item(void *ctx, const cJSON *obj)
@@ -283,19 +353,20 @@ static void cm_item(void *ctx, const cJSON *obj)
 static void cm_list_end(void *ctx, const char *rv)
 {
     (void)rv;
-    reconcile_schedule(ctx, 0);
+    struct params_source *src = ctx;
+    reconcile_schedule(src->c, 0);
 }
 
 static void cm_event(void *ctx, enum watch_event_type type, const cJSON *obj)
 {
-    struct controller *c = ctx;
+    struct params_source *src = ctx;
     if (type == WEV_DELETED) {
-        c->cm_present = false;
-        LOG_WARN("params ConfigMap %s/%s was deleted", c->cfg->namespace_, c->cfg->configmap);
+        src->present = false;
+        LOG_WARN("params ConfigMap %s/%s was deleted", src->ns, src->name);
     } else {
-        cm_store(c, obj);
+        cm_store(src, obj);
     }
-    reconcile_schedule(c, 0);
+    reconcile_schedule(src->c, 0);
 }
 
 static void create_done(void *ctx, const struct kresp *resp)
@@ -310,8 +381,10 @@ static void create_done(void *ctx, const struct kresp *resp)
                   c->cfg->configmap, resp->err ? resp->err : "", resp->status);
 }
 
+/* --default-params (CPA's flags only: source 0) */
 void inputs_create_configmap(struct controller *c)
 {
+    struct params_source *src = &c->sources[0];
     if (c->create_req || (c->leader && !leader_is_leading(c->leader) && !c->cfg->dry_run))
         return;
     cJSON *o = cJSON_CreateObject();
@@ -331,12 +404,12 @@ void inputs_create_configmap(struct controller *c)
     if (c->cfg->dry_run) {
         LOG_INFO("dry run: would create ConfigMap %s/%s from --default-params: %s", c->cfg->namespace_, c->cfg->configmap, body);
         /* decide as if it existed */
-        cm_data_release(&c->cm);
-        cm_data_init(&c->cm);
+        cm_data_release(&src->cm);
+        cm_data_init(&src->cm);
         for (size_t i = 0; i < c->cfg->default_data.n; i++)
-            cm_data_set(&c->cm, c->cfg->default_data.entries[i].key, c->cfg->default_data.entries[i].value,
+            cm_data_set(&src->cm, c->cfg->default_data.entries[i].key, c->cfg->default_data.entries[i].value,
                         c->cfg->default_data.entries[i].value_len);
-        load_params(c);
+        load_params(src);
     } else {
         c->create_req = kclient_request(c->client, &ro, NULL, create_done, c);
     }
@@ -356,6 +429,6 @@ const struct reflector_sink inputs_cm_sink = {.list_begin = cm_list_begin,
                                               .item = cm_item,
                                               .list_end = cm_list_end,
                                               .event = cm_event,
-                                              .error = reflector_error,
+                                              .error = source_error,
                                               .count = cm_count,
-                                              .checked = reflector_checked};
+                                              .checked = source_checked};

@@ -4,14 +4,14 @@
 #include "controller_internal.h"
 
 /* --output json: one object per planned action, the fields every action has first */
-static cJSON *dry_run_line(struct controller *c, struct target_state *ts, const char *action, int32_t current)
+static cJSON *dry_run_line(struct target_state *ts, const char *action, int32_t current)
 {
     cJSON *o = cJSON_CreateObject();
     char tname[320];
     snprintf(tname, sizeof tname, "%s/%s", target_kind_name(ts->t->kind), ts->t->name);
     cJSON_AddStringToObject(o, "action", action);
     cJSON_AddStringToObject(o, "target", tname);
-    cJSON_AddStringToObject(o, "namespace", c->cfg->namespace_);
+    cJSON_AddStringToObject(o, "namespace", ts->ns);
     cJSON_AddNumberToObject(o, "current", current);
     return o;
 }
@@ -30,12 +30,12 @@ void output_plan(struct controller *c, struct target_state *ts, const struct pla
     char why[512];
     struct replica_calc shown = plan->calc;
     shown.replicas = plan->replicas; /* the rule's numbers, the plan's answer */
-    replicas_explain(&c->params, &shown, why, sizeof why);
+    replicas_explain(inputs_target_params(ts), &shown, why, sizeof why);
     int32_t current = plan->current;
     const struct replica_calc *calc = &shown;
-    const struct cluster_summary *s = &c->summary;
+    const struct cluster_summary *s = &c->groups[ts->group].summary;
     if (c->cfg->output_json) {
-        cJSON *o = dry_run_line(c, ts, "scale", current);
+        cJSON *o = dry_run_line(ts, "scale", current);
         cJSON_AddNumberToObject(o, "desired", calc->replicas);
         cJSON_AddNumberToObject(o, "totalNodes", (double)s->total_nodes);
         cJSON_AddNumberToObject(o, "schedulableNodes", (double)s->schedulable_nodes);
@@ -45,7 +45,7 @@ void output_plan(struct controller *c, struct target_state *ts, const struct pla
         print_dry_run_line(o);
     } else {
         printf("dry-run: would scale %s/%s %s/%s from %d to %d (nodes %lld/%lld schedulable, cores %lld/%lld; %s)\n",
-               c->cfg->namespace_, ts->t->name, target_kind_name(ts->t->kind), ts->t->name, current, calc->replicas,
+               ts->ns, ts->t->name, target_kind_name(ts->t->kind), ts->t->name, current, calc->replicas,
                (long long)s->schedulable_nodes, (long long)s->total_nodes, (long long)s->schedulable_cores,
                (long long)s->total_cores, why);
     }
@@ -72,15 +72,64 @@ void output_event(struct controller *c, struct target_state *ts, const char *typ
 {
     if (!may_post_events(c))
         return;
-    output_object_event(c, c->cfg->namespace_, ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "v1" : "apps/v1",
+    output_object_event(c, ts->ns, ts->t->kind == TARGET_REPLICATIONCONTROLLER ? "v1" : "apps/v1",
                         target_kind_title(ts->t->kind), ts->t->name, ts->uid, ts->rv, type, reason, msg);
 }
 
-void output_configmap_event(struct controller *c, const char *reason, const char *msg)
+void output_configmap_event(struct controller *c, const struct params_source *src, const char *reason, const char *msg)
 {
     if (!may_post_events(c))
         return;
-    output_object_event(c, c->cfg->namespace_, "v1", "ConfigMap", c->cfg->configmap, c->cm_uid, NULL, "Warning", reason, msg);
+    output_object_event(c, src->ns, "v1", "ConfigMap", src->name, src->uid, NULL, "Warning", reason, msg);
+}
+
+void output_describe_values(const char *container, const struct vertical_values *v, char *out, size_t len)
+{
+    size_t used = 0;
+    int n = snprintf(out, len, "%s:", container);
+    used = n > 0 ? (size_t)n : 0;
+    bool any_kind = false;
+    for (int k = 0; k < VKIND_COUNT && used < len; k++) {
+        bool first = true;
+        for (int r = 0; r < VRES_COUNT && used < len; r++) {
+            if (!v->have[k][r])
+                continue;
+            char q[32];
+            vertical_format((enum vertical_resource)r, v->milli[k][r], q, sizeof q);
+            n = snprintf(out + used, len - used, "%s%s%s %s=%s", first && any_kind ? "," : "", first ? " " : "",
+                         first ? vertical_kind_name((enum vertical_kind)k) : "", vertical_resource_name((enum vertical_resource)r), q);
+            if (n < 0)
+                return;
+            used += (size_t)n;
+            first = false;
+            any_kind = true;
+        }
+    }
+}
+
+void output_vertical_plan(struct controller *c, struct target_state *ts, const struct vplan *plan)
+{
+    const struct vertical_policy *vp = &ts->tc->vpolicy;
+    if (c->cfg->output_json) {
+        cJSON *o = dry_run_line(ts, "resize", 0);
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "current");
+        cJSON *want = vertical_answer_json(vp, &plan->answer);
+        if (want)
+            cJSON_AddItemToObject(o, "desired", want);
+        cJSON_AddStringToObject(o, "reason", plan->why);
+        print_dry_run_line(o);
+    } else {
+        char res[1200] = "";
+        for (size_t i = 0; i < vp->n_containers; i++) {
+            char one[400];
+            output_describe_values(vp->containers[i].name, &plan->answer.values[i], one, sizeof one);
+            size_t used = strlen(res);
+            snprintf(res + used, sizeof res - used, "%s%s", i ? "; " : "", one);
+        }
+        printf("dry-run: would resize %s for %lld nodes, %lld cores: %s (%s)\n", ts->tc->label,
+               (long long)plan->answer.nodes, (long long)plan->answer.cores, res, plan->why);
+    }
+    fflush(stdout);
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s)
@@ -209,12 +258,12 @@ void output_object_event(struct controller *c, const char *ns, const char *api_v
 void output_hold(struct controller *c, struct target_state *ts, int32_t current, int32_t would, const char *reason)
 {
     if (c->cfg->output_json) {
-        cJSON *o = dry_run_line(c, ts, "hold", current);
+        cJSON *o = dry_run_line(ts, "hold", current);
         cJSON_AddNumberToObject(o, "wouldBe", would);
         cJSON_AddStringToObject(o, "reason", reason);
         print_dry_run_line(o);
     } else {
-        printf("dry-run: guard holds %s/%s %s/%s at %d: %s\n", c->cfg->namespace_, ts->t->name, target_kind_name(ts->t->kind),
+        printf("dry-run: guard holds %s/%s %s/%s at %d: %s\n", ts->ns, ts->t->name, target_kind_name(ts->t->kind),
                ts->t->name, current, reason);
     }
     fflush(stdout);

@@ -27,17 +27,23 @@ static bool sync_failed(struct controller *c, const char *error)
     return true;
 }
 
-void reconcile_finish_target(struct controller *c, const char *error)
+void reconcile_finish_target(struct controller *c, struct target_state *ts, const char *error)
 {
+    if (ts) { /* /last-poll's line for it (--targets-file) */
+        pthread_mutex_lock(&c->mu);
+        snprintf(ts->last_error, sizeof ts->last_error, "%s", error ? error : "");
+        pthread_mutex_unlock(&c->mu);
+    }
     if (error && !c->cycle_error[0])
         snprintf(c->cycle_error, sizeof c->cycle_error, "%s", error);
     if (--c->pending > 0)
         return;
     /* the whole reconcile is done */
     c->reconcile_running = false;
-    c->override_pending = false; /* consumed by every target's decision */
+    for (int i = 0; i < c->n_sources; i++)
+        c->sources[i].override_pending = false; /* consumed by every target's decision */
     bool settled = !c->cycle_error[0];
-    for (size_t i = 0; i < c->cfg->n_targets; i++)
+    for (size_t i = 0; i < c->n_targets; i++)
         settled = settled && c->targets[i].settled;
     c->decided_valid = settled;
     if (settled)
@@ -61,7 +67,8 @@ void reconcile_finish_target(struct controller *c, const char *error)
         double delay = krand_jitter(c->retry_backoff, 0.2);
         if (kclient_retry_wait(c->client) > delay)
             delay = kclient_retry_wait(c->client);
-        if (!c->stopping && !c->params_error[0]) {
+        /* (CPA's ConfigMap invalid: no retry until it changes; a targets file's targets fail alone) */
+        if (!c->stopping && (c->cfg->targets_file || !c->sources[0].error[0])) {
             ev_timer_stop(c->loop, &c->retry);
             ev_timer_set(&c->retry, delay, 0.);
             ev_timer_start(c->loop, &c->retry);
@@ -105,7 +112,7 @@ static void put_done(void *ctx, const struct kresp *resp)
         pthread_mutex_lock(&c->mu);
         c->scale_writes++;
         pthread_mutex_unlock(&c->mu);
-        reconcile_finish_target(c, NULL);
+        reconcile_finish_target(c, ts, NULL);
         return;
     }
     if (status == 409 && ts->attempts < 3 && !c->stopping) {
@@ -121,7 +128,7 @@ static void put_done(void *ctx, const struct kresp *resp)
     snprintf(msg, sizeof msg, "updating replicas of %s/%s: %s (HTTP %ld)", target_kind_name(ts->t->kind), ts->t->name,
              resp->err ? resp->err : "request failed", status);
     LOG_ERROR("Update failure: %s", msg);
-    reconcile_finish_target(c, msg);
+    reconcile_finish_target(c, ts, msg);
 }
 
 static void get_done(void *ctx, const struct kresp *resp)
@@ -145,7 +152,7 @@ static void get_done(void *ctx, const struct kresp *resp)
     }
     if (!scale) {
         LOG_ERROR("Update failure: %s", msg);
-            reconcile_finish_target(c, msg);
+            reconcile_finish_target(c, ts, msg);
         return;
     }
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(scale, "spec");
@@ -162,27 +169,28 @@ static void get_done(void *ctx, const struct kresp *resp)
     bool anti = ts->rules_known && ts->rules.required_anti;
     if (anti && ti < 16 && c->nodes)
         ts->eligible = node_set_tag_count(c->nodes, (int)ti);
+    const struct params *params = inputs_target_params(ts);
     struct planner_input in = {
-        .params = &c->params, .summary = &c->summary, .current = current,
+        .params = params, .summary = &c->groups[ts->group].summary, .current = current,
         .eligible = anti && ti < 16 && c->nodes ? ts->eligible : -1,
         .eligible_stale = anti && strcmp(ts->tagged, ts->rules.fingerprint) != 0,
         .may_write = !c->leader || leader_is_leading(c->leader) || c->cfg->dry_run,
-        .override = c->override_pending, .now = ev_now(c->loop),
+        .override = ts->source >= 0 && c->sources[ts->source].override_pending, .now = ev_now(c->loop),
     };
     struct plan plan;
     char e2[512];
     pthread_mutex_lock(&c->mu); /* the plan's counters are read by /metrics */
-    int prc = planner_decide(&ts->plan, &c->plan_opts, &in, &plan, e2, sizeof e2);
+    int prc = planner_decide(&ts->plan, &ts->opts, &in, &plan, e2, sizeof e2);
     pthread_mutex_unlock(&c->mu);
     if (prc != 0) {
         cJSON_Delete(scale);
         LOG_ERROR("%s", e2);
-        reconcile_finish_target(c, e2);
+        reconcile_finish_target(c, ts, e2);
         return;
     }
     if (plan.action == PLAN_SCALE) /* stage 1 in words, for the scaling Event and the dry-run line (Go's
                                     * float formatting: not for every decision) */
-        replicas_explain(&c->params, &plan.calc, ts->why, sizeof ts->why);
+        replicas_explain(params, &plan.calc, ts->why, sizeof ts->why);
     /* a plan shaped by time (a delay, a step, a hold, a back-off) may change with no new input */
     ts->settled = plan.guard.verdict == GUARD_PASS && plan.action != PLAN_FIGHT_BACKOFF && !plan.waiting;
     /* what the plan's stages found, said where an operator looks */
@@ -212,7 +220,7 @@ static void get_done(void *ctx, const struct kresp *resp)
     if (plan.waiting) {
         LOG_V(1, "%s/%s: waiting for the eligible nodes to be recounted", kind, name);
         cJSON_Delete(scale);
-        reconcile_finish_target(c, NULL);
+        reconcile_finish_target(c, ts, NULL);
         return;
     }
     if (plan.cap_started) {
@@ -231,7 +239,7 @@ static void get_done(void *ctx, const struct kresp *resp)
         /* fall through */
     case PLAN_NOTHING:
         cJSON_Delete(scale);
-        reconcile_finish_target(c, NULL);
+        reconcile_finish_target(c, ts, NULL);
         return;
     }
     char target_kv[300], from_kv[16], to_kv[16];
@@ -247,7 +255,7 @@ static void get_done(void *ctx, const struct kresp *resp)
     if (c->cfg->dry_run) {
         cJSON_Delete(scale);
         output_plan(c, ts, &plan);
-        reconcile_finish_target(c, NULL);
+        reconcile_finish_target(c, ts, NULL);
         return;
     }
     struct replica_calc calc = {.replicas = plan.replicas};
@@ -264,7 +272,7 @@ static void get_done(void *ctx, const struct kresp *resp)
     ts->writing = ts->req != NULL;
     if (!ts->req) {
         free(text);
-        reconcile_finish_target(c, "out of memory");
+        reconcile_finish_target(c, ts, "out of memory");
         return;
     }
     free(text);
@@ -275,11 +283,48 @@ static void scale_get_now(struct controller *c, struct target_state *ts)
     struct kreq_opts o = {.method = "GET", .path = ts->path};
     ts->req = kclient_request(c->client, &o, NULL, get_done, ts);
     if (!ts->req)
-        reconcile_finish_target(c, "out of memory");
+        reconcile_finish_target(c, ts, "out of memory");
+}
+
+/* A vertical target's containers as the workload has them: their resources and the object's
+ * resourceVersion (the patch's precondition). A container of the policy missing from the pod
+ * template is an error the decision reports (nothing is written). */
+static void vertical_observe(struct target_state *ts, const cJSON *w)
+{
+    const struct vertical_policy *vp = &ts->tc->vpolicy;
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(w, "metadata");
+    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion");
+    snprintf(ts->object_rv, sizeof ts->object_rv, "%s",
+             cJSON_IsString(rv) && strlen(rv->valuestring) < sizeof ts->object_rv ? rv->valuestring : "");
+    const cJSON *containers = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "spec"), "template"), "spec"),
+        "containers");
+    ts->vertical_error[0] = '\0';
+    for (size_t i = 0; i < vp->n_containers; i++) {
+        const cJSON *ct, *found = NULL;
+        cJSON_ArrayForEach(ct, containers)
+        {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(ct, "name");
+            if (cJSON_IsString(name) && strcmp(name->valuestring, vp->containers[i].name) == 0)
+                found = ct;
+        }
+        char why[300];
+        if (!found)
+            snprintf(ts->vertical_error, sizeof ts->vertical_error, "container %s is not in the pod template of %.300s",
+                     vp->containers[i].name, ts->tc->label);
+        else if (vertical_values_from_json(cJSON_GetObjectItemCaseSensitive(found, "resources"), &ts->have[i], why,
+                                           sizeof why) != 0)
+            snprintf(ts->vertical_error, sizeof ts->vertical_error, "container %s of %.300s: %.200s", vp->containers[i].name,
+                     ts->tc->label, why);
+        if (ts->vertical_error[0])
+            return;
+    }
+    ts->have_read = true;
 }
 
 /* The workload's answer, read for its pod template's placement rules (and its pod selector, for
- * the hot-spot watch). True when the rules changed. */
+ * the hot-spot watch), and a vertical target's container resources. True when the rules changed. */
 static bool take_workload(struct target_state *ts, const struct kresp *resp)
 {
     struct controller *c = ts->c;
@@ -296,6 +341,8 @@ static bool take_workload(struct target_state *ts, const struct kresp *resp)
               ts->t->name, status);
         return false;
     }
+    if (ts->tc && ts->tc->vertical)
+        vertical_observe(ts, w);
     char before[64];
     snprintf(before, sizeof before, "%s", ts->rules_known ? ts->rules.fingerprint : "");
     placement_rules_from_workload(&ts->rules, w);
@@ -310,18 +357,156 @@ static bool take_workload(struct target_state *ts, const struct kresp *resp)
     return strcmp(before, ts->rules.fingerprint) != 0;
 }
 
-/* The workload itself, for its pod template's placement rules. A change of the rules relists the
- * nodes so each node's eligibility is computed again. */
+/* The replicas half of a target's decision (after its resources, if it has both: a resources
+ * patch changes the object's resourceVersion, the Scale is read after it). */
+static void horizontal_step(struct controller *c, struct target_state *ts)
+{
+    if (!ts->horizontal) {
+        reconcile_finish_target(c, ts, NULL);
+        return;
+    }
+    if (!inputs_target_params(ts)) {
+        char msg[700];
+        const struct params_source *src = &c->sources[ts->source];
+        snprintf(msg, sizeof msg, "%s: params ConfigMap %s/%s %s", ts->tc ? ts->tc->label : ts->t->name, src->ns,
+                 src->name, src->present ? "does not parse" : "not found");
+        LOG_ERROR("%s", msg);
+        reconcile_finish_target(c, ts, msg);
+        return;
+    }
+    scale_get_now(c, ts);
+}
+
+static void vertical_step(struct controller *c, struct target_state *ts);
+
+/* The workload itself, for its pod template's placement rules (and a vertical target's
+ * resources). A change of the rules relists the nodes so each node's eligibility is computed
+ * again. */
 static void object_done(void *ctx, const struct kresp *resp)
 {
     struct target_state *ts = ctx;
     struct controller *c = ts->c;
     ts->req = NULL;
+    ts->have_read = false;
     if (take_workload(ts, resp) && ts->rules.required_anti) {
         LOG_V(1, "%s/%s: placement rules changed; recounting eligible nodes", target_kind_name(ts->t->kind), ts->t->name);
         reflector_relist(c->nodes_ref);
     }
-    scale_get_now(c, ts);
+    if (ts->tc && ts->tc->vertical) {
+        if (!ts->have_read) {
+            char msg[1400];
+            snprintf(msg, sizeof msg, "sizing the resources of %.600s: %.600s", ts->tc->label,
+                     ts->vertical_error[0] ? ts->vertical_error
+                     : resp->status == 200 ? "the workload could not be read"
+                                           : resp->status == 404 ? "not found" : "reading the workload failed");
+            if (resp->status != 200 && resp->status != 404 && resp->status)
+                snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (HTTP %ld)", resp->status);
+            LOG_ERROR("Update failure: %s", msg);
+            reconcile_finish_target(c, ts, msg);
+            return;
+        }
+        vertical_step(c, ts);
+        return;
+    }
+    horizontal_step(c, ts);
+}
+
+static void patch_done(void *ctx, const struct kresp *resp)
+{
+    struct target_state *ts = ctx;
+    struct controller *c = ts->c;
+    ts->req = NULL;
+    ts->writing = false;
+    if (resp->status == 200) {
+        char note[1400], res[700] = "";
+        for (size_t i = 0; i < ts->tc->vpolicy.n_containers; i++) {
+            char one[300];
+            size_t used = strlen(res);
+            output_describe_values(ts->tc->vpolicy.containers[i].name, &ts->vlast.answer.values[i], one, sizeof one);
+            snprintf(res + used, sizeof res - used, "%s%s", i ? "; " : "", one);
+            ts->have[i] = ts->vlast.answer.values[i];
+        }
+        snprintf(note, sizeof note, "Resized %s for %lld nodes, %lld cores (every pod restarts): %s; because %s",
+                 ts->tc->label, (long long)ts->vlast.answer.nodes, (long long)ts->vlast.answer.cores, res, ts->vwhy);
+        output_event(c, ts, "Normal", ts->vlast.down ? "ResourcesDecreased" : "ResourcesIncreased", note);
+        LOG_INFO("%s", note);
+        pthread_mutex_lock(&c->mu);
+        ts->rollouts++;
+        c->scale_writes++;
+        pthread_mutex_unlock(&c->mu);
+        horizontal_step(c, ts);
+        return;
+    }
+    if (resp->status == 409 && ts->attempts < 3 && !c->stopping) {
+        pthread_mutex_lock(&c->mu);
+        c->conflicts++;
+        pthread_mutex_unlock(&c->mu);
+        LOG_V(1, "conflict patching the resources of %s; retrying with a fresh read", ts->tc->label);
+        ts->attempts++;
+        scale_get(c, ts);
+        return;
+    }
+    char msg[1024];
+    snprintf(msg, sizeof msg, "updating the resources of %s: %s (HTTP %ld)", ts->tc->label,
+             resp->err ? resp->err : "request failed", resp->status);
+    LOG_ERROR("Update failure: %s", msg);
+    reconcile_finish_target(c, ts, msg);
+}
+
+/* The resources half: the planner's vertical plan carried out (a strategic merge patch of the
+ * named containers' resources, with the object's resourceVersion as its precondition). */
+static void vertical_step(struct controller *c, struct target_state *ts)
+{
+    bool override = ts->source >= 0 && c->sources[ts->source].override_pending;
+    struct planner_vinput in = {.policy = &ts->tc->vpolicy, .summary = &c->groups[ts->group].summary,
+                                .observed = ts->have,
+                                .may_write = !c->leader || leader_is_leading(c->leader) || c->cfg->dry_run,
+                                .override = override, .now = ev_now(c->loop)};
+    struct vplan *plan = &ts->vlast;
+    pthread_mutex_lock(&c->mu);
+    planner_decide_vertical(&ts->vplan, &ts->opts, &in, plan);
+    pthread_mutex_unlock(&c->mu);
+    const char *label = ts->tc->label;
+    if (plan->guard.verdict == GUARD_HOLD || plan->guard.verdict == GUARD_DELAY) {
+        char why[GUARD_REASON_MAX + 100];
+        planner_vertical_guard_reason(plan, why, sizeof why);
+        if (plan->hold_started) {
+            LOG_WARN("%s: %s", label, why);
+            output_event(c, ts, "Warning", "ResourcesHeld", why);
+        }
+        ts->settled = false; /* a hold or delay may end with no new input */
+    }
+    if (plan->action == PLAN_NOTHING) {
+        horizontal_step(c, ts);
+        return;
+    }
+    snprintf(ts->vwhy, sizeof ts->vwhy, "%s", plan->why);
+    if (plan->action == PLAN_NOT_LEADER) {
+        LOG_V(1, "not the leader: leaving the resources of %s (%s)", label, plan->why);
+        horizontal_step(c, ts);
+        return;
+    }
+    LOG_INFO("Resources are not as expected: %s %s: %s", c->cfg->dry_run ? "would update" : "updating", label, plan->why);
+    if (c->cfg->dry_run) {
+        output_vertical_plan(c, ts, plan);
+        horizontal_step(c, ts);
+        return;
+    }
+    char *patch = vertical_patch_json(&ts->tc->vpolicy, &plan->answer);
+    cJSON *body = patch ? cJSON_Parse(patch) : NULL;
+    free(patch);
+    cJSON *md = body ? cJSON_AddObjectToObject(body, "metadata") : NULL;
+    char *text = NULL;
+    if (md && cJSON_AddStringToObject(md, "resourceVersion", ts->object_rv)) /* a precondition: 409 if it moved */
+        text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    struct kreq_opts o = {.method = "PATCH", .path = ts->object_path, .body = text,
+                          .content_type = "application/strategic-merge-patch+json"};
+    ts->req = text ? kclient_request(c->client, &o, NULL, patch_done, ts) : NULL;
+    ts->writing = ts->req != NULL;
+    free(text);
+    if (!ts->req)
+        reconcile_finish_target(c, ts, "out of memory");
 }
 
 /* At start, each workload is read before the first node LIST, so that LIST tags the nodes with
@@ -338,8 +523,8 @@ static void first_object_done(void *ctx, const struct kresp *resp)
 
 void reconcile_read_rules_then_list(struct controller *c)
 {
-    c->rules_pending = (int)c->cfg->n_targets;
-    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+    c->rules_pending = (int)c->n_targets;
+    for (size_t i = 0; i < c->n_targets; i++) {
         struct target_state *ts = &c->targets[i];
         struct kreq_opts o = {.method = "GET", .path = ts->object_path, .timeout_s = 10};
         ts->req = kclient_request(c->client, &o, NULL, first_object_done, ts);
@@ -352,23 +537,34 @@ void reconcile_read_rules_then_list(struct controller *c)
 
 static void scale_get(struct controller *c, struct target_state *ts)
 {
-    if (ev_now(c->loop) - ts->rules_at >= c->cfg->poll_period_seconds || ts->rules_at == 0) {
+    /* a vertical target's decision reads its containers every time; the others refresh their
+     * placement rules once a poll period */
+    bool vertical = ts->tc && ts->tc->vertical;
+    if (vertical || ev_now(c->loop) - ts->rules_at >= c->cfg->poll_period_seconds || ts->rules_at == 0) {
         struct kreq_opts o = {.method = "GET", .path = ts->object_path};
         ts->req = kclient_request(c->client, &o, NULL, object_done, ts);
         if (ts->req)
             return;
+        if (vertical) {
+            reconcile_finish_target(c, ts, "out of memory");
+            return;
+        }
     }
-    scale_get_now(c, ts);
+    horizontal_step(c, ts);
 }
 
 static void decision_inputs_now(const struct controller *c, const struct cluster_summary *s, struct decision_inputs *d)
 {
+    (void)s;
     memset(d, 0, sizeof *d);
-    d->summary = *s;
-    d->params_gen = c->params_gen;
+    for (int g = 0; g < c->n_groups; g++)
+        d->summaries[g] = c->groups[g].summary;
+    for (int i = 0; i < c->n_sources; i++) {
+        d->params_gen[i] = c->sources[i].gen;
+        d->override_pending[i] = c->sources[i].override_pending;
+    }
     d->may_write = !c->leader || leader_is_leading(c->leader) || c->cfg->dry_run;
-    d->override_pending = c->override_pending;
-    for (size_t i = 0; i < c->cfg->n_targets && i < 16; i++) {
+    for (size_t i = 0; i < c->n_targets && i < 16; i++) {
         const struct target_state *ts = &c->targets[i];
         if (ts->rules_known && ts->rules.required_anti) {
             d->eligible[i] = node_set_tag_count(c->nodes, (int)i);
@@ -402,12 +598,13 @@ static void reconcile(struct controller *c, bool forced)
     pthread_mutex_lock(&c->mu);
     c->synced = true;
     pthread_mutex_unlock(&c->mu);
-    if (!c->cm_present) {
-        if (c->cfg->has_default_params && !c->params_loaded) {
+    struct params_source *cpa = &c->sources[0]; /* CPA's --configmap (the flags' targets) */
+    if (!c->cfg->targets_file && !cpa->present) {
+        if (c->cfg->has_default_params && !cpa->loaded) {
             inputs_create_configmap(c);
-            if (!c->params_loaded)
+            if (!cpa->loaded)
                 return;
-        } else if (!c->params_loaded) {
+        } else if (!cpa->loaded) {
             char msg[600];
             snprintf(msg, sizeof msg, "Error syncing configMap with apiserver: configmaps \"%s\" not found", c->cfg->configmap);
             LOG_ERROR("%s", msg);
@@ -418,15 +615,16 @@ static void reconcile(struct controller *c, bool forced)
             return;
         }
     }
-    if (!c->params_loaded) {
+    if (!c->cfg->targets_file && !cpa->loaded) {
         pthread_mutex_lock(&c->mu);
-        snprintf(c->last_poll_error, sizeof c->last_poll_error, "Error ensuring controller: %s", c->params_error);
+        snprintf(c->last_poll_error, sizeof c->last_poll_error, "Error ensuring controller: %s", cpa->error);
         c->reconcile_errors++;
         pthread_mutex_unlock(&c->mu);
         return;
     }
-    struct cluster_summary s;
-    node_set_summary(c->nodes, &s);
+    for (int g = 0; g < c->n_groups; g++)
+        node_set_summary(c->groups[g].nodes, &c->groups[g].summary);
+    struct cluster_summary s = c->groups[0].summary;
     struct decision_inputs now;
     decision_inputs_now(c, &s, &now);
     bool unchanged = c->decided_valid && memcmp(&now, &c->decided, sizeof now) == 0;
@@ -445,10 +643,16 @@ static void reconcile(struct controller *c, bool forced)
     c->reconcile_running = true;
     c->reconcile_started = ev_time();
     c->cycle_error[0] = '\0';
-    if (c->params_error[0])
-        snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->params_error);
-    c->pending = (int)c->cfg->n_targets;
-    for (size_t i = 0; i < c->cfg->n_targets; i++) {
+    for (int i = 0; i < c->n_sources && !c->cycle_error[0]; i++)
+        if (c->sources[i].error[0]) {
+            if (c->cfg->targets_file)
+                snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: ConfigMap %s/%s: %s",
+                         c->sources[i].ns, c->sources[i].name, c->sources[i].error);
+            else
+                snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->sources[i].error);
+        }
+    c->pending = (int)c->n_targets;
+    for (size_t i = 0; i < c->n_targets; i++) {
         c->targets[i].attempts = 0;
         c->targets[i].settled = false; /* until its plan says otherwise */
         scale_get(c, &c->targets[i]);
@@ -488,7 +692,9 @@ void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     if (!inputs_caches_trusted(c)) {
         char msg[1400];
-        bool listed = c->nodes && reflector_synced(c->nodes_ref) && reflector_synced(c->cm_ref);
+        bool listed = c->nodes && reflector_synced(c->nodes_ref);
+        for (int i = 0; i < c->n_sources; i++)
+            listed = listed && reflector_synced(c->sources[i].ref);
         snprintf(msg, sizeof msg, "%s: %s", listed ? "the API server's state is not verified since a watch failed"
                                                    : "the first complete list of nodes and params has not arrived",
                  c->sync_error[0] ? c->sync_error : "waiting");
@@ -496,10 +702,11 @@ void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
         if (!sync_failed(c, msg))
             return;
     }
-    bool a = reflector_check(c->nodes_ref);
-    bool b = reflector_check(c->cm_ref);
+    bool sent = reflector_check(c->nodes_ref);
+    for (int i = 0; i < c->n_sources; i++)
+        sent = reflector_check(c->sources[i].ref) || sent;
     /* checks sent: their answers reconcile (reflector_checked) */
-    if (!a && !b && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
+    if (!sent && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
         reconcile(c, true); /* (a burst being coalesced is decided when it goes quiet) */
 }
 
