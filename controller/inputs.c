@@ -303,9 +303,9 @@ static void load_params(struct params_source *src)
         return;
     }
     if (!src->loaded || src->params.mode != p.mode)
-        LOG_INFO("Set control mode to %s%s%s%s%s", params_mode_name(p.mode), c->cfg->targets_file ? " (ConfigMap " : "",
+        LOG_INFO("Set control mode to %s%s%s%s%s%s", params_mode_name(p.mode), c->cfg->targets_file ? " (ConfigMap " : "",
                  c->cfg->targets_file ? src->ns : "", c->cfg->targets_file ? "/" : "",
-                 c->cfg->targets_file ? src->name : "");
+                 c->cfg->targets_file ? src->name : "", c->cfg->targets_file ? ")" : "");
     params_release(&src->params);
     src->params = p;
     src->gen++;

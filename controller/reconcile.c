@@ -296,6 +296,11 @@ static void vertical_observe(struct target_state *ts, const cJSON *w)
     const cJSON *rv = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion");
     snprintf(ts->object_rv, sizeof ts->object_rv, "%s",
              cJSON_IsString(rv) && strlen(rv->valuestring) < sizeof ts->object_rv ? rv->valuestring : "");
+    /* its Events name it by uid (`kubectl describe` selects them so), also without a Scale read */
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(md, "uid");
+    if (cJSON_IsString(uid) && strlen(uid->valuestring) < sizeof ts->uid)
+        snprintf(ts->uid, sizeof ts->uid, "%s", uid->valuestring);
+    snprintf(ts->rv, sizeof ts->rv, "%s", ts->object_rv);
     const cJSON *containers = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "spec"), "template"), "spec"),

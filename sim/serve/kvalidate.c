@@ -3,6 +3,7 @@
 #include "kvalidate.h"
 
 #include "kevents.h"
+#include "vertical.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +111,50 @@ unsigned kvalidate_decode(const struct kresource_def *d, const char *subresource
     return 0;
 }
 
+/* A container's requests may not exceed its limits (ValidateResourceRequirements): the first
+ * request over its limit, as the real server words it. 0, or the verdict's code. */
+static unsigned requests_within_limits(const struct kresource_def *d, const cJSON *body, const char *obj_name,
+                                       struct kvalid_verdict *v)
+{
+    bool pod = strcmp(d->resource, "pods") == 0;
+    static const char *const workloads[] = {"deployments", "statefulsets", "replicasets", "replicationcontrollers",
+                                            "daemonsets"};
+    bool workload = false;
+    for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+        workload = workload || strcmp(d->resource, workloads[i]) == 0;
+    if (!pod && !workload)
+        return 0;
+    const cJSON *podspec = pod ? get(body, "spec") : get(get(get(body, "spec"), "template"), "spec");
+    static const char *const lists[] = {"initContainers", "containers"};
+    for (int l = 0; l < 2; l++) {
+        int i = 0;
+        const cJSON *ct;
+        cJSON_ArrayForEach(ct, get(podspec, lists[l]))
+        {
+            struct vertical_values q;
+            char err[200];
+            if (vertical_values_from_json(get(ct, "resources"), &q, err, sizeof err) != 0) {
+                i++;
+                continue; /* (a malformed quantity fails decoding, before validation) */
+            }
+            for (int r = 0; r < VRES_COUNT; r++) {
+                if (!q.have[VKIND_REQUESTS][r] || !q.have[VKIND_LIMITS][r] ||
+                    q.milli[VKIND_REQUESTS][r] <= q.milli[VKIND_LIMITS][r])
+                    continue;
+                char text[32];
+                vertical_format((enum vertical_resource)r, q.milli[VKIND_REQUESTS][r], text, sizeof text);
+                snprintf(v->message, sizeof v->message,
+                         "%s%s%s \"%s\" is invalid: %s%s[%d].resources.requests: Invalid value: \"%s\": must be less than or "
+                         "equal to %s limit", d->kind, d->group[0] ? "." : "", d->group, obj_name ? obj_name : "",
+                         pod ? "spec." : "spec.template.spec.", lists[l], i, text, vertical_resource_name((enum vertical_resource)r));
+                return refuse(v, 422, d->group, d->kind, obj_name);
+            }
+            i++;
+        }
+    }
+    return 0;
+}
+
 unsigned kvalidate_object(const struct kresource_def *d, const char *subresource, const char *url_name, const char *ns,
                           const cJSON *body, bool create, struct kvalid_verdict *v)
 {
@@ -147,6 +192,8 @@ unsigned kvalidate_object(const struct kresource_def *d, const char *subresource
         cJSON_Delete(core);
         if (errors)
             return refuse(v, 422, "", "Event", obj_name);
+    } else if (requests_within_limits(d, body, obj_name, v)) {
+        return v->code;
     } else if (strcmp(d->resource, "configmaps") == 0) {
         static const char *const maps[] = {"data", "binaryData"};
         for (int i = 0; i < 2; i++) {

@@ -24,11 +24,45 @@ static void keep_other_half(const struct kresource_def *d, const char *subresour
 }
 
 /* kube-apiserver's answer to a body it refuses before storing (kvalidate). */
+/* A 422's one field error as the real server lists it in details.causes (kubectl prints the
+ * causes: without them it says only "The Deployment "x" is invalid"). "K "n" is invalid: FIELD:
+ * Invalid value: ...": reason FieldValueInvalid (Required value, Forbidden, Unsupported value
+ * likewise); an aggregate of several ("[...]") is left without causes. */
+static void add_cause(cJSON *status, const char *message)
+{
+    static const struct {
+        const char *phrase, *reason;
+    } kinds[] = {{"Invalid value", "FieldValueInvalid"}, {"Required value", "FieldValueRequired"},
+                 {"Forbidden", "FieldValueForbidden"}, {"Unsupported value", "FieldValueNotSupported"}};
+    const char *p = strstr(message, " is invalid: ");
+    if (!p || p[13] == '[')
+        return;
+    p += 13;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        char sep[64];
+        snprintf(sep, sizeof sep, ": %s", kinds[i].phrase);
+        const char *at = strstr(p, sep);
+        if (!at)
+            continue;
+        char field[512];
+        snprintf(field, sizeof field, "%.*s", (int)(at - p < 511 ? at - p : 511), p);
+        cJSON *det = cJSON_GetObjectItemCaseSensitive(status, "details");
+        cJSON *cause = cJSON_CreateObject();
+        cJSON_AddStringToObject(cause, "reason", kinds[i].reason);
+        cJSON_AddStringToObject(cause, "message", at + 2);
+        cJSON_AddStringToObject(cause, "field", field);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(det, "causes"), cause);
+        return;
+    }
+}
+
 static enum MHD_Result send_verdict(struct MHD_Connection *c, struct serve_ctx *ctx, const struct kvalid_verdict *v,
                                     const char *method, const char *url)
 {
-    return send_json(c, ctx, v->code, status_object_details(v->code, v->reason, v->message, v->name, v->group, v->kind),
-                     method, url);
+    cJSON *st = status_object_details(v->code, v->reason, v->message, v->name, v->group, v->kind);
+    if (st && v->code == 422 && cJSON_GetObjectItemCaseSensitive(st, "details"))
+        add_cause(st, v->message);
+    return send_json(c, ctx, v->code, st, method, url);
 }
 
 /* A namespaced object's namespace must exist (404 naming the namespace, as the real server's
@@ -162,6 +196,13 @@ static bool refused_by_webhook(struct MHD_Connection *c, struct serve_ctx *ctx, 
     return true;
 }
 
+/* The real server's 409 message for a stale resourceVersion. */
+static void conflict_text(char *err, size_t len, const struct kresource_def *d, const char *name)
+{
+    snprintf(err, len, "Operation cannot be fulfilled on %s%s%s \"%s\": the object has been modified; please apply "
+             "your changes to the latest version and try again", d->resource, d->group[0] ? "." : "", d->group, name);
+}
+
 /* Read-modify-write with retries on conflict, like the API server's GuaranteedUpdate. */
 enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, struct kresource *res,
                                      const struct api_request *r, const cJSON *patch, enum patch_type type, bool scale,
@@ -205,6 +246,17 @@ enum MHD_Result do_patch_like(struct MHD_Connection *c, struct serve_ctx *ctx, s
                 cJSON_Delete(old);
                 kobj_unref(cur);
                 return send_status(c, ctx, 422, "Invalid", err, NULL, NULL, method, url); /* as the real server: no details */
+            }
+            /* a resourceVersion the patch sets is a precondition, as on the real server (the
+             * patched object carries it into the update, which conflicts if it moved) */
+            const cJSON *prv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                                                "resourceVersion");
+            if (cJSON_IsString(prv) && prv->valuestring[0] && strcmp(prv->valuestring, rv) != 0) {
+                cJSON_Delete(old);
+                cJSON_Delete(obj);
+                kobj_unref(cur);
+                conflict_text(err, sizeof err, d, r->name);
+                return send_status(c, ctx, 409, "Conflict", err, r->name, d, method, url);
             }
             keep_other_half(d, r->subresource, obj, old);
             struct kvalid_verdict verdict; /* the patched object is validated as an update's */
@@ -390,9 +442,7 @@ enum MHD_Result do_write(struct MHD_Connection *c, struct serve_ctx *ctx, struct
             kobj_unref(cur);
             if (cJSON_IsString(rv) && rv->valuestring[0] && strcmp(rv->valuestring, currv) != 0) {
                 cJSON_Delete(in);
-                snprintf(err, sizeof err, "Operation cannot be fulfilled on %s%s%s \"%s\": the object has been modified; "
-                         "please apply your changes to the latest version and try again",
-                         d->resource, d->group[0] ? "." : "", d->group, r->name);
+                conflict_text(err, sizeof err, d, r->name);
                 return send_status(c, ctx, 409, "Conflict", err, r->name, d, method, url);
             }
             cJSON *patch = cJSON_CreateObject();

@@ -80,7 +80,8 @@ add_nodes() { # add_nodes FROM TO: one kubectl create of a stream of Nodes
 del_nodes() { local names=(); for i in $(seq "$1" "$2"); do names+=("n$i"); done; k delete node "${names[@]}" --wait=false >/dev/null; }
 not_ready() { k patch node "$1" --subresource=status --type=strategic -p '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady"}]}}' >/dev/null || fail "NotReady $1 (status subresource)"; }
 set_params() { k -n kube-system patch configmap coredns-autoscaler --type=merge -p "{\"data\":$1}" >/dev/null || fail "set params $1"; }
-replicas() { k -n kube-system get "${2:-deployment/coredns}" -o jsonpath='{.spec.replicas}' 2>/dev/null; }
+# (unquoted: WHAT may carry its own "-n NAMESPACE", which overrides kube-system)
+replicas() { k -n kube-system get ${2:-deployment/coredns} -o jsonpath='{.spec.replicas}' 2>/dev/null; }
 wait_replicas() { # wait_replicas N WHAT [SECONDS] [KIND/NAME]
   local got limit=${3:-15}
   for _ in $(seq $((limit * 10))); do
@@ -285,6 +286,146 @@ if [ "$SERVER" = kube ]; then
   if grep -q ' 403\|forbidden' "$work/rbac.log"; then fail "403 with the shipped RBAC: $(grep -m3 ' 403\|forbidden' "$work/rbac.log")"; else ok "no 403"; fi
   stop_ps
 fi
+
+# 11. --targets-file: several targets from one propscaler, each with its own rule — CoreDNS (inline
+#     linear), an ingress in another namespace (its own ladder ConfigMap) and metrics-server's
+#     resources (addon-resizer's flags); the resources held to an independent model
+#     (vertical_model.py); drift inside the threshold left alone, outside it rewritten (the pods a
+#     resize restarts in the emulator: test_controller) ----------------------------------------------
+cat >"$work/targets-objs.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: ingress}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ingress-autoscaler, namespace: ingress}
+data:
+  ladder: '{"nodesToReplicas": [[1, 1], [100, 3], [700, 6]]}'
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingress, namespace: ingress}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ingress}}
+  template:
+    metadata: {labels: {app: ingress}}
+    spec:
+      containers: [{name: nginx, image: nginx}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: metrics-server, namespace: kube-system}
+spec:
+  replicas: 2
+  selector: {matchLabels: {k8s-app: metrics-server}}
+  template:
+    metadata: {labels: {k8s-app: metrics-server}}
+    spec:
+      containers:
+      - name: metrics-server
+        image: metrics-server:v0.6
+        resources: {requests: {cpu: 40m, memory: 40Mi}}
+      - name: metrics-server-nanny
+        image: addon-resizer:1.8
+        resources: {requests: {cpu: 5m, memory: 50Mi}}
+YAML
+k apply -f "$work/targets-objs.yaml" >/dev/null 2>"$work/k.err" || fail "apply the targets' objects: $(head -3 "$work/k.err")"
+NANNY='["--cpu=40m", "--extra-cpu=0.5m", "--memory=40Mi", "--extra-memory=4Mi", "--threshold=5", "--container=metrics-server", "--deployment=metrics-server"]'
+cat >"$work/targets.yaml" <<YAML
+targets:
+- kind: Deployment
+  name: coredns
+  replicas: {linear: {nodesPerReplica: 100, min: 1}}
+  guard: {enabled: false}
+- kind: Deployment
+  name: ingress
+  namespace: ingress
+  replicas: {configMap: ingress-autoscaler}
+  guard: {enabled: false}
+- kind: Deployment
+  name: metrics-server
+  vertical: {addonResizer: $NANNY}
+YAML
+ms_res() { k -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].resources}'; }
+tf_url() { echo "http://$(grep -o 'on 127.0.0.1:[0-9]*' "$work/tf.log" | head -1 | cut -d' ' -f2)"; }
+ms_patches() { curl -s "$(tf_url)/metrics" | sed -n 's/^propscaler_resource_patches_total{[^}]*} //p'; }
+want_res() { # the model's resources for N nodes (vertical_model.py: addon-resizer's formula)
+  python3 -c "
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import vertical_model as vm
+res, _ = vm.nanny_expect(json.loads(sys.argv[2]), int(sys.argv[1]))
+print(json.dumps(res, sort_keys=True))" "$1" "$NANNY" "$ROOT/tests/cli"
+}
+res_is() { # res_is WANT_JSON: the Deployment's first container's resources, compared as quantities
+  python3 -c "
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import vertical_model as vm
+a, b = json.loads(sys.argv[1] or '{}'), json.loads(sys.argv[2])
+norm = lambda r: {k: {q: vm.qty(v) for q, v in r.get(k, {}).items()} for k in ('requests', 'limits')}
+sys.exit(0 if norm(a) == norm(b) else 1)" "$(ms_res)" "$1" "$ROOT/tests/cli"
+}
+wait_res() { # wait_res WANT_JSON WHAT
+  for _ in $(seq 150); do res_is "$1" && { ok "$2"; return 0; }; sleep 0.1; done
+  fail "$2: resources $(ms_res), want $1"
+}
+n=$(k get nodes -o name | wc -l)
+gen_before=$(k -n kube-system get deployment metrics-server -o jsonpath='{.metadata.generation}')
+"$PROPSCALER" --kubeconfig "$KUBE_KC" --namespace kube-system --targets-file "$work/targets.yaml" --poll-period-seconds 1 \
+  --metrics-addr 127.0.0.1:0 --v=1 >"$work/tf.out" 2>"$work/tf.log" &
+PS_PID=$!
+pids+=($PS_PID)
+wait_replicas $(((n + 99) / 100)) "targets file: CoreDNS from its inline params ($n nodes / 100)" 20
+ingress_for() { if [ "$1" -ge 700 ]; then echo 6; elif [ "$1" -ge 100 ]; then echo 3; else echo 1; fi; }
+wait_replicas "$(ingress_for "$n")" "targets file: ingress from its own ConfigMap in namespace ingress" 20 "-n ingress deployment/ingress"
+wait_res "$(want_res "$n")" "targets file: metrics-server's resources as addon-resizer sizes them for $n nodes"
+gen=$(k -n kube-system get deployment metrics-server -o jsonpath='{.metadata.generation}')
+[ "$gen" = $((gen_before + 1)) ] && ok "one resources patch (generation $gen_before -> $gen)" || fail "generation $gen_before -> $gen"
+k -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[1].resources.requests.memory}' | grep -qx 50Mi &&
+  ok "the other container's resources untouched" || fail "the nanny container's resources changed: $(k -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[1].resources}')"
+patches=$(ms_patches)
+[ "$patches" = 1 ] && ok "propscaler_resource_patches_total 1" || fail "resource patches: $patches"
+# drift inside the 5% threshold: left alone (no rollout for it)
+mem=$(want_res "$n" | python3 -c "import json, sys; print(int(json.load(sys.stdin)['requests']['memory'][:-2]) * 1048576 * 98 // 100)")
+k -n kube-system patch deployment metrics-server --type=strategic -p "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"metrics-server\",\"resources\":{\"requests\":{\"memory\":\"$mem\"}}}]}}}}" >/dev/null
+sleep 3 # three poll periods
+[ "$(ms_patches)" = 1 ] && k -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].resources.requests.memory}' | grep -qx "$mem" &&
+  ok "drift of -2% inside the 5% threshold: left alone" || fail "drift inside the threshold rewritten: $(ms_res), patches $(ms_patches)"
+# outside it: rewritten
+k -n kube-system patch deployment metrics-server --type=strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"metrics-server","resources":{"requests":{"memory":"20Mi"}}}]}}}}' >/dev/null
+wait_res "$(want_res "$n")" "drift outside the threshold rewritten"
+# the cluster grows by 15%: every target follows
+add_nodes 5000 $((5000 + n * 15 / 100))
+n2=$(k get nodes -o name | wc -l)
+wait_replicas $(((n2 + 99) / 100)) "targets file: CoreDNS follows the growth to $n2 nodes" 20
+wait_res "$(want_res "$n2")" "targets file: metrics-server resized for $n2 nodes"
+wait_replicas "$(ingress_for "$n2")" "targets file: ingress follows the growth" 20 "-n ingress deployment/ingress"
+curl -s "$(tf_url)/last-poll" >"$work/tf.lastpoll"
+grep -qx 'Deployment ingress/ingress: ok' "$work/tf.lastpoll" && grep -qx 'Deployment kube-system/metrics-server: ok' "$work/tf.lastpoll" &&
+  ok "/last-poll: a line per target" || fail "/last-poll: $(cat "$work/tf.lastpoll")"
+k -n kube-system describe deployment metrics-server >"$work/tf.describe" 2>&1
+grep -q 'ResourcesIncreased' "$work/tf.describe" && ok "kubectl describe shows the resize Event" || fail "no resize Event in kubectl describe: $(tail -5 "$work/tf.describe")"
+# an invalid edit of a target's ConfigMap keeps its last good params, and names the ConfigMap
+k -n ingress patch configmap ingress-autoscaler --type=merge -p '{"data":{"ladder":"{broken"}}' >/dev/null
+sleep 1.5
+grep -q 'ConfigMap ingress/ingress-autoscaler: ' "$work/tf.log" && [ "$(k -n ingress get deployment ingress -o jsonpath='{.spec.replicas}')" = "$(ingress_for "$n2")" ] &&
+  ok "an invalid ConfigMap keeps the last good params, and is named" || fail "invalid ConfigMap: $(grep ingress-autoscaler "$work/tf.log" | tail -2)"
+stop_ps
+# dry run: the planned resources printed, nothing written
+k -n kube-system patch deployment metrics-server --type=strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"metrics-server","resources":{"requests":{"memory":"20Mi"}}}]}}}}' >/dev/null
+timeout 5 "$PROPSCALER" --kubeconfig "$KUBE_KC" --namespace kube-system --targets-file "$work/targets.yaml" --dry-run \
+  --metrics-addr 127.0.0.1:0 >"$work/tfdry.out" 2>"$work/tfdry.log"
+grep -q '^dry-run: would resize Deployment kube-system/metrics-server for [0-9]* nodes, [0-9]* cores: metrics-server: requests cpu=' "$work/tfdry.out" &&
+  k -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].resources.requests.memory}' | grep -qx 20Mi &&
+  ok "--dry-run prints the planned resources and writes nothing" || fail "dry run: $(head -3 "$work/tfdry.out") $(ms_res)"
+# a bad targets file: exit 2, the target and field named
+printf 'targets:\n- kind: Deployment\n  name: metrics-server\n  vertical: {addonResizer: ["--cpu=40m", "--container=metrics-server", "--treshold=5"]}\n' >"$work/bad-targets.yaml"
+out=$("$PROPSCALER" --kubeconfig "$KUBE_KC" --namespace kube-system --targets-file "$work/bad-targets.yaml" 2>&1)
+[ $? = 2 ] && grep -qF 'targets[0] (Deployment kube-system/metrics-server): vertical.addonResizer: addon-resizer flag --treshold: unknown' <<<"$out" &&
+  ok "a bad targets file names the target and field (exit 2)" || fail "bad targets file: $out"
 
 # 10. the node guard: the server calls propscaler's webhook (self-managed certificate: the Secret
 #     and the caBundle set by propscaler itself); kubectl deletes every node in one command and

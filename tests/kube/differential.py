@@ -200,6 +200,18 @@ STEPS = [
      ["spec.template.spec.containers.0.args", "spec.replicas"], {}),
     ("deployment json patch with a failing test", "PATCH", "/apis/apps/v1/namespaces/kube-system/deployments/diff-dep",
      [{"op": "test", "path": "/spec/replicas", "value": 99}, {"op": "remove", "path": "/spec/template"}], JSONPATCH, [], {}),
+    ("deployment strategic patch of one container's resources", "PATCH",
+     "/apis/apps/v1/namespaces/kube-system/deployments/diff-dep",
+     {"spec": {"template": {"spec": {"containers": [{"name": "c", "resources": {
+         "requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}}]}}}}, STRATEGIC,
+     ["spec.template.spec.containers.0.resources", "spec.template.spec.containers.0.args"], {}),
+    ("deployment patch with a stale resourceVersion (a precondition)", "PATCH",
+     "/apis/apps/v1/namespaces/kube-system/deployments/diff-dep",
+     {"metadata": {"resourceVersion": "1"}, "spec": {"template": {"spec": {"containers": [
+         {"name": "c", "resources": {"requests": {"cpu": "200m"}}}]}}}}, STRATEGIC, ["message"], {}),
+    ("deployment requests above limits", "PATCH", "/apis/apps/v1/namespaces/kube-system/deployments/diff-dep",
+     {"spec": {"template": {"spec": {"containers": [{"name": "c", "resources": {"requests": {"memory": "256Mi"}}}]}}}},
+     STRATEGIC, ["message", "details.causes"], {}),
     ("scale of a missing deployment", "GET", "/apis/apps/v1/namespaces/kube-system/deployments/nope/scale", None, JSON,
      [], {}),
     ("lease create", "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", LEASE, JSON,
