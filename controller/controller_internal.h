@@ -298,8 +298,6 @@ void output_object_event(struct controller *c, const char *ns, const char *api_v
                          const char *msg);
 /* A Warning Event on a params ConfigMap (e.g. its params became invalid). */
 void output_configmap_event(struct controller *c, const struct params_source *src, const char *reason, const char *msg);
-/* "name: requests cpu=90m memory=440Mi, limits memory=500Mi" */
-void output_describe_values(const char *container, const struct vertical_values *v, char *out, size_t len);
 /* --dry-run: the resources a vertical plan would write. */
 void output_vertical_plan(struct controller *c, struct target_state *ts, const struct vplan *plan);
 

@@ -83,30 +83,6 @@ void output_configmap_event(struct controller *c, const struct params_source *sr
     output_object_event(c, src->ns, "v1", "ConfigMap", src->name, src->uid, NULL, "Warning", reason, msg);
 }
 
-void output_describe_values(const char *container, const struct vertical_values *v, char *out, size_t len)
-{
-    size_t used = 0;
-    int n = snprintf(out, len, "%s:", container);
-    used = n > 0 ? (size_t)n : 0;
-    bool any_kind = false;
-    for (int k = 0; k < VKIND_COUNT && used < len; k++) {
-        bool first = true;
-        for (int r = 0; r < VRES_COUNT && used < len; r++) {
-            if (!v->have[k][r])
-                continue;
-            char q[32];
-            vertical_format((enum vertical_resource)r, v->milli[k][r], q, sizeof q);
-            n = snprintf(out + used, len - used, "%s%s%s %s=%s", first && any_kind ? "," : "", first ? " " : "",
-                         first ? vertical_kind_name((enum vertical_kind)k) : "", vertical_resource_name((enum vertical_resource)r), q);
-            if (n < 0)
-                return;
-            used += (size_t)n;
-            first = false;
-            any_kind = true;
-        }
-    }
-}
-
 void output_vertical_plan(struct controller *c, struct target_state *ts, const struct vplan *plan)
 {
     const struct vertical_policy *vp = &ts->tc->vpolicy;
@@ -122,7 +98,7 @@ void output_vertical_plan(struct controller *c, struct target_state *ts, const s
         char res[1200] = "";
         for (size_t i = 0; i < vp->n_containers; i++) {
             char one[400];
-            output_describe_values(vp->containers[i].name, &plan->answer.values[i], one, sizeof one);
+            vertical_describe(vp->containers[i].name, &plan->answer.values[i], one, sizeof one);
             size_t used = strlen(res);
             snprintf(res + used, sizeof res - used, "%s%s", i ? "; " : "", one);
         }

@@ -427,7 +427,7 @@ static void patch_done(void *ctx, const struct kresp *resp)
         for (size_t i = 0; i < ts->tc->vpolicy.n_containers; i++) {
             char one[300];
             size_t used = strlen(res);
-            output_describe_values(ts->tc->vpolicy.containers[i].name, &ts->vlast.answer.values[i], one, sizeof one);
+            vertical_describe(ts->tc->vpolicy.containers[i].name, &ts->vlast.answer.values[i], one, sizeof one);
             snprintf(res + used, sizeof res - used, "%s%s", i ? "; " : "", one);
             ts->have[i] = ts->vlast.answer.values[i];
         }

@@ -146,6 +146,30 @@ void vertical_format(enum vertical_resource r, int64_t milli, char *out, size_t 
     snprintf(out, len, "%" PRId64, bytes);
 }
 
+void vertical_describe(const char *container, const struct vertical_values *v, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s:", container);
+    size_t used = n > 0 ? (size_t)n : 0;
+    bool any_kind = false;
+    for (int k = 0; k < VKIND_COUNT && used < len; k++) {
+        bool first = true;
+        for (int r = 0; r < VRES_COUNT && used < len; r++) {
+            if (!v->have[k][r])
+                continue;
+            char q[32];
+            vertical_format((enum vertical_resource)r, v->milli[k][r], q, sizeof q);
+            n = first ? snprintf(out + used, len - used, "%s %s %s=%s", any_kind ? "," : "", kind_names[k],
+                                 resource_names[r], q)
+                      : snprintf(out + used, len - used, " %s=%s", resource_names[r], q);
+            if (n < 0)
+                return;
+            used += (size_t)n;
+            first = false;
+            any_kind = true;
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Reading values and configs                                                                   */
 

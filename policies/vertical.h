@@ -101,6 +101,10 @@ bool vertical_needs_rewrite(const struct vertical_policy *p, const struct vertic
 /* A quantity in canonical text: CPU "250m" / "2"; bytes "64Mi" / "1Gi" / "1000". */
 void vertical_format(enum vertical_resource r, int64_t milli, char *out, size_t len);
 
+/* One container's values in words, as logs, Events and the replay's timeline show them:
+ * "metrics-server: requests cpu=90m memory=440Mi, limits memory=500Mi" (cut to len). */
+void vertical_describe(const char *container, const struct vertical_values *v, char *out, size_t len);
+
 /* A container's resources object ({"requests": {...}, "limits": {...}}) into observed values:
  * every resource propscaler manages is read; others are ignored. -1 on a malformed quantity. */
 int vertical_values_from_json(const cJSON *resources, struct vertical_values *out, char *err, size_t errlen);

@@ -2,7 +2,6 @@
  * horizontal targets as params sets (replay.c decides them), vertical targets here — with one node
  * set per distinct node filter. See replay_internal.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,41 +139,19 @@ void replay_targets_chart_sets(const struct replay *r, struct replay_chart_set *
     }
 }
 
-__attribute__((format(printf, 4, 5))) static void appendf(char *out, size_t len, size_t *used, const char *fmt, ...)
-{
-    if (*used >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out + *used, len - *used, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        *used += (size_t)n;
-}
-
 /* "name: requests cpu=90m memory=440Mi, limits memory=500Mi; name2: ..." */
 static void describe(const struct vertical_set *v, char *out, size_t len)
 {
     size_t used = 0;
     out[0] = '\0';
     const struct vertical_policy *p = &v->cfg->vpolicy;
-    for (size_t c = 0; c < p->n_containers; c++) {
-        appendf(out, len, &used, "%s%s:", c ? "; " : "", p->containers[c].name);
-        bool any_kind = false;
-        for (int k = 0; k < VKIND_COUNT; k++) {
-            bool first = true;
-            for (int res = 0; res < VRES_COUNT; res++) {
-                if (!v->have[c].have[k][res])
-                    continue;
-                char q[32];
-                vertical_format((enum vertical_resource)res, v->have[c].milli[k][res], q, sizeof q);
-                if (first)
-                    appendf(out, len, &used, "%s %s", any_kind ? "," : "", vertical_kind_name((enum vertical_kind)k));
-                appendf(out, len, &used, " %s=%s", vertical_resource_name((enum vertical_resource)res), q);
-                first = false;
-                any_kind = true;
-            }
+    for (size_t c = 0; c < p->n_containers && used + 2 < len; c++) {
+        if (c) {
+            memcpy(out + used, "; ", 3);
+            used += 2;
         }
+        vertical_describe(p->containers[c].name, &v->have[c], out + used, len - used);
+        used += strlen(out + used);
     }
 }
 

@@ -225,5 +225,63 @@ echo "guard live:    $live_guard"
 grep -q 'holding' "$work/glive.log" || fail "guard live: no hold logged"
 [ "$offline_guard" = "$live_guard" ] || fail "guard: live and offline differ"
 
+# Several targets from one propscaler (--targets-file): the first trace again, three targets — the
+# linear rule inline, the ladder from its ConfigMap, a vertical-only Deployment (addon-resizer's
+# flags, the exponential estimator, 5% threshold) — replayed offline with the same file and served
+# live: the same replica writes for each horizontal target, the same resource rewrites (counts and
+# values) for the vertical one. The workload starts as the policy sizes it for the first decision
+# (the replay's assumption): live, that decision sees the cluster before the trace (0 nodes) and
+# offline the trace's first 3; the estimator sizes both for 16 nodes (100Mi + 10Mi x 16).
+cat >"$work/targets.yaml" <<EOF2
+targets:
+- {kind: Deployment, name: coredns, namespace: kube-system, replicas: $PARAMS, guard: {enabled: false}}
+- {kind: Deployment, name: metrics, namespace: kube-system, replicas: {configMap: cm-ladder}, guard: {enabled: false}}
+- kind: Deployment
+  name: ms
+  namespace: kube-system
+  guard: {enabled: false}
+  vertical: {addonResizer: ["--memory=100Mi", "--extra-memory=10Mi", "--threshold=5", "--estimator=exponential", "--container=app"]}
+EOF2
+{
+  cat "$work/objects.yaml"
+  printf -- '---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ms, namespace: kube-system}\nspec:\n  replicas: 1\n'
+  printf '  template:\n    spec:\n      containers: [{name: app, image: app, resources: {requests: {memory: 260Mi}, limits: {memory: 260Mi}}}]\n'
+} >"$work/tobjects.yaml"
+"$PROPSIM" replay "$work/trace.jsonl" --targets-file "$work/targets.yaml" --config "$work/objects.yaml" --out "$work/treplay" \
+  --initial-replicas 1 --no-chart >"$work/treplay.out" 2>&1 || fail "targets replay failed: $(cat "$work/treplay.out")"
+python3 - "$work/treplay/timeline.jsonl" >"$work/treplay.seq" <<'EOF2'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(' '.join(r['action_1'] for r in rows if r['action_1']))
+print(' '.join(r['action_2'] for r in rows if r['action_2']))
+print(' | '.join(r['resources_1'] for r in rows if r['rollout_1']))
+EOF2
+"$PROPSIM" serve --listen 127.0.0.1:0 --trace "$work/trace.jsonl" --paused --no-pods --apply "$work/tobjects.yaml" \
+  --write-kubeconfig "$work/tkc" >"$work/tport" 2>"$work/tserve.log" &
+SP=$!
+for _ in $(seq 100); do [ -s "$work/tport" ] && break; sleep 0.05; done
+URL=http://127.0.0.1:$(head -1 "$work/tport")
+"$PROPSCALER" --kubeconfig "$work/tkc" --namespace kube-system --targets-file "$work/targets.yaml" \
+  --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/tlive.log" &
+PS=$!
+wait_ready "$work/tlive.log"
+curl -s -X POST "$URL/propsim/resume" >/dev/null
+for _ in $(seq 300); do curl -s "$URL/propsim/stats" | grep -q '"traceDone":true' && break; sleep 0.1; done
+sleep 1
+kill -TERM $PS; wait $PS
+kill $SP; wait $SP 2>/dev/null
+{
+  writes "$work/tlive.log" coredns | sed 's/ $//'; echo
+  writes "$work/tlive.log" metrics | sed 's/ $//'; echo
+  sed -n 's/.*Resized Deployment kube-system\/ms for [0-9]* nodes, [0-9]* cores (every pod restarts): \(.*\); because .*/\1/p' \
+    "$work/tlive.log" | paste -sd'|' | sed 's/|/ | /g'
+} >"$work/tlive.seq"
+echo "targets offline: $(tr '\n' '/' <"$work/treplay.seq")"
+echo "targets live:    $(tr '\n' '/' <"$work/tlive.seq")"
+[ "$(sed -n 3p "$work/treplay.seq")" != "" ] || fail "targets: the replay made no resource rewrite"
+[ "$(sed -n 1p "$work/treplay.seq")" = "$offline_linear" ] || [ "$(sed -n 1p "$work/treplay.seq") " = "$offline_linear" ] ||
+  fail "targets: the linear target differs from --params: $(sed -n 1p "$work/treplay.seq")"
+cmp -s "$work/treplay.seq" "$work/tlive.seq" || fail "targets: live and offline differ"
+
 echo "test_fidelity: $fails failure(s)"
 [ "$fails" -eq 0 ]
