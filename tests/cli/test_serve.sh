@@ -532,5 +532,41 @@ read -r threads parked took <<<"$(python3 "$(dirname "$0")/../bench/serveclient.
 [[ "$took" != incomplete* ]] || fail "every one of $watchers watchers gets all 3 updates: $took"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 
+# 15. A resources patch of a Deployment's pod template is a rollout: every pod restarts (new
+#     names, as the new ReplicaSet's); a replicas change keeps the running pods (what a vertical
+#     policy costs, visible live: propscaler --targets-file's resize, in test_servers)
+start rollout --nodes 4
+export KUBECONFIG=$work/rollout.kubeconfig
+cat >"$work/ms.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: metrics-server, namespace: kube-system}
+spec:
+  replicas: 2
+  selector: {matchLabels: {k8s-app: metrics-server}}
+  template:
+    metadata: {labels: {k8s-app: metrics-server}}
+    spec:
+      containers:
+      - {name: metrics-server, image: ms, resources: {requests: {cpu: 40m, memory: 40Mi}}}
+YAML
+kubectl apply -f "$work/ms.yaml" >/dev/null || fail "apply metrics-server"
+ms_pods() { kubectl -n kube-system get pods -l k8s-app=metrics-server -o name | sort | tr '\n' ' '; }
+before=$(ms_pods)
+kubectl -n kube-system scale deployment metrics-server --replicas 3 >/dev/null
+scaled=$(ms_pods)
+for p in $before; do grep -q "$p" <<<"$scaled" || fail "a replicas change restarted $p: $before -> $scaled"; done
+[ "$(wc -w <<<"$scaled")" = 3 ] || fail "scaled to 3: $scaled"
+kubectl -n kube-system patch deployment metrics-server --type=strategic \
+  -p '{"spec":{"template":{"spec":{"containers":[{"name":"metrics-server","resources":{"requests":{"memory":"64Mi"}}}]}}}}' >/dev/null
+after=$(ms_pods)
+[ "$(wc -w <<<"$after")" = 3 ] || fail "after the resize: $after"
+for p in $scaled; do grep -q "$p" <<<"$after" && fail "the resize left $p running: $scaled -> $after"; done
+[ "$(kubectl -n kube-system get pod "$(cut -d' ' -f1 <<<"$after" | cut -d/ -f2)" -o jsonpath='{.spec.containers[0].resources.requests.memory}')" = 64Mi ] ||
+  fail "the new pods do not carry the new resources"
+kubectl -n kube-system get rs -o name | grep -c metrics-server | grep -qx 1 || fail "the old ReplicaSet remains: $(kubectl -n kube-system get rs -o name)"
+unset KUBECONFIG
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+
 echo "test_serve: $fails failure(s)"
 [ "$fails" -eq 0 ]
