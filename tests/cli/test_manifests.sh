@@ -35,7 +35,8 @@ check_rbac() {
       [ "$rule" = "$verb:$res" ] && ok=1
       [ -n "$name" ] && [ "$rule" = "$verb:$res:$name" ] && ok=1
     done
-    # the test's own requests: the DELETE above and its polling of the Deployment
+    # the test's own requests: the DELETE above, its polling of the Deployment, its look at the pods
+    [ "$method $path" = "GET /api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dmetrics-server" ] && continue
     [ "$method $p" = "DELETE /api/v1/namespaces/kube-system/configmaps/coredns-autoscaler" ] && ok=1
     [ "$method $path" = "GET /apis/apps/v1/namespaces/kube-system/deployments/coredns" ] && [ "$ok" = 0 ] && ok=1
     [ "$ok" = 1 ] || fail "request not covered by RBAC: $method $path ($verb $res $name)"
@@ -136,6 +137,77 @@ for rule in $allowed; do
     fail "RBAC rule for $verb $res missing from the rendered manifests"
 done
 check_rbac "$allowed"
+
+# Several add-ons from one propscaler (overlays/addons: --targets-file from a generated ConfigMap):
+# it renders with the targets file mounted, runs with its own args against the emulator (CoreDNS
+# scaled from its params ConfigMap, metrics-server's resources sized and its pods restarted once),
+# and its RBAC — patch on metrics-server alone — covers every request.
+$KUBECTL kustomize "$ROOT/manifests/overlays/addons" >"$work/addons.yaml" 2>"$work/err" || fail "kubectl kustomize overlays/addons: $(cat "$work/err")"
+for want in '- --targets-file=/etc/propscaler/targets.yaml' 'mountPath: /etc/propscaler' 'readOnly: true' \
+            '- --leader-elect-resource-name=propscaler-addons' 'runAsNonRoot: true' 'readOnlyRootFilesystem: true'; do
+  grep -qF -- "$want" "$work/addons.yaml" || fail "overlays/addons lacks: $want"
+done
+python3 - "$work/addons.yaml" "$work/targets.yaml" <<'PYEOF2' || fail "overlays/addons: RBAC or targets ConfigMap"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+role = [d for d in docs if d["kind"] == "Role"][0]
+patch = [r for r in role["rules"] if "patch" in r["verbs"] and "deployments" in r["resources"]]
+assert patch == [{"apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["metrics-server"], "verbs": ["patch"]}], patch
+for r in role["rules"]:
+    assert "*" not in r["verbs"] and "*" not in r["resources"], r
+    if r["verbs"] != ["create"] and r["resources"] != ["events"]:
+        assert r.get("resourceNames"), r  # every rule but create and Events is narrowed to names
+cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("propscaler-targets")][0]
+dep = [d for d in docs if d["kind"] == "Deployment"][0]
+assert dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] == cm["metadata"]["name"]
+open(sys.argv[2], "w").write(cm["data"]["targets.yaml"])
+PYEOF2
+mapfile -t args < <(sed -n '/^        args:/,/^        env:/p' <(python3 -c "
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d['kind'] == 'Deployment':
+        print('        args:'); [print('        - ' + a) for a in d['spec']['template']['spec']['containers'][0]['args']]; print('        env:')" "$work/addons.yaml") | sed -n 's/^        - //p')
+args=("${args[@]/--metrics-addr=:8080/--metrics-addr=127.0.0.1:0}")
+args=("${args[@]/--targets-file=\/etc\/propscaler\/targets.yaml/--targets-file=$work/targets.yaml}")
+grep -q -- "--targets-file=$work/targets.yaml" <<<"${args[*]}" || fail "could not read the addons Deployment's args: ${args[*]}"
+cat >"$work/ms.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: metrics-server, namespace: kube-system}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: metrics-server}}
+  template:
+    metadata: {labels: {k8s-app: metrics-server}}
+    spec:
+      containers: [{name: metrics-server, image: ms, resources: {requests: {cpu: 40m, memory: 40Mi}}}]
+YAML
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null
+"$PROPSIM" serve --listen 127.0.0.1:0 --nodes 40 --apply "$work/addons.yaml" --apply "$work/coredns.yaml" --apply "$work/ms.yaml" \
+  --apply "$ROOT/manifests/examples/coredns-autoscaler-params.yaml" --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+URL=http://127.0.0.1:$(head -1 "$work/port")
+pods_before=$(curl -s "$URL/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dmetrics-server" | grep -o '"name":"metrics-server-[^"]*"' | sort -u)
+KUBECONFIG=$work/kc HOSTNAME=propscaler-addons-abc "$PROPSCALER" "${args[@]}" >"$work/aout" 2>"$work/alog" &
+ppid=$!
+for _ in $(seq 100); do
+  mem=$(curl -s "$URL/apis/apps/v1/namespaces/kube-system/deployments/metrics-server" | grep -o '"memory":"[^"]*"' | head -1)
+  r=$(curl -s "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns" | grep -o '"replicas":[0-9]*' | head -1 | cut -d: -f2)
+  [ "$mem" = '"memory":"256Mi"' ] && [ "$r" = 3 ] && break
+  sleep 0.1
+done
+# 40 nodes of 4 cores: CoreDNS max(ceil(160/256), ceil(40/16)) = 3; metrics-server sized for 54 nodes
+# (addon-resizer's exponential estimator: 16, 24, 36, 54): 40Mi + 4Mi x 54 = 256Mi
+[ "$r" = 3 ] || fail "overlays/addons: CoreDNS at $r replicas, want 3: $(tail -3 "$work/alog")"
+[ "$mem" = '"memory":"256Mi"' ] || fail "overlays/addons: metrics-server memory $mem, want 256Mi: $(tail -3 "$work/alog")"
+pods_after=$(curl -s "$URL/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dmetrics-server" | grep -o '"name":"metrics-server-[^"]*"' | sort -u)
+[ -n "$pods_after" ] && [ "$pods_after" != "$pods_before" ] || fail "overlays/addons: metrics-server's pods not restarted by the resize"
+kill -TERM $ppid; wait $ppid
+check_rbac "list:nodes watch:nodes get:configmaps:coredns-autoscaler list:configmaps:coredns-autoscaler
+ watch:configmaps:coredns-autoscaler get:deployments/scale:coredns update:deployments/scale:coredns
+ get:deployments:coredns get:deployments:metrics-server patch:deployments:metrics-server
+ get:leases:propscaler-addons update:leases:propscaler-addons create:leases create:events patch:events"
 
 # The node guard overlay (overlays/node-guard = base + components/node-guard): it renders, its
 # Deployment runs the webhook with a self-managed certificate, and its RBAC covers the ledger,
