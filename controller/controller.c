@@ -22,6 +22,8 @@ static int add_source(struct controller *c, const char *ns, const char *name)
     src->c = c;
     snprintf(src->ns, sizeof src->ns, "%s", ns);
     snprintf(src->name, sizeof src->name, "%s", name);
+    snprintf(src->path, sizeof src->path, "/api/v1/namespaces/%s/configmaps", ns); /* its reflector's */
+    snprintf(src->field, sizeof src->field, "metadata.name=%s", name);
     cm_data_init(&src->cm);
     params_init(&src->params);
     return c->n_sources++;
@@ -201,8 +203,6 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
     c->nodes_ref = reflector_new(loop, c->client, &no, &inputs_node_sink, c);
     for (int i = 0; i < c->n_sources; i++) {
         struct params_source *src = &c->sources[i];
-        snprintf(src->path, sizeof src->path, "/api/v1/namespaces/%s/configmaps", src->ns);
-        snprintf(src->field, sizeof src->field, "metadata.name=%s", src->name);
         struct reflector_opts co = {.name = "configmap", .path = src->path, .field_selector = src->field,
                                     .list_kind = "ConfigMapList", .max_items = cfg->max_list_items};
         src->ref = reflector_new(loop, c->client, &co, &inputs_cm_sink, src);

@@ -371,9 +371,9 @@ static void horizontal_step(struct controller *c, struct target_state *ts)
         return;
     }
     if (!inputs_target_params(ts)) {
-        char msg[700];
+        char msg[1400];
         const struct params_source *src = &c->sources[ts->source];
-        snprintf(msg, sizeof msg, "%s: params ConfigMap %s/%s %s", ts->tc ? ts->tc->label : ts->t->name, src->ns,
+        snprintf(msg, sizeof msg, "%.600s: params ConfigMap %s/%s %s", ts->tc ? ts->tc->label : ts->t->name, src->ns,
                  src->name, src->present ? "does not parse" : "not found");
         LOG_ERROR("%s", msg);
         reconcile_finish_target(c, ts, msg);
@@ -431,7 +431,7 @@ static void patch_done(void *ctx, const struct kresp *resp)
             snprintf(res + used, sizeof res - used, "%s%s", i ? "; " : "", one);
             ts->have[i] = ts->vlast.answer.values[i];
         }
-        snprintf(note, sizeof note, "Resized %s for %lld nodes, %lld cores (every pod restarts): %s; because %s",
+        snprintf(note, sizeof note, "Resized %.300s for %lld nodes, %lld cores (every pod restarts): %.600s; because %.300s",
                  ts->tc->label, (long long)ts->vlast.answer.nodes, (long long)ts->vlast.answer.cores, res, ts->vwhy);
         output_event(c, ts, "Normal", ts->vlast.down ? "ResourcesDecreased" : "ResourcesIncreased", note);
         LOG_INFO("%s", note);
@@ -651,7 +651,7 @@ static void reconcile(struct controller *c, bool forced)
     for (int i = 0; i < c->n_sources && !c->cycle_error[0]; i++)
         if (c->sources[i].error[0]) {
             if (c->cfg->targets_file)
-                snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: ConfigMap %s/%s: %s",
+                snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: ConfigMap %.253s/%.253s: %.600s",
                          c->sources[i].ns, c->sources[i].name, c->sources[i].error);
             else
                 snprintf(c->cycle_error, sizeof c->cycle_error, "Error ensuring controller: %s", c->sources[i].error);

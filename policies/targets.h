@@ -66,7 +66,7 @@ struct target_config {
     struct node_count_opts nodes;       /* its selector points at `selector` */
     struct selector *selector;          /* NULL: every node */
     char selector_text[1024];
-    char filter_key[1400];              /* equal keys: the same nodes count (one node set serves both) */
+    char filter_key[1700];              /* equal keys: the same nodes count (one node set serves both) */
     struct guard_opts guard;
     bool placement_warn_only;
     /* vertical */
