@@ -41,33 +41,6 @@ static int add_group(struct controller *c, const struct node_count_opts *opts, c
     return c->n_groups++;
 }
 
-static int read_targets_file(struct controller *c, char *err, size_t errlen)
-{
-    const char *path = c->cfg->targets_file;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "--targets-file: cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    enum { CAP = 4 << 20 };
-    char *data = malloc(CAP + 1);
-    size_t len = data ? fread(data, 1, CAP + 1, f) : 0;
-    bool bad = !data || ferror(f) || len > CAP;
-    fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "--targets-file: cannot read %s: %s", path, data ? "read error or larger than 4 MiB" : "out of memory");
-        free(data);
-        return -1;
-    }
-    struct targets_defaults d = {.ns = c->cfg->namespace_, .guard = &c->cfg->guard};
-    char why[1200];
-    int rc = targets_parse(data, len, &d, &c->targets_file, why, sizeof why);
-    free(data);
-    if (rc != 0)
-        snprintf(err, errlen, "--targets-file %s: %s", path, why);
-    return rc;
-}
-
 /* Who is scaled, from what params, counting which nodes: --target/--configmap (one source, one
  * group), or every entry of --targets-file. */
 static int setup_targets(struct controller *c, char *err, size_t errlen)
@@ -88,7 +61,7 @@ static int setup_targets(struct controller *c, char *err, size_t errlen)
         }
         return 0;
     }
-    if (read_targets_file(c, err, errlen) != 0)
+    if (targetsfile_load(c, &c->targets_file, err, errlen) != 0)
         return -1;
     static const enum target_kind kinds[] = {[WORKLOAD_DEPLOYMENT] = TARGET_DEPLOYMENT,
                                              [WORKLOAD_STATEFULSET] = TARGET_STATEFULSET,

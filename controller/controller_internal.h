@@ -21,6 +21,7 @@
 #define PROPSCALER_CONTROLLER_INTERNAL_H
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -170,6 +171,7 @@ struct event_seen {
 struct decision_inputs {
     struct cluster_summary summaries[MAX_GROUPS];
     unsigned long params_gen[MAX_SOURCES];
+    unsigned long targets_gen;   /* the targets file's rules changed */
     bool may_write, override_pending[MAX_SOURCES];
     int64_t eligible[FLAGS_MAX_TARGETS];
     bool eligible_stale[FLAGS_MAX_TARGETS];
@@ -184,7 +186,10 @@ struct controller {
     struct node_set *nodes, *staging; /* group 0's */
     struct node_group groups[MAX_GROUPS];
     int n_groups;
-    struct targets_config targets_file; /* --targets-file */
+    struct targets_config targets_file; /* --targets-file: the config in force (the last good one) */
+    struct stat targets_stat;  /* the file as last read: a change is read again at the poll tick */
+    unsigned long targets_gen; /* bumped when a change of its rules is taken */
+    char targets_error[1400];  /* non-empty: the file's current content is not in force (why) */
     struct scale_target file_targets[FLAGS_MAX_TARGETS];
     size_t n_targets;          /* --target's or the file's */
     /* --record: the observed node history as a trace */
@@ -281,6 +286,13 @@ void reconcile_finish_target(struct controller *c, struct target_state *ts, cons
 void reconcile_coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void reconcile_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* targetsfile.c: --targets-file, read at start and again when it changes (at the poll tick): a
+ * change of rules (params, resources, guard, placement) is taken at once; a file that does not
+ * parse, or that adds, removes or renames targets, changes a node filter or a params ConfigMap,
+ * keeps the config in force and says why (those need a restart). */
+int targetsfile_load(struct controller *c, struct targets_config *out, char *err, size_t errlen);
+void targetsfile_check(struct controller *c);
 
 /* inputs.c: a target's params (NULL: not loaded yet, or it has no replicas rule) */
 const struct params *inputs_target_params(const struct target_state *ts);

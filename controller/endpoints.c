@@ -46,7 +46,11 @@ int controller_last_poll(struct controller *c, char *body, size_t len)
         n = snprintf(body, len, "Encountered error at last poll cycle: %s", c->last_poll_error);
     else
         n = snprintf(body, len, "ok");
-    /* --targets-file: then a line per target */
+    /* --targets-file: why its current content is not in force, then a line per target */
+    if (c->cfg->targets_file && c->targets_error[0] && n > 0 && (size_t)n < len) {
+        int m = snprintf(body + n, len - (size_t)n, "\n%s", c->targets_error);
+        n = m > 0 ? n + m : n;
+    }
     for (size_t i = 0; c->cfg->targets_file && i < c->n_targets && n > 0 && (size_t)n < len; i++) {
         const struct target_state *ts = &c->targets[i];
         int m = snprintf(body + n, len - (size_t)n, "\n%s: %s", ts->tc->label, ts->last_error[0] ? ts->last_error : "ok");
@@ -200,6 +204,9 @@ char *controller_metrics(struct controller *c)
     bool params_valid = true;
     for (int i = 0; i < c->n_sources; i++)
         params_valid = params_valid && !c->sources[i].error[0];
+    if (c->cfg->targets_file)
+        buf_printf(&b, "# HELP propscaler_targets_file_valid 1 when the targets file's content is in force, 0 when a change of it was refused (the last good config stays).\n# TYPE propscaler_targets_file_valid gauge\npropscaler_targets_file_valid %d\n",
+                   c->targets_error[0] ? 0 : 1);
     buf_printf(&b, "# HELP propscaler_params_valid 1 when the params ConfigMap(s) parse, 0 when the last good params are in force.\n# TYPE propscaler_params_valid gauge\npropscaler_params_valid %d\n", params_valid ? 1 : 0);
     pthread_mutex_unlock(&c->mu);
     /* reflector and client counters are only written by the loop thread; a torn read of a

@@ -568,6 +568,7 @@ static void decision_inputs_now(const struct controller *c, const struct cluster
         d->params_gen[i] = c->sources[i].gen;
         d->override_pending[i] = c->sources[i].override_pending;
     }
+    d->targets_gen = c->targets_gen;
     d->may_write = !c->leader || leader_is_leading(c->leader) || c->cfg->dry_run;
     for (size_t i = 0; i < c->n_targets && i < 16; i++) {
         const struct target_state *ts = &c->targets[i];
@@ -690,6 +691,7 @@ void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct controller *c = w->data;
     LOG_V(4, "periodic resync");
+    targetsfile_check(c); /* --targets-file: a change of it (a mounted ConfigMap's update) */
     pthread_mutex_lock(&c->mu);
     c->heartbeat = ev_now(c->loop);
     pthread_mutex_unlock(&c->mu);

@@ -413,7 +413,26 @@ k -n ingress patch configmap ingress-autoscaler --type=merge -p '{"data":{"ladde
 sleep 1.5
 grep -q 'ConfigMap ingress/ingress-autoscaler: ' "$work/tf.log" && [ "$(k -n ingress get deployment ingress -o jsonpath='{.spec.replicas}')" = "$(ingress_for "$n2")" ] &&
   ok "an invalid ConfigMap keeps the last good params, and is named" || fail "invalid ConfigMap: $(grep ingress-autoscaler "$work/tf.log" | tail -2)"
+# the targets file edited in place (as a mounted ConfigMap is updated): new rules are taken at the
+# next poll tick; a broken file, or one that adds a target, keeps the config in force and says why
+cp "$work/targets.yaml" "$work/targets.good"
+NANNY=${NANNY/--extra-memory=4Mi/--extra-memory=6Mi}
+sed -i 's/--extra-memory=4Mi/--extra-memory=6Mi/' "$work/targets.yaml"
+wait_res "$(want_res "$n2")" "a targets file edit (6Mi per node) is in force at the next poll"
+sed -i 's/--threshold=5/--treshold=5/' "$work/targets.yaml"
+sleep 2.5
+tf_metric() { curl -s "$(tf_url)/metrics" | sed -n "s/^$1 //p"; }
+[ "$(tf_metric propscaler_targets_file_valid)" = 0 ] && grep -q 'vertical.addonResizer: addon-resizer flag --treshold: unknown.*keeping the config in force' "$work/tf.log" &&
+  curl -s "$(tf_url)/last-poll" | grep -q 'treshold' && res_is "$(want_res "$n2")" &&
+  ok "a broken targets file: the last good config stays, the error named (log, /last-poll, metric)" ||
+  fail "broken targets file: valid=$(tf_metric propscaler_targets_file_valid) $(grep -i 'targets-file' "$work/tf.log" | tail -2)"
+cp "$work/targets.good" "$work/targets.yaml"
+printf -- '- {kind: Deployment, name: extra, replicas: {linear: {nodesPerReplica: 1}}}\n' >>"$work/targets.yaml"
+sleep 2.5
+grep -q 'now lists 4 targets instead of 3: restart propscaler to apply that; keeping the config in force' "$work/tf.log" &&
+  ok "a targets file adding a target: refused until a restart, said so" || fail "a new target in place: $(grep -i 'targets-file' "$work/tf.log" | tail -2)"
 stop_ps
+cp "$work/targets.good" "$work/targets.yaml"
 # dry run: the planned resources printed, nothing written
 k -n kube-system patch deployment metrics-server --type=strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"metrics-server","resources":{"requests":{"memory":"20Mi"}}}]}}}}' >/dev/null
 timeout 5 "$PROPSCALER" --kubeconfig "$KUBE_KC" --namespace kube-system --targets-file "$work/targets.yaml" --dry-run \
