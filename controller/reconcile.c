@@ -355,7 +355,7 @@ static bool take_workload(struct target_state *ts, const struct kresp *resp)
     hotspots_selector_text(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w, "spec"), "selector"), sel, sizeof sel);
     if (c->cfg->pod_watch && sel[0] && (!ts->pods || strcmp(podwatch_selector(ts->pods), sel) != 0)) {
         podwatch_free(ts->pods);
-        ts->pods = podwatch_new(c->loop, c->client, c->cfg->namespace_, sel, hotspots_pods_changed, ts);
+        ts->pods = podwatch_new(c->loop, c->client, ts->ns, sel, hotspots_pods_changed, ts);
     }
     cJSON_Delete(w);
     ts->rules_known = true;

@@ -101,6 +101,8 @@ void targetsfile_check(struct controller *c)
     struct stat st;
     if (stat(c->cfg->targets_file, &st) == 0 && same_file(&st, &c->targets_stat))
         return;
+    if (c->reconcile_running)
+        return; /* never under a decision in flight (it reads the rules): at the next tick */
     struct targets_config next;
     targets_config_init(&next);
     char err[1400], buf[600];
