@@ -126,6 +126,9 @@ static void test_errors(void **state)
         {{"--guard-window=inf", NULL}, "--guard-window: expected a duration"},
         {{"--guard-settle=nan", NULL}, "--guard-settle: expected a duration"},
         {{"--qps-per-replica=inf", NULL}, "--qps-per-replica: expected a positive number"},
+        {{"--targets-file=t.yaml", "--target=deployment/x", "--namespace=n", NULL},
+         "--targets-file names the targets and their params: --target, --configmap and --default-params do not go with it"},
+        {{"--targets-file=t.yaml", "--configmap=cm", "--namespace=n", NULL}, "--target, --configmap and --default-params"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (!cases[i].msg)
@@ -144,6 +147,11 @@ static void test_errors(void **state)
     }
     struct propscaler_config c;
     char err[512];
+    /* --targets-file alone is complete (targets, params: the file's) */
+    assert_int_equal(parse(&c, err, sizeof err, "--namespace=ns", "--targets-file=t.yaml", NULL), FLAGS_OK);
+    assert_string_equal(c.targets_file, "t.yaml");
+    assert_null(c.configmap);
+    flags_release(&c);
     assert_int_equal(parse(&c, err, sizeof err, "--namespace=ns", "--configmap=cm", "--target=deployment/x",
                            "--leader-elect", "--leader-elect-retry-period=20s", NULL),
                      FLAGS_ERROR);
