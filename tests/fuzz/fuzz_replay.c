@@ -1,6 +1,7 @@
 /* Fuzz `propsim replay`: any bytes as a trace, through the trace reader, the node set, two params
  * sets (linear and ladder), the guard, the virtual clock, the timeline rows and the summary; one
- * input in 64 runs the whole command as a user does (flags, the printed report, the chart). It must finish (no hang on absurd times), never crash, and free what it allocates.
+ * input in 64 runs the whole command as a user does (flags, the printed report, the chart; half of
+ * those with a targets file instead of the params). It must finish (no hang on absurd times), never crash, and free what it allocates.
  * The outputs (timeline, summary, chart) are rendered in memory and dropped: a file system round
  * trip per input was the harness's cost; so were inputs whose time gaps make millions of poll
  * decisions (each the same as the one before): gaps over 500 polls (2,000 in a run) are refused
@@ -22,6 +23,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *scratch = "/dev/shm";
+/* --targets-file: every other whole-command run replays a targets file instead of the two --params
+ * sets — three node filters (the general decoding path, one node set each), horizontal targets,
+ * vertical ones in both formats (the guard on, the exponential estimator, CPVA's steps and max) */
+static char targets_path[128];
+static const char targets_json[] =
+    "{\"targets\":[{\"kind\":\"Deployment\",\"name\":\"a\",\"namespace\":\"x\",\"replicas\":{\"linear\":"
+    "{\"nodesPerReplica\":2,\"coresPerReplica\":8}}},"
+    "{\"kind\":\"StatefulSet\",\"name\":\"b\",\"namespace\":\"x\",\"replicas\":{\"ladder\":{\"nodesToReplicas\":"
+    "[[1,1],[3,2],[10,5]]}},\"nodes\":{\"labelSelector\":\"zone=a\"},\"vertical\":{\"threshold\":10,\"containers\":"
+    "[{\"name\":\"b\",\"requests\":{\"memory\":{\"base\":\"64Mi\",\"perNode\":\"1Mi\",\"perCore\":\"0.5Mi\"}}}]}},"
+    "{\"kind\":\"Deployment\",\"name\":\"c\",\"namespace\":\"x\",\"vertical\":{\"addonResizer\":[\"--cpu=10m\","
+    "\"--extra-cpu=0.5m\",\"--memory=10Mi\",\"--extra-memory=1Mi\",\"--threshold=5\",\"--estimator=exponential\","
+    "\"--container=c\"]}},"
+    "{\"kind\":\"Deployment\",\"name\":\"d\",\"namespace\":\"x\",\"nodes\":{\"ignoreTaints\":[\"t\"],"
+    "\"maxCoresPerNode\":8},\"vertical\":{\"cpva\":[{\"name\":\"d\",\"requests\":{\"cpu\":{\"base\":\"10m\","
+    "\"step\":\"1m\",\"coresPerStep\":4,\"nodesPerStep\":2,\"max\":\"1\"}}}]}}]}";
 
 /* The two params sets, parsed once: parsing them (Go's JSON re-encoding of --params) was 40% of
  * a small input's time, and it tests nothing about the trace. */
@@ -44,6 +61,8 @@ static void parse_params_once(const char *json, struct params *p)
     cm_data_release(&d);
 }
 
+static void remove_targets_file(void) { unlink(targets_path); }
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -51,6 +70,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (access(scratch, W_OK) != 0)
         scratch = "/tmp";
     fuzz_quiet_stdout();
+    snprintf(targets_path, sizeof targets_path, "%s/fuzz-replay-targets-XXXXXX", scratch);
+    if (fuzz_to_file(targets_path, (const uint8_t *)targets_json, sizeof targets_json - 1) != 0) {
+        fprintf(stderr, "fuzz_replay: cannot write %s\n", targets_path);
+        abort();
+    }
+    atexit(remove_targets_file);
     parse_params_once(linear_json, &linear_params);
     parse_params_once(ladder_json, &ladder_params);
     return 0;
@@ -117,8 +142,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char *argv[] = {"replay", in, "--params", linear_json, "--params", ladder_json,
                     "--guard", "--poll-period", "60", NULL};
+    char *targets_argv[] = {"replay", in, "--targets-file", targets_path, "--poll-period", "60", NULL};
     static const struct replay_command_opts opts = {.keep_outputs = false, .max_polls_per_gap = 100, .max_polls = 400};
-    replay_command((int)(sizeof argv / sizeof *argv) - 1, argv, &opts);
+    if (fuzz_input_hash(data, size) % 128 == 64)
+        replay_command((int)(sizeof targets_argv / sizeof *targets_argv) - 1, targets_argv, &opts);
+    else
+        replay_command((int)(sizeof argv / sizeof *argv) - 1, argv, &opts);
     unlink(in);
     return 0;
 }
