@@ -362,7 +362,7 @@ static int containers_from_json(enum dialect d, const cJSON *arr, struct vertica
     int i = 0;
     for (const cJSON *it = arr->child; it; it = it->next, i++) {
         char field[300];
-        snprintf(field, sizeof field, "%s[%d]", where, i);
+        snprintf(field, sizeof field, "%.280s[%d]", where, i);
         if (container_from_json(d, it, out, field, err, errlen) != 0)
             return -1;
     }
@@ -405,7 +405,7 @@ int vertical_from_json(const cJSON *o, struct vertical_policy *out, const char *
         } else if (strcmp(it->string, "cpva") == 0) {
             cpva = it;
         } else if (strcmp(it->string, "threshold") == 0) {
-            int64_t t;
+            int64_t t = 0;
             if (count_item(it, &t, field, err, errlen) != 0 || t > 100)
                 return fail(err, errlen, "%s: expected a percentage from 0 to 100", field);
             out->threshold_percent = (int)t;
