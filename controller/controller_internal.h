@@ -100,6 +100,7 @@ struct target_state {
     bool have_read;       /* the workload was read in this reconcile */
     char object_rv[32];   /* its resourceVersion then (the patch's precondition) */
     char vertical_error[600]; /* a container of the policy is not in the template, ... */
+    char vinvalid[700];   /* the plan would put a request above a limit (said once while it stands) */
     unsigned long rollouts;   /* resource patches written */
     char vwhy[400];       /* the last plan's reason to rewrite, for the Event */
     struct vplan vlast;   /* the last vertical plan (dry-run, Event) */

@@ -481,6 +481,18 @@ static void vertical_step(struct controller *c, struct target_state *ts)
         }
         ts->settled = false; /* a hold or delay may end with no new input */
     }
+    if (plan->invalid) { /* the API would refuse it: say why, write nothing */
+        char msg[700];
+        snprintf(msg, sizeof msg, "sizing the resources of %.200s: %.400s", label, plan->why);
+        if (strcmp(msg, ts->vinvalid) != 0) { /* said once while it stands */
+            LOG_ERROR("%s", msg);
+            output_event(c, ts, "Warning", "ResourcesInvalid", plan->why);
+        }
+        snprintf(ts->vinvalid, sizeof ts->vinvalid, "%s", msg);
+        reconcile_finish_target(c, ts, msg);
+        return;
+    }
+    ts->vinvalid[0] = '\0';
     if (plan->action == PLAN_NOTHING) {
         horizontal_step(c, ts);
         return;

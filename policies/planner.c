@@ -186,7 +186,27 @@ void planner_decide_vertical(struct planner_vtarget *t, const struct planner_opt
     t->sized = true;
     t->sized_nodes = nodes;
     t->sized_cores = cores;
-    if (!out->outside)
+    /* what the containers would have after the patch: a request above its limit is refused */
+    for (size_t c = 0; c < in->policy->n_containers && out->outside && !out->invalid; c++) {
+        const struct vertical_values *want = &out->answer.values[c], *have = &in->observed[c];
+        for (int r = 0; r < VRES_COUNT && !out->invalid; r++) {
+            bool has_req = want->have[VKIND_REQUESTS][r] || have->have[VKIND_REQUESTS][r];
+            bool has_lim = want->have[VKIND_LIMITS][r] || have->have[VKIND_LIMITS][r];
+            int64_t req = want->have[VKIND_REQUESTS][r] ? want->milli[VKIND_REQUESTS][r] : have->milli[VKIND_REQUESTS][r];
+            int64_t lim = want->have[VKIND_LIMITS][r] ? want->milli[VKIND_LIMITS][r] : have->milli[VKIND_LIMITS][r];
+            if (!has_req || !has_lim || req <= lim)
+                continue;
+            char rq[32], lm[32];
+            vertical_format((enum vertical_resource)r, req, rq, sizeof rq);
+            vertical_format((enum vertical_resource)r, lim, lm, sizeof lm);
+            snprintf(out->why, sizeof out->why, "container %s: requests %s=%s would exceed its limit %s (%s): size the "
+                     "limit too, or lower the rule", in->policy->containers[c].name, vertical_resource_name((enum vertical_resource)r),
+                     rq, lm, want->have[VKIND_LIMITS][r] ? "from the rule" : "the workload's own");
+            out->invalid = true;
+            out->container = (int)c;
+        }
+    }
+    if (!out->outside || out->invalid)
         out->action = PLAN_NOTHING;
     else if (!in->may_write)
         out->action = PLAN_NOT_LEADER;

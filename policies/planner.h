@@ -114,7 +114,9 @@ const char *plan_action_name(enum plan_action a);
  *   3. rule: the policy's values for those counts;
  *   4. threshold: rewrite only when a managed value of a container is missing or outside the
  *      acceptance threshold (a rewrite rolls every pod);
- *   5. action: PLAN_NOTHING, PLAN_SCALE (patch the pod template) or PLAN_NOT_LEADER.
+ *   5. action: PLAN_NOTHING, PLAN_SCALE (patch the pod template) or PLAN_NOT_LEADER; nothing
+ *      (with `invalid`) when a request would exceed a limit the workload sets and the policy
+ *      does not size — the API would refuse the patch.
  * State: struct planner_vtarget, caller-owned, fixed size (planner_vtarget_init). */
 
 struct planner_vtarget {
@@ -139,6 +141,8 @@ struct vplan {
     struct vertical_answer answer; /* what the containers should have (after the guard) */
     int64_t nodes, cores;        /* the counts sized for (after the guard, before the estimator) */
     bool outside;                /* some value must be rewritten */
+    bool invalid;                /* ... but a request would exceed a limit the policy does not size
+                                  * (the API refuses it): nothing is written, `why` says which */
     bool down;                   /* ... the first of them is above what it should be */
     int container;               /* ... in this container (index in the policy) */
     char why[400];               /* ... in words */

@@ -285,6 +285,23 @@ static void test_vertical(void **state)
     planner_decide_vertical(&t2, &o, &in, &p);
     assert_int_equal(p.action, PLAN_NOT_LEADER);
     assert_true(p.down); /* 1400Mi where 200Mi will do */
+    /* a request above a limit the workload sets and the rule does not size: the API would refuse
+     * the patch; nothing is written, and why is said */
+    struct planner_vtarget t3;
+    planner_vtarget_init(&t3);
+    struct vertical_values capped = have;
+    capped.have[VKIND_LIMITS][VRES_MEMORY] = true;
+    capped.milli[VKIND_LIMITS][VRES_MEMORY] = 1400 * mi;
+    s = nodes(200, 200); /* 2100Mi wanted */
+    in.may_write = true;
+    in.observed = &capped;
+    planner_decide_vertical(&t3, &o, &in, &p);
+    assert_true(p.outside);
+    assert_true(p.invalid);
+    assert_int_equal(p.action, PLAN_NOTHING);
+    assert_string_equal(p.why, "container app: requests memory=2100Mi would exceed its limit 1400Mi (the "
+                               "workload's own): size the limit too, or lower the rule");
+    in.observed = &have;
     /* the guard off: the drop is followed at once */
     o.guard.enabled = false;
     in.may_write = true;
