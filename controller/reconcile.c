@@ -509,14 +509,7 @@ static void vertical_step(struct controller *c, struct target_state *ts)
         horizontal_step(c, ts);
         return;
     }
-    char *patch = vertical_patch_json(&ts->tc->vpolicy, &plan->answer);
-    cJSON *body = patch ? cJSON_Parse(patch) : NULL;
-    free(patch);
-    cJSON *md = body ? cJSON_AddObjectToObject(body, "metadata") : NULL;
-    char *text = NULL;
-    if (md && cJSON_AddStringToObject(md, "resourceVersion", ts->object_rv)) /* a precondition: 409 if it moved */
-        text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
+    char *text = vertical_patch_json(&ts->tc->vpolicy, &plan->answer, ts->object_rv); /* 409 if it moved */
     struct kreq_opts o = {.method = "PATCH", .path = ts->object_path, .body = text,
                           .content_type = "application/strategic-merge-patch+json"};
     ts->req = text ? kclient_request(c->client, &o, NULL, patch_done, ts) : NULL;

@@ -59,6 +59,19 @@ __attribute__((format(printf, 3, 4))) static int fail(const struct where *w, con
     return -1;
 }
 
+/* A scalar given as a number or a string (YAML's `64`, `"64"` and `10m` alike), as text; false
+ * for anything else, or a string too long for out. */
+static bool scalar_text(const cJSON *v, char *out, size_t len)
+{
+    if (cJSON_IsNumber(v))
+        snprintf(out, len, "%.17g", v->valuedouble);
+    else if (cJSON_IsString(v) && strlen(v->valuestring) < len)
+        snprintf(out, len, "%s", v->valuestring);
+    else
+        return false;
+    return true;
+}
+
 static int string_field(const struct where *w, const cJSON *v, const char *field, char *out, size_t len)
 {
     if (!cJSON_IsString(v) || !v->valuestring[0])
@@ -160,11 +173,7 @@ static int parse_nodes(const struct where *w, const cJSON *o, struct target_conf
             }
         } else if (strcmp(it->string, "maxCoresPerNode") == 0) {
             char q[64];
-            if (cJSON_IsNumber(it))
-                snprintf(q, sizeof q, "%.17g", it->valuedouble);
-            else if (cJSON_IsString(it) && strlen(it->valuestring) < sizeof q)
-                snprintf(q, sizeof q, "%s", it->valuestring);
-            else
+            if (!scalar_text(it, q, sizeof q))
                 return fail(w, field, "expected a quantity of cores such as 64 or \"64000m\"");
             if (quantity_parse_nano(q, strlen(q), &t->nodes.max_nano_per_node, why, sizeof why) != 0 ||
                 t->nodes.max_nano_per_node <= 0)
@@ -179,14 +188,8 @@ static int parse_nodes(const struct where *w, const cJSON *o, struct target_conf
 static int duration_field(const struct where *w, const cJSON *v, const char *field, bool positive, double *out)
 {
     char text[64];
-    if (cJSON_IsNumber(v))
-        snprintf(text, sizeof text, "%.17g", v->valuedouble);
-    else if (cJSON_IsString(v) && strlen(v->valuestring) < sizeof text)
-        snprintf(text, sizeof text, "%s", v->valuestring);
-    else
-        text[0] = '\0';
     double s;
-    if (!text[0] || guard_parse_duration(text, &s) != 0 || (positive && s <= 0) || s > 30 * 86400)
+    if (!scalar_text(v, text, sizeof text) || guard_parse_duration(text, &s) != 0 || (positive && s <= 0) || s > 30 * 86400)
         return fail(w, field, "expected a duration such as 10m, 600s or 600 (seconds, at most 30 days)");
     *out = s;
     return 0;
@@ -200,12 +203,8 @@ static int parse_guard(const struct where *w, const cJSON *o, struct guard_opts 
     for (const cJSON *it = o->child; it; it = it->next) {
         char field[300], why[400];
         snprintf(field, sizeof field, "guard.%.200s", it->string);
-        const char *text = cJSON_IsString(it) ? it->valuestring : NULL;
         char num[64];
-        if (cJSON_IsNumber(it)) {
-            snprintf(num, sizeof num, "%.17g", it->valuedouble);
-            text = num;
-        }
+        const char *text = scalar_text(it, num, sizeof num) ? num : NULL;
         if (strcmp(it->string, "enabled") == 0) {
             if (!cJSON_IsBool(it))
                 return fail(w, field, "expected true or false");

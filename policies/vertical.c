@@ -618,9 +618,17 @@ static cJSON *containers_json(const struct vertical_policy *p, const struct vert
     return arr;
 }
 
-char *vertical_patch_json(const struct vertical_policy *p, const struct vertical_answer *answer)
+char *vertical_patch_json(const struct vertical_policy *p, const struct vertical_answer *answer,
+                          const char *resource_version)
 {
     cJSON *root = cJSON_CreateObject();
+    if (root && resource_version) {
+        cJSON *md = cJSON_AddObjectToObject(root, "metadata");
+        if (!md || !cJSON_AddStringToObject(md, "resourceVersion", resource_version)) {
+            cJSON_Delete(root);
+            return NULL;
+        }
+    }
     cJSON *spec = root ? cJSON_AddObjectToObject(root, "spec") : NULL;
     cJSON *tmpl = spec ? cJSON_AddObjectToObject(spec, "template") : NULL;
     cJSON *pspec = tmpl ? cJSON_AddObjectToObject(tmpl, "spec") : NULL;

@@ -134,9 +134,11 @@ int vertical_from_addon_resizer(int argc, const char *const *argv, struct vertic
 int vertical_from_json(const cJSON *o, struct vertical_policy *out, const char *where, char *err, size_t errlen);
 
 /* The strategic merge patch that writes `answer` into a workload's pod template: only the managed
- * values of the named containers (containers merge by name, resources by key); a heap string
- * (NULL when out of memory). */
-char *vertical_patch_json(const struct vertical_policy *p, const struct vertical_answer *answer);
+ * values of the named containers (containers merge by name, resources by key), and with
+ * `resource_version` (NULL: none) as metadata.resourceVersion, which makes the patch conditional
+ * on it (409 if the object moved); a heap string (NULL when out of memory). */
+char *vertical_patch_json(const struct vertical_policy *p, const struct vertical_answer *answer,
+                          const char *resource_version);
 
 /* The answer as JSON: {"nodes":N,"cores":C,"containers":[{"name":..,"resources":{"requests":{..},
  * "limits":{..}}}]} with canonical quantity strings; the caller owns it. NULL when out of memory. */

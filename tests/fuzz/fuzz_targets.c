@@ -27,7 +27,7 @@ static void exercise(const struct vertical_policy *p)
             if (!vertical_needs_rewrite(p, &a.values[c], &empty, &down, NULL, 0))
                 __builtin_trap(); /* every container has a managed value, missing here */
         }
-        char *patch = vertical_patch_json(p, &a);
+        char *patch = vertical_patch_json(p, &a, "7");
         cJSON *j = vertical_answer_json(p, &a);
         free(patch);
         cJSON_Delete(j);

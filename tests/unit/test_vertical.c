@@ -293,10 +293,14 @@ static void observed_and_patch(void **state)
                                     "\"limits\":{\"memory\":{\"base\":\"100Mi\"}}}]");
     struct vertical_answer a;
     vertical_compute(&p, 3, 12, &a);
-    char *patch = vertical_patch_json(&p, &a);
+    char *patch = vertical_patch_json(&p, &a, NULL);
     assert_non_null(patch);
     assert_string_equal(patch, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"ms\",\"resources\":"
                                "{\"requests\":{\"cpu\":\"40m\",\"memory\":\"40Mi\"},\"limits\":{\"memory\":\"100Mi\"}}}]}}}}");
+    free(patch);
+    patch = vertical_patch_json(&p, &a, "42"); /* the resourceVersion precondition comes first */
+    assert_non_null(patch);
+    assert_non_null(strstr(patch, "{\"metadata\":{\"resourceVersion\":\"42\"},\"spec\":{\"template\""));
     free(patch);
     /* what a workload has, as the API prints it (41943040 = 40Mi; 0.04 = 40m) */
     cJSON *res = cJSON_Parse("{\"requests\":{\"cpu\":\"0.04\",\"memory\":\"41943040\",\"nvidia.com/gpu\":\"1\"},"
