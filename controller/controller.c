@@ -133,7 +133,15 @@ struct controller *controller_new(struct ev_loop *loop, struct propscaler_config
         free(c);
         return NULL;
     }
-    c->ep.disable_compression = c->ep.disable_compression || cfg->disable_compression;
+    /* gzip: the flag, given either way, decides; otherwise a kubeconfig's disable-compression
+     * (client-go's default: gzip), and in-cluster none — on the cluster's own network compression
+     * costs CPU on both ends (the API server's most) and saves no time, which is why
+     * kube-controller-manager and kube-scheduler turn it off (kubernetes/kubernetes#80919) */
+    bool in_cluster = !(cfg->kubeconfig && cfg->kubeconfig[0]);
+    if (cfg->disable_compression_set)
+        c->ep.disable_compression = cfg->disable_compression;
+    else if (in_cluster)
+        c->ep.disable_compression = true;
     /* source.host of its Events: the node it runs on (the manifests pass spec.nodeName) */
     const char *node = getenv("NODE_NAME");
     if (node && node[0])

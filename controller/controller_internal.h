@@ -209,6 +209,8 @@ struct controller {
     ev_timer stop_deadline;    /* a stop ends the loop by this time, whatever is in flight */
     bool coalescing_burst;     /* the coalesce timer waits for node events to go quiet */
     double burst_start;        /* ev_time of the burst's first event */
+    unsigned burst_events;     /* node events in the burst so far */
+    double last_cache_check;   /* ev_now of the poll tick that last checked the caches (0: never) */
     bool coalesce_forced;      /* the coalesce timer carries a request that decides regardless */
     bool reconcile_running, reconcile_again, again_forced;
     struct decision_inputs deciding, decided; /* this cycle's; the last settled one's */
@@ -261,7 +263,10 @@ struct controller {
 
 
 /* Node events are decided together once they have been quiet this long... */
-#define COALESCE_QUIET_S 0.025
+#define COALESCE_QUIET_S 0.008
+/* ... this long once a burst counts more than COALESCE_STREAM_EVENTS events (a stream)... */
+#define COALESCE_STREAM_EVENTS 64
+#define COALESCE_STREAM_QUIET_S 0.025
 /* ... or this long after the first of them, whichever comes first. */
 #define COALESCE_MAX_S 1.0
 

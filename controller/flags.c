@@ -19,7 +19,7 @@ enum flag_id {
     ID_LEADER_ELECT, ID_LEASE_DURATION, ID_RENEW_DEADLINE, ID_RETRY_PERIOD, ID_LEASE_NAME,
     ID_METRICS_ADDR, ID_LOG_FORMAT, ID_HEALTHZ_COMPAT, ID_LEGACY_SCHED, ID_IGNORE_TAINT,
     ID_MAX_CORES, ID_SPOF_MAX, ID_REFUSE_EMPTY, ID_GUARD, ID_GUARD_LOSS, ID_GUARD_WINDOW, ID_GUARD_SETTLE,
-    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_POD_WATCH, ID_LOGTOSTDERR, ID_ALSOLOGTOSTDERR, ID_LOG_DIR, ID_LOG_FILE, ID_STDERR_THRESHOLD, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF,
+    ID_STEP, ID_DELAY, ID_PLACEMENT_WARN, ID_MAX_PER_NODE, ID_POD_WATCH, ID_LOGTOSTDERR, ID_ALSOLOGTOSTDERR, ID_LOG_DIR, ID_LOG_FILE, ID_STDERR_THRESHOLD, ID_QPS_LIMIT, ID_QPS_REPLICA, ID_FOREIGN_BACKOFF, ID_CACHE_CHECK,
     ID_MAX_RESPONSE, ID_MAX_LIST_ITEMS, ID_NODE_GUARD, ID_NODE_GUARD_MODE, ID_WEBHOOK_ADDR, ID_WEBHOOK_CERT, ID_WEBHOOK_KEY,
     ID_WEBHOOK_SELF_SIGNED, ID_WEBHOOK_SERVICE, ID_WEBHOOK_CONFIG, ID_WEBHOOK_SECRET, ID_WEBHOOK_SYNC, ID_IGNORED
 };
@@ -63,7 +63,7 @@ static const struct flag_def defs[] = {
     {"context", F_STRING, ID_CONTEXT, "kubeconfig context (default: current-context)"},
     {"dry-run", F_BOOL, ID_DRY_RUN, "read and decide, print planned actions, write nothing"},
     {"disable-compression", F_BOOL, ID_DISABLE_COMPRESSION,
-     "do not ask the API server for gzip answers (as the kubeconfig's disable-compression: fewer CPU-s, more bytes)"},
+     "do not ask the API server for gzip answers (fewer CPU-s on both ends, more bytes). Default: true in-cluster (as kube-controller-manager and kube-scheduler), else the kubeconfig's disable-compression; =false asks for gzip"},
     {"output", F_STRING, ID_OUTPUT, "dry-run output: text (default) or json"},
     {"record", F_STRING, ID_RECORD, "write the observed node history to FILE as a trace"},
     {"leader-elect", F_BOOL, ID_LEADER_ELECT, "elect a leader through a coordination.k8s.io Lease; only it writes"},
@@ -71,6 +71,8 @@ static const struct flag_def defs[] = {
     {"leader-elect-renew-deadline", F_DURATION, ID_RENEW_DEADLINE, "renew deadline (default 10s)"},
     {"leader-elect-retry-period", F_DURATION, ID_RETRY_PERIOD, "retry period (default 2s)"},
     {"leader-elect-resource-name", F_STRING, ID_LEASE_NAME, "Lease name (default propscaler-<configmap>)"},
+    {"cache-check-period", F_DURATION, ID_CACHE_CHECK,
+     "how often the watch caches are checked against the API server (a LIST of one item per watched resource; also after every failed watch; default 60s, 0: at every poll)"},
     {"foreign-writer-backoff", F_DURATION, ID_FOREIGN_BACKOFF,
      "stop writing a target this long when another writer undoes its value 3 times in 10m (default 10m; 0 = never stop)"},
     {"max-list-items", F_STRING, ID_MAX_LIST_ITEMS,
@@ -151,6 +153,7 @@ void flags_init(struct propscaler_config *c)
     c->webhook_secret = "propscaler-node-guard-tls";
     c->webhook_sync_s = 60;
     c->foreign_writer_backoff_s = 600;
+    c->cache_check_period_s = 60;
     c->max_response_bytes = (size_t)16 << 20;
     c->max_list_items = 500000;
     cm_data_init(&c->default_data);
@@ -348,7 +351,10 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
     case ID_KUBECONFIG: c->kubeconfig = v; return 0;
     case ID_CONTEXT: c->context = v; return 0;
     case ID_DRY_RUN: c->dry_run = b; return 0;
-    case ID_DISABLE_COMPRESSION: c->disable_compression = b; return 0;
+    case ID_DISABLE_COMPRESSION:
+        c->disable_compression = b;
+        c->disable_compression_set = true;
+        return 0;
     case ID_OUTPUT:
         if (strcmp(v, "json") != 0 && strcmp(v, "text") != 0) {
             snprintf(err, errlen, "--output: expected text or json, got \"%s\"", v);
@@ -369,6 +375,14 @@ static int apply(struct propscaler_config *c, const struct flag_def *d, const ch
           : d->id == ID_RENEW_DEADLINE ? &c->renew_deadline_s : &c->retry_period_s) = secs;
         return 0;
     case ID_LEASE_NAME: c->lease_name = v; return 0;
+    case ID_CACHE_CHECK:
+        if (guard_parse_duration(v, &secs) != 0 || secs > 86400) {
+            snprintf(err, errlen, "--cache-check-period: expected a duration from 0 to 24h such as 60s (0: at every "
+                     "poll), got \"%s\"", v);
+            return -1;
+        }
+        c->cache_check_period_s = secs;
+        return 0;
     case ID_FOREIGN_BACKOFF:
         if (guard_parse_duration(v, &secs) != 0 || secs > 7 * 86400) {
             snprintf(err, errlen, "--foreign-writer-backoff: expected a duration from 0 to 168h such as 10m (0 never "

@@ -52,12 +52,14 @@ struct propscaler_config {
     const char *context;
     bool dry_run;
     bool disable_compression; /* --disable-compression */
+    bool disable_compression_set; /* given (either way): it overrides the default and the kubeconfig */
     bool output_json;
     const char *record_file;
     bool leader_elect;
     double lease_duration_s, renew_deadline_s, retry_period_s;
     const char *lease_name;
     double foreign_writer_backoff_s; /* stop writing when another writer fights this long; 0 = never */
+    double cache_check_period_s;     /* the caches' consistency checks at most this often; 0 = every poll */
     size_t max_response_bytes;   /* the cap on one API answer (--max-response-size) */
     size_t max_list_items;       /* the cap on one LIST's items, all pages (--max-list-items) */
     const char *metrics_addr;    /* host:port for /healthz, /readyz, /last-poll, /metrics */

@@ -245,11 +245,18 @@ bool inputs_caches_trusted(const struct controller *c)
 }
 
 /* A consistency check ended (the poll tick's, or one after a failed watch): decide now if the
- * caches may be decided from; the reconcile itself reports an unreachable API. */
+ * caches may be decided from — once, when the last check under way is back (a tick checks every
+ * watched resource: one decision for all of them); the reconcile itself reports an unreachable
+ * API. */
 static void reflector_checked(void *ctx, bool trusted)
 {
     struct controller *c = ctx;
     (void)trusted;
+    if (reflector_checking(c->nodes_ref))
+        return;
+    for (int i = 0; i < c->n_sources; i++)
+        if (reflector_checking(c->sources[i].ref))
+            return;
     if (inputs_caches_trusted(c) && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
         reconcile_schedule(c, 0);
 }

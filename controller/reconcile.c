@@ -545,12 +545,23 @@ void reconcile_read_rules_then_list(struct controller *c)
         reflector_start(c->nodes_ref);
 }
 
+/* True when a period of `period_s` has passed since `last` (0: never), as a poll tick sees it: a
+ * tick within half a poll period of the due time takes it (a 60 s period with a 10 s poll is every
+ * sixth tick, not every seventh). */
+static bool period_due(const struct controller *c, double last, double period_s)
+{
+    return last == 0 || ev_now(c->loop) - last >= period_s - c->cfg->poll_period_seconds / 2.;
+}
+
 static void scale_get(struct controller *c, struct target_state *ts)
 {
     /* a vertical target's decision reads its containers every time; the others refresh their
-     * placement rules once a poll period */
+     * placement rules as often as the caches are checked (--cache-check-period, at least a poll
+     * period): a GET of the whole workload is not worth making every tick */
     bool vertical = ts->tc && ts->tc->vertical;
-    if (vertical || ev_now(c->loop) - ts->rules_at >= c->cfg->poll_period_seconds || ts->rules_at == 0) {
+    double rules_period = c->cfg->cache_check_period_s > c->cfg->poll_period_seconds ? c->cfg->cache_check_period_s
+                                                                                      : c->cfg->poll_period_seconds;
+    if (vertical || period_due(c, ts->rules_at, rules_period)) {
         struct kreq_opts o = {.method = "GET", .path = ts->object_path};
         ts->req = kclient_request(c->client, &o, NULL, object_done, ts);
         if (ts->req)
@@ -714,10 +725,17 @@ void reconcile_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
         if (!sync_failed(c, msg))
             return;
     }
-    bool sent = reflector_check(c->nodes_ref);
-    for (int i = 0; i < c->n_sources; i++)
-        sent = reflector_check(c->sources[i].ref) || sent;
-    /* checks sent: their answers reconcile (reflector_checked) */
+    /* the checks cost a request per watched resource: at most every --cache-check-period (a
+     * failed watch is checked on its own, at once) */
+    bool sent = false;
+    if (period_due(c, c->last_cache_check, c->cfg->cache_check_period_s)) {
+        sent = reflector_check(c->nodes_ref);
+        for (int i = 0; i < c->n_sources; i++)
+            sent = reflector_check(c->sources[i].ref) || sent;
+        if (sent)
+            c->last_cache_check = ev_now(c->loop);
+    }
+    /* checks sent: the last answer reconciles (reflector_checked) */
     if (!sent && !(ev_is_active(&c->coalesce) && c->coalescing_burst))
         reconcile(c, true); /* (a burst being coalesced is decided when it goes quiet) */
 }
@@ -738,19 +756,38 @@ void reconcile_schedule(struct controller *c, double delay)
     c->coalescing_burst = false;
 }
 
-/* A node event: decide once the stream has been quiet for COALESCE_QUIET_S, or at the latest
+/* A node event: decide once the stream has been quiet for a moment, or at the latest
  * COALESCE_MAX_S after the burst's first event (a steady stream still gets decisions). A burst of
  * thousands of ADDED events (a LIST's worth, or a trace's t=0 group) is then one decision on the
- * whole of it, as the simulator makes it, not several on a half-loaded cluster. */
+ * whole of it, as the simulator makes it, not several on a half-loaded cluster. The moment is
+ * short while the burst is a few events (a few nodes joining: decided within milliseconds) and
+ * longer once it is a stream of many (a pause in its delivery must not split it). */
 void reconcile_coalesce_event(struct controller *c)
 {
     double now = ev_time();
     bool active = ev_is_active(&c->coalesce);
     if (active && !c->coalescing_burst)
         return; /* a decision is already due (a LIST, the params, a Retry-After): this event joins it */
-    if (!active)
+    if (!active && !c->reconcile_running && c->decided_valid) {
+        /* a heartbeat (most events) changes nothing a decision reads: no timer, no wake-up */
+        struct decision_inputs inputs;
+        for (int g = 0; g < c->n_groups; g++)
+            node_set_summary(c->groups[g].nodes, &c->groups[g].summary);
+        decision_inputs_now(c, NULL, &inputs);
+        if (memcmp(&inputs, &c->decided, sizeof inputs) == 0) {
+            pthread_mutex_lock(&c->mu);
+            c->decisions_skipped++;
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+    }
+    if (!active) {
         c->burst_start = now;
-    double fire = now + COALESCE_QUIET_S, latest = c->burst_start + COALESCE_MAX_S;
+        c->burst_events = 0;
+    }
+    c->burst_events++;
+    double quiet = c->burst_events > COALESCE_STREAM_EVENTS ? COALESCE_STREAM_QUIET_S : COALESCE_QUIET_S;
+    double fire = now + quiet, latest = c->burst_start + COALESCE_MAX_S;
     double delay = (fire < latest ? fire : latest) - now;
     if (delay < 0)
         delay = 0;

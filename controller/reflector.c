@@ -303,7 +303,10 @@ static int on_line(void *ctx, const char *line, size_t len)
     struct reflector *r = ctx;
     enum watch_event_type type;
     struct json_span obj, rv = {0};
-    if (r->sink.event_raw && nodejson_event_envelope(line, len, &type, &obj) == 1 && type <= WEV_DELETED &&
+    /* the shape every server writes, its object checked by the sink's strict decoder as it reads
+     * (one pass over the bytes); else the general envelope, checked first */
+    bool shaped = r->sink.event_raw && nodejson_event_shape(line, len, &type, &obj) == 1;
+    if (r->sink.event_raw && (shaped || nodejson_event_envelope(line, len, &type, &obj) == 1) && type <= WEV_DELETED &&
         r->sink.event_raw(r->ctx, type, obj.p, obj.len, &rv) == 1) {
         /* the same as below, read without a tree */
         r->backoff = r->o.backoff_initial_s;
@@ -530,6 +533,8 @@ bool reflector_check(struct reflector *r)
         r->stats.checks++;
     return r->check_req != NULL;
 }
+
+bool reflector_checking(const struct reflector *r) { return r->check_req != NULL; }
 
 static void recheck_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {

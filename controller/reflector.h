@@ -49,7 +49,8 @@ struct reflector_sink {
     /* Optional fast paths that read an object's JSON bytes without a tree (nodejson.h). Each
      * returns 1 when it decoded and applied the object, 0 to decline: the reflector then parses it
      * with cJSON and calls item/event. event_raw also sets *rv to the object's
-     * metadata.resourceVersion (rv->p NULL when it has none). */
+     * metadata.resourceVersion (rv->p NULL when it has none). event_raw may be given bytes no one
+     * has checked (nodejson_event_shape): it returns 1 only for one strict JSON object. */
     int (*item_raw)(void *ctx, const char *json, size_t len);
     int (*event_raw)(void *ctx, enum watch_event_type type, const char *json, size_t len, struct json_span *rv);
 };
@@ -87,6 +88,8 @@ bool reflector_trusted(const struct reflector *r);
  * `checked` reports its end), false while a LIST or a check is already under way, before the
  * first LIST and after reflector_stop(). */
 bool reflector_check(struct reflector *r);
+/* A check is under way (sent, not yet answered). */
+bool reflector_checking(const struct reflector *r);
 /* Stop every transfer and timer (shutdown); nothing more is reported. */
 void reflector_stop(struct reflector *r);
 const struct reflector_stats *reflector_stats(const struct reflector *r);

@@ -502,6 +502,36 @@ int nodejson_event_envelope(const char *line, size_t len, enum watch_event_type 
     return 1;
 }
 
+int nodejson_event_shape(const char *line, size_t len, enum watch_event_type *type, struct json_span *object)
+{
+    const char *e = line + len;
+    const char *p = ws(line, e);
+    while (e > p && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t'))
+        e--;
+    static const char head[] = "{\"type\":\"", mid[] = "\",\"object\":";
+    if ((size_t)(e - p) < sizeof head - 1 || memcmp(p, head, sizeof head - 1) != 0)
+        return 0;
+    p += sizeof head - 1;
+    const char *name = p;
+    while (p < e && *p >= 'A' && *p <= 'Z')
+        p++;
+    size_t name_len = (size_t)(p - name);
+    if ((size_t)(e - p) < sizeof mid - 1 + 2 || memcmp(p, mid, sizeof mid - 1) != 0)
+        return 0;
+    p += sizeof mid - 1;
+    if (*p != '{' || e[-1] != '}')
+        return 0;
+    for (int k = WEV_ADDED; k <= WEV_ERROR; k++) {
+        const char *n = watch_event_type_name((enum watch_event_type)k);
+        if (strlen(n) == name_len && memcmp(n, name, name_len) == 0) {
+            *type = (enum watch_event_type)k;
+            *object = (struct json_span){p, (size_t)(e - 1 - p)};
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int nodejson_trace_line(const char *line, size_t len, const struct node_count_opts *opts, struct nodeline *out)
 {
     struct envelope en;

@@ -54,6 +54,14 @@ int nodejson_decode(const char *json, size_t len, const struct node_count_opts *
  * wrong). On 1, watch_event_parse would accept the line with the same type and object. */
 int nodejson_event_envelope(const char *line, size_t len, enum watch_event_type *type, struct json_span *object);
 
+/* The one shape API servers write, {"type":"T","object":OBJ} (no whitespace inside the envelope,
+ * "type" first, "object" last; whitespace around the line allowed), found without reading OBJ:
+ * 1 with T (one of the five names) and OBJ's bytes, which are NOT checked. The line is the strict
+ * envelope nodejson_event_envelope accepts, with this type and object, exactly when OBJ is one
+ * strict JSON object — as nodejson_decode() returning 1 on it proves. So an event is read in one
+ * pass: the shape, then the decoder (its 0: read the line the general way). 0: another shape. */
+int nodejson_event_shape(const char *line, size_t len, enum watch_event_type *type, struct json_span *object);
+
 /* A trace line {"t":T,"type":T,"object":{Node}} read the same strict way (the general form of
  * nodeline's one canonical layout): 1 with its time, type (ADDED, MODIFIED or DELETED) and node
  * record when the object says kind "Node"; 0 otherwise. On 1, the trace reader's general path

@@ -134,7 +134,8 @@ def churn(api, audit, seconds, rate):
         k += 1
         time.sleep(max(0.0, start + k / rate - time.time()))
     time.sleep(0.5)
-    requests = sum(1 for _, kind, rest in audit.new_lines() if kind == "REQ" and rest.split()[-1].startswith("propscaler"))
+    # (REQ lines end with the User-Agent, "propscaler/VERSION (HOST)": its product token names it)
+    requests = sum(1 for _, kind, rest in audit.new_lines() if kind == "REQ" and " propscaler/" in rest)
     print(requests)
 
 

@@ -72,6 +72,7 @@ out=$(env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST "$PROPSCALER" --target=deploy
 
 check_err '--nodelabels: "role in (a" is not a valid label selector' --target=deployment/x --configmap=cm --namespace=ns '--nodelabels=role in (a'
 check_err '--foreign-writer-backoff: expected a duration' --target=deployment/x --configmap=cm --namespace=ns --foreign-writer-backoff=soon
+check_err '--cache-check-period: expected a duration from 0 to 24h' --target=deployment/x --configmap=cm --namespace=ns --cache-check-period=often
 check_err '--max-response-size: expected a size from 64Ki to 1Gi' --target=deployment/x --configmap=cm --namespace=ns --max-response-size=10
 check_err '--default-params: not valid params: ' --target=deployment/x --configmap=cm --namespace=ns '--default-params={"linear":{"nodesPerReplica":1,"min":-1}}'
 

@@ -109,12 +109,22 @@ static inline int nodejson_check(const char *json, size_t len, const struct node
     return out;
 }
 
-/* One watch event line's envelope. */
+/* One watch event line's envelope: the general reader (nodejson_event_envelope), and the fixed
+ * shape (nodejson_event_shape) whose object the strict decoder accepts. */
 static inline int envelope_check(const char *line, size_t len, char *why, size_t whylen)
 {
-    enum watch_event_type type;
-    struct json_span obj;
-    if (nodejson_event_envelope(line, len, &type, &obj) != 1)
+    enum watch_event_type type, stype;
+    struct json_span obj, sobj;
+    struct node_obs node;
+    bool general = nodejson_event_envelope(line, len, &type, &obj) == 1;
+    bool shaped = nodejson_event_shape(line, len, &stype, &sobj) == 1;
+    if (shaped && nodejson_decode(sobj.p, sobj.len, NULL, &node, NULL) == 1 &&
+        (!general || stype != type || sobj.p != obj.p || sobj.len != obj.len)) {
+        snprintf(why, whylen, general ? "the fixed shape with a decodable object differs from the general envelope"
+                                      : "the fixed shape with a decodable object, which the general envelope refuses");
+        return -1;
+    }
+    if (!general)
         return 0;
     struct watch_event ev;
     char err[512];

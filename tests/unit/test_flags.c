@@ -99,6 +99,19 @@ static void test_own_flags(void **state)
     assert_false(c.count_opts.legacy_schedulable);
     assert_int_equal(c.count_opts.n_ignore_taints, 1);
     assert_true(c.count_opts.max_nano_per_node == 64000000000);
+    assert_true(c.cache_check_period_s == 60); /* the default */
+    assert_false(c.disable_compression_set);
+    flags_release(&c);
+    assert_int_equal(parse(&c, err, sizeof err, "--namespace=ns", "--configmap=cm", "--target=deployment/x",
+                           "--cache-check-period=0", "--disable-compression=false", NULL),
+                     FLAGS_OK);
+    assert_true(c.cache_check_period_s == 0);
+    assert_true(c.disable_compression_set && !c.disable_compression);
+    flags_release(&c);
+    assert_int_equal(parse(&c, err, sizeof err, "--namespace=ns", "--configmap=cm", "--target=deployment/x",
+                           "--cache-check-period=25h", NULL),
+                     FLAGS_ERROR);
+    assert_non_null(strstr(err, "--cache-check-period: expected a duration from 0 to 24h"));
     flags_release(&c);
 }
 

@@ -349,6 +349,23 @@ static void test_envelopes(void **state)
     assert_int_equal(envelope_check("{\"t\":1,\"type\":\"ADDED\",\"object\":{}}", 34, why, sizeof why), 0);
     assert_int_equal(envelope_check("{\"type\":\"ADDED \",\"object\":{}}", 29, why, sizeof why), 0);
     assert_int_equal(envelope_check("{\"type\":\"ADDED\",\"object\":{}}", 28, why, sizeof why), 1);
+    /* the fixed shape finds the object without reading it; the decoder's verdict completes it */
+    enum watch_event_type type;
+    struct json_span obj;
+    struct node_obs node;
+    const char *shaped = "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"n1\"}}}\r\n";
+    assert_int_equal(nodejson_event_shape(shaped, strlen(shaped), &type, &obj), 1);
+    assert_int_equal(type, WEV_MODIFIED);
+    assert_int_equal(nodejson_decode(obj.p, obj.len, NULL, &node, NULL), 1);
+    assert_string_equal(node.name, "n1");
+    const char *extra = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"n1\"}},\"x\":{}}";
+    assert_int_equal(nodejson_event_shape(extra, strlen(extra), &type, &obj), 1);
+    assert_int_equal(nodejson_decode(obj.p, obj.len, NULL, &node, NULL), 0); /* another member: declined */
+    assert_int_equal(envelope_check(extra, strlen(extra), why, sizeof why), 1); /* the general reader takes it */
+    const char *spaced = "{\"type\": \"ADDED\",\"object\":{}}";
+    assert_int_equal(nodejson_event_shape(spaced, strlen(spaced), &type, &obj), 0);
+    const char *other = "{\"type\":\"ADDEDX\",\"object\":{}}";
+    assert_int_equal(nodejson_event_shape(other, strlen(other), &type, &obj), 0);
 }
 
 /* Trace lines: canonical ones (nodeline's too) and the same events written another way (spaces,
