@@ -172,13 +172,16 @@ static bool tag_node_parts(struct controller *c, const struct nodejson_extra *x,
 /* Every group's record of a node from its bytes (each group counts with its own filter); false:
  * declined, the tree path takes it. */
 static bool decode_node_raw(struct controller *c, const char *json, size_t len, struct node_obs *n,
-                            struct nodejson_extra *x)
+                            struct nodejson_extra *x, size_t *used)
 {
     if (c->record)
         return false;
-    for (int g = 0; g < c->n_groups; g++) {
+    /* used: the node starts at json[0] and its length is found as it is read (a page's item) */
+    if (used && nodejson_decode_prefix(json, len, c->groups[0].opts, &n[0], x, used) != 1)
+        return false;
+    for (int g = used ? 1 : 0; g < c->n_groups; g++) {
         struct nodejson_extra xg;
-        if (nodejson_decode(json, len, c->groups[g].opts, &n[g], g == 0 ? x : &xg) != 1)
+        if (nodejson_decode(json, used ? *used : len, c->groups[g].opts, &n[g], g == 0 ? x : &xg) != 1)
             return false;
     }
     if (!tag_node_parts(c, x, &n[0]))
@@ -189,12 +192,13 @@ static bool decode_node_raw(struct controller *c, const char *json, size_t len, 
     return true;
 }
 
-static int nodes_item_raw(void *ctx, const char *json, size_t len)
+/* A page's node into every group's staging set; used: its length is found as it is read (it
+ * starts at json[0], len bytes are available), else it is the len bytes. */
+static int nodes_item_apply(struct controller *c, const char *json, size_t len, size_t *used)
 {
-    struct controller *c = ctx;
     struct node_obs n[MAX_GROUPS];
     struct nodejson_extra x;
-    if (!decode_node_raw(c, json, len, n, &x))
+    if (!decode_node_raw(c, json, len, n, &x, used))
         return 0;
     for (int g = 0; g < c->n_groups; g++)
         if (c->groups[g].staging && node_set_upsert(c->groups[g].staging, &n[g]) != 0)
@@ -202,12 +206,19 @@ static int nodes_item_raw(void *ctx, const char *json, size_t len)
     return 1;
 }
 
+static int nodes_item_raw(void *ctx, const char *json, size_t len) { return nodes_item_apply(ctx, json, len, NULL); }
+
+static int nodes_item_raw_at(void *ctx, const char *json, size_t avail, size_t *used)
+{
+    return nodes_item_apply(ctx, json, avail, used);
+}
+
 static int nodes_event_raw(void *ctx, enum watch_event_type type, const char *json, size_t len, struct json_span *rv)
 {
     struct controller *c = ctx;
     struct node_obs n[MAX_GROUPS];
     struct nodejson_extra x;
-    if (!decode_node_raw(c, json, len, n, &x))
+    if (!decode_node_raw(c, json, len, n, &x, NULL))
         return 0;
     *rv = x.resource_version;
     if (c->nodes)
@@ -431,6 +442,7 @@ const struct reflector_sink inputs_node_sink = {.list_begin = nodes_list_begin,
                                                 .count = nodes_count,
                                                 .checked = reflector_checked,
                                                 .item_raw = nodes_item_raw,
+                                                .item_raw_at = nodes_item_raw_at,
                                                 .event_raw = nodes_event_raw};
 const struct reflector_sink inputs_cm_sink = {.list_begin = cm_list_begin,
                                               .item = cm_item,

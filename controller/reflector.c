@@ -198,6 +198,17 @@ static int list_item(void *ctx, const char *json, size_t len)
     return 0;
 }
 
+/* An item read where it arrived (liststream's item_at); over the cap on items it is left to
+ * list_item, which refuses the LIST. */
+static int list_item_at(void *ctx, const char *p, size_t avail, size_t *len)
+{
+    struct reflector *r = ctx;
+    if (r->list_items + 1 > r->o.max_items || r->sink.item_raw_at(r->ctx, p, avail, len) != 1)
+        return 0;
+    r->list_items++;
+    return 1;
+}
+
 static int list_data(void *ctx, const char *data, size_t len)
 {
     struct reflector *r = ctx;
@@ -288,6 +299,8 @@ static void start_list(struct reflector *r)
     }
     liststream_release(&r->page);
     liststream_init(&r->page, kclient_max_body(r->client), list_item, r);
+    if (r->sink.item_raw_at)
+        r->page.item_at = list_item_at;
     r->list_error[0] = '\0';
     struct kreq_opts o = {.method = "GET", .path = path, .stream = true, .timeout_s = 120};
     r->req = kclient_request(r->client, &o, list_data, list_done, r);

@@ -52,6 +52,9 @@ struct reflector_sink {
      * metadata.resourceVersion (rv->p NULL when it has none). event_raw may be given bytes no one
      * has checked (nodejson_event_shape): it returns 1 only for one strict JSON object. */
     int (*item_raw)(void *ctx, const char *json, size_t len);
+    /* Optional: item_raw for an item that starts at json[0] and may be followed by more bytes
+     * (avail in all): 1 with *len, the item's length (liststream_item_at_fn). */
+    int (*item_raw_at)(void *ctx, const char *json, size_t avail, size_t *len);
     int (*event_raw)(void *ctx, enum watch_event_type type, const char *json, size_t len, struct json_span *rv);
 };
 

@@ -33,11 +33,19 @@
  * caller then knows why: liststream_feed returns 1). */
 typedef int (*liststream_item_fn)(void *ctx, const char *json, size_t len);
 
+/* Optional, tried first at each item's opening brace: the consumer reads the item straight from
+ * the bytes received, p[0..avail) (the rest of this chunk). 1: it read and applied one complete
+ * JSON object of *len bytes (one that `item` would have been handed whole); 0: declined (the item
+ * does not end in this chunk, or the consumer cannot read it so): it is cut out and handed to
+ * `item` as usual. Saves the scan for the item's end and the copy of its bytes. */
+typedef int (*liststream_item_at_fn)(void *ctx, const char *p, size_t avail, size_t *len);
+
 /* The skeleton's own cap: the page's metadata and kind, 3 bytes per item. */
 #define LISTSTREAM_MAX_SKELETON ((size_t)4 << 20)
 
 struct liststream {
     liststream_item_fn item;
+    liststream_item_at_fn item_at; /* NULL unless set after liststream_init */
     void *ctx;
     struct buf skeleton, current; /* the page outside its items; the item being received */
     size_t items;                 /* handed out */

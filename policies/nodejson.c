@@ -394,15 +394,19 @@ static const char *node_member(void *ctx, const char *key, size_t klen, const ch
 
 /* ------------------------------------------------------------------------------------------ */
 
-int nodejson_decode(const char *json, size_t len, const struct node_count_opts *opts, struct node_obs *out,
-                    struct nodejson_extra *extra)
+/* prefix: the object starts at json[0] and ends where it ends (*used), within len bytes; else it
+ * is the whole of the len bytes (whitespace around it allowed). */
+static int decode(const char *json, size_t len, bool prefix, size_t *used, const struct node_count_opts *opts,
+                  struct node_obs *out, struct nodejson_extra *extra)
 {
     const char *e = json + len;
-    const char *p = ws(json, e);
+    const char *p = prefix ? json : ws(json, e);
     struct found f;
     memset(&f, 0, sizeof f);
-    if (p >= e || *p != '{' || !(p = walk(p, e, 0, node_member, &f)) || ws(p, e) != e || !f.seen_name)
+    if (p >= e || *p != '{' || !(p = walk(p, e, 0, node_member, &f)) || (!prefix && ws(p, e) != e) || !f.seen_name)
         return 0;
+    if (prefix)
+        *used = (size_t)(p - json);
     struct node_fields nf = {.name = f.name.p,
                              .name_len = f.name.len,
                              .cpu = f.cpu.p, /* NULL: absent or null */
@@ -441,6 +445,18 @@ int nodejson_decode(const char *json, size_t len, const struct node_count_opts *
         extra->resource_version = f.rv;
     }
     return 1;
+}
+
+int nodejson_decode(const char *json, size_t len, const struct node_count_opts *opts, struct node_obs *out,
+                    struct nodejson_extra *extra)
+{
+    return decode(json, len, false, NULL, opts, out, extra);
+}
+
+int nodejson_decode_prefix(const char *json, size_t avail, const struct node_count_opts *opts, struct node_obs *out,
+                           struct nodejson_extra *extra, size_t *used)
+{
+    return decode(json, avail, true, used, opts, out, extra);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -47,6 +47,13 @@ struct nodejson_extra {
 int nodejson_decode(const char *json, size_t len, const struct node_count_opts *opts, struct node_obs *out,
                     struct nodejson_extra *extra);
 
+/* The same for an object that starts at json[0] and is followed by other bytes (a LIST page's
+ * next items): 1 with *used, the object's length, when json[0..*used) is one object that
+ * nodejson_decode(json, *used) reads the same; 0: declined, or the object does not end within
+ * `avail` bytes (cut it out the general way). Reads each byte once: no scan for the end first. */
+int nodejson_decode_prefix(const char *json, size_t avail, const struct node_count_opts *opts, struct node_obs *out,
+                           struct nodejson_extra *extra, size_t *used);
+
 /* A watch event line {"type":T,"object":{...}} read the same strict way: 1 with its type and its
  * object's bytes when the line is strict JSON, "type" (its first member of the name) one of the
  * five type names without escapes, "object" (its first) an object, no "t" member (a trace's), and

@@ -164,7 +164,8 @@ static inline int trace_line_check(const char *line, size_t len, const struct no
  * skeleton's verdict, against kanswer's reading of the whole page. */
 struct ref_items {
     cJSON *array;
-    bool bad; /* an item cJSON refuses */
+    bool bad;            /* an item cJSON refuses */
+    bool prefix_differs; /* item_at: nodejson_decode_prefix read a node otherwise than alone */
 };
 
 static inline int ref_collect(void *ctx, const char *json, size_t len)
@@ -179,28 +180,68 @@ static inline int ref_collect(void *ctx, const char *json, size_t len)
     return 0;
 }
 
-static inline int liststream_check(const char *page, size_t len, const size_t *chunks, size_t n_chunks, char *why,
-                                   size_t whylen)
+/* The item_at path (liststream_item_at_fn) as the controller uses it: a node read in place by
+ * nodejson_decode_prefix, which must read it as nodejson_decode reads its bytes alone. */
+static inline int ref_collect_at(void *ctx, const char *p, size_t avail, size_t *len)
 {
-    struct ref_items got = {cJSON_CreateArray(), false};
-    struct liststream s;
-    liststream_init(&s, (size_t)16 << 20, ref_collect, &got);
+    struct ref_items *it = ctx;
+    struct nodeline a = {0}, b = {0};
+    if (nodejson_decode_prefix(p, avail, NULL, &a.node, NULL, len) != 1)
+        return 0;
+    if (nodejson_decode(p, *len, NULL, &b.node, NULL) != 1 || !nodeline_equal(&a, &b)) {
+        it->bad = true; /* liststream_check reports it */
+        it->prefix_differs = true;
+    }
+    return ref_collect(ctx, p, *len) == 0 ? 1 : 0;
+}
+
+/* Feeds the page in chunks, with or without the item_at path: 0 or the stream's verdict. */
+static inline int ref_stream(const char *page, size_t len, const size_t *chunks, size_t n_chunks, bool at,
+                             struct ref_items *got, struct liststream *s)
+{
+    liststream_init(s, (size_t)16 << 20, ref_collect, got);
+    if (at)
+        s->item_at = ref_collect_at;
     int rc = 0;
     for (size_t off = 0, k = 0; off < len && rc == 0; k++) {
         size_t n = chunks[k % n_chunks];
         if (n > len - off)
             n = len - off;
-        rc = liststream_feed(&s, page + off, n);
+        rc = liststream_feed(s, page + off, n);
         off += n;
     }
-    const char *skel = NULL;
-    size_t skel_len = 0;
+    return rc;
+}
+
+static inline int liststream_check(const char *page, size_t len, const size_t *chunks, size_t n_chunks, char *why,
+                                   size_t whylen)
+{
+    struct ref_items got = {cJSON_CreateArray(), false, false}, got_at = {cJSON_CreateArray(), false, false};
+    struct liststream s, s_at;
+    int rc = ref_stream(page, len, chunks, n_chunks, false, &got, &s);
+    int rc_at = ref_stream(page, len, chunks, n_chunks, true, &got_at, &s_at);
+    const char *skel = NULL, *skel_at = NULL;
+    size_t skel_len = 0, skel_at_len = 0;
     cJSON *sroot = NULL, *wroot = NULL;
     struct kanswer_list spage, wpage;
     struct kresp resp = {.status = 200, .content_type = "application/json"};
     char err[700];
     bool stream_ok = rc == 0 && !got.bad && liststream_finish(&s, &skel, &skel_len) == 0 &&
                      kanswer_list_skeleton(&resp, skel, skel_len, "NodeList", s.items, &sroot, &spage, err, sizeof err) == 0;
+    bool at_ok = rc_at == 0 && !got_at.bad && liststream_finish(&s_at, &skel_at, &skel_at_len) == 0;
+    /* the item_at path: the same items, skeleton and count wherever the plain cut accepts */
+    bool at_same = !got_at.prefix_differs && at_ok == (rc == 0 && !got.bad && skel != NULL) &&
+                   (!at_ok || (skel_len == skel_at_len && memcmp(skel, skel_at, skel_len) == 0 && s.items == s_at.items &&
+                               ref_same_tree(got.array, got_at.array)));
+    liststream_release(&s_at);
+    cJSON_Delete(got_at.array);
+    if (!at_same) {
+        snprintf(why, whylen, "the item_at path (nodejson_decode_prefix) differs from the plain cut%s",
+                 got_at.prefix_differs ? ": a node read otherwise than alone" : "");
+        cJSON_Delete(got.array);
+        liststream_release(&s);
+        return -1;
+    }
     resp.body = page;
     resp.len = len;
     bool whole_ok = kanswer_object(&resp, "NodeList", &wroot, err, sizeof err) == 0 &&
