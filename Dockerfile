@@ -7,7 +7,7 @@ COPY . .
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev libev-dev \
-      libmicrohttpd-dev zlib1g-dev libgnutls28-dev nettle-dev libcairo2-dev ca-certificates \
+      libmicrohttpd-dev zlib1g-dev libisal-dev libgnutls28-dev nettle-dev libcairo2-dev ca-certificates \
  && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
  && cmake --build /build -j"$(nproc)" --target propscaler \
  && strip /build/propscaler

@@ -6,7 +6,7 @@
 #include "serve_http_internal.h"
 #include "serve_park.h"
 
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 struct request_state {
     struct buf body;
@@ -84,23 +84,30 @@ static void chunked_free(void *cls)
 static bool gzip_body(struct MHD_Connection *c, char **body, size_t *len)
 {
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-    if (*len <= GZIP_ABOVE || !accept || !strstr(accept, "gzip"))
+    if (*len <= GZIP_ABOVE || !accept || !strstr(accept, "gzip") || *len > UINT32_MAX / 2)
         return false;
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    uLong cap = deflateBound(&z, (uLong)*len);
+    /* ISA-L's igzip at its level 1: the same gzip bytes any client inflates, made ~5x faster
+     * than zlib's level 1 (the emulator's LIST must not be what a client's sync time measures) */
+    struct isal_zstream z;
+    isal_deflate_init(&z);
+    size_t cap = *len + *len / 8 + 1024; /* incompressible input grows a little (stored blocks) */
+    uint8_t *level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
     char *out = malloc(cap);
     bool ok = false;
-    if (out) {
-        z.next_in = (Bytef *)*body;
-        z.avail_in = (uInt)*len;
-        z.next_out = (Bytef *)out;
-        z.avail_out = (uInt)cap;
-        ok = deflate(&z, Z_FINISH) == Z_STREAM_END;
+    if (out && level_buf) {
+        z.level = 1;
+        z.level_buf = level_buf;
+        z.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+        z.gzip_flag = IGZIP_GZIP;
+        z.end_of_stream = 1;
+        z.flush = NO_FLUSH;
+        z.next_in = (uint8_t *)*body;
+        z.avail_in = (uint32_t)*len;
+        z.next_out = (uint8_t *)out;
+        z.avail_out = (uint32_t)cap;
+        ok = isal_deflate(&z) == COMP_OK && z.internal_state.state == ZSTATE_END;
     }
-    deflateEnd(&z);
+    free(level_buf);
     if (!ok) {
         free(out);
         return false;
