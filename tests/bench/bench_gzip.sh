@@ -9,22 +9,10 @@ N=${2:-15000}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-cat >"$work/coredns.yaml" <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {k8s-app: kube-dns}}
-  template:
-    metadata: {labels: {k8s-app: kube-dns}}
-    spec:
-      containers: [{name: coredns, image: coredns}]
-YAML
 want=$(( (N + 15) / 16 )) # the example params: 16 nodes per replica (cores do not bind here)
 for mode in gzip plain; do
   "$B/propsim" serve --listen 127.0.0.1:0 --no-pods --nodes "$N" --apply "$here/../../manifests/examples/coredns-autoscaler-params.yaml" \
-    --apply "$work/coredns.yaml" --write-kubeconfig "$work/kc" >"$work/port" 2>/dev/null &
+    --apply "$here/../../manifests/examples/coredns-deployment.yaml" --write-kubeconfig "$work/kc" >"$work/port" 2>/dev/null &
   sp=$!
   for _ in $(seq 400); do [ -s "$work/port" ] && break; sleep 0.05; done
   url=http://127.0.0.1:$(head -1 "$work/port")

@@ -15,8 +15,9 @@ set -u
 PROPSCALER=$1
 PROPSIM=$2
 shift 2
-SCENARIOS=${*:-storm429 storm500 outage cuts stateloss stateloss_higher hostile shutdown unsynced leader}
+SCENARIOS=${*:-storm429 storm500 outage cuts stateloss stateloss_higher hostile shutdown unsynced targets leader}
 TRIALS=${RELIABILITY_TRIALS:-9}
+here=$(cd "$(dirname "$0")" && pwd) # vertical_model.py, replay_vertical_check.py
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -390,6 +391,71 @@ leader_all() {
   if grep -h 'another writer\|ConflictingWriter' "$work"/le*.log; then fail "leader election: a failover taken for a foreign writer"; fi
   report "leader failover: $ok2 trials with 2 replicas, $ok3 with 3 (same HOSTNAME, kill -9 / SIGTERM / SIGSTOP past the lease): writes outside a term $bad, distinct identities $ids"
   PER_REPLICA=2
+}
+
+targets() { # --targets-file under a 500 storm, cut watches and a 410: a replicas target and a
+  # vertical one (addon-resizer's flags) from one propscaler; no wrong replica write, and once the
+  # faults clear both are sized for the final count (the vertical one as addon-resizer would
+  # leave it: inside its 5% threshold of the model's value, tests/cli/vertical_model.py)
+  cat >"$work/ms.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: metrics-server, namespace: kube-system}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: metrics-server}}
+  template:
+    metadata: {labels: {k8s-app: metrics-server}}
+    spec:
+      containers:
+      - {name: metrics-server, image: ms, resources: {requests: {cpu: 40m, memory: 40Mi}, limits: {cpu: 40m, memory: 40Mi}}}
+YAML
+  local nanny='["--cpu=40m", "--extra-cpu=0.5m", "--memory=40Mi", "--extra-memory=4Mi", "--threshold=5", "--container=metrics-server", "--deployment=metrics-server"]'
+  cat >"$work/targets.yaml" <<YAML
+targets:
+- kind: Deployment
+  name: coredns
+  replicas: {configMap: coredns-autoscaler}
+  guard: {enabled: false}
+- kind: Deployment
+  name: metrics-server
+  vertical: {addonResizer: $nanny}
+  guard: {enabled: false}
+YAML
+  serve tgt 0 --nodes 40 --apply "$work/ms.yaml" || return
+  "$PROPSCALER" --kubeconfig "$KC" --namespace kube-system --targets-file "$work/targets.yaml" --metrics-addr 127.0.0.1:0 \
+    --poll-period-seconds 1 >"$work/tgt.out" 2>"$work/tgt.log" &
+  PS_PID=$!
+  pids+=($PS_PID)
+  wait_replicas 20 "targets: before" || return
+  res_ok() { # res_ok NODES: metrics-server's resources as addon-resizer would leave them for NODES
+    curl -s "$URL/apis/apps/v1/namespaces/kube-system/deployments/metrics-server" | python3 -c "
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import vertical_model as vm
+import replay_vertical_check as rc
+have = json.load(sys.stdin)['spec']['template']['spec']['containers'][0].get('resources', {})
+want, _ = vm.nanny_expect(json.loads(sys.argv[2]), int(sys.argv[3]))
+sys.exit(1 if rc.needs_rewrite(have, want, 5) else 0)" "$here" "$nanny" "$1"
+  }
+  for _ in $(seq 100); do res_ok 40 && break; sleep 0.1; done
+  res_ok 40 || fail "targets: metrics-server sized for 40 nodes before the faults"
+  faults "fail_rate=0.6&fail_code=500&cut_watch_after=0.5"
+  add_nodes 1 30
+  curl -s -o /dev/null -X POST "$URL/propsim/compact"
+  del_nodes 1 6
+  sleep 6
+  faults "fail_rate=0&cut_watch_after=0"
+  wait_replicas "$(want 64)" "targets: converges after the faults (64 nodes)" 15
+  for _ in $(seq 150); do res_ok 64 && break; sleep 0.1; done
+  res_ok 64 || fail "targets: metrics-server not sized for 64 nodes after the faults"
+  kill -0 "$PS_PID" 2>/dev/null || fail "targets: propscaler died"
+  grep -v ' kube-system/metrics-server ' "$work/tgt.audit" >"$work/tgt.coredns.audit"
+  local bad; bad=$(wrong_writes "$work/tgt.coredns.audit" 40)
+  [ "$bad" = 0 ] || fail "targets: $bad wrong replica write(s)"
+  local patches; patches=$(grep -c 'REQ PATCH /apis/apps/v1/namespaces/kube-system/deployments/metrics-server ' "$work/tgt.audit")
+  report "--targets-file (replicas + vertical) under a 500 storm, cut watches and a 410: wrong replica writes $bad, resources patches sent $patches, both sized for 64 nodes after"
+  kill "$PS_PID" 2>/dev/null
 }
 
 for s in $SCENARIOS; do
