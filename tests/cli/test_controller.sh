@@ -477,11 +477,16 @@ if command -v kubectl >/dev/null; then
   out=$(kubectl --kubeconfig "$KC" -n kube-system describe deployment coredns 2>&1)
   grep -q 'ScaledUp.*Scaled coredns from 1 to 3 replicas' <<<"$out" || fail "kubectl describe shows the Event: $out"
 fi
-for round in 1 2 3 4; do # an HPA-like writer keeps setting 9
+# an HPA-like writer keeps setting 9: propscaler puts its 3 back twice, and on the third
+# replacement stops writing (each round waits for propscaler's answer to the one before, so a
+# slow machine cannot merge two rounds into one; the poll tick, 1 s, reads the change)
+for round in 1 2 3; do
   curl -s -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":9}}' \
     "$URL/apis/apps/v1/namespaces/kube-system/deployments/coredns/scale"
-  sleep 1.5
+  [ $round = 3 ] && break
+  wait_replicas 3 "fight: propscaler puts its value back after replacement $round" 10
 done
+sleep 3 # three poll ticks that read 9 and leave it
 [ "$(replicas)" = 9 ] || fail "propscaler stops fighting another writer (replicas $(replicas))"
 grep -q 'ConflictingWriter' <<<"$(curl -s "$URL/api/v1/namespaces/kube-system/events")" || fail "a ConflictingWriter Event"
 grep -q '^propscaler_conflicting_writer{namespace="kube-system",target="deployment/coredns"} 1$' <<<"$(curl -s 127.0.0.1:$MP/metrics)" ||
