@@ -574,12 +574,14 @@ static void scale_get(struct controller *c, struct target_state *ts)
     horizontal_step(c, ts);
 }
 
-static void decision_inputs_now(const struct controller *c, const struct cluster_summary *s, struct decision_inputs *d)
+/* What a decision reads, as the caches hold it now (each group's summary taken afresh). */
+static void decision_inputs_now(struct controller *c, struct decision_inputs *d)
 {
-    (void)s;
     memset(d, 0, sizeof *d);
-    for (int g = 0; g < c->n_groups; g++)
+    for (int g = 0; g < c->n_groups; g++) {
+        node_set_summary(c->groups[g].nodes, &c->groups[g].summary);
         d->summaries[g] = c->groups[g].summary;
+    }
     for (int i = 0; i < c->n_sources; i++) {
         d->params_gen[i] = c->sources[i].gen;
         d->override_pending[i] = c->sources[i].override_pending;
@@ -644,11 +646,9 @@ static void reconcile(struct controller *c, bool forced)
         pthread_mutex_unlock(&c->mu);
         return;
     }
-    for (int g = 0; g < c->n_groups; g++)
-        node_set_summary(c->groups[g].nodes, &c->groups[g].summary);
-    struct cluster_summary s = c->groups[0].summary;
     struct decision_inputs now;
-    decision_inputs_now(c, &s, &now);
+    decision_inputs_now(c, &now);
+    struct cluster_summary s = c->groups[0].summary;
     bool unchanged = c->decided_valid && memcmp(&now, &c->decided, sizeof now) == 0;
     pthread_mutex_lock(&c->mu);
     c->summary = s;
@@ -771,9 +771,7 @@ void reconcile_coalesce_event(struct controller *c)
     if (!active && !c->reconcile_running && c->decided_valid) {
         /* a heartbeat (most events) changes nothing a decision reads: no timer, no wake-up */
         struct decision_inputs inputs;
-        for (int g = 0; g < c->n_groups; g++)
-            node_set_summary(c->groups[g].nodes, &c->groups[g].summary);
-        decision_inputs_now(c, NULL, &inputs);
+        decision_inputs_now(c, &inputs);
         if (memcmp(&inputs, &c->decided, sizeof inputs) == 0) {
             pthread_mutex_lock(&c->mu);
             c->decisions_skipped++;

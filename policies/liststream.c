@@ -189,24 +189,18 @@ int liststream_feed(struct liststream *s, const char *data, size_t len)
             continue;
         }
         char c = *p;
-        if (s->in_items && !s->in_string && s->depth == 2 && c == '{' && s->item_at) {
+        if (s->in_items && !s->in_string && s->depth == 2 && c == '{') { /* an item starts */
+            if (buf_append(&s->skeleton, "{}", 2) != 0)
+                return fail(s, "the page outside its items is larger than the skeleton cap");
             size_t used = 0;
-            if (s->item_at(s->ctx, p, (size_t)(e - p), &used) == 1 && used >= 2 && used <= (size_t)(e - p) &&
-                used <= s->current.cap_limit) {
-                /* read in place: what the cut below would have handed over, and the same skeleton */
-                if (buf_append(&s->skeleton, "{}", 2) != 0)
-                    return fail(s, "the page outside its items is larger than the skeleton cap");
+            if (s->item_at && s->item_at(s->ctx, p, (size_t)(e - p), &used) == 1 && used >= 2 &&
+                used <= (size_t)(e - p) && used <= s->current.cap_limit) {
+                /* read in place: what the cut below would have handed over */
                 s->items++;
                 p += used;
                 s->fed += used;
                 continue;
             }
-        }
-        if (s->in_items && !s->in_string && s->depth == 2 && c == '{') {
-            if (s->depth >= CJSON_NESTING_LIMIT)
-                return too_deep(s);
-            if (buf_append(&s->skeleton, "{}", 2) != 0)
-                return fail(s, "the page outside its items is larger than the skeleton cap");
             if (buf_append(&s->current, "{", 1) != 0)
                 return fail(s, "out of memory");
             s->depth++;

@@ -37,25 +37,46 @@ struct source {
 
 #define SOURCE_IN (256u << 10)
 
-/* More compressed input into the buffer (what is left moved to its start). -1: read error. */
-static int source_refill(struct source *s)
+/* At least `want` bytes of input available (what is left moved to the buffer's start), or all
+ * there is when the file ends first. -1 with msg set: a read error. */
+static int source_want(struct source *s, uint32_t want, char *msg, size_t msglen)
 {
     struct inflate_state *st = s->st;
-    unsigned char *left = st ? st->next_in : s->in;
-    size_t kept = st ? st->avail_in : 0;
-    if (kept && left != s->in)
-        memmove(s->in, left, kept);
-    ssize_t n;
-    do
-        n = read(s->fd, s->in + kept, s->in_cap - kept);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -1;
-    if (n == 0)
-        s->in_eof = true;
-    st->next_in = s->in;
-    st->avail_in = (uint32_t)(kept + (size_t)n);
+    while (st->avail_in < want && !s->in_eof) {
+        size_t kept = st->avail_in;
+        if (kept && st->next_in != s->in)
+            memmove(s->in, st->next_in, kept);
+        ssize_t n;
+        do
+            n = read(s->fd, s->in + kept, s->in_cap - kept);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            snprintf(msg, msglen, "%s", strerror(errno));
+            return -1;
+        }
+        s->in_eof = n == 0;
+        st->next_in = s->in;
+        st->avail_in = (uint32_t)(kept + (size_t)n);
+    }
     return 0;
+}
+
+/* A gzip member starts at the input's position (inflate_init clears the input: kept). */
+static void source_member_start(struct source *s)
+{
+    struct inflate_state *st = s->st;
+    uint8_t *next = st->next_in;
+    uint32_t avail = st->avail_in;
+    isal_inflate_init(st);
+    st->crc_flag = ISAL_GZIP;
+    st->next_in = next;
+    st->avail_in = avail;
+    s->member_done = false;
+}
+
+static bool gzip_magic(const struct inflate_state *st)
+{
+    return st->avail_in >= 2 && st->next_in[0] == 0x1f && st->next_in[1] == 0x8b;
 }
 
 static long source_inflate(struct source *s, char *out, size_t cap, char *msg, size_t msglen);
@@ -79,29 +100,19 @@ static long source_read(struct source *s, char *out, size_t cap, char *msg, size
 /* The same, but an error ends the call with what it had inflated: n >= 0 with msg set, or -1. */
 static long source_inflate(struct source *s, char *out, size_t cap, char *msg, size_t msglen)
 {
+    static const char cut[] = "unexpected end of file (the gzip stream is cut short)";
     struct inflate_state *st = s->st;
     if (s->kind == 0) { /* the first bytes say which */
         st->next_in = s->in;
-        st->avail_in = 0;
-        while (st->avail_in < 2 && !s->in_eof)
-            if (source_refill(s) != 0) {
-                snprintf(msg, msglen, "%s", strerror(errno));
-                return -1;
-            }
-        s->kind = st->avail_in >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b ? 2 : 1;
-        if (s->kind == 2) {
-            uint32_t avail = st->avail_in; /* (init clears the input) */
-            isal_inflate_init(st);
-            st->crc_flag = ISAL_GZIP;
-            st->next_in = s->in;
-            st->avail_in = avail;
-        }
+        if (source_want(s, 2, msg, msglen) != 0)
+            return -1;
+        s->kind = gzip_magic(st) ? 2 : 1;
+        if (s->kind == 2)
+            source_member_start(s);
     }
     if (s->kind == 1) { /* plain: the bytes as they are */
-        if (st->avail_in == 0 && !s->in_eof && source_refill(s) != 0) {
-            snprintf(msg, msglen, "%s", strerror(errno));
+        if (source_want(s, 1, msg, msglen) != 0)
             return -1;
-        }
         size_t n = st->avail_in < cap ? st->avail_in : cap;
         memcpy(out, st->next_in, n);
         st->next_in += n;
@@ -112,31 +123,17 @@ static long source_inflate(struct source *s, char *out, size_t cap, char *msg, s
     size_t produced = 0;
     while (produced < cap) {
         if (s->member_done) { /* another member, or the end */
-            while (st->avail_in < 2 && !s->in_eof)
-                if (source_refill(s) != 0) {
-                    snprintf(msg, msglen, "%s", strerror(errno));
-                    return -1;
-                }
-            if (st->avail_in < 2 || st->next_in[0] != 0x1f || st->next_in[1] != 0x8b)
-                break; /* the end (trailing bytes that start no member are ignored, as gzread) */
-            unsigned char *next = st->next_in;
-            uint32_t avail = st->avail_in;
-            isal_inflate_reset(st);
-            st->crc_flag = ISAL_GZIP;
-            st->next_in = next;
-            st->avail_in = avail;
-            s->member_done = false;
-        }
-        if (st->avail_in == 0) {
-            if (s->in_eof) {
-                snprintf(msg, msglen, "unexpected end of file (the gzip stream is cut short)");
-                return produced ? (long)produced : -1;
-            }
-            if (source_refill(s) != 0) {
-                snprintf(msg, msglen, "%s", strerror(errno));
+            if (source_want(s, 2, msg, msglen) != 0)
                 return -1;
-            }
-            continue;
+            if (!gzip_magic(st))
+                break; /* the end (trailing bytes that start no member are ignored, as gzread) */
+            source_member_start(s);
+        }
+        if (source_want(s, 1, msg, msglen) != 0)
+            return -1;
+        if (st->avail_in == 0) { /* the file ended inside a member */
+            snprintf(msg, msglen, "%s", cut);
+            return produced ? (long)produced : -1;
         }
         uint32_t before_in = st->avail_in;
         st->next_out = (uint8_t *)out + produced;
@@ -151,12 +148,7 @@ static long source_inflate(struct source *s, char *out, size_t cap, char *msg, s
                                                    : "invalid compressed data");
             return produced ? (long)produced : -1;
         }
-        if (st->block_state == ISAL_BLOCK_FINISH)
-            s->member_done = true;
-        else if (st->avail_in == 0 && s->in_eof && st->avail_out > 0) {
-            snprintf(msg, msglen, "unexpected end of file (the gzip stream is cut short)");
-            return produced ? (long)produced : -1;
-        }
+        s->member_done = st->block_state == ISAL_BLOCK_FINISH;
     }
     return (long)produced;
 }

@@ -61,6 +61,8 @@ static inline void fuzz_replay_open_trace(struct trace *t)
         struct trace_event ev;
         while (trace_next(t, &ev, err, sizeof err) == 1) {
             struct node_obs n;
+            if (ev.end)
+                continue; /* the END marker: no event, no node */
             const struct node_obs *np = ev.node;
             if (!np && ev.ev->kind && node_decode(ev.ev->object, NULL, &n, err, sizeof err) == 0)
                 np = &n;
