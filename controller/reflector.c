@@ -375,7 +375,12 @@ static void watch_done(void *ctx, const struct kresp *resp)
     r->req = NULL;
     ev_timer_stop(r->loop, &r->idle);
     if (r->need_relist || resp->status == 410) {
+        /* events were missed (410 Expired): the cache is behind the server by an unknown amount
+         * until the LIST completes, so no decision is taken from it meanwhile (under a 500 storm
+         * that LIST can take seconds: the reliability suite saw a count written from a cache
+         * seconds stale) */
         r->need_relist = true;
+        r->untrusted = true;
         start_list(r);
         return;
     }
