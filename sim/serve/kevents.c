@@ -15,11 +15,17 @@ static const char *text_of(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* Copy o[from] into out[to] when the field is printed: a non-empty string, a non-zero number, an
- * object (omitempty drops "" and 0; a pointer field drops null). */
-static void copy_set(cJSON *out, const char *to, const cJSON *o, const char *from)
+/* Copy o[from] into out[to] when the field is printed: of the field's type (cJSON_String, cJSON_Number
+ * or cJSON_Object), and a non-empty string, a non-zero number or an object (omitempty drops "" and 0;
+ * a pointer field drops null). A value of another type is dropped: the server's decoder would have
+ * refused it, and carrying it over would turn it into "" on the way back (a string field's
+ * copy_string), so the two shapes would not round-trip (fuzz_serve_body found an object as
+ * reportingComponent). */
+static void copy_set(cJSON *out, const char *to, const cJSON *o, const char *from, int type)
 {
     const cJSON *v = get(o, from);
+    if (!v || (v->type & 0xFF) != type)
+        return;
     if ((cJSON_IsString(v) && v->valuestring[0]) || (cJSON_IsNumber(v) && v->valuedouble != 0) || cJSON_IsObject(v))
         cJSON_AddItemToObject(out, to, cJSON_Duplicate(v, 1));
 }
@@ -61,19 +67,19 @@ cJSON *kevents_core_to_v1(const cJSON *core)
     if (!out)
         return NULL;
     copy_time(out, "eventTime", core, "eventTime");
-    copy_set(out, "series", core, "series");
-    copy_set(out, "reportingController", core, "reportingComponent");
-    copy_set(out, "reportingInstance", core, "reportingInstance");
-    copy_set(out, "action", core, "action");
-    copy_set(out, "reason", core, "reason");
+    copy_set(out, "series", core, "series", cJSON_Object);
+    copy_set(out, "reportingController", core, "reportingComponent", cJSON_String);
+    copy_set(out, "reportingInstance", core, "reportingInstance", cJSON_String);
+    copy_set(out, "action", core, "action", cJSON_String);
+    copy_set(out, "reason", core, "reason", cJSON_String);
     copy_struct(out, "regarding", core, "involvedObject");
-    copy_set(out, "related", core, "related");
-    copy_set(out, "note", core, "message");
-    copy_set(out, "type", core, "type");
+    copy_set(out, "related", core, "related", cJSON_Object);
+    copy_set(out, "note", core, "message", cJSON_String);
+    copy_set(out, "type", core, "type", cJSON_String);
     copy_struct(out, "deprecatedSource", core, "source");
     copy_time(out, "deprecatedFirstTimestamp", core, "firstTimestamp");
     copy_time(out, "deprecatedLastTimestamp", core, "lastTimestamp");
-    copy_set(out, "deprecatedCount", core, "count");
+    copy_set(out, "deprecatedCount", core, "count", cJSON_Number);
     return out;
 }
 
@@ -83,17 +89,17 @@ cJSON *kevents_v1_to_core(const cJSON *v1)
     if (!out)
         return NULL;
     copy_struct(out, "involvedObject", v1, "regarding");
-    copy_set(out, "reason", v1, "reason");
-    copy_set(out, "message", v1, "note");
+    copy_set(out, "reason", v1, "reason", cJSON_String);
+    copy_set(out, "message", v1, "note", cJSON_String);
     copy_struct(out, "source", v1, "deprecatedSource");
     copy_time(out, "firstTimestamp", v1, "deprecatedFirstTimestamp");
     copy_time(out, "lastTimestamp", v1, "deprecatedLastTimestamp");
-    copy_set(out, "count", v1, "deprecatedCount");
-    copy_set(out, "type", v1, "type");
+    copy_set(out, "count", v1, "deprecatedCount", cJSON_Number);
+    copy_set(out, "type", v1, "type", cJSON_String);
     copy_time(out, "eventTime", v1, "eventTime");
-    copy_set(out, "series", v1, "series");
-    copy_set(out, "action", v1, "action");
-    copy_set(out, "related", v1, "related");
+    copy_set(out, "series", v1, "series", cJSON_Object);
+    copy_set(out, "action", v1, "action", cJSON_String);
+    copy_set(out, "related", v1, "related", cJSON_Object);
     copy_string(out, "reportingComponent", v1, "reportingController");
     copy_string(out, "reportingInstance", v1, "reportingInstance");
     return out;
