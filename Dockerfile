@@ -6,7 +6,7 @@ WORKDIR /src
 COPY . .
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev libev-dev \
+      build-essential cmake pkg-config libcurl4-gnutls-dev libcjson-dev libyaml-dev libev-dev \
       libmicrohttpd-dev zlib1g-dev libisal-dev libgnutls28-dev nettle-dev libcairo2-dev ca-certificates \
  && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
  && cmake --build /build -j"$(nproc)" --target propscaler \
@@ -15,7 +15,7 @@ RUN apt-get update -qq \
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libcurl4 libcjson1 libyaml-0-2 libev4 libmicrohttpd12 libgnutls30 libnettle8 zlib1g ca-certificates \
+      libcurl3-gnutls libcjson1 libyaml-0-2 libev4 libmicrohttpd12 libgnutls30 libnettle8 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/propscaler /usr/local/bin/
 USER 65532:65532

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "pemfile.h"
 
 #define KCLIENT_IDLE_HANDLES 8
 
@@ -20,6 +21,7 @@ struct kclient {
     ev_timer timer;
     int running;
     const struct kube_endpoint *ep;
+    struct pemfile ca_file, cert_file, key_file; /* the endpoint's PEMs, as libcurl takes them */
     char *token;          /* current token (from the endpoint, its file or its exec plugin) */
     struct timespec token_mtime;
     /* exec plugin: the token is kept until EXEC_REFRESH_EARLY_S before its expiry or a 401 */
@@ -517,6 +519,16 @@ struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep
         snprintf(err, errlen, "libcurl: cannot create a multi handle");
         return NULL;
     }
+    if ((ep->ca_pem && pemfile_open(&c->ca_file, "the CA", ep->ca_pem, ep->ca_len, err, errlen) != 0) ||
+        (ep->cert_pem && ep->key_pem &&
+         (pemfile_open(&c->cert_file, "the client certificate", ep->cert_pem, ep->cert_len, err, errlen) != 0 ||
+          pemfile_open(&c->key_file, "the client key", ep->key_pem, ep->key_len, err, errlen) != 0))) {
+        pemfile_close(&c->ca_file);
+        pemfile_close(&c->cert_file);
+        curl_multi_cleanup(c->multi);
+        free(c);
+        return NULL;
+    }
     if (ep->token && !ep->token_file)
         c->token = strdup(ep->token);
     ev_init(&c->timer, timer_cb);
@@ -548,6 +560,9 @@ void kclient_free(struct kclient *c)
         memset(c->token, 0, strlen(c->token));
         free(c->token);
     }
+    pemfile_close(&c->ca_file);
+    pemfile_close(&c->cert_file);
+    pemfile_close(&c->key_file);
     free(c);
 }
 
@@ -620,21 +635,17 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     /* TLS: verification on unless the kubeconfig says insecure-skip-tls-verify */
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->ep->insecure ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->ep->insecure ? 0L : 2L);
-    if (c->ep->ca_pem) {
+    if (c->ca_file.open) {
         /* the kubeconfig's CA alone, as client-go trusts it: libcurl's built-in bundle and CA
          * directory (Debian's: /etc/ssl/certs) are turned off, or any CA of the system's store
          * could vouch for "the API server" */
-        struct curl_blob ca = {.data = c->ep->ca_pem, .len = c->ep->ca_len, .flags = CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
         curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca);
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file.path);
     }
-    if (c->ep->cert_pem && c->ep->key_pem) {
-        struct curl_blob cert = {.data = c->ep->cert_pem, .len = c->ep->cert_len, .flags = CURL_BLOB_COPY};
-        struct curl_blob key = {.data = c->ep->key_pem, .len = c->ep->key_len, .flags = CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cert);
+    if (c->cert_file.open && c->key_file.open) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file.path);
         curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &key);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file.path);
         curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
     }
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");

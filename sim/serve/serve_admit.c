@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "pemfile.h"
 #include "selector.h"
 #include "selfcert.h"
 #include "serve_http_internal.h"
@@ -155,6 +156,7 @@ static int call_webhook(const cJSON *hook, const char *review, cJSON **answer, c
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
     char curl_err[CURL_ERROR_SIZE] = "";
+    struct pemfile ca_file = {0};
     int rc = -1;
     if (!h || !hdrs) {
         snprintf(err, errlen, "out of memory");
@@ -170,10 +172,10 @@ static int call_webhook(const cJSON *hook, const char *review, cJSON **answer, c
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
     if (pem) { /* the caBundle alone (kube-apiserver uses the system's roots only without one) */
-        struct curl_blob blob = {pem, pem_len, CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+        if (pemfile_open(&ca_file, "clientConfig.caBundle", pem, pem_len, err, errlen) != 0)
+            goto done;
         curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca_file.path);
     }
     CURLcode cr = curl_easy_perform(h);
     long code = 0;
@@ -198,6 +200,7 @@ done:
     if (h)
         curl_easy_cleanup(h);
     buf_release(&body);
+    pemfile_close(&ca_file);
     free(pem);
     return rc;
 }

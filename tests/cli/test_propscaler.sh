@@ -14,6 +14,11 @@ manifest_args() {
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# one TLS library in the process: libcurl's GnuTLS flavour, as the webhook server (libmicrohttpd)
+# and the certificate checks use (OpenSSL's libssl beside it cost ~1.3 MB resident; pemfile.h)
+libs=$(ldd "$PROPSCALER")
+grep -q 'libcurl-gnutls\.so' <<<"$libs" && ! grep -q 'libssl\.so' <<<"$libs" ||
+  fail "propscaler should link libcurl's GnuTLS flavour and no libssl (install libcurl4-gnutls-dev): $(grep -E 'curl|ssl' <<<"$libs" | tr -s ' \t\n' ' ')"
 for m in dns-horizontal-autoscaler__dns-horizontal-autoscaler.yaml admin__dns__dns-horizontal-autoscaler.yaml \
          examples__linear.yaml examples__ladder.yaml examples__linear-defaultparams.yaml; do
   mapfile -t args < <(manifest_args "$DATA/manifests/$m")

@@ -247,6 +247,25 @@ stop_ps
 [ "$(replicas)" = 61 ] && grep -q 'would scale kube-system/coredns deployment/coredns from 61 to 7' "$work/dry.out" &&
   ok "dry-run prints the plan and writes nothing" || fail "dry-run: replicas $(replicas), out: $(head -2 "$work/dry.out"), log: $(tail -5 "$work/dry.log")"
 
+if [ "$SERVER" = kube ]; then
+  # a client certificate for credentials (no token): the kubeconfig's inline CA, certificate and
+  # key reach libcurl as sealed in-memory files (controller/pemfile.h); the same plan is read. A
+  # certificate the server's client CA did not sign: 401, said, no plan.
+  kube_client_kubeconfig "$work/cert.kc" propscaler-cert system:masters || fail "client certificate"
+  run_ps drycert --kubeconfig "$work/cert.kc" --target deployment/coredns --dry-run
+  for _ in $(seq 1 150); do grep -q 'would scale' "$work/drycert.out" 2>/dev/null && break; sleep 0.2; done
+  stop_ps
+  grep -q 'would scale kube-system/coredns deployment/coredns from 61 to 7' "$work/drycert.out" &&
+    ok "a client certificate authenticates (inline -data fields; no token)" || fail "client certificate: $(head -2 "$work/drycert.out"), log: $(tail -3 "$work/drycert.log")"
+  kube_make_ca "$work/other-ca" && kube_client_kubeconfig "$work/other.kc" propscaler-cert system:masters "$work/other-ca" ||
+    fail "foreign client certificate"
+  run_ps dryother --kubeconfig "$work/other.kc" --target deployment/coredns --dry-run
+  for _ in $(seq 1 50); do grep -q '401' "$work/dryother.log" 2>/dev/null && break; sleep 0.2; done
+  stop_ps
+  grep -q '401' "$work/dryother.log" && ! grep -q 'would scale' "$work/dryother.out" &&
+    ok "a client certificate from another CA: 401, said" || fail "foreign client certificate: $(tail -3 "$work/dryother.log")"
+fi
+
 # 6. a StatefulSet target ---------------------------------------------------------------------------
 run_ps sts --target statefulset/cache
 wait_replicas 7 "StatefulSet scaled: 610 / 100" 15 statefulset/cache
