@@ -213,16 +213,26 @@ char *controller_metrics(struct controller *c)
      * counter is harmless for monitoring. The ConfigMaps' reflectors count together. */
     unsigned long relists[2] = {reflector_stats(c->nodes_ref)->relists, 0},
                   restarts[2] = {reflector_stats(c->nodes_ref)->watch_restarts, 0},
-                  events[2] = {reflector_stats(c->nodes_ref)->events, 0};
+                  events[2] = {reflector_stats(c->nodes_ref)->events, 0},
+                  pages[2] = {reflector_stats(c->nodes_ref)->list_pages, 0},
+                  ahead[2] = {reflector_stats(c->nodes_ref)->list_pages_ahead, 0};
     for (int i = 0; i < c->n_sources; i++) {
         relists[1] += reflector_stats(c->sources[i].ref)->relists;
         restarts[1] += reflector_stats(c->sources[i].ref)->watch_restarts;
         events[1] += reflector_stats(c->sources[i].ref)->events;
+        pages[1] += reflector_stats(c->sources[i].ref)->list_pages;
+        ahead[1] += reflector_stats(c->sources[i].ref)->list_pages_ahead;
     }
     const char *names[2] = {"nodes", "configmap"};
     buf_printf(&b, "# HELP propscaler_relists_total LISTs after the first (410 Expired or errors).\n# TYPE propscaler_relists_total counter\n");
     for (int i = 0; i < 2; i++)
         buf_printf(&b, "propscaler_relists_total{resource=\"%s\"} %lu\n", names[i], relists[i]);
+    buf_printf(&b, "# HELP propscaler_list_pages_total LIST pages read whole.\n# TYPE propscaler_list_pages_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_list_pages_total{resource=\"%s\"} %lu\n", names[i], pages[i]);
+    buf_printf(&b, "# HELP propscaler_list_pages_ahead_total LIST pages asked for while the page before them was still arriving (its continue token read from its head).\n# TYPE propscaler_list_pages_ahead_total counter\n");
+    for (int i = 0; i < 2; i++)
+        buf_printf(&b, "propscaler_list_pages_ahead_total{resource=\"%s\"} %lu\n", names[i], ahead[i]);
     buf_printf(&b, "# HELP propscaler_watch_restarts_total Watches started again.\n# TYPE propscaler_watch_restarts_total counter\n");
     for (int i = 0; i < 2; i++)
         buf_printf(&b, "propscaler_watch_restarts_total{resource=\"%s\"} %lu\n", names[i], restarts[i]);

@@ -1,6 +1,7 @@
 #include "kanswer.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -176,4 +177,24 @@ int kanswer_lease(const cJSON *lease, struct kanswer_lease *out, char *err, size
         out->renew_time = renew->valuestring;
     }
     return 0;
+}
+
+int kanswer_list_head_token(const char *head, size_t len, char *token, size_t cap)
+{
+    if (cap == 0 || len < 2 || len > ((size_t)64 << 10)) /* a head is a few hundred bytes */
+        return 0;
+    char *doc = malloc(len + 3);
+    if (!doc)
+        return 0;
+    memcpy(doc, head, len);
+    memcpy(doc + len, "]}", 3);
+    cJSON *root = cJSON_ParseWithLength(doc, len + 2);
+    free(doc);
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(meta, "continue");
+    int ok = cJSON_IsString(t) && t->valuestring[0] && strlen(t->valuestring) < cap;
+    if (ok)
+        snprintf(token, cap, "%s", t->valuestring);
+    cJSON_Delete(root);
+    return ok;
 }

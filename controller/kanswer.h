@@ -43,6 +43,13 @@ int kanswer_list_page(const cJSON *root, struct kanswer_list *page, char *err, s
 int kanswer_list_skeleton(const struct kresp *answer, const char *skeleton, size_t len, const char *kind, size_t items,
                           cJSON **root, struct kanswer_list *page, char *err, size_t errlen);
 
+/* The continue token a LIST page's head tells (liststream's head: the bytes before its items,
+ * ending `"items":[`): the head closed as `]}` and read as kanswer_list_page reads metadata.continue
+ * (the first "metadata", its first "continue"). 1 with the token in `token` when it is a non-empty
+ * string shorter than `cap`; 0 otherwise (no token, or a head that does not parse so). Provisional:
+ * the page's whole skeleton is judged at its end. */
+int kanswer_list_head_token(const char *head, size_t len, char *token, size_t cap);
+
 /* spec.replicas of a Scale: an integer from 0 to 2^31-1 (absent means 0, as the API's omitempty
  * encoding of 0 does). A string, a fraction, a negative or an out-of-range number is an error. */
 int kanswer_scale_replicas(const cJSON *scale, int32_t *replicas, char *err, size_t errlen);

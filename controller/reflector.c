@@ -42,10 +42,29 @@ struct reflector {
         size_t n;
     } counts[64];
     int counts_len, counts_head;
-    char continue_token[1024];
-    struct liststream page;  /* the LIST page arriving */
+    /* A LIST's pages: pages[cur] is the one whose end is awaited; pages[cur ^ 1] the next one,
+     * asked for as soon as the current one's head told its continue token (kube-apiserver writes
+     * metadata before items), so the server prepares it while this one is read: a LIST costs
+     * about max(server, client) instead of their sum. Items apply as they arrive, from either page
+     * (a LIST's items are distinct objects; the set is judged only at the last page's end), and a
+     * page's end is judged only after the page before it ended. */
+    struct list_page {
+        struct reflector *r;
+        struct kreq *req;
+        bool active;              /* asked for, its end not yet handled */
+        bool answered;            /* ended before the page ahead of it: outcome below */
+        bool failed;              /* the outcome: refused, with `error` said, or expired (410) */
+        bool expired;
+        double retry_after;
+        char token[1024];         /* the continue token it was asked with ("" for the first) */
+        char head_token[1024];    /* the continue token its head told, "" if none (yet) */
+        char next_token[1024];    /* ...and its whole skeleton, once ended well */
+        char rv[64];
+        struct liststream stream;
+        char error[768];          /* why it was refused, "" while it is fine */
+    } pages[2];
+    int cur;
     size_t list_items;       /* items of this LIST so far, every page */
-    char list_error[300];    /* why the page arriving was refused, "" while it is fine */
     struct watch_splitter split;
     struct reflector_stats stats;
 };
@@ -173,13 +192,14 @@ static void append_selectors(const struct reflector *r, char *path, size_t len)
 /* ------------------------------------------------------------------------------------------ */
 /* LIST                                                                                         */
 
-/* One item of the page arriving, complete (called from the transfer's data callback). */
+/* One item of a page arriving, complete (called from the transfer's data callback). */
 static int list_item(void *ctx, const char *json, size_t len)
 {
-    struct reflector *r = ctx;
+    struct list_page *pg = ctx;
+    struct reflector *r = pg->r;
     if (++r->list_items > r->o.max_items) {
         /* the sink builds the collection aside: an answer that never ends must not fill memory */
-        snprintf(r->list_error, sizeof r->list_error,
+        snprintf(pg->error, sizeof pg->error,
                  "the list holds more than %zu items (is this an API server? the LIST is refused)", r->o.max_items);
         return 1;
     }
@@ -188,8 +208,8 @@ static int list_item(void *ctx, const char *json, size_t len)
     const char *end = NULL;
     cJSON *obj = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!obj || end != json + len) {
-        snprintf(r->list_error, sizeof r->list_error, "item %zu of the page is not JSON (near its byte %zu)",
-                 r->page.items, end ? (size_t)(end - json) + 1 : (size_t)1);
+        snprintf(pg->error, sizeof pg->error, "item %zu of the page is not JSON (near its byte %zu)",
+                 pg->stream.items, end ? (size_t)(end - json) + 1 : (size_t)1);
         cJSON_Delete(obj);
         return 1;
     }
@@ -202,7 +222,8 @@ static int list_item(void *ctx, const char *json, size_t len)
  * list_item, which refuses the LIST. */
 static int list_item_at(void *ctx, const char *p, size_t avail, size_t *len)
 {
-    struct reflector *r = ctx;
+    struct list_page *pg = ctx;
+    struct reflector *r = pg->r;
     if (r->list_items + 1 > r->o.max_items || r->sink.item_raw_at(r->ctx, p, avail, len) != 1)
         return 0;
     r->list_items++;
@@ -211,54 +232,134 @@ static int list_item_at(void *ctx, const char *p, size_t avail, size_t *len)
 
 static int list_data(void *ctx, const char *data, size_t len)
 {
-    struct reflector *r = ctx;
-    int rc = liststream_feed(&r->page, data, len);
+    struct list_page *pg = ctx;
+    int rc = liststream_feed(&pg->stream, data, len);
     if (rc < 0)
-        snprintf(r->list_error, sizeof r->list_error, "%s", r->page.error);
-    return rc != 0; /* non-zero aborts the transfer: list_done reports list_error */
+        snprintf(pg->error, sizeof pg->error, "%s", pg->stream.error);
+    return rc != 0; /* non-zero aborts the transfer: list_done reports the page's error */
 }
 
-static void list_done(void *ctx, const struct kresp *resp)
+static void page_release(struct list_page *pg)
 {
-    struct reflector *r = ctx;
-    r->req = NULL;
-    if (resp->status == 410 && r->continue_token[0]) {
+    if (pg->req)
+        kreq_cancel(pg->req);
+    liststream_release(&pg->stream);
+    struct reflector *r = pg->r;
+    memset(pg, 0, sizeof *pg);
+    pg->r = r;
+}
+
+static void list_pages_release(struct reflector *r)
+{
+    page_release(&r->pages[0]);
+    page_release(&r->pages[1]);
+    r->cur = 0;
+}
+
+static void page_head(void *ctx, const char *head, size_t len);
+static void list_done(void *ctx, const struct kresp *resp);
+
+/* Ask for the page `token` names ("" the first) into slot `slot`. */
+static bool page_start(struct reflector *r, int slot, const char *token)
+{
+    struct list_page *pg = &r->pages[slot];
+    page_release(pg);
+    char path[4096], esc[2048];
+    snprintf(path, sizeof path, "%s?limit=%ld", r->o.path, r->o.page_size);
+    if (token[0]) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "&continue=%s", kclient_escape(token, esc, sizeof esc));
+    }
+    append_selectors(r, path, sizeof path);
+    snprintf(pg->token, sizeof pg->token, "%s", token);
+    liststream_init(&pg->stream, kclient_max_body(r->client), list_item, pg);
+    if (r->sink.item_raw_at)
+        pg->stream.item_at = list_item_at;
+    pg->stream.head = page_head;
+    pg->active = true;
+    struct kreq_opts o = {.method = "GET", .path = path, .stream = true, .timeout_s = 120};
+    pg->req = kclient_request(r->client, &o, list_data, list_done, pg);
+    if (!pg->req) {
+        page_release(pg);
+        return false;
+    }
+    return true;
+}
+
+/* The next page, asked for now if the current page's token is known and no page is ahead. */
+static void page_ahead(struct reflector *r)
+{
+    struct list_page *cur = &r->pages[r->cur], *next = &r->pages[r->cur ^ 1];
+    if (!cur->active || cur->answered || !cur->head_token[0] || next->active)
+        return;
+    if (page_start(r, r->cur ^ 1, cur->head_token))
+        r->stats.list_pages_ahead++;
+}
+
+/* A page's head told its continue token (if kanswer_list_head_token reads one): the next page can
+ * be asked for now. The page's end re-reads the token from its whole skeleton. */
+static void page_head(void *ctx, const char *head, size_t len)
+{
+    struct list_page *pg = ctx;
+    if (kanswer_list_head_token(head, len, pg->head_token, sizeof pg->head_token) &&
+        pg == &pg->r->pages[pg->r->cur])
+        page_ahead(pg->r);
+}
+
+/* A LIST that cannot go on: start over after a backoff (or at once when a token expired). */
+static void list_failed(struct reflector *r, const struct list_page *pg)
+{
+    bool expired = pg->expired;
+    double retry_after = pg->retry_after;
+    if (!expired)
+        report(r, "%s", pg->error);
+    list_pages_release(r);
+    if (expired) {
         /* the continue token expired between pages: start the list again */
         r->stats.expired++;
-        r->continue_token[0] = '\0';
         start_list(r);
         return;
     }
-    char err[700];
-    cJSON *root = NULL;
-    struct kanswer_list page;
-    const char *skeleton = NULL;
-    size_t skeleton_len = 0;
-    if (r->list_error[0]) {
-        /* refused whole: a malformed page is never counted as (part of) the collection */
-        report(r, "list refused: %s", r->list_error);
-    } else if (resp->status != 200) {
-        if (resp->status == 0)
-            report(r, "list failed: %s", resp->err);
-        else
-            report(r, "list answered HTTP %ld", resp->status);
-    } else if (liststream_finish(&r->page, &skeleton, &skeleton_len) != 0) {
-        report(r, "list refused: %s", r->page.error);
-    } else if (kanswer_list_skeleton(resp, skeleton, skeleton_len, r->o.list_kind, r->page.items, &root, &page, err,
-                                     sizeof err) != 0) {
-        report(r, "list refused: %s", err);
-    } else {
-        r->stats.list_pages++;
-        liststream_release(&r->page);
-        if (page.continue_token[0]) {
-            snprintf(r->continue_token, sizeof r->continue_token, "%s", page.continue_token);
-            cJSON_Delete(root);
-            start_list(r);
+    schedule_retry(r, retry_after);
+}
+
+/* Handle the pages' ends in order: the current page's, then (if it ended first) the next one's. */
+static void list_advance(struct reflector *r)
+{
+    for (;;) {
+        struct list_page *cur = &r->pages[r->cur], *next = &r->pages[r->cur ^ 1];
+        if (!cur->answered) {
+            if (next->answered && next->failed) /* the LIST cannot complete: do not wait for cur */
+                list_failed(r, next);
             return;
         }
-        snprintf(r->rv, sizeof r->rv, "%s", page.resource_version);
-        cJSON_Delete(root);
-        r->continue_token[0] = '\0';
+        if (cur->failed) {
+            list_failed(r, cur);
+            return;
+        }
+        r->stats.list_pages++;
+        if (next->active && strcmp(next->token, cur->next_token) != 0) {
+            /* the page ahead was asked with a token the page's whole skeleton does not confirm
+             * (a head read differently from the whole): its items cannot be trusted, start over */
+            snprintf(cur->error, sizeof cur->error,
+                     "list refused: the page's continue token read from its head differs from its whole answer");
+            list_failed(r, cur);
+            return;
+        }
+        if (cur->next_token[0]) {
+            char token[1024];
+            snprintf(token, sizeof token, "%s", cur->next_token);
+            page_release(cur);
+            r->cur ^= 1;
+            if (!next->active && !page_start(r, r->cur, token)) {
+                schedule_retry(r, 0);
+                return;
+            }
+            page_ahead(r); /* the new current page may have told its token already */
+            continue;
+        }
+        snprintf(r->rv, sizeof r->rv, "%s", cur->rv);
+        list_pages_release(r);
         r->need_relist = false;
         r->synced = true;
         r->untrusted = false;
@@ -270,41 +371,67 @@ static void list_done(void *ctx, const struct kresp *resp)
         start_watch(r);
         return;
     }
+}
+
+static void list_done(void *ctx, const struct kresp *resp)
+{
+    struct list_page *pg = ctx;
+    struct reflector *r = pg->r;
+    pg->req = NULL;
+    pg->answered = true;
+    pg->retry_after = resp->retry_after;
+    if (resp->status == 410 && pg->token[0]) {
+        pg->failed = pg->expired = true;
+        list_advance(r);
+        return;
+    }
+    char err[700];
+    cJSON *root = NULL;
+    struct kanswer_list page;
+    const char *skeleton = NULL;
+    size_t skeleton_len = 0;
+    pg->failed = true;
+    if (pg->error[0]) {
+        /* refused whole: a malformed page is never counted as (part of) the collection */
+        snprintf(err, sizeof err, "%.690s", pg->error);
+        snprintf(pg->error, sizeof pg->error, "list refused: %.700s", err);
+    } else if (resp->status != 200) {
+        if (resp->status == 0)
+            snprintf(pg->error, sizeof pg->error, "list failed: %.700s", resp->err);
+        else
+            snprintf(pg->error, sizeof pg->error, "list answered HTTP %ld", resp->status);
+    } else if (liststream_finish(&pg->stream, &skeleton, &skeleton_len) != 0) {
+        snprintf(pg->error, sizeof pg->error, "list refused: %.700s", pg->stream.error);
+    } else if (kanswer_list_skeleton(resp, skeleton, skeleton_len, r->o.list_kind, pg->stream.items, &root, &page, err,
+                                     sizeof err) != 0) {
+        snprintf(pg->error, sizeof pg->error, "list refused: %.700s", err);
+    } else if (strlen(page.continue_token) >= sizeof pg->next_token) {
+        snprintf(pg->error, sizeof pg->error, "list refused: its continue token is longer than %zu bytes",
+                 sizeof pg->next_token - 1);
+    } else {
+        pg->failed = false;
+        snprintf(pg->next_token, sizeof pg->next_token, "%s", page.continue_token);
+        snprintf(pg->rv, sizeof pg->rv, "%s", page.resource_version);
+    }
     cJSON_Delete(root);
-    liststream_release(&r->page);
-    r->continue_token[0] = '\0';
-    schedule_retry(r, resp->retry_after);
+    liststream_release(&pg->stream);
+    list_advance(r);
 }
 
 static void start_list(struct reflector *r)
 {
-    char path[4096], esc[2048];
-    if (!r->continue_token[0]) {
-        if (r->stats.lists++)
-            r->stats.relists++;
-        r->list_items = 0;
-        r->sink.list_begin(r->ctx);
-    }
-    snprintf(path, sizeof path, "%s?limit=%ld", r->o.path, r->o.page_size);
-    if (r->continue_token[0]) {
-        size_t n = strlen(path);
-        snprintf(path + n, sizeof path - n, "&continue=%s", kclient_escape(r->continue_token, esc, sizeof esc));
-    }
-    append_selectors(r, path, sizeof path);
+    if (r->stats.lists++)
+        r->stats.relists++;
+    r->list_items = 0;
+    r->sink.list_begin(r->ctx);
     r->phase = PH_LISTING;
     ev_timer_stop(r->loop, &r->recheck);
     if (r->check_req) {
         kreq_cancel(r->check_req); /* the LIST answers whatever the check asked */
         r->check_req = NULL;
     }
-    liststream_release(&r->page);
-    liststream_init(&r->page, kclient_max_body(r->client), list_item, r);
-    if (r->sink.item_raw_at)
-        r->page.item_at = list_item_at;
-    r->list_error[0] = '\0';
-    struct kreq_opts o = {.method = "GET", .path = path, .stream = true, .timeout_s = 120};
-    r->req = kclient_request(r->client, &o, list_data, list_done, r);
-    if (!r->req)
+    list_pages_release(r);
+    if (!page_start(r, 0, ""))
         schedule_retry(r, 0);
 }
 
@@ -591,6 +718,7 @@ struct reflector *reflector_new(struct ev_loop *loop, struct kclient *client, co
     r->idle.data = r;
     ev_init(&r->recheck, recheck_cb);
     r->recheck.data = r;
+    r->pages[0].r = r->pages[1].r = r;
     watch_splitter_init(&r->split, 16u << 20);
     return r;
 }
@@ -604,6 +732,7 @@ void reflector_stop(struct reflector *r)
     r->stopped = true;
     if (r->req)
         kreq_cancel(r->req);
+    list_pages_release(r);
     if (r->check_req)
         kreq_cancel(r->check_req);
     r->req = r->check_req = NULL;
@@ -618,7 +747,6 @@ void reflector_free(struct reflector *r)
         return;
     reflector_stop(r);
     watch_splitter_release(&r->split);
-    liststream_release(&r->page);
     free(r);
 }
 
@@ -632,6 +760,5 @@ void reflector_relist(struct reflector *r)
     }
     ev_timer_stop(r->loop, &r->idle);
     ev_timer_stop(r->loop, &r->retry);
-    r->continue_token[0] = '\0';
     start_list(r);
 }

@@ -73,6 +73,7 @@ struct reflector_opts {
 
 struct reflector_stats {
     unsigned long lists, relists, list_pages, watches, watch_restarts, events, errors, expired;
+    unsigned long list_pages_ahead; /* pages asked for while the page before them still arrived */
     unsigned long checks, state_losses; /* consistency checks sent; relists they triggered */
 };
 

@@ -215,6 +215,11 @@ int liststream_feed(struct liststream *s, const char *data, size_t len)
             return -1;
         p++;
         s->fed++;
+        if (s->in_items && !s->head_told) {
+            s->head_told = true;
+            if (s->head)
+                s->head(s->ctx, s->skeleton.data, s->skeleton.len);
+        }
     }
     return 0;
 }

@@ -40,12 +40,20 @@ typedef int (*liststream_item_fn)(void *ctx, const char *json, size_t len);
  * `item` as usual. Saves the scan for the item's end and the copy of its bytes. */
 typedef int (*liststream_item_at_fn)(void *ctx, const char *p, size_t avail, size_t *len);
 
+/* Optional: called once, when the page's items array opens, with the skeleton so far (the page's
+ * bytes before its items: `{"kind":..,"metadata":{..},"items":[`, not NUL-terminated). A page whose
+ * metadata comes first (kube-apiserver writes kind, apiVersion, metadata, items) thus tells its
+ * continue token before its items arrive: the next page can be asked for while this one streams.
+ * What it says is provisional: the whole skeleton is judged at the end. */
+typedef void (*liststream_head_fn)(void *ctx, const char *head, size_t len);
+
 /* The skeleton's own cap: the page's metadata and kind, 3 bytes per item. */
 #define LISTSTREAM_MAX_SKELETON ((size_t)4 << 20)
 
 struct liststream {
     liststream_item_fn item;
     liststream_item_at_fn item_at; /* NULL unless set after liststream_init */
+    liststream_head_fn head;       /* NULL unless set after liststream_init */
     void *ctx;
     struct buf skeleton, current; /* the page outside its items; the item being received */
     size_t items;                 /* handed out */
@@ -62,6 +70,7 @@ struct liststream {
     bool await_items_value;       /* its value comes next */
     bool in_items;                /* inside that array (depth 2) */
     bool in_item;                 /* copying an item (depth >= 3) */
+    bool head_told;               /* `head` was called */
     char error[200];
 };
 

@@ -229,6 +229,13 @@ direct=$(echo "$decodes" | awk '/decoder="direct"/ {print $2}')
 tree=$(echo "$decodes" | awk '/decoder="tree"/ {print $2}')
 [ "${direct:-0}" -ge 614 ] && [ "${tree:-1}" -eq 0 ] && ok "the pages' nodes decoded without a tree ($direct)" ||
   fail "node decodes from the pages: direct=$direct tree=$tree (want >= 614 and 0)"
+# the second page was asked for while the first still arrived (its continue token read from the
+# head the server writes before the items): two pages, one ahead, no relist
+pagem=$(curl -s "127.0.0.1:$mport/metrics" | grep -E '^propscaler_(list_pages|list_pages_ahead|relists)_total\{resource="nodes"\}')
+[ "$(awk '/^propscaler_list_pages_total/ {print $2}' <<<"$pagem")" = 2 ] &&
+  [ "$(awk '/^propscaler_list_pages_ahead_total/ {print $2}' <<<"$pagem")" = 1 ] &&
+  [ "$(awk '/^propscaler_relists_total/ {print $2}' <<<"$pagem")" = 0 ] &&
+  ok "the second page asked for while the first arrived" || fail "pages: $(tr '\n' ' ' <<<"$pagem")"
 stop_ps
 
 # 5. dry-run: planned, not written ----------------------------------------------------------------

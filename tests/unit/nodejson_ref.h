@@ -166,7 +166,22 @@ struct ref_items {
     cJSON *array;
     bool bad;            /* an item cJSON refuses */
     bool prefix_differs; /* item_at: nodejson_decode_prefix read a node otherwise than alone */
+    int heads;           /* times the head callback was called */
+    char head_token[1024]; /* the token kanswer_list_head_token read from the head ("" none) */
+    size_t head_len;
+    char head_start[64]; /* the head's first bytes, compared with the skeleton's */
 };
+
+/* liststream's head, read as the controller's reflector reads it */
+static inline void ref_head(void *ctx, const char *head, size_t len)
+{
+    struct ref_items *it = ctx;
+    it->heads++;
+    it->head_len = len;
+    memcpy(it->head_start, head, len < sizeof it->head_start ? len : sizeof it->head_start);
+    if (!kanswer_list_head_token(head, len, it->head_token, sizeof it->head_token))
+        it->head_token[0] = '\0';
+}
 
 static inline int ref_collect(void *ctx, const char *json, size_t len)
 {
@@ -200,6 +215,7 @@ static inline int ref_stream(const char *page, size_t len, const size_t *chunks,
                              struct ref_items *got, struct liststream *s)
 {
     liststream_init(s, (size_t)16 << 20, ref_collect, got);
+    s->head = ref_head;
     if (at)
         s->item_at = ref_collect_at;
     int rc = 0;
@@ -216,7 +232,7 @@ static inline int ref_stream(const char *page, size_t len, const size_t *chunks,
 static inline int liststream_check(const char *page, size_t len, const size_t *chunks, size_t n_chunks, char *why,
                                    size_t whylen)
 {
-    struct ref_items got = {cJSON_CreateArray(), false, false}, got_at = {cJSON_CreateArray(), false, false};
+    struct ref_items got = {.array = cJSON_CreateArray()}, got_at = {.array = cJSON_CreateArray()};
     struct liststream s, s_at;
     int rc = ref_stream(page, len, chunks, n_chunks, false, &got, &s);
     int rc_at = ref_stream(page, len, chunks, n_chunks, true, &got_at, &s_at);
@@ -247,7 +263,20 @@ static inline int liststream_check(const char *page, size_t len, const size_t *c
     bool whole_ok = kanswer_object(&resp, "NodeList", &wroot, err, sizeof err) == 0 &&
                     kanswer_list_page(wroot, &wpage, err, sizeof err) == 0;
     int out = stream_ok ? 1 : 0;
-    if (stream_ok && !whole_ok) {
+    /* the head: told once at most, a prefix of the skeleton ending at the items' '['; on a page
+     * accepted whole, a token read from it is the page's continue token (what makes asking for the
+     * next page early safe: the reflector still compares the two at the page's end) */
+    bool head_ok = got.heads <= 1 && (got.heads == 0 || !skel ||
+                                      (got.head_len <= skel_len &&
+                                       memcmp(got.head_start, skel, got.head_len < sizeof got.head_start ? got.head_len : sizeof got.head_start) == 0 &&
+                                       skel[got.head_len - 1] == '['));
+    if (head_ok && stream_ok && got.head_token[0] && strcmp(got.head_token, spage.continue_token) != 0)
+        head_ok = false;
+    if (!head_ok) {
+        snprintf(why, whylen, "the page's head (told %d times, token \"%.40s\") disagrees with its whole skeleton",
+                 got.heads, got.head_token);
+        out = -1;
+    } else if (stream_ok && !whole_ok) {
         snprintf(why, whylen, "a page the stream accepts is refused whole");
         out = -1;
     } else if (stream_ok) {

@@ -281,6 +281,21 @@ static void test_page_cases(void **state)
                                   "\"items\":[{\"b\":2}]}"),
                      1);
     assert_int_equal(page_verdict("{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}"), 1);
+    /* the head's continue token (the next page asked for early): the first metadata's first
+     * continue, as the whole page is read; page_verdict holds the head to the whole skeleton */
+    assert_int_equal(page_verdict("{\"kind\":\"NodeList\",\"metadata\":{\"continue\":\"a\",\"continue\":\"b\","
+                                  "\"resourceVersion\":\"5\"},\"items\":[{\"a\":1}],\"metadata\":{\"continue\":\"c\"}}"),
+                     1);
+    char token[16];
+    const char *head = "{\"kind\":\"NodeList\",\"metadata\":{\"continue\":\"a\",\"continue\":\"b\"},\"items\":[";
+    assert_int_equal(kanswer_list_head_token(head, strlen(head), token, sizeof token), 1);
+    assert_string_equal(token, "a");
+    head = "{\"kind\":\"NodeList\",\"metadata\":{\"continue\":\"\"},\"items\":["; /* the last page */
+    assert_int_equal(kanswer_list_head_token(head, strlen(head), token, sizeof token), 0);
+    head = "{\"kind\":\"NodeList\",\"items\":["; /* metadata after the items: none told */
+    assert_int_equal(kanswer_list_head_token(head, strlen(head), token, sizeof token), 0);
+    head = "{\"metadata\":{\"continue\":\"0123456789abcdef\"},\"items\":["; /* longer than the room */
+    assert_int_equal(kanswer_list_head_token(head, strlen(head), token, sizeof token), 0);
     /* refused, as whole */
     assert_int_equal(page_verdict("{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[1]}"), 0);
     assert_int_equal(page_verdict("{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[{\"a\":}]}"), 0);
