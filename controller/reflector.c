@@ -401,7 +401,9 @@ static void list_done(void *ctx, const struct kresp *resp)
         else
             snprintf(pg->error, sizeof pg->error, "list answered HTTP %ld", resp->status);
     } else if (liststream_finish(&pg->stream, &skeleton, &skeleton_len) != 0) {
-        snprintf(pg->error, sizeof pg->error, "list refused: %.700s", pg->stream.error);
+        /* an item read at the end (liststream's carried item) may have been refused by list_item */
+        snprintf(err, sizeof err, "%.690s", pg->error[0] ? pg->error : pg->stream.error);
+        snprintf(pg->error, sizeof pg->error, "list refused: %.700s", err);
     } else if (kanswer_list_skeleton(resp, skeleton, skeleton_len, r->o.list_kind, pg->stream.items, &root, &page, err,
                                      sizeof err) != 0) {
         snprintf(pg->error, sizeof pg->error, "list refused: %.700s", err);

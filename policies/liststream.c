@@ -1,6 +1,7 @@
 #include "liststream.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -22,6 +23,10 @@ void liststream_release(struct liststream *s)
     buf_release(&s->current);
     memset(s, 0, sizeof *s);
 }
+
+/* An item start with fewer bytes left in the chunk than this is carried to the next chunk (a
+ * Node is ~6 KB; libcurl hands out at most 16 KB at a time). */
+#define ITEM_CARRY_MAX ((size_t)64 << 10)
 
 static int fail(struct liststream *s, const char *what)
 {
@@ -159,11 +164,80 @@ static int skeleton_byte(struct liststream *s, char c)
     return 0;
 }
 
+/* An item the chunk cut, held in `current` (s->carry): tried with item_at again now that the next
+ * chunk is appended; else cut out the usual way from its start. Returns the bytes of `data` the
+ * item took (the rest is the page after it), -1 on error, -2 when the item callback said stop.
+ * An item that ends inside the bytes carried (one item_at declined for its shape, not its cut)
+ * leaves *rest: the carried bytes after it, to be read before `data` (heap; the caller frees). */
+static long carried_item(struct liststream *s, const char *data, size_t len, char **rest, size_t *rest_len)
+{
+    size_t had = s->current.len, fed = s->fed; /* fed: the answer's bytes up to this chunk */
+    s->carry = false;
+    if (buf_append(&s->current, data, len) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "an item is larger than the %zu KiB response cap (--max-response-size)",
+                 s->current.cap_limit >> 10);
+        return fail(s, msg);
+    }
+    size_t item_len = 0;
+    int rc = 0;
+    if (s->item_at(s->ctx, s->current.data, s->current.len, &item_len) == 1 && item_len >= 2 &&
+        item_len <= s->current.len) {
+        s->items++;
+    } else {
+        /* declined (not a node it reads, or longer than these bytes): follow its structure from
+         * its opening brace, as when an item is first cut */
+        s->depth++;
+        s->in_item = true;
+        s->fed -= had - 1;
+        bool done;
+        size_t n = item_bytes(s, s->current.data + 1, s->current.data + s->current.len, &done);
+        if (s->error[0])
+            return -1;
+        s->fed += n;
+        if (!done)
+            return (long)len; /* all of it is the item so far */
+        s->in_item = false;
+        s->fed = fed;
+        item_len = 1 + n;
+        s->items++;
+        rc = s->item(s->ctx, s->current.data, item_len);
+    }
+    s->fed += item_len - had;
+    long took = 0;
+    if (item_len < had) {
+        *rest_len = had - item_len;
+        *rest = malloc(*rest_len);
+        if (!*rest)
+            return fail(s, "out of memory");
+        memcpy(*rest, s->current.data + item_len, *rest_len);
+    } else {
+        took = (long)(item_len - had);
+    }
+    buf_reset(&s->current);
+    return rc != 0 ? -2 : took;
+}
+
 int liststream_feed(struct liststream *s, const char *data, size_t len)
 {
     if (s->error[0])
         return -1;
     const char *p = data, *e = data + len;
+    if (s->carry && len > 0) {
+        char *rest = NULL;
+        size_t rest_len = 0;
+        long took = carried_item(s, data, len, &rest, &rest_len);
+        if (took < 0) {
+            free(rest);
+            return took == -2 ? 1 : -1;
+        }
+        if (rest) { /* the carried bytes after the item first, then this chunk (it may carry again) */
+            int rc = liststream_feed(s, rest, rest_len);
+            free(rest);
+            return rc != 0 ? rc : liststream_feed(s, data, len);
+        }
+        p += took;
+    }
     while (p < e) {
         if (s->in_item) {
             bool done;
@@ -201,6 +275,15 @@ int liststream_feed(struct liststream *s, const char *data, size_t len)
                 s->fed += used;
                 continue;
             }
+            if (s->item_at && (size_t)(e - p) < ITEM_CARRY_MAX) {
+                /* most likely cut by the chunk's end: keep its bytes and try again with the next
+                 * chunk's (one copy, instead of scanning it here and decoding it again) */
+                if (buf_append(&s->current, p, (size_t)(e - p)) != 0)
+                    return fail(s, "out of memory");
+                s->fed += (size_t)(e - p);
+                s->carry = true;
+                return 0;
+            }
             if (buf_append(&s->current, "{", 1) != 0)
                 return fail(s, "out of memory");
             s->depth++;
@@ -228,7 +311,20 @@ int liststream_finish(struct liststream *s, const char **skeleton, size_t *len)
 {
     if (s->error[0])
         return -1;
-    if (s->in_item)
+    while (s->carry) {
+        /* the last chunk ended on a carried item: one item_at declined for its shape, not its cut
+         * (or a cut answer): read it the usual way now (the bytes after it may carry another) */
+        char *rest = NULL;
+        size_t rest_len = 0;
+        long took = carried_item(s, "", 0, &rest, &rest_len);
+        int rc = took == -2 ? 1 : took < 0 ? -1 : rest ? liststream_feed(s, rest, rest_len) : 0;
+        free(rest);
+        if (rc == 1 && !s->error[0])
+            fail(s, "the consumer refused an item");
+        if (rc != 0 || s->error[0])
+            return -1;
+    }
+    if (s->in_item || s->carry)
         return fail(s, "the answer ended inside an item");
     *skeleton = buf_str(&s->skeleton);
     *len = s->skeleton.len;

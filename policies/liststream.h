@@ -71,6 +71,8 @@ struct liststream {
     bool in_items;                /* inside that array (depth 2) */
     bool in_item;                 /* copying an item (depth >= 3) */
     bool head_told;               /* `head` was called */
+    bool carry;                   /* item_at declined an item the chunk cut: its bytes so far are
+                                   * in `current`, tried again with the next chunk appended */
     char error[200];
 };
 
@@ -79,8 +81,10 @@ void liststream_init(struct liststream *s, size_t max_item, liststream_item_fn i
 void liststream_release(struct liststream *s);
 /* 0: go on; -1: the page is refused (s->error says why); 1: the item callback said stop. */
 int liststream_feed(struct liststream *s, const char *data, size_t len);
-/* After the last byte: -1 (s->error) when the body ended inside an item; else 0, and *skeleton
- * / *len give the skeleton (NUL-terminated, borrowed) to judge as a page. */
+/* After the last byte: reads an item still carried (item_at declined it at the last chunk's end:
+ * `item` may be called here), then -1 (s->error) when the body ended inside an item or an item was
+ * refused; else 0, and *skeleton / *len give the skeleton (NUL-terminated, borrowed) to judge as a
+ * page. */
 int liststream_finish(struct liststream *s, const char **skeleton, size_t *len);
 
 #endif
