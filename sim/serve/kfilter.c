@@ -161,6 +161,11 @@ static const char *field_value(const cJSON *obj, const char *path, char *buf, si
     return "";
 }
 
+bool kfilter_is_empty(const struct kfilter *f)
+{
+    return f->n_terms == 0 && (!f->labels || selector_is_empty(f->labels));
+}
+
 bool kfilter_match(const struct kfilter *f, const struct kobj *o)
 {
     if (!o)

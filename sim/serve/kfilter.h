@@ -44,6 +44,8 @@ void kfilter_release(struct kfilter *f);
 /* Add the term metadata.namespace=ns (a namespaced request); 0 or -1. */
 int kfilter_add_namespace(struct kfilter *f, const char *ns);
 bool kfilter_match(const struct kfilter *f, const struct kobj *o);
+/* True when the filter matches every object (no field term, no label requirement). */
+bool kfilter_is_empty(const struct kfilter *f);
 
 /* A LIST continue token. Consistent: the kept snapshot, the offset of the next item, the
  * snapshot's resourceVersion. Both kinds name the last item returned (ns, name: the list is

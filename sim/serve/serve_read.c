@@ -358,9 +358,15 @@ enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct 
             buf_putc(&items, ',');
         buf_append(&items, snap->items[i]->text, snap->items[i]->len);
     }
+    /* what the rest of the list holds: every item when nothing filters (not counted one by one:
+     * per page that was a pass over the whole collection, a third of the emulator's CPU serving
+     * 65,000 nodes in pages of 500) */
     size_t remaining = 0;
-    for (size_t k = i; k < snap->n; k++)
-        remaining += kfilter_match(&f, snap->items[k]);
+    if (kfilter_is_empty(&f))
+        remaining = snap->n - i;
+    else
+        for (size_t k = i; k < snap->n; k++)
+            remaining += kfilter_match(&f, snap->items[k]);
     if (remaining > 0) {
         /* keep the snapshot for the next page */
         if (slot < 0) {
