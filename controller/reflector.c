@@ -20,7 +20,7 @@ struct reflector {
     struct reflector_sink sink;
     void *ctx;
     enum phase phase;
-    struct kreq *req;
+    struct kreq *req;  /* the WATCH (a LIST's requests are its pages' below) */
     ev_timer retry;    /* backoff before the next attempt */
     ev_timer idle;     /* no bytes on the watch for too long */
     ev_timer recheck;  /* a count disagreement is probed again a second later */

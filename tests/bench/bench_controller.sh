@@ -27,19 +27,8 @@ rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 percentile() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR-1)*p/100+0.5)+1; if (i>NR) i=NR; printf "%.1f", a[i]}'; }
 
-cat >"$work/d.yaml" <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: coredns, namespace: kube-system}
-spec: {replicas: 1}
-YAML
-cat >"$work/cm.yaml" <<'YAML'
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: cm, namespace: kube-system}
-data:
-  linear: '{"nodesPerReplica":16}'
-YAML
+. "$here/coredns-target.sh"
+bench_target_manifests "$work"
 
 # start propscaler ($@: extra flags); wait for its scale write to WANT; sets PP, FIRST, SYNC_CPU
 sync_run() {

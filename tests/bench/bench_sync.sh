@@ -16,19 +16,8 @@ for b in "$@"; do builds+=("$(cd "$b" && pwd)"); done
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 HZ=$(getconf CLK_TCK)
-cat >"$work/d.yaml" <<'YAML'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: coredns, namespace: kube-system}
-spec: {replicas: 1}
-YAML
-cat >"$work/cm.yaml" <<'YAML'
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: cm, namespace: kube-system}
-data:
-  linear: '{"nodesPerReplica":16}'
-YAML
+. "$(dirname "$0")/coredns-target.sh"
+bench_target_manifests "$work"
 "${builds[0]}/propsim" serve --listen 127.0.0.1:0 --nodes "$N" --no-pods --token "bench-$RANDOM$RANDOM" \
   --apply "$work/d.yaml" --apply "$work/cm.yaml" --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
 SP=$!
