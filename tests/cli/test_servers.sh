@@ -89,7 +89,8 @@ wait_replicas() { # wait_replicas N WHAT [SECONDS] [KIND/NAME]
     [ "$got" = "$1" ] && { ok "$2"; return 0; }
     sleep 0.1
   done
-  fail "$2: replicas $got, want $1"
+  # what propscaler said last (a failure that stayed silent otherwise: see run_ps)
+  fail "$2: replicas $got, want $1; propscaler's log ends: $(tail -4 "${PS_LOG:-/dev/null}" 2>/dev/null | tr '\n' ' ')"
   return 1
 }
 # CPA's exact timing (--guard=false): the scenarios expect each scale-down at once; the guard's
@@ -98,6 +99,7 @@ run_ps() { # run_ps NAME ARGS... -> PS_PID (admin kubeconfig unless --kubeconfig
   "$PROPSCALER" --kubeconfig "$KUBE_KC" --namespace kube-system --configmap coredns-autoscaler \
     --metrics-addr 127.0.0.1:0 --guard=false "${@:2}" >"$work/$1.out" 2>"$work/$1.log" &
   PS_PID=$!
+  PS_LOG=$work/$1.log
   pids+=($PS_PID)
 }
 stop_ps() { kill -TERM "$PS_PID" 2>/dev/null; wait "$PS_PID" 2>/dev/null; }
