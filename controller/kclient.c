@@ -538,7 +538,11 @@ struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    /* No cap on connections to the API server: over HTTP/1.1 every watch holds a connection for
+     * its whole life (one for the nodes, one per params ConfigMap, one per target's pods), and
+     * with a cap below their number the rest (writes included) would wait in libcurl's queue
+     * forever. The number of requests in flight is bounded by the controller itself. */
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
     return c;
 }
 
@@ -620,6 +624,12 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* HTTP/1.1, not HTTP/2: Debian 12's libcurl 7.88 loses the end of a stream multiplexed with
+     * others on one HTTP/2 connection now and then (with kube-apiserver, ~1 in 10 paged node
+     * LISTs of real-sized Nodes: all bytes received, the transfer never completed, until its
+     * timeout); over HTTP/1.1 no two requests share a connection, so none can hold up another.
+     * The cost is a connection per watch, as client-go with HTTP/2 disabled. */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
