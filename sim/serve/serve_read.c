@@ -346,23 +346,18 @@ enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct 
     list_kind(kind, sizeof kind, d);
     buf_printf(&b, "{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%llu\"", kind,
                d->group, d->group[0] ? "/" : "", d->version, (unsigned long long)snap->rv);
-    size_t body_start_mark = b.len;
-    (void)body_start_mark;
-    struct buf items;
-    buf_init(&items, (size_t)1 << 31);
+    /* where this page ends, then the head (its continue token and remainingItemCount name that
+     * end), then the items copied once, straight into the answer */
+    bool every = kfilter_is_empty(&f);
     size_t i = offset, emitted = 0;
-    for (; i < snap->n && (limit <= 0 || emitted < (size_t)limit); i++) {
-        if (!kfilter_match(&f, snap->items[i]))
-            continue;
-        if (emitted++)
-            buf_putc(&items, ',');
-        buf_append(&items, snap->items[i]->text, snap->items[i]->len);
-    }
+    for (; i < snap->n && (limit <= 0 || emitted < (size_t)limit); i++)
+        if (every || kfilter_match(&f, snap->items[i]))
+            emitted++;
     /* what the rest of the list holds: every item when nothing filters (not counted one by one:
      * per page that was a pass over the whole collection, a third of the emulator's CPU serving
      * 65,000 nodes in pages of 500) */
     size_t remaining = 0;
-    if (kfilter_is_empty(&f))
+    if (every)
         remaining = snap->n - i;
     else
         for (size_t k = i; k < snap->n; k++)
@@ -387,14 +382,20 @@ enum MHD_Result do_list(struct MHD_Connection *c, struct serve_ctx *ctx, struct 
         kfilter_format_continue(&next, token);
         buf_printf(&b, ",\"continue\":\"%s\",\"remainingItemCount\":%zu", token, remaining);
     }
+    buf_puts(&b, "},\"items\":[");
+    emitted = 0;
+    for (size_t k = offset; k < i; k++) {
+        if (!every && !kfilter_match(&f, snap->items[k]))
+            continue;
+        if (emitted++)
+            buf_putc(&b, ',');
+        buf_append(&b, snap->items[k]->text, snap->items[k]->len);
+    }
+    buf_puts(&b, "]}");
     if (slot >= 0)
         pthread_mutex_unlock(&snapshots.mu);
     ksnapshot_release(&local);
     kfilter_release(&f);
-    buf_puts(&b, "},\"items\":[");
-    buf_append(&b, buf_str(&items), items.len);
-    buf_puts(&b, "]}");
-    buf_release(&items);
     if (b.failed) {
         buf_release(&b);
         return send_status(c, ctx, 500, "InternalError", "list too large", NULL, NULL, method, url);

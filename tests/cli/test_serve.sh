@@ -93,6 +93,31 @@ done
 [ "$(grep -o '"name":"node-pool-[^"]*"' <<<"$all" | sort -u | wc -l)" = 20 ] || fail "pages cover all 20 nodes of the snapshot"
 grep -q "\"name\":\"$lastname\"" <<<"$all" || fail "a node deleted after page 1 still appears in the snapshot"
 [ "$(curl -s "$URL/api/v1/nodes" | count '"kind":"Node"')" = 18 ] || fail "a fresh list sees the deletions"
+# a LIST is in (namespace, name) order, its objects as they are now: the order is kept between
+# LISTs while no object comes or goes (an update keeps it, with the new object), redone otherwise
+curl -s "$URL/api/v1/nodes" >/dev/null # (the order taken)
+first=$(curl -s "$URL/api/v1/nodes" | grep -o '"name":"node-pool-[^"]*"' | head -1 | cut -d'"' -f4)
+curl -s -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"annotations":{"order":"kept"}}}' "$URL/api/v1/nodes/$first" >/dev/null
+l=$(curl -s "$URL/api/v1/nodes")
+[ "$(grep -o '"name":"node-pool-[^"]*"' <<<"$l" | cut -d'"' -f4)" = "$(grep -o '"name":"node-pool-[^"]*"' <<<"$l" | cut -d'"' -f4 | LC_ALL=C sort)" ] &&
+  grep -q '"order":"kept"' <<<"$l" || fail "after an update: the LIST in name order with the updated object"
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"node-pool-0"}}' "$URL/api/v1/nodes" >/dev/null
+curl -s -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"node-pool-zz"}}' "$URL/api/v1/nodes" >/dev/null
+[ "$(curl -s "$URL/api/v1/nodes" | grep -o '"name":"node-pool-[^"]*"' | sed -n '1p;$p' | cut -d'"' -f4 | tr '\n' ' ')" = "node-pool-0 node-pool-zz " ] ||
+  fail "after two creates: the new nodes first and last"
+curl -s -X DELETE "$URL/api/v1/nodes/node-pool-0" >/dev/null
+l=$(curl -s "$URL/api/v1/nodes?limit=5")
+got=$(grep -o '"name":"node-pool-[^"]*"' <<<"$l" | cut -d'"' -f4)
+cont=$(grep -o '"continue":"[^"]*"' <<<"$l" | cut -d'"' -f4)
+while [ -n "$cont" ]; do
+  l=$(curl -s "$URL/api/v1/nodes?limit=5&continue=$cont")
+  got+=$'\n'$(grep -o '"name":"node-pool-[^"]*"' <<<"$l" | cut -d'"' -f4)
+  cont=$(grep -o '"continue":"[^"]*"' <<<"$l" | cut -d'"' -f4)
+done
+[ "$got" = "$(LC_ALL=C sort <<<"$got")" ] && [ "$(head -1 <<<"$got")" = "$first" ] && [ "$(tail -1 <<<"$got")" = node-pool-zz ] &&
+  [ "$(wc -l <<<"$got")" = 19 ] ||
+  fail "after a delete: the pages in name order, the deleted node out: $(tr '\n' ' ' <<<"$got")"
+curl -s -X DELETE "$URL/api/v1/nodes/node-pool-zz" >/dev/null
 out=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/nodes?limit=5&continue=bogus")
 [ "$out" = 400 ] || fail "malformed continue token -> 400 (got $out)"
 
