@@ -15,7 +15,7 @@ RUN apt-get update -qq \
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libcurl3-gnutls libcjson1 libyaml-0-2 libev4 libmicrohttpd12 libgnutls30 libnettle8 zlib1g ca-certificates \
+      libcurl3-gnutls libcjson1 libyaml-0-2 libev4 libmicrohttpd12 libgnutls30 libnettle8 zlib1g libisal2 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/propscaler /usr/local/bin/
 USER 65532:65532

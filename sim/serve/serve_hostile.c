@@ -6,7 +6,7 @@
 
 static const char *const names[] = {
     "none", "list-no-items", "list-wrong-kind", "list-items-not-array", "scale-huge", "scale-string", "scale-fraction",
-    "html", "truncated", "protobuf", "deep", "huge", "endless-list",
+    "html", "truncated", "protobuf", "deep", "huge", "endless-list", "gzip-corrupt",
 };
 
 int serve_hostile_parse(const char *name)
@@ -20,7 +20,7 @@ int serve_hostile_parse(const char *name)
 const char *serve_hostile_names(void)
 {
     return "none, list-no-items, list-wrong-kind, list-items-not-array, scale-huge, scale-string, scale-fraction, html, "
-           "truncated, protobuf, deep, huge, endless-list";
+           "truncated, protobuf, deep, huge, endless-list, gzip-corrupt";
 }
 
 /* A copy of the n bytes snprintf wrote into tmp (NULL when it did not fit). */
@@ -53,6 +53,7 @@ bool serve_hostile_answer(enum hostile_mode mode, bool is_list, bool is_scale, c
     *ctype = "application/json";
     switch (mode) {
     case HOSTILE_NONE: return false;
+    case HOSTILE_GZIP_CORRUPT: return false; /* the true answer, corrupted as it is sent (serve_http.c) */
     case HOSTILE_LIST_NO_ITEMS:
         if (!is_list)
             return false;

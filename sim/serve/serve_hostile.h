@@ -7,7 +7,9 @@
  * Modes: list-no-items, list-wrong-kind, list-items-not-array (LISTs); scale-huge (1e300),
  * scale-string ("7"), scale-fraction (2.5) (Scale reads); html, truncated, protobuf, deep
  * (100,000 nested arrays), huge (a 100 MB single-line list) (every read); endless-list (LISTs:
- * pages of 500 new tiny items, each with a continue token, forever).
+ * pages of 500 new tiny items, each with a continue token, forever); gzip-corrupt (every read of
+ * a client that accepts gzip: the true answer, gzip'd whatever its size, its CRC wrong — no
+ * body of its own: serve_hostile_answer declines it, the sender corrupts).
  *
  * Pure: no I/O. serve_hostile_answer() gives the caller a malloc'd body to free.
  */
@@ -21,7 +23,7 @@
 enum hostile_mode {
     HOSTILE_NONE, HOSTILE_LIST_NO_ITEMS, HOSTILE_LIST_WRONG_KIND, HOSTILE_LIST_ITEMS_NOT_ARRAY, HOSTILE_SCALE_HUGE,
     HOSTILE_SCALE_STRING, HOSTILE_SCALE_FRACTION, HOSTILE_HTML, HOSTILE_TRUNCATED, HOSTILE_PROTOBUF, HOSTILE_DEEP,
-    HOSTILE_HUGE, HOSTILE_ENDLESS_LIST,
+    HOSTILE_HUGE, HOSTILE_ENDLESS_LIST, HOSTILE_GZIP_CORRUPT,
 };
 
 /* The mode named `name` ("none" turns it off); -1 for an unknown name. */

@@ -81,10 +81,14 @@ static void chunked_free(void *cls)
  * compressed. *body is replaced by the gzip bytes; false (body untouched) when it does not apply
  * or zlib fails. */
 #define GZIP_ABOVE (128 * 1024)
+/* the hostile gzip-corrupt mode, for the read this thread answers (set around it in the request
+ * handler): the answer gzip'd whatever its size, its CRC made wrong */
+static __thread bool corrupt_gzip;
+
 static bool gzip_body(struct MHD_Connection *c, char **body, size_t *len)
 {
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-    if (*len <= GZIP_ABOVE || !accept || !strstr(accept, "gzip") || *len > UINT32_MAX / 2)
+    if ((*len <= GZIP_ABOVE && !corrupt_gzip) || !accept || !strstr(accept, "gzip") || *len > UINT32_MAX / 2)
         return false;
     /* ISA-L's igzip at its level 1: the same gzip bytes any client inflates, made ~5x faster
      * than zlib's level 1 (the emulator's LIST must not be what a client's sync time measures) */
@@ -115,6 +119,8 @@ static bool gzip_body(struct MHD_Connection *c, char **body, size_t *len)
     free(*body);
     *body = out;
     *len = (size_t)z.total_out;
+    if (corrupt_gzip && *len >= 8)
+        out[*len - 8] ^= 0x5a; /* the trailer's CRC32 */
     return true;
 }
 
@@ -517,6 +523,7 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
             goto done;
         }
     }
+    corrupt_gzip = ctx->faults.hostile == HOSTILE_GZIP_CORRUPT && (v == V_LIST || v == V_GET);
     switch (v) {
     case V_LIST: result = do_list(c, ctx, res, &r, method, url); break;
     case V_WATCH: result = do_watch(c, ctx, res, &r, method, url); break;
@@ -544,6 +551,7 @@ static enum MHD_Result dispatch(struct serve_ctx *ctx, struct MHD_Connection *c,
     default: result = do_write(c, ctx, res, &r, v, buf_str(&rs->body), rs->body.len, method, url); break;
     }
 done:
+    corrupt_gzip = false;
     apipath_release(&r);
     return result;
 }

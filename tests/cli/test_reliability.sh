@@ -237,7 +237,7 @@ hostile() { # every malformed answer refused, none counted, and the process keep
   run_ps hos --poll-period-seconds 1 --max-list-items 20000
   wait_replicas 20 "hostile: before" || return
   local m before=20 n=40 refused=0
-  for m in list-no-items list-wrong-kind list-items-not-array truncated html protobuf deep huge scale-huge scale-string scale-fraction; do
+  for m in list-no-items list-wrong-kind list-items-not-array truncated html protobuf deep huge scale-huge scale-string scale-fraction gzip-corrupt; do
     faults "hostile=$m"
     # force a relist (410) and new decisions while the server answers reads with garbage
     curl -s -o /dev/null -X POST "$URL/propsim/compact"
@@ -255,7 +255,8 @@ hostile() { # every malformed answer refused, none counted, and the process keep
   done
   for what in 'list refused: the list has no "items"' 'expected kind NodeList, got "Status"' 'the answer is not JSON (HTTP 200, Content-Type text/html, body "<html>' \
               'Content-Type application/vnd.kubernetes.protobuf' 'response cap (--max-response-size)' \
-              'spec.replicas (1.0000000000000001e+300) is not an integer' 'spec.replicas is not a number' '"items" is not an array'; do
+              'spec.replicas (1.0000000000000001e+300) is not an integer' 'spec.replicas is not a number' '"items" is not an array' \
+              "the answer's gzip body is corrupt: its CRC or length does not match"; do
     grep -qF -- "$what" "$work/hos.log" || fail "hostile: no message with '$what'"
   done
   local bad; bad=$(wrong_writes "$work/hos.audit" 40)
