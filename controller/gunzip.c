@@ -21,7 +21,6 @@ static void member_start(struct gunzip *g)
     g->st.crc_flag = ISAL_GZIP;
     g->st.next_in = next;
     g->st.avail_in = avail;
-    g->started = true;
     g->member_done = false;
 }
 
@@ -30,11 +29,10 @@ struct gunzip *gunzip_new(void)
     struct gunzip *g = malloc(sizeof *g);
     if (!g)
         return NULL;
-    g->started = g->member_done = false;
+    g->started = false;
     g->st.next_in = NULL;
     g->st.avail_in = 0;
     member_start(g);
-    g->started = false;
     return g;
 }
 

@@ -1,15 +1,15 @@
 /*
  * gunzip — an answer's gzip body (Content-Encoding: gzip) inflated as its bytes arrive, with
  * ISA-L's igzip: a node LIST page of kube-apiserver's is ~15x compressed, and inflating it with
- * zlib (its CRC included) was 40% of propscaler's CPU for a gzip sync; igzip does it in about a
- * third of that.
+ * zlib (its CRC included) was 42% of propscaler's CPU for a gzip sync; with igzip the whole
+ * sync's CPU went 0.24 -> 0.15 s at 15,000 nodes (tests/bench/bench_sync.sh, side by side).
  *
  * Contract: feed the compressed bytes in any cuts; the inflated bytes go to the sink in order, in
  * pieces of at most GUNZIP_OUT bytes. The body is one gzip member or several back to back (as
  * gunzip reads them); anything else after a member, bad data, a bad header, or a CRC/length that
  * does not match is an error naming it. gunzip_finish says whether the body ended where a member
- * ended (a body cut short is an error). Memory: one inflate state (~30 KB) and GUNZIP_OUT bytes,
- * allocated by gunzip_new. Not thread-safe: one per transfer.
+ * ended (a body cut short is an error). Memory: one inflate state (87 KB, its window and tables)
+ * and GUNZIP_OUT bytes, allocated by gunzip_new for a gzip answer only and freed with it. Not thread-safe: one per transfer.
  */
 #ifndef PROPSCALER_GUNZIP_H
 #define PROPSCALER_GUNZIP_H

@@ -701,7 +701,7 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     /* as client-go: gzip accepted (kube-apiserver compresses answers over 128 KiB: a node LIST
-     * page shrinks ~10x). Inflated here (gunzip.h: ISA-L, ~3x zlib's speed), not by libcurl, which
+     * page shrinks ~10x). Inflated here (gunzip.h: ISA-L, a fraction of zlib's CPU), not by libcurl, which
      * only passes the bytes on; body caps count inflated bytes */
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
     if (!o->stream || o->timeout_s > 0)
