@@ -324,13 +324,6 @@ static char *exec_info(const struct exec_plugin *p, const struct exec_cluster *c
     return kv;
 }
 
-static double monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The environment the plugin sees: ours, minus what the kubeconfig's env or KUBERNETES_EXEC_INFO
  * replace, plus those. */
 static char **plugin_env(const struct exec_plugin *p, char *info)
@@ -358,25 +351,27 @@ static char **plugin_env(const struct exec_plugin *p, char *info)
     return envp;
 }
 
-int execcred_run(const struct exec_plugin *p, const struct exec_cluster *cluster, double timeout_s,
-                 struct exec_credential *out, char *err, size_t errlen)
+int execcred_spawn(const struct exec_plugin *p, const struct exec_cluster *cluster, struct execcred_job *job, char *err,
+                   size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    char hint[600] = "";
-    if (p->install_hint)
-        snprintf(hint, sizeof hint, "; %s", p->install_hint);
+    memset(job, 0, sizeof *job);
+    job->pid = -1;
+    job->fd = -1;
+    buf_init(&job->out, EXEC_MAX_OUTPUT);
     char *info = exec_info(p, cluster);
     char **envp = info ? plugin_env(p, info) : NULL;
     char **argv = calloc(p->n_args + 2, sizeof *argv);
     int fds[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
     bool fa_ready = false;
-    pid_t pid = -1;
     int rc = -1;
-    struct buf outb;
-    buf_init(&outb, EXEC_MAX_OUTPUT);
     if (!envp || !argv || pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "exec plugin %s: cannot start it: %s", p->command, envp && argv ? strerror(errno) : "out of memory");
+        goto done;
+    }
+    /* our end never blocks: the loop reads what is there when it is there */
+    if (fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK) != 0) {
+        snprintf(err, errlen, "exec plugin %s: cannot start it: %s", p->command, strerror(errno));
         goto done;
     }
     argv[0] = p->command;
@@ -390,89 +385,147 @@ int execcred_run(const struct exec_plugin *p, const struct exec_cluster *cluster
     /* stdin: nothing (no terminal, never interactive); stdout: the pipe; stderr: ours */
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    pid_t pid;
     int se = posix_spawnp(&pid, p->command, &fa, NULL, argv, envp);
-    close(fds[1]);
-    fds[1] = -1;
     if (se != 0) {
-        pid = -1;
+        char hint[600] = "";
+        if (p->install_hint)
+            snprintf(hint, sizeof hint, "; %s", p->install_hint);
         snprintf(err, errlen, "exec plugin %s: %s%s", p->command,
                  se == ENOENT ? "not found (is it installed and in PATH?)" : strerror(se), hint);
         goto done;
     }
-    double deadline = monotonic_now() + timeout_s;
-    bool timed_out = false, too_big = false;
-    for (;;) {
-        double left = deadline - monotonic_now();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0) {
-            timed_out = pr == 0;
-            break;
-        }
-        char chunk[8192];
-        ssize_t got = read(fds[0], chunk, sizeof chunk);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (buf_append(&outb, chunk, (size_t)got) != 0) {
-            too_big = true;
-            break;
-        }
-        memset(chunk, 0, sizeof chunk);
-    }
-    if (timed_out || too_big)
-        kill(pid, SIGKILL);
-    int wst = 0;
-    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
-    }
-    pid = -1;
-    if (timed_out) {
-        snprintf(err, errlen, "exec plugin %s: no answer within %g s; killed", p->command, timeout_s);
-        goto done;
-    }
-    if (too_big) {
-        snprintf(err, errlen, "exec plugin %s: its output passed %u KiB", p->command, EXEC_MAX_OUTPUT >> 10);
-        goto done;
-    }
-    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
-        if (WIFEXITED(wst) && WEXITSTATUS(wst) == 127) /* a shell's, or a spawn without exec errors (valgrind) */
-            snprintf(err, errlen, "exec plugin %s: not found or cannot run (exit status 127)%s", p->command, hint);
-        else if (WIFEXITED(wst))
-            snprintf(err, errlen, "exec plugin %s: exit status %d (its messages are on stderr above)", p->command,
-                     WEXITSTATUS(wst));
-        else
-            snprintf(err, errlen, "exec plugin %s: killed by signal %d", p->command, WIFSIGNALED(wst) ? WTERMSIG(wst) : 0);
-        goto done;
-    }
-    char why[600];
-    if (execcred_parse_output(outb.data ? outb.data : "", outb.len, p->api_version, out, why, sizeof why) != 0) {
-        snprintf(err, errlen, "exec plugin %s: %s", p->command, why);
-        goto done;
-    }
+    job->pid = pid;
+    job->fd = fds[0];
+    fds[0] = -1;
     rc = 0;
 done:
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
     if (fa_ready)
         posix_spawn_file_actions_destroy(&fa);
     if (fds[0] >= 0)
         close(fds[0]);
     if (fds[1] >= 0)
         close(fds[1]);
-    if (outb.data)
-        memset(outb.data, 0, outb.len); /* it held the token */
-    buf_release(&outb);
     free(argv);
     free(envp);
     free(info);
+    if (rc != 0)
+        execcred_job_release(job);
     return rc;
+}
+
+int execcred_job_read(struct execcred_job *job)
+{
+    if (job->fd < 0)
+        return job->too_big ? -1 : 1;
+    for (;;) {
+        char chunk[8192];
+        ssize_t got = read(job->fd, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (got <= 0) { /* the end of its output (or a read error, taken as the end) */
+            close(job->fd);
+            job->fd = -1;
+            return 1;
+        }
+        int appended = buf_append(&job->out, chunk, (size_t)got);
+        memset(chunk, 0, sizeof chunk); /* it may hold the token */
+        if (appended != 0) {
+            job->too_big = true;
+            close(job->fd);
+            job->fd = -1;
+            return -1;
+        }
+    }
+}
+
+int execcred_job_finish(const struct exec_plugin *p, struct execcred_job *job, int wait_status, double timed_out_after_s,
+                        struct exec_credential *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int rc = -1;
+    char hint[600] = "";
+    if (p->install_hint)
+        snprintf(hint, sizeof hint, "; %s", p->install_hint);
+    if (timed_out_after_s > 0) {
+        snprintf(err, errlen, "exec plugin %s: no answer within %g s; killed", p->command, timed_out_after_s);
+        goto done;
+    }
+    if (job->too_big) {
+        snprintf(err, errlen, "exec plugin %s: its output passed %u KiB", p->command, EXEC_MAX_OUTPUT >> 10);
+        goto done;
+    }
+    if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
+        if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 127) /* a shell's, or a spawn without exec errors (valgrind) */
+            snprintf(err, errlen, "exec plugin %s: not found or cannot run (exit status 127)%s", p->command, hint);
+        else if (WIFEXITED(wait_status))
+            snprintf(err, errlen, "exec plugin %s: exit status %d (its messages are on stderr above)", p->command,
+                     WEXITSTATUS(wait_status));
+        else
+            snprintf(err, errlen, "exec plugin %s: killed by signal %d", p->command,
+                     WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0);
+        goto done;
+    }
+    char why[600];
+    if (execcred_parse_output(job->out.data ? job->out.data : "", job->out.len, p->api_version, out, why, sizeof why) !=
+        0) {
+        snprintf(err, errlen, "exec plugin %s: %s", p->command, why);
+        goto done;
+    }
+    rc = 0;
+done:
+    job->pid = -1; /* reaped by the caller */
+    execcred_job_release(job);
+    return rc;
+}
+
+void execcred_job_release(struct execcred_job *job)
+{
+    if (job->pid > 0)
+        kill(job->pid, SIGKILL); /* the caller still reaps it */
+    job->pid = -1;
+    if (job->fd >= 0)
+        close(job->fd);
+    job->fd = -1;
+    if (job->out.data)
+        memset(job->out.data, 0, job->out.len); /* it held the token */
+    buf_release(&job->out);
+}
+
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int execcred_run(const struct exec_plugin *p, const struct exec_cluster *cluster, double timeout_s,
+                 struct exec_credential *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    struct execcred_job job;
+    if (execcred_spawn(p, cluster, &job, err, errlen) != 0)
+        return -1;
+    pid_t pid = job.pid;
+    double deadline = monotonic_now() + timeout_s;
+    bool timed_out = false;
+    int r;
+    while ((r = execcred_job_read(&job)) == 0) {
+        double left = deadline - monotonic_now();
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        struct pollfd pfd = {.fd = job.fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
+            break;
+    }
+    if (r <= 0) /* the deadline passed, the output passed its cap, or poll failed: no answer is coming */
+        kill(pid, SIGKILL);
+    int wst = 0;
+    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
+    }
+    return execcred_job_finish(p, &job, wst, timed_out ? timeout_s : 0, out, err, errlen);
 }

@@ -20,8 +20,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
+
+#include "buf.h"
 
 enum exec_interactive { EXEC_INTERACTIVE_NEVER, EXEC_INTERACTIVE_IF_AVAILABLE };
 
@@ -63,6 +66,27 @@ int execcred_parse_output(const char *text, size_t len, const char *api_version,
 /* Run the plugin once (blocking, at most timeout_s seconds; then it is killed). */
 int execcred_run(const struct exec_plugin *p, const struct exec_cluster *cluster, double timeout_s,
                  struct exec_credential *out, char *err, size_t errlen);
+
+/* The same run, driven by the caller's event loop (kclient: a plugin that takes seconds must not
+ * stall the controller). execcred_spawn starts the plugin: job->fd is the read end of its stdout
+ * (non-blocking), job->pid the process, which the caller reaps (waitpid, or libev's ev_child).
+ * execcred_job_read reads what is there: 1 at the end of the output (fd closed), 0 when more may
+ * come, -1 when it passed 1 MiB (fd closed; kill the plugin). execcred_job_finish gives the
+ * verdict from the exit status and the output, as execcred_run does (timed_out_after_s > 0: it was
+ * killed at that deadline), and releases the job. execcred_job_release drops a job unfinished
+ * (kills the plugin; the caller still reaps it). */
+struct execcred_job {
+    pid_t pid;              /* -1: none */
+    int fd;                 /* -1: closed */
+    bool too_big;
+    struct buf out;         /* zeroed before it is freed: it holds the token */
+};
+int execcred_spawn(const struct exec_plugin *p, const struct exec_cluster *cluster, struct execcred_job *job, char *err,
+                   size_t errlen);
+int execcred_job_read(struct execcred_job *job);
+int execcred_job_finish(const struct exec_plugin *p, struct execcred_job *job, int wait_status, double timed_out_after_s,
+                        struct exec_credential *out, char *err, size_t errlen);
+void execcred_job_release(struct execcred_job *job);
 
 void execcred_credential_release(struct exec_credential *c);
 

@@ -1,6 +1,7 @@
 #define _DEFAULT_SOURCE
 #include "kclient.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,14 @@ struct kclient {
     bool token_rejected;  /* the server answered 401 to it */
     double exec_retry_at; /* after a failed run: not again before this (monotonic ev time) */
     char exec_error[700]; /* the last failure, logged once */
+    /* the plugin's run in progress: read and reaped by the loop, which goes on meanwhile; requests
+     * that have no usable token wait for it (kreq.parked) */
+    bool exec_running, exec_eof, exec_exited, exec_timed_out;
+    int exec_status;
+    struct execcred_job exec_job;
+    ev_io exec_io;
+    ev_child exec_child;
+    ev_timer exec_deadline;
     struct kreq *active;  /* doubly linked, for cleanup */
     struct kclient_stats stats;
     size_t max_body;
@@ -68,6 +77,8 @@ struct kreq {
     bool too_large;       /* the body passed its cap: the transfer was aborted */
     struct gunzip *gz;    /* the answer says Content-Encoding: gzip: inflated here (NULL otherwise) */
     char coding_error[240]; /* why the body could not be decoded (the transfer was aborted) */
+    bool parked;            /* waiting for the exec plugin's token: not handed to libcurl yet */
+    long body_status;       /* the status of the answer whose body is arriving (0: not read yet) */
     enum kclient_verb verb; /* for the request metrics */
     char resource[48];
     char content_type[128];
@@ -222,6 +233,18 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void unlink_req(struct kreq *r);
 static void free_req(struct kreq *r);
 
+/* A request libcurl would not take: freed, and its requester told. */
+static void fail_to_start(struct kreq *r)
+{
+    kreq_done_fn done = r->on_done;
+    void *ctx = r->ctx;
+    unlink_req(r);
+    free_req(r);
+    struct kresp kr = {.body = "", .err = "could not start the request", .content_type = ""};
+    if (done)
+        done(ctx, &kr);
+}
+
 /* Add the transfers that were started from inside libcurl callbacks. */
 static void add_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -233,13 +256,7 @@ static void add_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
     for (int i = 0; i < n; i++) {
         struct kreq *r = c->deferred[i];
         if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
-            kreq_done_fn done = r->on_done;
-            void *ctx = r->ctx;
-            unlink_req(r);
-            free_req(r);
-            struct kresp kr = {.body = "", .err = "could not start the request", .content_type = ""};
-            if (done)
-                done(ctx, &kr);
+            fail_to_start(r);
         }
     }
 }
@@ -390,9 +407,11 @@ static int deliver(void *ctx, const char *data, size_t n)
     if (r->stream) {
         /* only a 2xx answer is the stream; an error body (a Status, an HTML page) is kept for
          * `done`, so it is never taken for watch data */
-        long status = 0;
-        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && status < 300)
+        /* read once: the body is the final answer's (redirects are not followed), and a
+         * watch's body is its every event */
+        if (!r->body_status)
+            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->body_status);
+        if (r->body_status >= 200 && r->body_status < 300)
             return r->on_data && r->on_data(r->ctx, data, n) != 0;
     }
     if (buf_append(&r->resp, data, n) != 0) {
@@ -461,30 +480,69 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
     return n;
 }
 
-/* Run the exec plugin when there is no token yet, it expires within EXEC_REFRESH_EARLY_S, or the
- * server rejected it (401). A failure keeps the last token (the server decides) and is not retried
- * for EXEC_RETRY_S; it is logged once until the message changes. Blocks the loop while the plugin
- * runs (client-go blocks the request too); plugins answer in ~1 s and are run about every 15 min. */
+/* The exec plugin runs when there is no token yet, it expires within EXEC_REFRESH_EARLY_S, or the
+ * server rejected it (401). It runs beside the loop: a plugin that takes seconds (a cloud CLI on a
+ * slow network; at most EXEC_TIMEOUT_S, then it is killed) stalls neither the watches nor the
+ * leader's renewals nor /healthz. Requests go on with the current token while it is still valid
+ * (the early refresh); without one they wait for the plugin (client-go blocks them the same way).
+ * A failure keeps the last token (the server decides) and is not retried for EXEC_RETRY_S; it is
+ * logged once until the message changes. */
 #define EXEC_REFRESH_EARLY_S 10.0
 #define EXEC_RETRY_S 5.0
 #define EXEC_TIMEOUT_S 60.0
-static void refresh_exec_token(struct kclient *c)
+
+static bool token_usable(const struct kclient *c)
 {
-    double wall = (double)time(NULL), now = ev_now(c->loop);
-    bool expiring = c->token_expires > 0 && wall >= c->token_expires - EXEC_REFRESH_EARLY_S;
-    if (c->token && !c->token_rejected && !expiring)
+    return c->token && !c->token_rejected && (c->token_expires <= 0 || (double)time(NULL) < c->token_expires);
+}
+
+static bool exec_wanted(const struct kclient *c)
+{
+    bool expiring = c->token_expires > 0 && (double)time(NULL) >= c->token_expires - EXEC_REFRESH_EARLY_S;
+    return (!c->token || c->token_rejected || expiring) && ev_now(c->loop) >= c->exec_retry_at;
+}
+
+static void exec_failed(struct kclient *c, const char *err)
+{
+    c->exec_retry_at = ev_time() + EXEC_RETRY_S;
+    if (strcmp(err, c->exec_error) != 0)
+        LOG_ERROR("getting credentials: %s", err);
+    snprintf(c->exec_error, sizeof c->exec_error, "%s", err);
+}
+
+static int launch(struct kclient *c, struct kreq *r);
+
+/* Hand the requests that waited for the plugin to libcurl, with whatever token there now is (none
+ * after a failure: the server's 401 then says so to each requester, as before). */
+static void launch_parked(struct kclient *c)
+{
+    for (;;) {
+        struct kreq *r = c->active;
+        while (r && !r->parked)
+            r = r->next;
+        if (!r)
+            return;
+        r->parked = false;
+        if (launch(c, r) != 0) {
+            fail_to_start(r); /* its callback may start or cancel requests: the scan starts over */
+        }
+    }
+}
+
+/* The run is over once the plugin has exited and its output ended (or was given up on). */
+static void exec_settle(struct kclient *c)
+{
+    if (!c->exec_running || !c->exec_exited || !(c->exec_eof || c->exec_timed_out || c->exec_job.too_big))
         return;
-    if (now < c->exec_retry_at)
-        return;
-    struct exec_cluster cluster = {.server = c->ep->server, .ca_pem = c->ep->ca_pem, .ca_len = c->ep->ca_len,
-                                   .insecure = c->ep->insecure};
+    ev_io_stop(c->loop, &c->exec_io);
+    ev_timer_stop(c->loop, &c->exec_deadline);
+    c->exec_running = false;
     struct exec_credential cred;
     char err[700];
-    if (execcred_run(c->ep->exec, &cluster, EXEC_TIMEOUT_S, &cred, err, sizeof err) != 0) {
-        c->exec_retry_at = ev_time() + EXEC_RETRY_S;
-        if (strcmp(err, c->exec_error) != 0)
-            LOG_ERROR("getting credentials: %s", err);
-        snprintf(c->exec_error, sizeof c->exec_error, "%s", err);
+    if (execcred_job_finish(c->ep->exec, &c->exec_job, c->exec_status, c->exec_timed_out ? EXEC_TIMEOUT_S : 0, &cred,
+                            err, sizeof err) != 0) {
+        exec_failed(c, err);
+        launch_parked(c);
         return;
     }
     if (c->exec_error[0])
@@ -498,17 +556,81 @@ static void refresh_exec_token(struct kclient *c)
     c->token_expires = cred.expires;
     c->token_rejected = false;
     c->stats.exec_runs++;
+    double wall = (double)time(NULL);
     if (cred.expires > 0 && cred.expires - EXEC_REFRESH_EARLY_S <= wall)
         LOG_WARN("the exec plugin %s returned a token that expires at once (expirationTimestamp %.0f s from now)",
                  c->ep->exec->command, cred.expires - wall);
+    launch_parked(c);
+}
+
+static void exec_output_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop, (void)revents;
+    struct kclient *c = w->data;
+    int r = execcred_job_read(&c->exec_job);
+    if (r == 0)
+        return;
+    ev_io_stop(c->loop, &c->exec_io);
+    if (r > 0)
+        c->exec_eof = true;
+    else
+        kill(c->exec_job.pid, SIGKILL); /* its output passed the cap: nothing it says now is used */
+    exec_settle(c);
+}
+
+static void exec_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+    (void)revents;
+    struct kclient *c = w->data;
+    ev_child_stop(loop, w);
+    c->exec_exited = true;
+    c->exec_status = w->rstatus;
+    exec_settle(c);
+}
+
+static void exec_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)revents;
+    struct kclient *c = w->data;
+    c->exec_timed_out = true;
+    ev_io_stop(c->loop, &c->exec_io);
+    kill(c->exec_job.pid, SIGKILL); /* its exit (ev_child) settles the run */
+    exec_settle(c);
+}
+
+static void start_exec(struct kclient *c)
+{
+    struct exec_cluster cluster = {.server = c->ep->server, .ca_pem = c->ep->ca_pem, .ca_len = c->ep->ca_len,
+                                   .insecure = c->ep->insecure};
+    char err[700];
+    if (execcred_spawn(c->ep->exec, &cluster, &c->exec_job, err, sizeof err) != 0) {
+        exec_failed(c, err);
+        return;
+    }
+    c->exec_running = true;
+    c->exec_eof = c->exec_exited = c->exec_timed_out = false;
+    /* the child watcher is started before the loop runs again, so libev's SIGCHLD reaping (which
+     * takes every child) hands this one's status here */
+    ev_child_set(&c->exec_child, c->exec_job.pid, 0);
+    ev_child_start(c->loop, &c->exec_child);
+    ev_io_set(&c->exec_io, c->exec_job.fd, EV_READ);
+    ev_io_start(c->loop, &c->exec_io);
+    ev_timer_set(&c->exec_deadline, EXEC_TIMEOUT_S, 0.);
+    ev_timer_start(c->loop, &c->exec_deadline);
+}
+
+/* Whether a new request must wait for the exec plugin (which this starts when it is due). */
+static bool must_wait_for_token(struct kclient *c)
+{
+    if (!c->ep->exec)
+        return false;
+    if (!c->exec_running && exec_wanted(c))
+        start_exec(c);
+    return c->exec_running && !token_usable(c);
 }
 
 static void refresh_token(struct kclient *c)
 {
-    if (c->ep->exec) {
-        refresh_exec_token(c);
-        return;
-    }
     if (!c->ep->token_file)
         return;
     struct stat st;
@@ -575,6 +697,11 @@ struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep
     }
     c->loop = loop;
     c->ep = ep;
+    if (ep->exec && !ev_is_default_loop(loop)) { /* ev_child, for the plugin's exit, is the default loop's alone */
+        free(c);
+        snprintf(err, errlen, "an exec credential plugin needs libev's default loop");
+        return NULL;
+    }
     c->max_body = KCLIENT_DEFAULT_MAX_BODY;
     snprintf(c->user_agent, sizeof c->user_agent, "propscaler/%s", PROPSCALER_VERSION);
     c->multi = curl_multi_init();
@@ -595,6 +722,12 @@ struct kclient *kclient_new(struct ev_loop *loop, const struct kube_endpoint *ep
     }
     if (ep->token && !ep->token_file)
         c->token = strdup(ep->token);
+    ev_init(&c->exec_io, exec_output_cb);
+    c->exec_io.data = c;
+    ev_init(&c->exec_child, exec_exit_cb);
+    c->exec_child.data = c;
+    ev_init(&c->exec_deadline, exec_deadline_cb);
+    c->exec_deadline.data = c;
     ev_init(&c->timer, timer_cb);
     ev_init(&c->add_later, add_later_cb);
     c->add_later.data = c;
@@ -624,6 +757,12 @@ void kclient_free(struct kclient *c)
     curl_multi_cleanup(c->multi); /* may still call socket_cb(REMOVE) */
     ev_timer_stop(c->loop, &c->timer);
     ev_timer_stop(c->loop, &c->add_later);
+    if (c->exec_running) {
+        ev_io_stop(c->loop, &c->exec_io);
+        ev_child_stop(c->loop, &c->exec_child);
+        ev_timer_stop(c->loop, &c->exec_deadline);
+        execcred_job_release(&c->exec_job); /* killed; libev's SIGCHLD handling reaps it */
+    }
     if (c->token) {
         memset(c->token, 0, strlen(c->token));
         free(c->token);
@@ -725,17 +864,6 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
     if (!c->ep->disable_compression)
         h = curl_slist_append(h, "Accept-Encoding: gzip");
-    refresh_token(c);
-    if (c->token) {
-        size_t tl = strlen(c->token) + 32;
-        char *auth = malloc(tl);
-        if (auth) {
-            snprintf(auth, tl, "Authorization: Bearer %s", c->token);
-            h = curl_slist_append(h, auth);
-            memset(auth, 0, tl);
-            free(auth);
-        }
-    }
     const char *method = o->method ? o->method : "GET";
     request_labels(method, path_of(o), o->stream, &r->verb, r->resource, sizeof r->resource);
     if (o->body) {
@@ -750,27 +878,49 @@ struct kreq *kclient_request(struct kclient *c, const struct kreq_opts *o, kreq_
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
     r->headers = h;
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     r->next = c->active;
     if (c->active)
         c->active->prev = r;
     c->active = r;
     c->stats.requests++;
-    if (c->in_curl) {
-        if (c->n_deferred == (int)(sizeof c->deferred / sizeof c->deferred[0])) {
-            unlink_req(r);
-            free_req(r);
-            return NULL;
-        }
-        c->deferred[c->n_deferred++] = r;
-        ev_timer_set(&c->add_later, 0., 0.);
-        ev_timer_start(c->loop, &c->add_later);
+    if (must_wait_for_token(c)) {
+        r->parked = true; /* launch_parked hands it on when the plugin is done */
         return r;
     }
-    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+    if (launch(c, r) != 0) {
         unlink_req(r);
         free_req(r);
         return NULL;
     }
     return r;
+}
+
+/* The request's token (the current one, at the moment it goes out), then to libcurl: at once, or
+ * from the loop when called inside a libcurl callback. */
+static int launch(struct kclient *c, struct kreq *r)
+{
+    refresh_token(c);
+    if (c->token) {
+        size_t tl = strlen(c->token) + 32;
+        char *auth = malloc(tl);
+        if (!auth)
+            return -1;
+        snprintf(auth, tl, "Authorization: Bearer %s", c->token);
+        struct curl_slist *h = curl_slist_append(r->headers, auth);
+        memset(auth, 0, tl);
+        free(auth);
+        if (!h)
+            return -1;
+        r->headers = h;
+    }
+    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+    if (c->in_curl) {
+        if (c->n_deferred == (int)(sizeof c->deferred / sizeof c->deferred[0]))
+            return -1;
+        c->deferred[c->n_deferred++] = r;
+        ev_timer_set(&c->add_later, 0., 0.);
+        ev_timer_start(c->loop, &c->add_later);
+        return 0;
+    }
+    return curl_multi_add_handle(c->multi, r->easy) == CURLM_OK ? 0 : -1;
 }

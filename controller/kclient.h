@@ -6,7 +6,10 @@
  * HTTP/1.1 keep-alive (connections are reused), TLS verification on unless the endpoint says
  * insecure, TCP keepalive on every connection (dead peers are noticed on idle watches).
  * The bearer token is read from the endpoint, or from its token file, re-read whenever the
- * file changes (rotated service-account tokens). Tokens never appear in messages.
+ * file changes (rotated service-account tokens), or from its exec credential plugin, which runs
+ * beside the loop (libev's default loop: its exit is an ev_child); a request goes out with the
+ * current token while it is valid, or waits for the plugin's answer. Tokens never appear in
+ * messages.
  *
  * A request either collects its whole body (capped) and reports it to `done`, or, with
  * `stream`, hands each received chunk to `data` as it arrives and reports the end to `done`.

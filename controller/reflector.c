@@ -78,6 +78,16 @@ static void start_list(struct reflector *r);
 static void start_watch(struct reflector *r);
 static bool parse_rv(const char *s, unsigned long long *v);
 
+/* r->rv = the resourceVersion's text, cut to the buffer as snprintf would (once per event: no
+ * format string parsed on the hot path) */
+static void remember_rv(struct reflector *r, const char *p, size_t len)
+{
+    if (len > sizeof r->rv - 1)
+        len = sizeof r->rv - 1;
+    memcpy(r->rv, p, len);
+    r->rv[len] = '\0';
+}
+
 /* After the cache reached r->rv (a LIST's end, an event, a bookmark): remember its count there. */
 static void remember_count(struct reflector *r)
 {
@@ -453,7 +463,7 @@ static int on_line(void *ctx, const char *line, size_t len)
         /* the same as below, read without a tree */
         r->backoff = r->o.backoff_initial_s;
         if (rv.p)
-            snprintf(r->rv, sizeof r->rv, "%.*s", (int)rv.len, rv.p);
+            remember_rv(r, rv.p, rv.len);
         r->stats.events++;
         remember_count(r);
         return 0;

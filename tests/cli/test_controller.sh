@@ -377,6 +377,31 @@ run_ps execttl --kubeconfig "$work/exec-ttl.kc" --poll-period-seconds 1
 sleep 4
 kill $PS_PID
 [ "$(cat "$work/runs")" -ge 3 ] || fail "exec plugin: an expiring token is replaced (runs: $(cat "$work/runs"))"
+# a slow plugin (a cloud CLI on a slow network) runs beside the loop: while it refreshes a token
+# that is still valid, the controller goes on watching and scaling with the current one
+cat >"$work/plugin-slow.sh" <<'EOF'
+#!/bin/sh
+# the first run answers at once; the next takes 8 s
+if [ -e "$PLUGIN_DIR/runs" ]; then : >"$PLUGIN_DIR/slow.started"; sleep 8; fi
+"$PLUGIN_DIR/plugin.sh" "$@"
+if [ -e "$PLUGIN_DIR/slow.started" ]; then : >"$PLUGIN_DIR/slow.done"; fi
+EOF
+chmod +x "$work/plugin-slow.sh"
+rm -f "$work/runs" "$work/slow.started" "$work/slow.done"
+exec_kc "$work/exec-slow.kc" 16 ./plugin-slow.sh # refreshed from 6 s on, valid for 16
+run_ps execslow --kubeconfig "$work/exec-slow.kc" --poll-period-seconds 1
+wait_replicas 9 "slow exec plugin: start (130 nodes -> 9)"
+for _ in $(seq 150); do [ -e "$work/slow.started" ] && break; sleep 0.1; done
+[ -e "$work/slow.started" ] || fail "slow exec plugin: the refresh before the expiry did not start"
+add_nodes 131 150
+wait_replicas 10 "slow exec plugin: 150 nodes -> 10 while the plugin runs" 6
+[ -e "$work/slow.done" ] && fail "slow exec plugin: the scale waited for the plugin to answer"
+for _ in $(seq 150); do [ -e "$work/slow.done" ] && break; sleep 0.1; done
+add_nodes 151 170
+wait_replicas 11 "slow exec plugin: with the new token, 170 nodes -> 11"
+[ "$(cat "$work/runs")" = 2 ] || fail "slow exec plugin: runs $(cat "$work/runs"), want 2"
+grep -q 'getting credentials' "$work/execslow.log" && fail "slow exec plugin: $(grep 'getting credentials' "$work/execslow.log")"
+kill $PS_PID
 # a plugin that is not there: said, with the installHint; Always (a terminal) refused at start
 exec_kc "$work/exec-missing.kc" 3600 ./nope
 run_ps execmissing --kubeconfig "$work/exec-missing.kc"
