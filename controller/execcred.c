@@ -524,8 +524,19 @@ int execcred_run(const struct exec_plugin *p, const struct exec_cluster *cluster
     }
     if (r <= 0) /* the deadline passed, the output passed its cap, or poll failed: no answer is coming */
         kill(pid, SIGKILL);
+    /* its exit, within the same deadline (a plugin may close its stdout and go on running) */
     int wst = 0;
-    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
+    for (;;) {
+        pid_t w = waitpid(pid, &wst, r > 0 ? WNOHANG : 0);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if (w == 0 && monotonic_now() >= deadline) {
+            kill(pid, SIGKILL);
+            timed_out = true;
+            r = 0; /* now wait for it to go */
+        } else if (w == 0) {
+            poll(NULL, 0, 10);
+        }
     }
     return execcred_job_finish(p, &job, wst, timed_out ? timeout_s : 0, out, err, errlen);
 }

@@ -145,6 +145,9 @@ static void test_run(void **state)
     assert_non_null(strstr(err, "exec plugin /bin/sh: exit status 4"));
     assert_int_equal(run("exec sleep 5", 0.3, &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "no answer within 0.3 s; killed"));
+    /* its stdout closed, the plugin still running: the deadline holds for its exit too */
+    assert_int_equal(run("exec >&-; exec sleep 5", 0.3, &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no answer within 0.3 s; killed"));
     assert_int_equal(run("head -c 2000000 /dev/zero", 10, &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "its output passed 1024 KiB"));
     assert_int_equal(run("echo '{}'", 10, &c, err, sizeof err), -1);
