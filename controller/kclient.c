@@ -433,6 +433,17 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     return gunzip_feed(r->gz, data, n, deliver, r, r->coding_error, sizeof r->coding_error) ? 0 : n;
 }
 
+/* A header line's value (after "Name:"): without the whitespace around it and the line end. */
+static const char *header_value(const char *v, size_t n, size_t *len)
+{
+    while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return v;
+}
+
 static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
 {
     struct kreq *r = userp;
@@ -446,22 +457,14 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
         if (v > 0 && v < 3600)
             r->retry_after = v;
     } else if (n > 13 && strncasecmp(line, "Content-Type:", 13) == 0) {
-        const char *v = line + 13;
-        size_t k = n - 13;
-        while (k && (*v == ' ' || *v == '\t'))
-            v++, k--;
-        while (k && (v[k - 1] == '\r' || v[k - 1] == '\n' || v[k - 1] == ' '))
-            k--;
+        size_t k;
+        const char *v = header_value(line + 13, n - 13, &k);
         snprintf(r->content_type, sizeof r->content_type, "%.*s", (int)k, v);
     } else if (n > 17 && strncasecmp(line, "Content-Encoding:", 17) == 0) {
         /* gzip (the only coding asked for) is inflated here; identity is none; any other is
          * refused, named (libcurl decodes nothing itself: CURLOPT_HTTP_CONTENT_DECODING 0) */
-        const char *v = line + 17;
-        size_t k = n - 17;
-        while (k && (*v == ' ' || *v == '\t'))
-            v++, k--;
-        while (k && (v[k - 1] == '\r' || v[k - 1] == '\n' || v[k - 1] == ' ' || v[k - 1] == '\t'))
-            k--;
+        size_t k;
+        const char *v = header_value(line + 17, n - 17, &k);
         if (k == 4 && strncasecmp(v, "gzip", 4) == 0) {
             if (!r->gz && !(r->gz = gunzip_new()))
                 snprintf(r->coding_error, sizeof r->coding_error, "out of memory for the answer's gzip body");
@@ -473,6 +476,7 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *userp)
         /* a new response (after a redirect or 100-continue): forget the previous one's headers */
         r->content_type[0] = '\0';
         r->retry_after = 0;
+        r->body_status = 0;
         gunzip_free(r->gz);
         r->gz = NULL;
         r->coding_error[0] = '\0';
