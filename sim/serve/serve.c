@@ -44,7 +44,8 @@ static void usage(FILE *out)
           "                            never sends a token over plain http), its CA in --write-kubeconfig\n"
           "  --write-kubeconfig FILE   write a kubeconfig for kubectl and propscaler\n"
           "  --watch-window N          events of history kept per resource for watch resume (default 10000)\n"
-          "  --bookmark-interval S     seconds between BOOKMARK events on watches that ask (default 5)\n"
+          "  --bookmark-interval S     seconds between BOOKMARK events on watches that ask (default 60, as\n"
+          "                            kube-apiserver; one also comes 2 s before the watch's deadline)\n"
           "  --scheduler spread|most-requested  how pods of workloads are placed (default spread)\n"
           "  --no-pods                 do not create pods for workloads\n"
           "Fault injection:\n"
@@ -185,7 +186,7 @@ int serve_main(int argc, char **argv)
     ctx.speed = 1;
     ctx.faults.fail_code = 500;
     ctx.faults.retry_after_s = 1;
-    ctx.bookmark_interval_s = 5;
+    ctx.bookmark_interval_s = 60; /* kube-apiserver's cacher: defaultBookmarkFrequency */
     ctx.pods_enabled = true;
     long nodes = 0, window = 10000;
     const char *applies[64];

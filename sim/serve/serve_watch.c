@@ -43,6 +43,18 @@ static void emit(struct watch_state *w, const char *type, const struct kobj *o)
     w->events_sent++;
 }
 
+/* When the next BOOKMARK is due, as kube-apiserver's cacher schedules them: every interval (a
+ * minute there), and one 2 s before the watch's deadline so that a client resumes from as close to
+ * the end as it can; none after that. */
+static double next_bookmark_at(const struct watch_state *w, double now)
+{
+    double at = now + w->ctx->bookmark_interval_s;
+    double pre_deadline = w->deadline - 2.0;
+    if (pre_deadline < at)
+        at = pre_deadline > now ? pre_deadline : w->deadline + 1.0; /* past the end: never */
+    return at;
+}
+
 static void emit_bookmark(struct watch_state *w, uint64_t rv, bool initial_end)
 {
     buf_printf(&w->pending, "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":"
@@ -134,7 +146,7 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
             if (current > w->last_rv)
                 w->last_rv = current;
             emit_bookmark(w, w->last_rv, false);
-            w->next_bookmark = now + ctx->bookmark_interval_s;
+            w->next_bookmark = next_bookmark_at(w, now);
             continue;
         }
         /* nothing to send: the connection waits without a thread (serve_park) until the store
@@ -189,7 +201,7 @@ enum MHD_Result do_watch(struct MHD_Connection *c, struct serve_ctx *ctx, struct
     w->started = mono();
     /* the API server ends a watch after timeoutSeconds, or a random 30-60 minutes */
     w->deadline = w->started + (r->timeout_seconds > 0 ? (double)r->timeout_seconds : 1800.0 + (double)(rand() % 1800));
-    w->next_bookmark = w->started + ctx->bookmark_interval_s;
+    w->next_bookmark = next_bookmark_at(w, w->started);
     bool initial = !r->resource_version || !r->resource_version[0] || strcmp(r->resource_version, "0") == 0 ||
                    r->send_initial_events;
     if (initial) {

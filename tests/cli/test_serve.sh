@@ -203,9 +203,19 @@ all=$(curl -s "$URL/api/v1/nodes" | grep -o '"name":"node-pool-[^"]*"')
 
 # 6. Bookmarks
 start bm --nodes 2 --bookmark-interval 0.2 || exit 1
-w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=0&timeoutSeconds=1")
+# kube-apiserver's cacher: one every interval until 2 s before the watch's deadline, then no more
+w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=0&timeoutSeconds=3")
 grep -q '{"type":"BOOKMARK","object":{"kind":"Node","apiVersion":"v1","metadata":{"resourceVersion":"[0-9]*"}}}' <<<"$w" ||
   fail "BOOKMARK events: $w"
+n=$(count BOOKMARK <<<"$w")
+[ "$n" -ge 3 ] && [ "$n" -le 7 ] || fail "bookmarks every 0.2 s for the 1 s before the deadline's last 2 s: $n"
+w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=0&timeoutSeconds=2")
+grep -q BOOKMARK <<<"$w" && fail "a watch of 2 s ends within the last 2 s: no bookmark, as kube-apiserver: $w"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+# the default cadence, kube-apiserver's: a minute, and one bookmark 2 s before the deadline
+start bm60 --nodes 2 || exit 1
+w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=0&timeoutSeconds=4")
+[ "$(count BOOKMARK <<<"$w")" = 1 ] || fail "by default one bookmark in a 4 s watch (2 s before its end): $w"
 w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
 grep -q '"annotations":{"k8s.io/initial-events-end":"true"}' <<<"$w" || fail "initial-events-end bookmark: $w"
 w=$(curl -sN "http://127.0.0.1:$PORT/api/v1/nodes?watch=1&resourceVersion=0&timeoutSeconds=1")
