@@ -289,6 +289,18 @@ static enum kstore_status resolve_name(struct kstore *s, const struct kresource_
     return KS_OK;
 }
 
+/* Whether OBJ, the update of OLD (OLDJ: its parsed text, NULL when out of memory), is OLD again
+ * once given OLD's resourceVersion: the same text, or the same tree with keys in another order. */
+static bool update_changes_nothing(const struct kresource_def *d, cJSON *obj, const char *ns, const char *name,
+                                   const struct kobj *old, const cJSON *oldj)
+{
+    struct kobj *same = make_version(d, obj, ns, name, old->rv);
+    bool unchanged = same && (strcmp(same->text, old->text) == 0 || (oldj && cJSON_Compare(oldj, obj, true)));
+    if (same)
+        kobj_unref(same);
+    return unchanged;
+}
+
 static enum kstore_status put_locked(struct kstore *s, struct kresource *r, const char *ns, cJSON *obj,
                                      const char *path_name, bool is_create, bool create_if_missing,
                                      struct kobj **out, char *err, size_t errlen)
@@ -331,8 +343,9 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
     }
     /* server-managed metadata */
     char ts[40];
+    cJSON *oldj = NULL;
     if (old) {
-        cJSON *oldj = cJSON_Parse(old->text);
+        oldj = cJSON_Parse(old->text);
         const cJSON *om = cJSON_GetObjectItemCaseSensitive(oldj, "metadata");
         static const char *keep[] = {"uid", "creationTimestamp"};
         for (size_t k = 0; k < 2; k++) {
@@ -352,7 +365,6 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
             cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
             cJSON_AddNumberToObject(meta, "generation", g);
         }
-        cJSON_Delete(oldj);
     } else {
         char uid[40];
         unsigned long long u = ++s->uid_counter;
@@ -369,6 +381,19 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
             cJSON_AddNumberToObject(meta, "generation", 1);
         }
     }
+    if (old && update_changes_nothing(d, obj, ns, name, old, oldj)) {
+        /* kube-apiserver writes nothing for an update that changes nothing (etcd3's
+         * GuaranteedUpdate compares the bytes): the object keeps its resourceVersion and no
+         * watcher sees an event -- a kubelet's PATCH of a Node with status outside /status, a
+         * repeated label. */
+        cJSON_Delete(oldj);
+        if (out) {
+            kobj_ref(old);
+            *out = old;
+        }
+        return KS_OK;
+    }
+    cJSON_Delete(oldj);
     uint64_t rv = s->rv + 1;
     struct kobj *o = make_version(d, obj, ns, name, rv);
     if (!o) {

@@ -10,8 +10,12 @@ WRITE), so a latency is measured where the API server sees it.
       moves the answer. Prints one latency per burst (ms): the server's write of that last node
       (its NODES line) -> the arrival of propscaler's scale write (its REQ line).
   apidriver.py KUBECONFIG AUDIT churn SECONDS RATE
-      patches RATE node heartbeats per second (the 5 conditions, new lastHeartbeatTime: nothing
-      counting reads changes) for SECONDS; prints the API requests propscaler made meanwhile.
+      patches RATE node heartbeats per second through the status subresource, as kubelets do (the
+      5 conditions, new lastHeartbeatTime: nothing counting reads changes) for SECONDS; prints the
+      API requests propscaler made meanwhile (AUDIT "-": a real kube-apiserver, none counted: "-").
+  apidriver.py KUBECONFIG - create N TEMPLATE
+      creates N Nodes named bench-node-I, copies of the Node in the JSON file TEMPLATE (a real one
+      from tests/data/nodes), over 8 connections: a real kube-apiserver's cluster for the benches.
 """
 import base64
 import copy
@@ -19,6 +23,7 @@ import http.client
 import json
 import ssl
 import sys
+import threading
 import time
 
 import yaml
@@ -30,7 +35,10 @@ class Api:
         cluster = cfg["clusters"][0]["cluster"]
         self.headers = {"Authorization": "Bearer " + cfg["users"][0]["user"]["token"]}
         host, port = cluster["server"].split("//", 1)[1].rsplit(":", 1)
-        ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+        if "certificate-authority-data" in cluster:
+            ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+        else:
+            ctx = ssl.create_default_context(cafile=cluster["certificate-authority"])
         self.conn = http.client.HTTPSConnection(host, int(port), context=ctx)
 
     def call(self, method, path, body=None, ctype="application/json"):
@@ -123,24 +131,49 @@ def wait_write(audit, want, deadline):
 def churn(api, audit, seconds, rate):
     names = [n["metadata"]["name"] for n in api.call("GET", "/api/v1/nodes?limit=200")["items"]]
     conds = api.call("GET", "/api/v1/nodes/" + names[0])["status"]["conditions"]
-    audit.new_lines()
+    if audit is not None:
+        audit.new_lines()
     start = time.time()
     k = 0
     while time.time() < start + seconds:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         beat = [dict(c, lastHeartbeatTime=stamp) for c in conds]
-        api.call("PATCH", "/api/v1/nodes/" + names[k % len(names)], {"status": {"conditions": beat}},
+        api.call("PATCH", "/api/v1/nodes/" + names[k % len(names)] + "/status", {"status": {"conditions": beat}},
                  "application/merge-patch+json")
         k += 1
         time.sleep(max(0.0, start + k / rate - time.time()))
     time.sleep(0.5)
+    if audit is None:
+        print("-")
+        return
     # (REQ lines end with the User-Agent, "propscaler/VERSION (HOST)": its product token names it)
     requests = sum(1 for _, kind, rest in audit.new_lines() if kind == "REQ" and " propscaler/" in rest)
     print(requests)
 
 
+def create(kubeconfig, n, template_file):
+    template = json.load(open(template_file))
+    for k in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "selfLink"):
+        template["metadata"].pop(k, None)
+    template.pop("spec", None)  # providerID, podCIDR: one node's own
+
+    def part(first):
+        api = Api(kubeconfig)
+        for i in range(first, n, 8):
+            api.call("POST", "/api/v1/nodes", named(template, "bench-node-%d" % i))
+
+    threads = [threading.Thread(target=part, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def main():
-    api, audit = Api(sys.argv[1]), Audit(sys.argv[2])
+    if sys.argv[3] == "create":
+        create(sys.argv[1], int(sys.argv[4]), sys.argv[5])
+        return
+    api, audit = Api(sys.argv[1]), (Audit(sys.argv[2]) if sys.argv[2] != "-" else None)
     if sys.argv[3] == "bursts":
         bursts(api, audit, int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))
     else:

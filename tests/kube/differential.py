@@ -144,6 +144,17 @@ STEPS = [
      {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}, STRATEGIC, ["status.conditions.0.status"], {}),
     ("node status via PUT of the node is ignored", "PATCH", "/api/v1/nodes/diff-node",
      {"status": {"allocatable": {"cpu": "64"}}}, MERGE, ["status.allocatable.cpu"], {}),
+    # rv_kept: whether the answer's resourceVersion is the one a GET of that path saw just before
+    # (an update that changes nothing is not written: no new resourceVersion, no watch event)
+    ("node patch that changes nothing keeps its resourceVersion", "PATCH", "/api/v1/nodes/diff-node",
+     {"status": {"allocatable": {"cpu": "64"}}}, MERGE, [], {"rv_kept": "/api/v1/nodes/diff-node"}),
+    ("node label patch gets a new resourceVersion", "PATCH", "/api/v1/nodes/diff-node",
+     {"metadata": {"labels": {"diff": "x"}}}, MERGE, ["metadata.labels.diff"], {"rv_kept": "/api/v1/nodes/diff-node"}),
+    ("node label patch repeated keeps its resourceVersion", "PATCH", "/api/v1/nodes/diff-node",
+     {"metadata": {"labels": {"diff": "x"}}}, STRATEGIC, ["metadata.labels.diff"], {"rv_kept": "/api/v1/nodes/diff-node"}),
+    ("node status patch repeated keeps its resourceVersion", "PATCH", "/api/v1/nodes/diff-node/status",
+     {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}, STRATEGIC, ["status.conditions.0.status"],
+     {"rv_kept": "/api/v1/nodes/diff-node"}),
     ("node wrong kind in body", "POST", "/api/v1/nodes", with_(NODE, "kind", "ConfigMap"), JSON, [], {}),
     ("node list as a Table (kubectl get nodes)", "GET", "/api/v1/nodes?limit=500", None, JSON,
      [f"columnDefinitions.{i}.name" for i in range(10)] + ["rows.0.cells.0", "rows.0.cells.4", "rows.0.object.kind"],
@@ -307,9 +318,15 @@ def main():
     for name, method, path, body, ctype, fields, opt in STEPS:
         answers = []
         for srv in (real, emu):
+            before = None
+            if opt.get("rv_kept"):
+                _, _, got = srv.call("GET", opt["rv_kept"])
+                before = dig(json.loads(got), "metadata.resourceVersion")
             st, ct, data = srv.call(method, path, body, ctype, auth=opt.get("auth", "Bearer"), stream_s=opt.get("stream"),
                                     accept=opt.get("accept", JSON))
             answers.append(reduce(st, ct, data, fields))
+            if before is not None:
+                answers[-1]["resourceVersion kept"] = dig(json.loads(data), "metadata.resourceVersion") == before
         same = answers[0] == answers[1]
         rows.append((name, same, answers))
         if not same and name not in known:
