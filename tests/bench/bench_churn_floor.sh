@@ -8,46 +8,89 @@
 #   libcurl floor      tests/bench/watchfloor.c curl: libcurl's multi socket interface on libev,
 #                      kclient's options, the events counted and dropped
 #   GnuTLS floor       watchfloor gnutls: TLS records read straight off the socket on libev
+# SERVER is propsim (propsim serve, NODES generated realistic Nodes) or kube: a real kube-apiserver
+# 1.20 + etcd (tests/kube/kube-lib.sh; PROPSCALER_KUBE_BIN or /var/cache/propscaler-kube/bin, built
+# by `make kube-apiserver`) holding NODES copies of a real 5.5 KB Node from tests/data/nodes —
+# what the events, their TLS records and the bookmarks cost from the real server.
 # CPU is the kernel's exact runtime (/proc/PID/schedstat, ns), per event and per minute; the
 # median of RUNS. Asserts nothing.
 #
-#   bash tests/bench/bench_churn_floor.sh BUILD [NODES=15000] [SECONDS=30] [RATE=10] [RUNS=3]
+#   bash tests/bench/bench_churn_floor.sh BUILD [NODES=15000] [SECONDS=30] [RATE=10] [RUNS=3] [SERVER=propsim]
 set -u
 B=$(cd "${1:-build}" && pwd)
 NODES=${2:-15000}
 SECONDS_=${3:-30}
 RATE=${4:-10}
 RUNS=${5:-3}
+SERVER=${6:-propsim}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; [ "$SERVER" = kube ] && kube_down; wait 2>/dev/null; rm -rf "$work"' EXIT
 [ -x "$B/watchfloor" ] || { echo "bench_churn_floor: $B/watchfloor is missing (cmake --build $B)" >&2; exit 2; }
 runtime_ns() { cut -d' ' -f1 "/proc/$1/schedstat"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 . "$here/coredns-target.sh"
 bench_target_manifests "$work"
-token="bench-$RANDOM$RANDOM"
-"$B/propsim" serve --listen 127.0.0.1:0 --nodes "$NODES" --no-pods --token "$token" \
-  --apply "$work/d.yaml" --apply "$work/cm.yaml" --write-kubeconfig "$work/kc" --audit-log "$work/audit" \
-  >"$work/port" 2>"$work/serve.log" &
-for _ in $(seq 6000); do [ -s "$work/port" ] && [ -s "$work/kc" ] && break; sleep 0.05; done
-[ -s "$work/kc" ] || { echo "bench_churn_floor: propsim serve did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
-server=$(awk '/server:/ {print $2}' "$work/kc")
-awk '/certificate-authority-data:/ {print $2}' "$work/kc" | base64 -d >"$work/ca.pem"
+case $SERVER in
+propsim)
+  token="bench-$RANDOM$RANDOM"
+  "$B/propsim" serve --listen 127.0.0.1:0 --nodes "$NODES" --no-pods --token "$token" \
+    --apply "$work/d.yaml" --apply "$work/cm.yaml" --write-kubeconfig "$work/kc" --audit-log "$work/audit" \
+    >"$work/port" 2>"$work/serve.log" &
+  for _ in $(seq 6000); do [ -s "$work/port" ] && [ -s "$work/kc" ] && break; sleep 0.05; done
+  [ -s "$work/kc" ] || { echo "bench_churn_floor: propsim serve did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+  server=$(awk '/server:/ {print $2}' "$work/kc")
+  awk '/certificate-authority-data:/ {print $2}' "$work/kc" | base64 -d >"$work/ca.pem"
+  audit=$work/audit
+  ;;
+kube)
+  KUBE_BIN_DIR=${PROPSCALER_KUBE_BIN:-/var/cache/propscaler-kube/bin}
+  [ -x "$KUBE_BIN_DIR/kube-apiserver" ] || { echo "bench_churn_floor: no kube-apiserver in $KUBE_BIN_DIR (make kube-apiserver)" >&2; exit 2; }
+  . "$here/../kube/kube-lib.sh"
+  kube_up "$KUBE_BIN_DIR" "$work/kube" || exit 1
+  token=$KUBE_TOKEN server=$KUBE_URL audit=-
+  cp "$KUBE_CA" "$work/ca.pem"
+  cp "$KUBE_KC" "$work/kc"
+  t0=$(date +%s)
+  python3 "$here/apidriver.py" "$work/kc" - create "$NODES" "$here/../data/nodes/ci-ln-3z9y7mt-f76d1-69jcr-worker-b-q6vs9.json" || exit 1
+  echo "bench_churn_floor: $NODES Nodes created in the real kube-apiserver in $(($(date +%s) - t0)) s" >&2
+  # the real server wants a whole Deployment (a selector, a pod template)
+  cat >>"$work/d.yaml" <<'YAML'
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1}]}
+YAML
+  sed -i 's/^spec: {replicas: 1}$/spec:\n  replicas: 1/' "$work/d.yaml"
+  for f in d cm; do
+    curl -sf --cacert "$work/ca.pem" -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' \
+      --data-binary @"$work/$f.yaml" "$server$([ $f = d ] && echo /apis/apps/v1/namespaces/kube-system/deployments ||
+        echo /api/v1/namespaces/kube-system/configmaps)" >/dev/null || { echo "bench_churn_floor: could not create $f.yaml" >&2; exit 1; }
+  done
+  ;;
+*) echo "bench_churn_floor: SERVER is propsim or kube, not $SERVER" >&2; exit 2 ;;
+esac
+scale_url=$server/apis/apps/v1/namespaces/kube-system/deployments/coredns/scale
+want=$(((NODES + 15) / 16))
+replicas() {
+  curl -sf --cacert "$work/ca.pem" -H "Authorization: Bearer $token" "$scale_url" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["spec"].get("replicas", 0))' 2>/dev/null
+}
 
 # start CLIENT (propscaler | curl | gnutls) and wait until it watches; sets CP
 start_client() {
   case $1 in
   propscaler)
-    local before
-    before=$(wc -l <"$work/audit")
+    # from 1 replica, so that its first correct scale says it has listed and decided
+    curl -sf --cacert "$work/ca.pem" -H "Authorization: Bearer $token" -H 'Content-Type: application/merge-patch+json' \
+      -X PATCH -d '{"spec":{"replicas":1}}' "$scale_url" >/dev/null
     "$B/propscaler" --kubeconfig "$work/kc" --namespace kube-system --configmap cm --target deployment/coredns \
       --metrics-addr 127.0.0.1:0 >/dev/null 2>"$work/client.log" &
     CP=$!
-    for _ in $(seq 3000); do
-      tail -n +"$((before + 1))" "$work/audit" | grep -q " WRITE kube-system/coredns " && break
-      sleep 0.02
+    for _ in $(seq 600); do
+      [ "$(replicas)" = "$want" ] && break
+      sleep 0.1
     done
     ;;
   *)
@@ -68,7 +111,7 @@ measure() {
   local s0 s1
   s0=$(runtime_ns "$CP")
   if [ "$1" = churn ]; then
-    python3 "$here/apidriver.py" "$work/kc" "$work/audit" churn "$SECONDS_" "$RATE" >/dev/null
+    python3 "$here/apidriver.py" "$work/kc" "$audit" churn "$SECONDS_" "$RATE" >/dev/null
   else
     sleep "$SECONDS_"
   fi
@@ -88,7 +131,8 @@ for run in $(seq "$RUNS"); do
   done
 done
 
-printf 'churn: %s heartbeats/s for %s s (%s events of ~5.9 KB), %s nodes, median of %s runs\n' "$RATE" "$SECONDS_" "$events" "$NODES" "$RUNS"
+printf 'churn: %s heartbeats/s for %s s (%s events of ~%s KB), %s nodes on %s, median of %s runs\n' "$RATE" "$SECONDS_" \
+  "$events" "$([ "$SERVER" = kube ] && echo 5.6 || echo 5.9)" "$NODES" "$SERVER" "$RUNS"
 printf '%-18s %12s %14s\n' client "us/event" "CPU-s/min"
 row() {
   local m
@@ -99,4 +143,4 @@ row "propscaler" "${ns[propscaler]}"
 row "propscaler idle" "${ns[idle]}" "-"
 row "libcurl floor" "${ns[curl]}"
 row "GnuTLS floor" "${ns[gnutls]}"
-echo "rerun: bash tests/bench/bench_churn_floor.sh BUILD $NODES $SECONDS_ $RATE $RUNS"
+echo "rerun: bash tests/bench/bench_churn_floor.sh BUILD $NODES $SECONDS_ $RATE $RUNS $SERVER"
