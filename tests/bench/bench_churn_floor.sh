@@ -45,29 +45,8 @@ propsim)
   audit=$work/audit
   ;;
 kube)
-  KUBE_BIN_DIR=${PROPSCALER_KUBE_BIN:-/var/cache/propscaler-kube/bin}
-  [ -x "$KUBE_BIN_DIR/kube-apiserver" ] || { echo "bench_churn_floor: no kube-apiserver in $KUBE_BIN_DIR (make kube-apiserver)" >&2; exit 2; }
-  . "$here/../kube/kube-lib.sh"
-  kube_up "$KUBE_BIN_DIR" "$work/kube" || exit 1
-  token=$KUBE_TOKEN server=$KUBE_URL audit=-
-  cp "$KUBE_CA" "$work/ca.pem"
-  cp "$KUBE_KC" "$work/kc"
-  t0=$(date +%s)
-  python3 "$here/apidriver.py" "$work/kc" - create "$NODES" "$here/../data/nodes/ci-ln-3z9y7mt-f76d1-69jcr-worker-b-q6vs9.json" || exit 1
-  echo "bench_churn_floor: $NODES Nodes created in the real kube-apiserver in $(($(date +%s) - t0)) s" >&2
-  # the real server wants a whole Deployment (a selector, a pod template)
-  cat >>"$work/d.yaml" <<'YAML'
-  selector: {matchLabels: {k8s-app: kube-dns}}
-  template:
-    metadata: {labels: {k8s-app: kube-dns}}
-    spec: {containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1}]}
-YAML
-  sed -i 's/^spec: {replicas: 1}$/spec:\n  replicas: 1/' "$work/d.yaml"
-  for f in d cm; do
-    curl -sf --cacert "$work/ca.pem" -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' \
-      --data-binary @"$work/$f.yaml" "$server$([ $f = d ] && echo /apis/apps/v1/namespaces/kube-system/deployments ||
-        echo /api/v1/namespaces/kube-system/configmaps)" >/dev/null || { echo "bench_churn_floor: could not create $f.yaml" >&2; exit 1; }
-  done
+  bench_kube_up "$work" "$NODES" || exit 1
+  audit=-
   ;;
 *) echo "bench_churn_floor: SERVER is propsim or kube, not $SERVER" >&2; exit 2 ;;
 esac

@@ -3,9 +3,11 @@
 # ~6 KB Nodes, pages of 500), from its start to its printed plan; the median CPU and wall time of
 # RUNS runs, plain and gzip, for each BUILD given (A/B comparisons on a noisy machine: runs
 # alternate between the builds). The server's CPU for the same syncs is shown too (it shares the
-# machine's cores). Prints a table; asserts nothing.
+# machine's cores). SERVER=kube: a real kube-apiserver 1.20 + etcd instead, holding NODES copies of
+# a real 5.5 KB Node (bench_kube_up in coredns-target.sh; server CPU: kube-apiserver's alone).
+# Prints a table; asserts nothing.
 #
-#   bash tests/bench/bench_sync.sh NODES RUNS BUILD [BUILD...]
+#   [SERVER=kube] bash tests/bench/bench_sync.sh NODES RUNS BUILD [BUILD...]
 set -u
 N=${1:-15000}
 RUNS=${2:-9}
@@ -14,14 +16,20 @@ shift 2
 builds=()
 for b in "$@"; do builds+=("$(cd "$b" && pwd)"); done
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+SERVER=${SERVER:-propsim}
+trap 'kill $(jobs -p) 2>/dev/null; [ "$SERVER" = kube ] && kube_down; wait 2>/dev/null; rm -rf "$work"' EXIT
 HZ=$(getconf CLK_TCK)
 . "$(dirname "$0")/coredns-target.sh"
 bench_target_manifests "$work"
-"${builds[0]}/propsim" serve --listen 127.0.0.1:0 --nodes "$N" --no-pods --token "bench-$RANDOM$RANDOM" \
-  --apply "$work/d.yaml" --apply "$work/cm.yaml" --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
-SP=$!
-for _ in $(seq 6000); do [ -s "$work/kc" ] && break; sleep 0.05; done
+if [ "$SERVER" = kube ]; then
+  bench_kube_up "$work" "$N" || exit 1
+  SP=$KUBE_APISERVER_PID
+else
+  "${builds[0]}/propsim" serve --listen 127.0.0.1:0 --nodes "$N" --no-pods --token "bench-$RANDOM$RANDOM" \
+    --apply "$work/d.yaml" --apply "$work/cm.yaml" --write-kubeconfig "$work/kc" >"$work/port" 2>"$work/serve.log" &
+  SP=$!
+  for _ in $(seq 6000); do [ -s "$work/kc" ] && break; sleep 0.05; done
+fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A cpu wall srv
 for _ in $(seq "$RUNS"); do
@@ -55,5 +63,5 @@ for i in "${!builds[@]}"; do
       "$(echo "$(echo ${srv[$i/$mode]} | median) / $HZ" | bc -l | xargs printf '%.2fs')"
   done
 done
-printf '\n%s nodes, %s runs each; wall: start -> the plan printed (dry run), polled every 2 ms\n' "$N" "$RUNS"
-printf 'rerun: bash tests/bench/bench_sync.sh %s %s %s\n' "$N" "$RUNS" "$*"
+printf '\n%s nodes on %s, %s runs each; wall: start -> the plan printed (dry run), polled every 2 ms\n' "$N" "$SERVER" "$RUNS"
+printf 'rerun: SERVER=%s bash tests/bench/bench_sync.sh %s %s %s\n' "$SERVER" "$N" "$RUNS" "$*"

@@ -1,6 +1,10 @@
 # The benchmarks' target (sourced): bench_target_manifests DIR writes DIR/d.yaml (a CoreDNS
 # Deployment at 1 replica) and DIR/cm.yaml (its params: 16 nodes a replica, so N nodes want
 # ceil(N/16) replicas).
+#   bench_kube_up DIR NODES: a real kube-apiserver 1.20 + etcd (tests/kube/kube-lib.sh;
+# PROPSCALER_KUBE_BIN or /var/cache/propscaler-kube/bin, built by `make kube-apiserver`) holding
+# NODES copies of a real 5.5 KB Node from tests/data/nodes and the target (whole: the real server
+# wants a selector and a pod template). Sets server, token, DIR/ca.pem, DIR/kc; kube_down stops it.
 bench_target_manifests() {
   cat >"$1/d.yaml" <<'YAML'
 apiVersion: apps/v1
@@ -15,4 +19,33 @@ metadata: {name: cm, namespace: kube-system}
 data:
   linear: '{"nodesPerReplica":16}'
 YAML
+}
+
+bench_kube_up() {
+  local here bin t0 f
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  bin=${PROPSCALER_KUBE_BIN:-/var/cache/propscaler-kube/bin}
+  [ -x "$bin/kube-apiserver" ] || { echo "bench: no kube-apiserver in $bin (make kube-apiserver)" >&2; return 2; }
+  . "$here/../kube/kube-lib.sh"
+  kube_up "$bin" "$1/kube" || return 1
+  token=$KUBE_TOKEN server=$KUBE_URL
+  cp "$KUBE_CA" "$1/ca.pem"
+  cp "$KUBE_KC" "$1/kc"
+  t0=$(date +%s)
+  python3 "$here/apidriver.py" "$1/kc" - create "$2" "$here/../data/nodes/ci-ln-3z9y7mt-f76d1-69jcr-worker-b-q6vs9.json" ||
+    return 1
+  echo "bench: $2 Nodes created in the real kube-apiserver in $(($(date +%s) - t0)) s" >&2
+  bench_target_manifests "$1"
+  sed -i 's/^spec: {replicas: 1}$/spec:\n  replicas: 1/' "$1/d.yaml"
+  cat >>"$1/d.yaml" <<'YAML'
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1}]}
+YAML
+  for f in deployments:d configmaps:cm; do
+    curl -sf --cacert "$1/ca.pem" -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' \
+      --data-binary @"$1/${f#*:}.yaml" "$server/$([ "${f%%:*}" = deployments ] && echo apis/apps/v1 || echo api/v1)/namespaces/kube-system/${f%%:*}" \
+      >/dev/null || { echo "bench: could not create ${f#*:}.yaml in the real kube-apiserver" >&2; return 1; }
+  done
 }
