@@ -234,6 +234,33 @@ pagem=$(curl -s "127.0.0.1:$mport/metrics" | grep -E '^propscaler_(list_pages|li
   [ "$(awk '/^propscaler_list_pages_ahead_total/ {print $2}' <<<"$pagem")" = 1 ] &&
   [ "$(awk '/^propscaler_relists_total/ {print $2}' <<<"$pagem")" = 0 ] &&
   ok "the second page asked for while the first arrived" || fail "pages: $(tr '\n' ' ' <<<"$pagem")"
+# heartbeats cost no request: 100 kubelet-style status PATCHes (the Python client's
+# patch_node_status, each node's own conditions with a new lastHeartbeatTime) reach propscaler as
+# events and change none of its decision's inputs: at most a poll tick's Scale GET and a cache check
+# (limit=1 LISTs, a template GET) meanwhile, and every event's decision skipped (a build that
+# decides on each event skips none: checked; the one before issue 14 read the Scale per event)
+ps_requests() { curl -s "127.0.0.1:$mport/metrics" | awk '/^propscaler_api_requests_total/ {n += $2} END {print n + 0}'; }
+ps_metric() { curl -s "127.0.0.1:$mport/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {n += $2} END {print n + 0}'; }
+req0=$(ps_requests) ev0=$(ps_metric propscaler_watch_events_total) skip0=$(ps_metric propscaler_decisions_skipped_total)
+/usr/bin/python3 - "$KUBE_KC" >"$work/beats.out" 2>&1 <<'PY' || fail "heartbeats: $(tail -3 "$work/beats.out")"
+import sys, datetime, kubernetes
+kubernetes.config.load_kube_config(sys.argv[1])
+v1 = kubernetes.client.CoreV1Api()
+for i in range(101, 201):
+    name = "n%d" % i
+    conds = v1.read_node_status(name).status.conditions
+    stamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=i)
+    body = {"status": {"conditions": [dict(type=c.type, status=c.status, reason=c.reason, message=c.message,
+                                           lastHeartbeatTime=stamp.isoformat().replace("+00:00", "Z"),
+                                           lastTransitionTime=c.last_transition_time.isoformat().replace("+00:00", "Z"))
+                                      for c in conds]}}
+    v1.patch_node_status(name, body)
+PY
+for _ in $(seq 50); do [ $(($(ps_metric propscaler_watch_events_total) - ev0)) -ge 100 ] && break; sleep 0.1; done
+req1=$(ps_requests) ev1=$(ps_metric propscaler_watch_events_total) skip1=$(ps_metric propscaler_decisions_skipped_total)
+[ $((ev1 - ev0)) -ge 100 ] && [ $((req1 - req0)) -le 6 ] && [ $((skip1 - skip0)) -ge 1 ] && [ "$(replicas)" = 61 ] &&
+  ok "100 heartbeats: $((ev1 - ev0)) events, $((req1 - req0)) requests, $((skip1 - skip0)) decisions skipped" ||
+  fail "heartbeats: $((ev1 - ev0)) events (want >= 100), $((req1 - req0)) requests (want <= 6), $((skip1 - skip0)) skipped, replicas $(replicas)"
 stop_ps
 
 # 5. dry-run: planned, not written ----------------------------------------------------------------
