@@ -214,8 +214,8 @@ static void set_string(cJSON *obj, const char *key, const char *value)
         cJSON_AddStringToObject(obj, key, value);
 }
 
-/* Build the stored version from a JSON object: stamps resourceVersion, kind/apiVersion. */
-static struct kobj *make_version(const struct kresource_def *d, cJSON *obj, const char *ns, const char *name, uint64_t rv)
+/* Stamp what the server sets on every version: resourceVersion, kind/apiVersion. */
+static void stamp_version(const struct kresource_def *d, cJSON *obj, uint64_t rv)
 {
     cJSON *meta = ensure_object(obj, "metadata");
     char rvs[32];
@@ -225,6 +225,13 @@ static struct kobj *make_version(const struct kresource_def *d, cJSON *obj, cons
     char av[64];
     snprintf(av, sizeof av, "%s%s%s", d->group, d->group[0] ? "/" : "", d->version);
     set_string(obj, "apiVersion", av);
+}
+
+/* Build the stored version from a JSON object (stamped: stamp_version). */
+static struct kobj *make_version(const struct kresource_def *d, cJSON *obj, const char *ns, const char *name, uint64_t rv)
+{
+    stamp_version(d, obj, rv);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     struct kobj *o = calloc(1, sizeof *o);
     if (!o)
         return NULL;
@@ -287,18 +294,6 @@ static enum kstore_status resolve_name(struct kstore *s, const struct kresource_
         cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
     }
     return KS_OK;
-}
-
-/* Whether OBJ, the update of OLD (OLDJ: its parsed text, NULL when out of memory), is OLD again
- * once given OLD's resourceVersion: the same text, or the same tree with keys in another order. */
-static bool update_changes_nothing(const struct kresource_def *d, cJSON *obj, const char *ns, const char *name,
-                                   const struct kobj *old, const cJSON *oldj)
-{
-    struct kobj *same = make_version(d, obj, ns, name, old->rv);
-    bool unchanged = same && (strcmp(same->text, old->text) == 0 || (oldj && cJSON_Compare(oldj, obj, true)));
-    if (same)
-        kobj_unref(same);
-    return unchanged;
 }
 
 static enum kstore_status put_locked(struct kstore *s, struct kresource *r, const char *ns, cJSON *obj,
@@ -381,7 +376,13 @@ static enum kstore_status put_locked(struct kstore *s, struct kresource *r, cons
             cJSON_AddNumberToObject(meta, "generation", 1);
         }
     }
-    if (old && update_changes_nothing(d, obj, ns, name, old, oldj)) {
+    /* OBJ given OLD's resourceVersion is OLD again (key order aside): an update of nothing */
+    bool unchanged = false;
+    if (old && oldj) {
+        stamp_version(d, obj, old->rv);
+        unchanged = cJSON_Compare(oldj, obj, true);
+    }
+    if (unchanged) {
         /* kube-apiserver writes nothing for an update that changes nothing (etcd3's
          * GuaranteedUpdate compares the bytes): the object keeps its resourceVersion and no
          * watcher sees an event -- a kubelet's PATCH of a Node with status outside /status, a

@@ -3,14 +3,21 @@
 # ceil(N/16) replicas).
 #   bench_kube_up DIR NODES: a real kube-apiserver 1.20 + etcd (tests/kube/kube-lib.sh;
 # PROPSCALER_KUBE_BIN or /var/cache/propscaler-kube/bin, built by `make kube-apiserver`) holding
-# NODES copies of a real 5.5 KB Node from tests/data/nodes and the target (whole: the real server
-# wants a selector and a pod template). Sets server, token, DIR/ca.pem, DIR/kc; kube_down stops it.
+# NODES copies of a real 5.5 KB Node from tests/data/nodes and the target. Sets server, token,
+# DIR/ca.pem, DIR/kc; kube_down stops it.
+# (the Deployment is whole, a selector and a pod template, as the real server wants it; the
+# benches run propsim serve with --no-pods, so its template starts nothing there)
 bench_target_manifests() {
   cat >"$1/d.yaml" <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: coredns, namespace: kube-system}
-spec: {replicas: 1}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1}]}
 YAML
   cat >"$1/cm.yaml" <<'YAML'
 apiVersion: v1
@@ -22,7 +29,7 @@ YAML
 }
 
 bench_kube_up() {
-  local here bin t0 f
+  local here bin t0
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   bin=${PROPSCALER_KUBE_BIN:-/var/cache/propscaler-kube/bin}
   [ -x "$bin/kube-apiserver" ] || { echo "bench: no kube-apiserver in $bin (make kube-apiserver)" >&2; return 2; }
@@ -36,16 +43,11 @@ bench_kube_up() {
     return 1
   echo "bench: $2 Nodes created in the real kube-apiserver in $(($(date +%s) - t0)) s" >&2
   bench_target_manifests "$1"
-  sed -i 's/^spec: {replicas: 1}$/spec:\n  replicas: 1/' "$1/d.yaml"
-  cat >>"$1/d.yaml" <<'YAML'
-  selector: {matchLabels: {k8s-app: kube-dns}}
-  template:
-    metadata: {labels: {k8s-app: kube-dns}}
-    spec: {containers: [{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1}]}
-YAML
-  for f in deployments:d configmaps:cm; do
-    curl -sf --cacert "$1/ca.pem" -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' \
-      --data-binary @"$1/${f#*:}.yaml" "$server/$([ "${f%%:*}" = deployments ] && echo apis/apps/v1 || echo api/v1)/namespaces/kube-system/${f%%:*}" \
-      >/dev/null || { echo "bench: could not create ${f#*:}.yaml in the real kube-apiserver" >&2; return 1; }
-  done
+  bench_kube_post apis/apps/v1/namespaces/kube-system/deployments "$1/d.yaml" &&
+    bench_kube_post api/v1/namespaces/kube-system/configmaps "$1/cm.yaml"
+}
+
+bench_kube_post() { # PATH FILE: create FILE's object (YAML) at PATH on the bench's real server
+  curl -sf --cacert "$KUBE_CA" -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' \
+    --data-binary @"$2" "$server/$1" >/dev/null || { echo "bench: could not create $2 in the real kube-apiserver" >&2; return 1; }
 }
